@@ -1,0 +1,248 @@
+/**
+ * The configuration contract (SPEC §3) as zod schemas. Every TypeScript type of the
+ * configuration is derived from here (z.infer / z.output), so defaults and types live in
+ * one place. Objects are strict: an unknown key is almost always a typo.
+ */
+import { z } from 'zod';
+
+const name = z.string().min(1, 'a non-empty string');
+const positiveInt = z.number().int().positive();
+
+// ---------------------------------------------------------------- signal sources
+
+/** Options every protocol's source may carry: a linear conversion of the value read. */
+const common = {
+  scale: z.number().optional(),
+  offset: z.number().optional(),
+};
+
+export const modbusAreas = ['holding', 'input', 'coil', 'discrete'] as const;
+export const modbusTypes = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64'] as const;
+
+export const modbusSource = z
+  .strictObject({
+    area: z.enum(modbusAreas),
+    address: z.number().int().min(0).max(65535),
+    type: z.enum(modbusTypes).optional(),
+    wordOrder: z.enum(['big', 'little']).default('big'),
+    byteSwap: z.boolean().default(false),
+    bit: z.number().int().min(0).max(15).optional(),
+    ...common,
+  })
+  .superRefine((s, ctx) => {
+    const bitArea = s.area === 'coil' || s.area === 'discrete';
+    if (bitArea && s.type !== undefined && s.type !== 'bool') {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `area ${s.area} holds single bits: type must be bool or left out` });
+    }
+    if (bitArea && s.bit !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['bit'], message: `bit selects a bit of a register; area ${s.area} is already a bit` });
+    }
+    if (!bitArea && s.type === 'bool' && s.bit === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: 'type bool on a register needs bit (0-15)' });
+    }
+  });
+
+export const opcuaSource = z.strictObject({
+  nodeId: z.string().regex(/^(ns=\d+;|nsu=[^;]+;)?[isgb]=.+$/, 'an OPC UA node id such as ns=3;s=Line1.Counter'),
+  ...common,
+});
+
+export const mqttSource = z.strictObject({
+  topic: z
+    .string()
+    .min(1)
+    .refine((t) => !/[+#]/.test(t), 'a topic without wildcards (+ or #)'),
+  path: z.string().min(1).optional(),
+  ...common,
+});
+
+// ---------------------------------------------------------------- machines
+
+/** A machine mapping, generic over the protocol's source schema. */
+function machineSchema<S extends z.ZodType>(source: S) {
+  const stopReason = z.strictObject({
+    source,
+    map: z.record(z.string(), name).default({}),
+    default: name.optional(),
+  });
+  return z
+    .strictObject({
+      code: name,
+      count: source.optional(),
+      initialCount: z.enum(['raw', 'zero']).default('raw'),
+      waste: z.array(z.strictObject({ code: name, source })).default([]),
+      running: source.optional(),
+      stopReason: stopReason.optional(),
+      parameters: z
+        .array(z.strictObject({ code: name, source, deadband: z.number().min(0).default(0) }))
+        .default([]),
+      counterRollover: positiveInt.optional(),
+      maxCountJump: positiveInt.optional(),
+      downtimeType: name.optional(),
+      stopWhenIdleSeconds: z.number().positive().optional(),
+      minStateSeconds: z.number().min(0).default(0),
+    })
+    .superRefine((m, ctx) => {
+      const tracksState = m.running !== undefined || m.stopWhenIdleSeconds !== undefined;
+      if (tracksState && m.downtimeType === undefined && m.stopReason?.default === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['downtimeType'],
+          message: 'run/stop needs a downtime type: set downtimeType, or stopReason with a default',
+        });
+      }
+      if (m.stopWhenIdleSeconds !== undefined && m.count === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['stopWhenIdleSeconds'], message: 'stopWhenIdleSeconds needs a count signal' });
+      }
+      const seen = new Set<string>();
+      m.waste.forEach((w, i) => {
+        if (seen.has(w.code)) ctx.addIssue({ code: 'custom', path: ['waste', i, 'code'], message: `waste code ${w.code} is listed twice` });
+        seen.add(w.code);
+      });
+      const params = new Set<string>();
+      m.parameters.forEach((p, i) => {
+        if (params.has(p.code)) ctx.addIssue({ code: 'custom', path: ['parameters', i, 'code'], message: `parameter ${p.code} is listed twice` });
+        params.add(p.code);
+      });
+    });
+}
+
+// ---------------------------------------------------------------- connections
+
+const host = z.string().min(1, 'a host name or IP address');
+const port = z.number().int().min(1).max(65535);
+
+const modbusTcpConnection = z.strictObject({
+  host,
+  port: port.default(502),
+  unitId: z.number().int().min(0).max(255).default(1),
+  timeoutMs: positiveInt.default(2000),
+  /** Unused addresses a batched read may span to save a request. */
+  maxGap: z.number().int().min(0).max(100).default(8),
+});
+
+const modbusRtuConnection = z.strictObject({
+  path: z.string().min(1, 'a serial device such as /dev/ttyUSB0'),
+  baudRate: positiveInt.default(9600),
+  parity: z.enum(['none', 'even', 'odd']).default('none'),
+  dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+  stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+  unitId: z.number().int().min(0).max(247).default(1),
+  timeoutMs: positiveInt.default(1000),
+  maxGap: z.number().int().min(0).max(100).default(8),
+});
+
+const opcuaConnection = z.strictObject({
+  endpointUrl: z.string().regex(/^opc\.tcp:\/\/.+/, 'an endpoint URL such as opc.tcp://10.0.0.60:4840'),
+  securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']).default('None'),
+  securityPolicy: z.enum(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  mode: z.enum(['subscribe', 'poll']).default('subscribe'),
+  samplingIntervalMs: positiveInt.default(500),
+  /** Accept an unknown server certificate the first time it is seen (else `trust` it by hand). */
+  trustOnFirstUse: z.boolean().default(false),
+});
+
+const mqttConnection = z.strictObject({
+  url: z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'a broker URL such as mqtt://10.0.0.70:1883 (mqtt://, mqtts://, ws://, wss://)'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  clientId: z.string().optional(),
+  /** Path of a PEM file with the CA that signed the broker's certificate. */
+  ca: z.string().optional(),
+});
+
+const deviceBase = {
+  device: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'an id of letters, digits, - _ .'),
+  pollIntervalMs: z.number().int().min(10).default(1000),
+};
+
+function device<P extends string, C extends z.ZodType, S extends z.ZodType>(protocol: P, connection: C, source: S) {
+  return z.strictObject({
+    ...deviceBase,
+    protocol: z.literal(protocol),
+    connection,
+    machines: z.array(machineSchema(source)).min(1, 'at least one machine'),
+  });
+}
+
+export const deviceSchema = z.discriminatedUnion('protocol', [
+  device('modbus-tcp', modbusTcpConnection, modbusSource),
+  device('modbus-rtu-over-tcp', modbusTcpConnection, modbusSource),
+  device('modbus-rtu', modbusRtuConnection, modbusSource),
+  device('opcua', opcuaConnection, opcuaSource),
+  device('mqtt', mqttConnection, mqttSource),
+]);
+
+export const protocols = ['modbus-tcp', 'modbus-rtu', 'modbus-rtu-over-tcp', 'opcua', 'mqtt'] as const;
+
+// ---------------------------------------------------------------- gateway.yaml
+
+const listen = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'host:port such as 127.0.0.1:8080 or [::1]:8080');
+
+export const gatewaySchema = z.strictObject({
+  prodsmart: z
+    .strictObject({
+      baseUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://app.prodsmart.com'),
+      auth: z
+        .strictObject({
+          apiKey: z.string().min(1).optional(),
+          apiSecret: z.string().min(1).optional(),
+          accessToken: z.string().min(1).optional(),
+          tokenAuth: z.boolean().default(false),
+        })
+        .superRefine((a, ctx) => {
+          const basic = a.apiKey !== undefined || a.apiSecret !== undefined;
+          if (a.accessToken !== undefined && basic) {
+            ctx.addIssue({ code: 'custom', path: ['accessToken'], message: 'either accessToken or apiKey+apiSecret, not both' });
+          } else if (a.accessToken === undefined && (a.apiKey === undefined || a.apiSecret === undefined)) {
+            ctx.addIssue({ code: 'custom', path: a.apiKey === undefined ? ['apiKey'] : ['apiSecret'], message: 'apiKey and apiSecret (or accessToken)' });
+          }
+          if (a.tokenAuth && a.accessToken !== undefined) {
+            ctx.addIssue({ code: 'custom', path: ['tokenAuth'], message: 'tokenAuth fetches tokens with apiKey+apiSecret; with a fixed accessToken leave it out' });
+          }
+        }),
+      requestsPerMinute: z.number().int().min(1).max(120).default(100),
+      timeoutMs: positiveInt.default(10000),
+    }),
+  storage: z
+    .strictObject({
+      path: z.string().min(1).default('./data/gateway.db'),
+      retentionDays: z.number().positive().default(30),
+    })
+    .prefault({}),
+  web: z
+    .strictObject({
+      listen: listen.default('127.0.0.1:8080'),
+      token: z.string().min(16, 'a token of at least 16 characters').optional(),
+    })
+    .prefault({}),
+  devices: z.string().min(1).default('./devices'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    })
+    .prefault({}),
+  /**
+   * Demo and test only: start the built-in MES sandbox and a simulated PLC for every
+   * modbus-tcp device on a loopback host, in the same process. Delete for a real plant.
+   */
+  simulate: z
+    .strictObject({
+      mes: z.strictObject({ listen: listen.default('127.0.0.1:8090') }).prefault({}),
+      plcs: z.boolean().default(true),
+    })
+    .optional(),
+});
+
+export type GatewayConfig = z.output<typeof gatewaySchema>;
+export type DeviceConfig = z.output<typeof deviceSchema>;
+export type Protocol = DeviceConfig['protocol'];
+export type MachineConfig = DeviceConfig['machines'][number];
+export type ModbusSource = z.output<typeof modbusSource>;
+export type OpcuaSource = z.output<typeof opcuaSource>;
+export type MqttSource = z.output<typeof mqttSource>;
+export type DeviceOf<P extends Protocol> = Extract<DeviceConfig, { protocol: P }>;
