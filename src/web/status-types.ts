@@ -1,0 +1,82 @@
+/**
+ * What the gateway tells the outside (status page, /api/status, /metrics). The web layer
+ * only reads this; the gateway builds it. Secrets never enter it.
+ */
+export interface GatewayStatus {
+  version: string;
+  startedAt: number;
+  now: number;
+  mes: {
+    baseUrl: string;
+    /** null until the first answer. */
+    reachable: boolean | null;
+    lastOkAt?: number;
+    lastError?: string;
+    lastErrorAt?: number;
+    /** Sending is paused until then (429 Retry-After or backoff). */
+    pausedUntil?: number;
+    /** Set when credentials are refused with Basic auth: sending has stopped. */
+    authProblem?: string;
+  };
+  budget: { perMinute: number; usedLastMinute: number };
+  outbox: { pending: number; deadLetters: number; oldestPendingAt?: number };
+  deadLetters: DeadLetterView[];
+  devices: DeviceStatus[];
+  machines: MachineStatus[];
+  /** Cumulative since start, for Prometheus counters. */
+  stats: {
+    /** key `${endpoint} ${status}`, status 0 for no answer (timeout, connection error). */
+    requests: Record<string, number>;
+    rateLimited: number;
+    /** Parts delivered to the MES (accepted increments), by machine. */
+    deliveredParts: Record<string, number>;
+    /** Waste delivered, key `${machine} ${wasteCode}`. */
+    deliveredWaste: Record<string, number>;
+  };
+  /** Problems of the last configuration (re)load; the running config stays as it was. */
+  config: { loadedAt: number; errors: string[] };
+}
+
+export interface DeadLetterView {
+  id: number;
+  machine: string;
+  kind: 'counter' | 'parameters' | 'startstop';
+  body: unknown;
+  status: number;
+  reason: string;
+  at: number;
+}
+
+export interface DeviceStatus {
+  id: string;
+  protocol: string;
+  state: 'connecting' | 'connected' | 'disconnected';
+  lastGoodReadAt?: number;
+  lastError?: string;
+  lastErrorAt?: number;
+  /** Bad values and failed reads, per signal, cumulative. */
+  signalErrors: { machine: string; signal: string; count: number; lastMessage: string; lastAt: number }[];
+}
+
+export interface MachineStatus {
+  code: string;
+  device: string;
+  /** Last decoded value per signal key. */
+  values: Record<string, { value: number | boolean | string; at: number }>;
+  /** Guarded totals: `count` and `waste:<code>`. */
+  totals: Record<string, { total: number; delivered: number }>;
+  pending: number;
+  run: { running: boolean | null; type?: string; since?: number };
+  /** Run/stop transitions of the last hours, oldest first; `sent: false` for ones collapsed offline. */
+  timeline: { at: number; running: boolean; type?: string; sent: boolean }[];
+  /** Delivered-total samples (about one a minute) for the production-rate plot. */
+  production: { at: number; total: number }[];
+}
+
+export interface StatusProvider {
+  status(): GatewayStatus;
+  /** Called whenever something visible changed (throttled by the caller as it likes). */
+  onChange(listener: () => void): () => void;
+  retryDeadLetter(id: number): boolean;
+  dropDeadLetter(id: number): boolean;
+}
