@@ -1,0 +1,39 @@
+/**
+ * `shopfloor-gateway rebase <machine> <mesCount> [--waste CODE=QTY ...]`: when the MES
+ * already holds a higher counter than this gateway (state lost on reinstall, counter set
+ * by another system), raise the machine's delivered totals to the MES's values. What the
+ * gateway counted but had not delivered yet is kept on top, so nothing is lost.
+ */
+import { parseVerbArgs } from './args.js';
+import { openStoreFromConfig } from './open-store.js';
+import { rebaseCounter } from '../outbox/rebase.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseVerbArgs(argv, { waste: { type: 'string', multiple: true } });
+  const [machine, mesCount] = positionals;
+  const targets: { signal: string; value: number }[] = [];
+  if (mesCount !== undefined) targets.push({ signal: 'count', value: Number(mesCount) });
+  for (const w of (values.waste as string[] | undefined) ?? []) {
+    const [code, qty] = w.split('=');
+    targets.push({ signal: `waste:${code}`, value: Number(qty) });
+  }
+  if (!machine || targets.length === 0 || targets.some((t) => !Number.isFinite(t.value) || t.value < 0)) {
+    process.stderr.write('usage: shopfloor-gateway rebase <machine> <count the MES shows> [--waste CODE=QTY ...]\n');
+    return 2;
+  }
+  const db = openStoreFromConfig(String(values.config));
+  if (!db) return 1;
+  try {
+    for (const t of targets) {
+      const r = rebaseCounter(db, machine, t.signal, t.value, Date.now());
+      if (!r) {
+        process.stderr.write(`${machine} ${t.signal}: no such counter in the gateway's state\n`);
+        return 1;
+      }
+      process.stdout.write(`${machine} ${t.signal}: total ${r.before} → ${r.after} (MES had ${t.value}; ${r.after - t.value} still to send)\n`);
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}

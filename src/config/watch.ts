@@ -1,0 +1,55 @@
+/**
+ * Re-reads the configuration when gateway.yaml or a device file changes. A valid change
+ * is handed on; an invalid one is reported and the running configuration stays.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { loadConfig, ConfigError, type LoadedConfig } from './load.js';
+
+export interface ConfigWatcherOptions {
+  gatewayFile: string;
+  devicesDir: string;
+  logger: Logger;
+  onValid: (config: LoadedConfig) => Promise<void> | void;
+  onInvalid: (errors: string[]) => void;
+  /** Editors write a file in several steps: wait for quiet before reading. */
+  settleMs?: number;
+}
+
+export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let busy = Promise.resolve();
+  const reload = () => {
+    busy = busy.then(async () => {
+      try {
+        const next = loadConfig(o.gatewayFile);
+        o.logger.info({ devices: next.devices.length }, 'configuration changed; applying');
+        await o.onValid(next);
+      } catch (err) {
+        const errors = err instanceof ConfigError ? err.message.split('\n') : [(err as Error).message];
+        o.logger.error({ errors }, 'configuration change rejected; the running configuration stays');
+        o.onInvalid(errors);
+      }
+    });
+  };
+  const schedule = (_event: string, file: string | Buffer | null) => {
+    if (file && !/\.ya?ml$/i.test(String(file))) return;
+    clearTimeout(timer);
+    timer = setTimeout(reload, o.settleMs ?? 300);
+  };
+  const watchers: FSWatcher[] = [];
+  for (const dir of new Set([dirname(o.gatewayFile), o.devicesDir])) {
+    try {
+      watchers.push(watch(dir, schedule));
+    } catch (err) {
+      o.logger.warn({ dir, err }, 'cannot watch configuration folder; changes need a restart');
+    }
+  }
+  return {
+    close() {
+      clearTimeout(timer);
+      for (const w of watchers) w.close();
+    },
+  };
+}

@@ -1,0 +1,316 @@
+/**
+ * Composes the pipeline: adapters → machine processor → SQLite outbox → uploader → MES,
+ * and answers the status page. Everything with a side effect is created here (or passed
+ * in), so the parts stay testable on their own.
+ */
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from './clock.js';
+import type { LoadedConfig } from './config/load.js';
+import type { DeviceConfig, GatewayConfig } from './config/schema.js';
+import { openDatabase, type Db } from './outbox/db.js';
+import { MachineStateStore } from './outbox/machine-state.js';
+import { Outbox } from './outbox/outbox.js';
+import { History } from './outbox/history.js';
+import { MachineProcessor } from './machine/processor.js';
+import { adapterFactory } from './adapters/registry.js';
+import type { AdapterSink, DeviceAdapter } from './adapters/types.js';
+import { MesClient } from './uplink/mes-client.js';
+import { RateBudget } from './uplink/rate-budget.js';
+import { Uploader } from './uplink/uploader.js';
+import type { DeviceStatus, GatewayStatus, MachineStatus, StatusProvider } from './web/status-types.js';
+import { version } from './version.js';
+
+interface RunningDevice {
+  config: DeviceConfig;
+  /** The device file's content as loaded, to tell on reload whether it changed. */
+  fingerprint: string;
+  adapter?: DeviceAdapter;
+  status: DeviceStatus;
+}
+
+export interface GatewayOptions {
+  config: LoadedConfig;
+  logger: Logger;
+  clock?: Clock;
+}
+
+const TIMELINE_MS = 8 * 3600_000;
+const SAMPLE_MS = 60_000;
+
+export class Gateway implements StatusProvider {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private config: LoadedConfig;
+  private db!: Db;
+  private state!: MachineStateStore;
+  private outbox!: Outbox;
+  private history!: History;
+  private processor!: MachineProcessor;
+  private budget!: RateBudget;
+  private client!: MesClient;
+  private uploader!: Uploader;
+  private readonly devices = new Map<string, RunningDevice>();
+  private readonly listeners = new Set<() => void>();
+  private readonly production = new Map<string, { at: number; total: number }[]>();
+  private configErrors: string[] = [];
+  private configLoadedAt: number;
+  private readonly startedAt: number;
+  private timers: unknown[] = [];
+  private stopped = false;
+
+  constructor(opts: GatewayOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger;
+    this.config = opts.config;
+    this.startedAt = this.clock.now();
+    this.configLoadedAt = this.startedAt;
+  }
+
+  get storagePath(): string {
+    return this.config.gateway.storage.path;
+  }
+
+  async start(): Promise<void> {
+    const g = this.config.gateway;
+    this.db = openDatabase(g.storage.path);
+    this.state = new MachineStateStore(this.db);
+    this.outbox = new Outbox(this.db);
+    this.history = new History(this.db);
+    this.processor = new MachineProcessor(this.db, this.state, this.outbox, this.logger.child({ component: 'machine' }), {
+      event: (machine, message, fields) => this.logger.info({ machine, ...fields }, message),
+    });
+    this.processor.setMachines(this.bindings(this.config));
+    this.startUplink(g);
+    for (const d of this.config.devices) await this.startDevice(d.config);
+    this.every(1000, () => this.processor.tick(this.clock.now()));
+    this.every(SAMPLE_MS, () => this.sampleProduction());
+    this.every(3600_000, () => this.history.prune(this.clock.now() - g.storage.retentionDays * 86400_000));
+    this.sampleProduction();
+    this.logger.info(
+      { devices: this.devices.size, machines: this.processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
+      'gateway started',
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    await Promise.allSettled([...this.devices.values()].map((d) => d.adapter?.stop()));
+    await this.uploader.stop();
+    await this.client.close();
+    this.db.close();
+    this.logger.info('gateway stopped');
+  }
+
+  /**
+   * Applies a new configuration: devices whose file changed are restarted, the others
+   * keep running; machine state and pending deliveries are untouched.
+   */
+  async reload(next: LoadedConfig): Promise<void> {
+    const prev = this.config;
+    this.config = next;
+    this.configErrors = [];
+    this.configLoadedAt = this.clock.now();
+    this.processor.setMachines(this.bindings(next));
+    const wanted = new Map(next.devices.map((d) => [d.config.device, d.config]));
+    for (const [id, running] of this.devices) {
+      const cfg = wanted.get(id);
+      if (!cfg || JSON.stringify(cfg) !== running.fingerprint) {
+        await running.adapter?.stop();
+        this.devices.delete(id);
+        this.logger.info({ device: id }, cfg ? 'device changed; restarting it' : 'device removed');
+      }
+    }
+    for (const cfg of wanted.values()) if (!this.devices.has(cfg.device)) await this.startDevice(cfg);
+    if (JSON.stringify(prev.gateway.prodsmart) !== JSON.stringify(next.gateway.prodsmart)) {
+      this.logger.info('MES settings changed; reconnecting the uplink');
+      await this.uploader.stop();
+      await this.client.close();
+      this.startUplink(next.gateway);
+    }
+    this.changed();
+  }
+
+  /** A reload that failed: the running config stays, the error is shown. */
+  reloadFailed(errors: string[]): void {
+    this.configErrors = errors;
+    this.configLoadedAt = this.clock.now();
+    this.changed();
+  }
+
+  private startUplink(g: GatewayConfig): void {
+    const now = this.clock.now();
+    this.budget = new RateBudget({
+      perMinute: g.prodsmart.requestsPerMinute,
+      clock: this.clock,
+      history: this.history.recentRequests(now - 60_000),
+    });
+    this.client = new MesClient({
+      baseUrl: g.prodsmart.baseUrl,
+      auth: g.prodsmart.auth,
+      timeoutMs: g.prodsmart.timeoutMs,
+      clock: this.clock,
+      acquire: async () => {
+        await this.budget.acquire();
+        // Remembered on disk so that a restart cannot burst past the company limit.
+        this.history.recordRequest(this.clock.now());
+      },
+    });
+    this.uploader = new Uploader({
+      outbox: this.outbox,
+      client: this.client,
+      budget: this.budget,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'uplink' }),
+      onChange: () => this.changed(),
+    });
+    this.uploader.start();
+  }
+
+  private bindings(config: LoadedConfig) {
+    return config.devices.flatMap((d) => d.config.machines.map((m) => ({ device: d.config.device, config: m })));
+  }
+
+  private async startDevice(config: DeviceConfig): Promise<void> {
+    const status: DeviceStatus = { id: config.device, protocol: config.protocol, state: 'connecting', signalErrors: [] };
+    const running: RunningDevice = { config, fingerprint: JSON.stringify(config), status };
+    this.devices.set(config.device, running);
+    const logger = this.logger.child({ device: config.device });
+    const sink: AdapterSink = {
+      readings: (batch) => {
+        if (running !== this.devices.get(config.device)) return;
+        status.lastGoodReadAt = this.clock.now();
+        try {
+          this.processor.apply(batch, this.clock.now());
+          this.uploader.wake();
+        } catch (err) {
+          logger.error({ err }, 'could not store readings');
+        }
+        this.changed();
+      },
+      signalError: (machine, signal, message, at) => {
+        let e = status.signalErrors.find((x) => x.machine === machine && x.signal === signal);
+        if (!e) status.signalErrors.push((e = { machine, signal, count: 0, lastMessage: message, lastAt: at }));
+        e.count++;
+        e.lastMessage = message;
+        e.lastAt = at;
+        logger.warn({ machine, signal, error: message }, 'bad value');
+        this.changed();
+      },
+      connection: (state, error) => {
+        if (state !== status.state) logger.info({ state, error }, `device ${state}`);
+        status.state = state;
+        if (error) {
+          status.lastError = error;
+          status.lastErrorAt = this.clock.now();
+        }
+        this.changed();
+      },
+    };
+    try {
+      const create = await adapterFactory(config.protocol);
+      running.adapter = create(config, {
+        sink,
+        logger,
+        clock: this.clock,
+        stateDir: join(dirname(this.config.gateway.storage.path), 'state', config.device),
+      });
+      await running.adapter.start();
+    } catch (err) {
+      // One device that cannot start must not keep the others from running.
+      status.state = 'disconnected';
+      status.lastError = (err as Error).message;
+      status.lastErrorAt = this.clock.now();
+      logger.error({ err }, 'device could not start');
+    }
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const loop = () => {
+      if (this.stopped) return;
+      try {
+        fn();
+      } catch (err) {
+        this.logger.error({ err }, 'periodic task failed');
+      }
+      this.timers.push(this.clock.setTimeout(loop, ms));
+    };
+    this.timers.push(this.clock.setTimeout(loop, ms));
+  }
+
+  private sampleProduction(): void {
+    const now = this.clock.now();
+    for (const c of this.state.counters()) {
+      if (c.signal !== 'count') continue;
+      const series = this.production.get(c.machine) ?? this.production.set(c.machine, []).get(c.machine)!;
+      series.push({ at: now, total: c.total });
+      while (series.length > 0 && series[0].at < now - TIMELINE_MS) series.shift();
+    }
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch (err) {
+        this.logger.warn({ err }, 'status listener failed');
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ StatusProvider
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  retryDeadLetter(id: number): boolean {
+    const ok = this.outbox.retryDead(id, this.clock.now());
+    if (ok) this.uploader.wake();
+    this.changed();
+    return ok;
+  }
+
+  dropDeadLetter(id: number): boolean {
+    const ok = this.outbox.dropDead(id);
+    this.changed();
+    return ok;
+  }
+
+  status(): GatewayStatus {
+    const now = this.clock.now();
+    const g = this.config.gateway;
+    const summary = this.outbox.summary();
+    const deadLetters = this.outbox.deadLetters();
+    return {
+      version,
+      startedAt: this.startedAt,
+      now,
+      mes: { baseUrl: g.prodsmart.baseUrl, ...this.uploader.health },
+      budget: { perMinute: g.prodsmart.requestsPerMinute, usedLastMinute: this.budget.usedLastMinute() },
+      outbox: { pending: summary.pending, deadLetters: deadLetters.length, oldestPendingAt: summary.oldestAt },
+      deadLetters,
+      devices: [...this.devices.values()].map((d) => d.status),
+      machines: this.processor.machineCodes().map((code) => this.machineStatus(code, now, summary.byMachine[code] ?? 0)),
+      stats: this.uploader.stats,
+      config: { loadedAt: this.configLoadedAt, errors: this.configErrors },
+    };
+  }
+
+  private machineStatus(code: string, now: number, pending: number): MachineStatus {
+    const run = this.processor.runState(code)?.reported;
+    return {
+      code,
+      device: this.processor.binding(code)?.device ?? '',
+      values: this.processor.values(code),
+      totals: Object.fromEntries(this.state.counters(code).map((c) => [c.signal, { total: c.total, delivered: c.delivered }])),
+      pending,
+      run: run ? { running: run.running, type: run.type, since: run.since } : { running: null },
+      timeline: this.history.timeline(code, now - TIMELINE_MS),
+      production: this.production.get(code) ?? [],
+    };
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Applies readings to machine state: the guard for count and waste, run/stop, parameter
+ * deadband. Everything one batch changes (state and outbox rows) is written in one
+ * SQLite transaction, so a crash leaves either the old state with nothing queued or the
+ * new state with its deliveries queued — never a count that is neither.
+ */
+import type { Logger } from 'pino';
+import type { Db } from '../outbox/db.js';
+import type { MachineStateStore } from '../outbox/machine-state.js';
+import type { Outbox } from '../outbox/outbox.js';
+import type { MachineConfig } from '../config/schema.js';
+import type { Reading, SignalValue } from '../adapters/types.js';
+import { defaultRollover, initGuard, stepGuard, type GuardOptions } from './guard.js';
+import { stepRunStop, type RunStopOptions, type RunStopInput, type RunStopState } from './runstop.js';
+import { parameterChanged } from './parameters.js';
+
+export interface MachineBinding {
+  device: string;
+  config: MachineConfig;
+}
+
+export interface ProcessorEvents {
+  /** A notable guard decision (reset, wrap, held glitch) or a run/stop transition. */
+  event(machine: string, message: string, fields: Record<string, unknown>): void;
+}
+
+interface Prepared {
+  device: string;
+  config: MachineConfig;
+  guard: Record<string, GuardOptions>;
+  runStop?: { opts: RunStopOptions; hasRunningSignal: boolean };
+  deadband: Record<string, number>;
+}
+
+function sourceType(source: unknown): string | undefined {
+  return typeof source === 'object' && source !== null && 'type' in source ? String((source as { type?: string }).type) : undefined;
+}
+
+function prepare(b: MachineBinding): Prepared {
+  const m = b.config;
+  const guardFor = (source: unknown): GuardOptions => ({
+    rollover: m.counterRollover ?? defaultRollover(sourceType(source) ?? (isRegister(source) ? 'uint16' : undefined)),
+    maxJump: m.maxCountJump,
+  });
+  const guard: Record<string, GuardOptions> = {};
+  if (m.count) guard.count = guardFor(m.count);
+  for (const w of m.waste) guard[`waste:${w.code}`] = guardFor(w.source);
+  const tracks = m.running !== undefined || m.stopWhenIdleSeconds !== undefined;
+  const fallbackType = m.stopReason?.default ?? m.downtimeType ?? 'Unplanned';
+  return {
+    device: b.device,
+    config: m,
+    guard,
+    runStop: tracks
+      ? {
+          hasRunningSignal: m.running !== undefined,
+          opts: {
+            reasonMap: m.stopReason?.map ?? {},
+            fallbackType,
+            idleType: m.downtimeType ?? fallbackType,
+            minStateMs: m.minStateSeconds * 1000,
+            idleMs: m.stopWhenIdleSeconds === undefined ? undefined : m.stopWhenIdleSeconds * 1000,
+          },
+        }
+      : undefined,
+    deadband: Object.fromEntries(m.parameters.map((p) => [p.code, p.deadband])),
+  };
+}
+
+/** A Modbus register source without an explicit type is a uint16. */
+function isRegister(source: unknown): boolean {
+  const area = typeof source === 'object' && source !== null ? (source as { area?: string }).area : undefined;
+  return area === 'holding' || area === 'input';
+}
+
+function truthy(v: SignalValue): boolean {
+  if (typeof v === 'string') return !['', '0', 'false', 'off', 'stop', 'stopped'].includes(v.trim().toLowerCase());
+  return Boolean(v);
+}
+
+export class MachineProcessor {
+  private machines = new Map<string, Prepared>();
+  private readonly runStates = new Map<string, RunStopState>();
+  private readonly lastValues = new Map<string, Map<string, { value: SignalValue; at: number }>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly state: MachineStateStore,
+    private readonly outbox: Outbox,
+    private readonly logger: Logger,
+    private readonly events: ProcessorEvents = { event: () => {} },
+  ) {}
+
+  /** Sets the machines to process (at start and on config reload). State of kept machines carries on. */
+  setMachines(bindings: MachineBinding[]): void {
+    this.machines = new Map(bindings.map((b) => [b.config.code, prepare(b)]));
+  }
+
+  machineCodes(): string[] {
+    return [...this.machines.keys()];
+  }
+
+  binding(code: string): MachineBinding | undefined {
+    const p = this.machines.get(code);
+    return p && { device: p.device, config: p.config };
+  }
+
+  values(machine: string): Record<string, { value: SignalValue; at: number }> {
+    return Object.fromEntries(this.lastValues.get(machine) ?? []);
+  }
+
+  runState(machine: string): RunStopState | undefined {
+    return this.runStates.get(machine) ?? this.state.runState(machine);
+  }
+
+  apply(batch: Reading[], now: number): void {
+    const byMachine = new Map<string, Reading[]>();
+    for (const r of batch) {
+      if (!this.machines.has(r.machine)) continue;
+      (byMachine.get(r.machine) ?? byMachine.set(r.machine, []).get(r.machine)!).push(r);
+      const values = this.lastValues.get(r.machine) ?? this.lastValues.set(r.machine, new Map()).get(r.machine)!;
+      values.set(r.signal, { value: r.value, at: r.at });
+    }
+    this.db.transaction(() => {
+      for (const [code, readings] of byMachine) this.applyMachine(this.machines.get(code)!, readings, now);
+    })();
+  }
+
+  /** Time-driven run/stop decisions (debounce expiry, idle counter) when no reading arrives. */
+  tick(now: number): void {
+    this.db.transaction(() => {
+      for (const m of this.machines.values()) if (m.runStop) this.stepRunStop(m, { at: now }, now);
+    })();
+  }
+
+  private applyMachine(m: Prepared, readings: Reading[], now: number): void {
+    const code = m.config.code;
+    let countMoved = false;
+    const input: RunStopInput = { at: now };
+    for (const r of readings) {
+      if (r.signal === 'count' || r.signal.startsWith('waste:')) {
+        const added = this.applyCounter(m, r);
+        if (r.signal === 'count' && added > 0) countMoved = true;
+      } else if (r.signal === 'running') {
+        input.running = truthy(r.value);
+      } else if (r.signal === 'stopReason') {
+        input.reason = r.value;
+      } else if (r.signal.startsWith('param:')) {
+        const pcode = r.signal.slice('param:'.length);
+        if (!parameterChanged(this.state.lastParameter(code, pcode), r.value, m.deadband[pcode] ?? 0)) continue;
+        this.state.putParameter(code, pcode, r.value);
+        this.outbox.enqueueParameter(code, pcode, r.value, now);
+      }
+    }
+    if (m.runStop) this.stepRunStop(m, { ...input, countMoved }, now);
+  }
+
+  /** Returns what the guard added to the total. */
+  private applyCounter(m: Prepared, r: Reading): number {
+    const code = m.config.code;
+    const opts = m.guard[r.signal];
+    if (!opts) return 0;
+    if (typeof r.value !== 'number' || !Number.isFinite(r.value)) {
+      this.logger.warn({ machine: code, signal: r.signal, value: r.value }, 'counter value is not a number; ignored');
+      return 0;
+    }
+    const row = this.state.counter(code, r.signal);
+    if (!row) {
+      const init = initGuard(r.value, r.signal === 'count' ? m.config.initialCount : 'raw');
+      this.state.insertCounter(code, r.signal, init, r.at);
+      this.events.event(code, 'counter first seen', { signal: r.signal, raw: r.value, total: init.total });
+      return 0;
+    }
+    const step = stepGuard(row, r.value, opts);
+    if (step.event === 'same') return 0;
+    this.state.updateGuard(code, r.signal, step.state, r.at);
+    if (step.event !== 'rise') {
+      this.events.event(code, `counter ${step.event}`, {
+        signal: r.signal,
+        previousRaw: row.lastRaw,
+        raw: r.value,
+        added: step.added,
+        total: step.state.total,
+        held: step.state.held,
+      });
+    }
+    return step.added;
+  }
+
+  private stepRunStop(m: Prepared, input: RunStopInput, now: number): void {
+    const code = m.config.code;
+    const before = this.runState(code) ?? {};
+    const { state, transitions } = stepRunStop(before, input, m.runStop!.opts, m.runStop!.hasRunningSignal);
+    this.runStates.set(code, state);
+    if (JSON.stringify(state) !== JSON.stringify(before)) this.state.putRunState(code, state);
+    for (const t of transitions) {
+      this.outbox.enqueueStartStop(code, t, now);
+      this.events.event(code, t.running ? 'machine running' : 'machine stopped', { type: t.type, at: t.at });
+    }
+  }
+}

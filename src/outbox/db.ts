@@ -1,0 +1,82 @@
+/**
+ * The gateway's one SQLite file: machine state, outbox, dead letters, history.
+ * WAL so the CLI can read (and retry/drop) while the gateway writes; synchronous=FULL
+ * because a count the MES never got must survive a power cut, and the write rate
+ * (one transaction per poll batch) is far below what FULL sustains here (~11k tx/s).
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Db = Database.Database;
+
+const migrations: string[] = [
+  `CREATE TABLE counter_state (
+     machine TEXT NOT NULL,
+     signal TEXT NOT NULL,            -- 'count' or 'waste:<code>'
+     last_raw REAL NOT NULL,
+     held_raw REAL,
+     total REAL NOT NULL,             -- monotonic guarded total
+     delivered REAL NOT NULL,         -- highest total the MES accepted (or the starting point)
+     attempted REAL NOT NULL,         -- highest total ever put on the wire
+     dead REAL,                       -- total dead-lettered: not pending again until total passes it
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (machine, signal)
+   )`,
+  `CREATE TABLE run_state (machine TEXT PRIMARY KEY, state TEXT NOT NULL)`,
+  `CREATE TABLE param_state (machine TEXT NOT NULL, code TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (machine, code))`,
+  `CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     kind TEXT NOT NULL CHECK (kind IN ('parameter', 'startstop')),
+     machine TEXT NOT NULL,
+     key TEXT NOT NULL,               -- parameter code; for startstop the sequence
+     body TEXT NOT NULL,
+     rev INTEGER NOT NULL DEFAULT 1,  -- bumped when a newer value replaces a queued one
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT
+   )`,
+  `CREATE UNIQUE INDEX outbox_param ON outbox (machine, key) WHERE kind = 'parameter'`,
+  `CREATE TABLE dead_letters (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     kind TEXT NOT NULL,              -- counter | parameters | startstop
+     machine TEXT NOT NULL,
+     body TEXT NOT NULL,
+     status INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     at INTEGER NOT NULL
+   )`,
+  `CREATE TABLE history (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     machine TEXT NOT NULL,
+     kind TEXT NOT NULL,              -- counter | parameters | startstop
+     body TEXT NOT NULL,
+     outcome TEXT NOT NULL            -- delivered | settled | collapsed | dead
+   )`,
+  `CREATE INDEX history_at ON history (at)`,
+  `CREATE INDEX history_machine ON history (machine, kind, at)`,
+  `CREATE TABLE request_log (at INTEGER NOT NULL)`,
+];
+
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > migrations.length) {
+    throw new Error(`database was written by a newer shopfloor-gateway (schema ${version}, this one knows ${migrations.length})`);
+  }
+  db.transaction(() => {
+    for (let i = version; i < migrations.length; i++) db.exec(migrations[i]);
+    db.pragma(`user_version = ${migrations.length}`);
+  })();
+}

@@ -1,0 +1,45 @@
+/** What was delivered or collapsed (for the timeline), pruning, and the request log of the rate budget. */
+import type { Db } from './db.js';
+
+export class History {
+  private readonly q;
+
+  constructor(db: Db) {
+    this.q = {
+      timeline: db.prepare<[string, number], { body: string; outcome: string }>(
+        `SELECT body, outcome FROM history WHERE machine = ? AND kind = 'startstop' AND at >= ? ORDER BY id`,
+      ),
+      pendingStartStop: db.prepare<[string], { body: string }>(
+        `SELECT body FROM outbox WHERE machine = ? AND kind = 'startstop' ORDER BY created_at, id`,
+      ),
+      prune: db.prepare(`DELETE FROM history WHERE at < ?`),
+      record: db.prepare(`INSERT INTO request_log (at) VALUES (?)`),
+      recent: db.prepare<[number], { at: number }>(`SELECT at FROM request_log WHERE at >= ? ORDER BY at`),
+      pruneRequests: db.prepare(`DELETE FROM request_log WHERE at < ?`),
+    };
+  }
+
+  /** Run/stop transitions since `from` (by when they happened), pending ones last. */
+  timeline(machine: string, from: number): { at: number; running: boolean; type?: string; sent: boolean }[] {
+    const parse = (body: string, sent: boolean) => {
+      const b = JSON.parse(body) as { at: number; running: number; type: string };
+      return { at: b.at, running: b.running === 1, type: b.type, sent };
+    };
+    const done = this.q.timeline.all(machine, from).map((r) => parse(r.body, r.outcome === 'delivered'));
+    const pending = this.q.pendingStartStop.all(machine).map((r) => parse(r.body, false));
+    return [...done, ...pending].filter((t) => t.at >= from).sort((a, b) => a.at - b.at);
+  }
+
+  prune(before: number): number {
+    return this.q.prune.run(before).changes;
+  }
+
+  recordRequest(at: number): void {
+    this.q.record.run(at);
+    this.q.pruneRequests.run(at - 120_000);
+  }
+
+  recentRequests(from: number): number[] {
+    return this.q.recent.all(from).map((r) => r.at);
+  }
+}

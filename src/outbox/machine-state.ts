@@ -1,0 +1,97 @@
+/** Per-machine state that must survive restarts: guarded counters, run/stop, last parameters. */
+import type { Db } from './db.js';
+import type { GuardState } from '../machine/guard.js';
+import type { RunStopState } from '../machine/runstop.js';
+import type { SignalValue } from '../adapters/types.js';
+
+export interface CounterRow extends GuardState {
+  machine: string;
+  signal: string;
+  delivered: number;
+  attempted: number;
+  dead?: number;
+}
+
+interface CounterDbRow {
+  machine: string;
+  signal: string;
+  last_raw: number;
+  held_raw: number | null;
+  total: number;
+  delivered: number;
+  attempted: number;
+  dead: number | null;
+}
+
+const fromDb = (r: CounterDbRow): CounterRow => ({
+  machine: r.machine,
+  signal: r.signal,
+  lastRaw: r.last_raw,
+  held: r.held_raw ?? undefined,
+  total: r.total,
+  delivered: r.delivered,
+  attempted: r.attempted,
+  dead: r.dead ?? undefined,
+});
+
+export class MachineStateStore {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    this.q = {
+      counter: db.prepare<[string, string], CounterDbRow>('SELECT * FROM counter_state WHERE machine = ? AND signal = ?'),
+      counters: db.prepare<[string], CounterDbRow>('SELECT * FROM counter_state WHERE machine = ? ORDER BY signal'),
+      allCounters: db.prepare<[], CounterDbRow>('SELECT * FROM counter_state ORDER BY machine, signal'),
+      insertCounter: db.prepare(
+        `INSERT INTO counter_state (machine, signal, last_raw, held_raw, total, delivered, attempted, updated_at)
+         VALUES (@machine, @signal, @lastRaw, @held, @total, @total, 0, @at)`,
+      ),
+      updateGuard: db.prepare(
+        `UPDATE counter_state SET last_raw = @lastRaw, held_raw = @held, total = @total, updated_at = @at
+         WHERE machine = @machine AND signal = @signal AND total <= @total`,
+      ),
+      runState: db.prepare<[string], { state: string }>('SELECT state FROM run_state WHERE machine = ?'),
+      putRunState: db.prepare('INSERT INTO run_state (machine, state) VALUES (?, ?) ON CONFLICT (machine) DO UPDATE SET state = excluded.state'),
+      param: db.prepare<[string, string], { value: string }>('SELECT value FROM param_state WHERE machine = ? AND code = ?'),
+      putParam: db.prepare('INSERT INTO param_state (machine, code, value) VALUES (?, ?, ?) ON CONFLICT (machine, code) DO UPDATE SET value = excluded.value'),
+    };
+  }
+
+  counter(machine: string, signal: string): CounterRow | undefined {
+    const r = this.q.counter.get(machine, signal);
+    return r && fromDb(r);
+  }
+
+  counters(machine?: string): CounterRow[] {
+    return (machine === undefined ? this.q.allCounters.all() : this.q.counters.all(machine)).map(fromDb);
+  }
+
+  /** First sight: the starting point counts as delivered, so nothing is sent until it moves. */
+  insertCounter(machine: string, signal: string, state: GuardState, at: number): void {
+    this.q.insertCounter.run({ machine, signal, lastRaw: state.lastRaw, held: state.held ?? null, total: state.total, at });
+  }
+
+  updateGuard(machine: string, signal: string, state: GuardState, at: number): void {
+    const r = this.q.updateGuard.run({ machine, signal, lastRaw: state.lastRaw, held: state.held ?? null, total: state.total, at });
+    // The guard only adds; a smaller total here would be a bug that must not reach the MES.
+    if (r.changes !== 1) throw new Error(`refusing to lower the total of ${machine} ${signal}`);
+  }
+
+  runState(machine: string): RunStopState | undefined {
+    const r = this.q.runState.get(machine);
+    return r && (JSON.parse(r.state) as RunStopState);
+  }
+
+  putRunState(machine: string, state: RunStopState): void {
+    this.q.putRunState.run(machine, JSON.stringify(state));
+  }
+
+  lastParameter(machine: string, code: string): SignalValue | undefined {
+    const r = this.q.param.get(machine, code);
+    return r && (JSON.parse(r.value) as SignalValue);
+  }
+
+  putParameter(machine: string, code: string, value: SignalValue): void {
+    this.q.putParam.run(machine, code, JSON.stringify(value));
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The outbox: what the MES has not acknowledged yet, and what it refused.
+ *
+ * Counters are cumulative, so the outbox for them is the guarded total itself
+ * (counter_state.total > delivered): whatever is newest when a request goes out is
+ * sent, which coalesces without losing anything. Parameters are one row per code
+ * (newest wins, `rev` guards against acknowledging a value that was replaced while in
+ * flight). Run/stop transitions are rows in order of when they happened.
+ */
+import type { Db } from './db.js';
+import type { SignalValue } from '../adapters/types.js';
+import type { Transition } from '../machine/runstop.js';
+
+import type { Lane } from '../uplink/scheduler.js';
+
+export type { Lane };
+export type MesKind = 'counter' | 'parameters' | 'startstop';
+
+export interface CounterValue {
+  /** 'count' or 'waste:<code>'. */
+  signal: string;
+  total: number;
+}
+
+export interface ParameterItem {
+  id: number;
+  rev: number;
+  code: string;
+  value: SignalValue;
+}
+
+export interface StartStopItem {
+  id: number;
+  type: string;
+  running: 0 | 1;
+  at: number;
+}
+
+export interface DeadLetter {
+  id: number;
+  kind: MesKind;
+  machine: string;
+  body: unknown;
+  status: number;
+  reason: string;
+  at: number;
+}
+
+export interface PendingSummary {
+  pending: number;
+  oldestAt?: number;
+  byMachine: Record<string, number>;
+}
+
+export class Outbox {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    this.q = {
+      counterLanes: db.prepare<[], { machine: string }>(
+        `SELECT DISTINCT machine FROM counter_state WHERE total > delivered AND (dead IS NULL OR total > dead)`,
+      ),
+      otherLanes: db.prepare<[], { machine: string; kind: string }>(`SELECT DISTINCT machine, kind FROM outbox`),
+      pendingCounters: db.prepare<[string], CounterValue>(
+        `SELECT signal, total FROM counter_state WHERE machine = ? AND total > delivered AND (dead IS NULL OR total > dead) ORDER BY signal`,
+      ),
+      attempt: db.prepare(`UPDATE counter_state SET attempted = MAX(attempted, @total) WHERE machine = @machine AND signal = @signal`),
+      attempted: db.prepare<[string, string], { attempted: number; delivered: number }>(
+        `SELECT attempted, delivered FROM counter_state WHERE machine = ? AND signal = ?`,
+      ),
+      deliver: db.prepare(`UPDATE counter_state SET delivered = MAX(delivered, @total) WHERE machine = @machine AND signal = @signal`),
+      markDead: db.prepare(`UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total) WHERE machine = @machine AND signal = @signal`),
+      undead: db.prepare(`UPDATE counter_state SET dead = NULL WHERE machine = ?`),
+      params: db.prepare<[string], { id: number; rev: number; key: string; body: string }>(
+        `SELECT id, rev, key, body FROM outbox WHERE kind = 'parameter' AND machine = ? ORDER BY key`,
+      ),
+      upsertParam: db.prepare(
+        `INSERT INTO outbox (kind, machine, key, body, created_at, updated_at) VALUES ('parameter', @machine, @code, @body, @at, @at)
+         ON CONFLICT (machine, key) WHERE kind = 'parameter'
+         DO UPDATE SET body = excluded.body, rev = rev + 1, updated_at = excluded.updated_at`,
+      ),
+      insertParamIfAbsent: db.prepare(
+        `INSERT INTO outbox (kind, machine, key, body, created_at, updated_at) VALUES ('parameter', @machine, @code, @body, @at, @at)
+         ON CONFLICT (machine, key) WHERE kind = 'parameter' DO NOTHING`,
+      ),
+      all: db.prepare<[], { machine: string; kind: string; key: string; body: string; last_error: string | null }>(
+        `SELECT machine, kind, key, body, last_error FROM outbox ORDER BY machine, kind, created_at, id`,
+      ),
+      deleteRev: db.prepare(`DELETE FROM outbox WHERE id = ? AND rev = ?`),
+      deleteId: db.prepare(`DELETE FROM outbox WHERE id = ?`),
+      insertStartStop: db.prepare(
+        `INSERT INTO outbox (kind, machine, key, body, created_at, updated_at) VALUES ('startstop', @machine, @key, @body, @at, @now)`,
+      ),
+      startStops: db.prepare<[string], { id: number; body: string }>(
+        `SELECT id, body FROM outbox WHERE kind = 'startstop' AND machine = ? ORDER BY created_at, id`,
+      ),
+      failed: db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = @error WHERE id = @id`),
+      history: db.prepare(`INSERT INTO history (at, machine, kind, body, outcome) VALUES (?, ?, ?, ?, ?)`),
+      lastSentStartStop: db.prepare<[string], { body: string }>(
+        `SELECT body FROM history WHERE machine = ? AND kind = 'startstop' AND outcome = 'delivered' ORDER BY id DESC LIMIT 1`,
+      ),
+      insertDead: db.prepare(
+        `INSERT INTO dead_letters (kind, machine, body, status, reason, at) VALUES (@kind, @machine, @body, @status, @reason, @at)`,
+      ),
+      deadLetters: db.prepare<[], { id: number; kind: MesKind; machine: string; body: string; status: number; reason: string; at: number }>(
+        `SELECT * FROM dead_letters ORDER BY id`,
+      ),
+      deadLetter: db.prepare<[number], { id: number; kind: MesKind; machine: string; body: string; status: number; reason: string; at: number }>(
+        `SELECT * FROM dead_letters WHERE id = ?`,
+      ),
+      deleteDead: db.prepare(`DELETE FROM dead_letters WHERE id = ?`),
+      pendingOther: db.prepare<[], { machine: string; n: number; oldest: number }>(
+        `SELECT machine, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox GROUP BY machine`,
+      ),
+      pendingCounterRows: db.prepare<[], { machine: string; n: number; oldest: number }>(
+        `SELECT machine, COUNT(*) AS n, MIN(updated_at) AS oldest FROM counter_state
+         WHERE total > delivered AND (dead IS NULL OR total > dead) GROUP BY machine`,
+      ),
+    };
+  }
+
+  // ------------------------------------------------------------ written by the machine layer
+
+  enqueueParameter(machine: string, code: string, value: SignalValue, at: number): void {
+    this.q.upsertParam.run({ machine, code, body: JSON.stringify({ code, value }), at });
+  }
+
+  enqueueStartStop(machine: string, t: Transition, now: number): void {
+    const body: Omit<StartStopItem, 'id'> = { type: t.type, running: t.running, at: t.at };
+    this.q.insertStartStop.run({ machine, key: String(t.at), body: JSON.stringify(body), at: t.at, now });
+  }
+
+  // ------------------------------------------------------------ read by the uploader
+
+  /** Machines with work, per lane. A machine with a pending counter needs no parameters-only request. */
+  lanes(): { machine: string; lane: Lane }[] {
+    const counters = new Set(this.q.counterLanes.all().map((r) => r.machine));
+    const out: { machine: string; lane: Lane }[] = [...counters].map((machine) => ({ machine, lane: 'counter' as const }));
+    for (const r of this.q.otherLanes.all()) {
+      if (r.kind === 'startstop') out.push({ machine: r.machine, lane: 'startstop' });
+      else if (!counters.has(r.machine)) out.push({ machine: r.machine, lane: 'parameters' });
+    }
+    return out;
+  }
+
+  pendingCounters(machine: string): CounterValue[] {
+    return this.q.pendingCounters.all(machine);
+  }
+
+  pendingParameters(machine: string): ParameterItem[] {
+    return this.q.params.all(machine).map((r) => {
+      const { code, value } = JSON.parse(r.body) as { code: string; value: SignalValue };
+      return { id: r.id, rev: r.rev, code, value };
+    });
+  }
+
+  /**
+   * The run/stop item to send for a machine, applying the offline rule: when several
+   * transitions are queued, the ones before the newest both began and ended while they
+   * could not be sent; replaying them would make the MES (which stamps at receipt) record
+   * zero-length downtimes at the wrong time, so they go to history as `collapsed`, and
+   * the newest is sent only if it differs from what the MES last got.
+   */
+  nextStartStop(machine: string, now: number): StartStopItem | undefined {
+    const rows = this.q.startStops.all(machine).map((r) => ({ ...(JSON.parse(r.body) as Omit<StartStopItem, 'id'>), id: r.id }));
+    if (rows.length <= 1) return rows[0];
+    const newest = rows[rows.length - 1];
+    const last = this.q.lastSentStartStop.get(machine);
+    const lastSent = last && (JSON.parse(last.body) as { running: number; type: string });
+    const redundant = lastSent !== undefined && lastSent.running === newest.running && lastSent.type === newest.type;
+    const collapse = redundant ? rows : rows.slice(0, -1);
+    this.db.transaction(() => {
+      for (const r of collapse) {
+        this.q.deleteId.run(r.id);
+        this.q.history.run(now, machine, 'startstop', JSON.stringify({ type: r.type, running: r.running, at: r.at }), 'collapsed');
+      }
+    })();
+    return redundant ? undefined : newest;
+  }
+
+  /** Highest total ever put on the wire, and the highest accepted, for one counter signal. */
+  sentBefore(machine: string, signal: string): { attempted: number; delivered: number } {
+    return this.q.attempted.get(machine, signal) ?? { attempted: 0, delivered: 0 };
+  }
+
+  /** Before a counter request goes out (committed first: a crash after this knows it may have been received). */
+  markAttempt(machine: string, values: CounterValue[]): void {
+    this.db.transaction(() => {
+      for (const v of values) this.q.attempt.run({ machine, signal: v.signal, total: v.total });
+    })();
+  }
+
+  counterDelivered(machine: string, values: CounterValue[], params: ParameterItem[], body: unknown, at: number, outcome: 'delivered' | 'settled' = 'delivered'): void {
+    this.db.transaction(() => {
+      for (const v of values) this.q.deliver.run({ machine, signal: v.signal, total: v.total });
+      for (const p of params) this.q.deleteRev.run(p.id, p.rev);
+      this.q.history.run(at, machine, 'counter', JSON.stringify(body), outcome);
+    })();
+  }
+
+  counterDead(machine: string, values: CounterValue[], body: unknown, status: number, reason: string, at: number): number {
+    return this.db.transaction(() => {
+      for (const v of values) this.q.markDead.run({ machine, signal: v.signal, total: v.total });
+      this.q.history.run(at, machine, 'counter', JSON.stringify(body), 'dead');
+      return Number(this.q.insertDead.run({ kind: 'counter', machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
+    })();
+  }
+
+  parametersDelivered(machine: string, params: ParameterItem[], body: unknown, at: number): void {
+    this.db.transaction(() => {
+      for (const p of params) this.q.deleteRev.run(p.id, p.rev);
+      this.q.history.run(at, machine, 'parameters', JSON.stringify(body), 'delivered');
+    })();
+  }
+
+  parametersDead(machine: string, params: ParameterItem[], body: unknown, status: number, reason: string, at: number): number {
+    return this.db.transaction(() => {
+      for (const p of params) this.q.deleteRev.run(p.id, p.rev);
+      this.q.history.run(at, machine, 'parameters', JSON.stringify(body), 'dead');
+      return Number(this.q.insertDead.run({ kind: 'parameters', machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
+    })();
+  }
+
+  startStopDelivered(machine: string, item: StartStopItem, at: number): void {
+    this.db.transaction(() => {
+      this.q.deleteId.run(item.id);
+      this.q.history.run(at, machine, 'startstop', JSON.stringify({ type: item.type, running: item.running, at: item.at }), 'delivered');
+    })();
+  }
+
+  startStopDead(machine: string, item: StartStopItem, status: number, reason: string, at: number): number {
+    return this.db.transaction(() => {
+      this.q.deleteId.run(item.id);
+      const body = { type: item.type, running: item.running, at: item.at };
+      this.q.history.run(at, machine, 'startstop', JSON.stringify(body), 'dead');
+      return Number(this.q.insertDead.run({ kind: 'startstop', machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
+    })();
+  }
+
+  /** A retryable failure, remembered on the rows for display. */
+  failed(ids: number[], error: string): void {
+    for (const id of ids) this.q.failed.run({ id, error });
+  }
+
+  // ------------------------------------------------------------ status, CLI
+
+  summary(): PendingSummary {
+    const byMachine: Record<string, number> = {};
+    let pending = 0;
+    let oldestAt: number | undefined;
+    for (const r of [...this.q.pendingOther.all(), ...this.q.pendingCounterRows.all()]) {
+      byMachine[r.machine] = (byMachine[r.machine] ?? 0) + r.n;
+      pending += r.n;
+      oldestAt = oldestAt === undefined ? r.oldest : Math.min(oldestAt, r.oldest);
+    }
+    return { pending, oldestAt, byMachine };
+  }
+
+  /** Queued parameter and run/stop rows, for the CLI. Counters are listed from machine state. */
+  pendingItems(): { machine: string; kind: string; key: string; body: string; lastError?: string }[] {
+    return this.q.all.all().map((r) => ({ machine: r.machine, kind: r.kind, key: r.key, body: r.body, lastError: r.last_error ?? undefined }));
+  }
+
+  deadLetters(): DeadLetter[] {
+    return this.q.deadLetters.all().map((r) => ({ ...r, body: JSON.parse(r.body) }));
+  }
+
+  /** Puts a dead letter back in the queue. Counters re-send their newest totals. */
+  retryDead(id: number, now: number): boolean {
+    const r = this.q.deadLetter.get(id);
+    if (!r) return false;
+    this.db.transaction(() => {
+      const body = JSON.parse(r.body);
+      if (r.kind === 'counter') this.q.undead.run(r.machine);
+      else if (r.kind === 'parameters') {
+        // A newer value queued since then wins over the refused one.
+        for (const p of (body as { parameters: { code: string; value: SignalValue }[] }).parameters) {
+          this.q.insertParamIfAbsent.run({ machine: r.machine, code: p.code, body: JSON.stringify(p), at: now });
+        }
+      } else this.enqueueStartStop(r.machine, body as Transition, now);
+      this.q.deleteDead.run(id);
+    })();
+    return true;
+  }
+
+  dropDead(id: number): boolean {
+    return this.q.deleteDead.run(id).changes === 1;
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * The delivery loop: picks the next machine and lane (scheduler), builds the request from
+ * the outbox, sends it within the shared rate budget, and settles the outbox by the MES's
+ * answer (SPEC §4 "Delivery"). Requests for different machines may overlap; one machine
+ * never has two in flight, so its transitions stay in order.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { sleep } from '../clock.js';
+import type { Outbox, CounterValue, Lane, MesKind } from '../outbox/outbox.js';
+import type { MesClient, MesResult } from './mes-client.js';
+import type { RateBudget } from './rate-budget.js';
+import { RoundRobinScheduler } from './scheduler.js';
+import { backoffDelay } from './backoff.js';
+
+export interface UplinkHealth {
+  reachable: boolean | null;
+  lastOkAt?: number;
+  lastError?: string;
+  lastErrorAt?: number;
+  pausedUntil?: number;
+  authProblem?: string;
+}
+
+export interface UplinkStats {
+  requests: Record<string, number>;
+  rateLimited: number;
+  deliveredParts: Record<string, number>;
+  deliveredWaste: Record<string, number>;
+}
+
+export interface UploaderOptions {
+  outbox: Outbox;
+  client: MesClient;
+  budget: RateBudget;
+  clock: Clock;
+  logger: Logger;
+  /** Requests in flight at once (each for a different machine). */
+  concurrency?: number;
+  /** Called after every settled request, for the status page. */
+  onChange?: () => void;
+}
+
+/** Reasons the MES gives for a counter that is not above the one it has. */
+const NOT_GREATER = /not greater|greater than|must be (higher|incremental)|incremental|lower than|less than/i;
+
+export class Uploader {
+  readonly health: UplinkHealth = { reachable: null };
+  readonly stats: UplinkStats = { requests: {}, rateLimited: 0, deliveredParts: {}, deliveredWaste: {} };
+  private readonly scheduler = new RoundRobinScheduler();
+  private readonly busy = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private wakeUp: (() => void) | undefined;
+  private failures = 0;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly o: UploaderOptions) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** New work was queued: do not wait for the idle poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Lets requests in flight finish (the outbox settles them), then stops. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** After credentials were fixed (config reload): try again. */
+  clearAuthProblem(): void {
+    this.health.authProblem = undefined;
+    this.wake();
+  }
+
+  private async run(): Promise<void> {
+    const { clock } = this.o;
+    const concurrency = this.o.concurrency ?? 2;
+    while (!this.abort.signal.aborted) {
+      const now = clock.now();
+      const pausedFor = Math.max((this.health.pausedUntil ?? 0) - now, this.o.budget.delayMs());
+      if (this.health.authProblem) {
+        await this.idle(60_000);
+        continue;
+      }
+      if (pausedFor > 0) {
+        await sleep(clock, pausedFor, this.abort.signal);
+        continue;
+      }
+      if (this.inFlight.size >= concurrency) {
+        await Promise.race(this.inFlight);
+        continue;
+      }
+      const pick = this.scheduler.pick(this.o.outbox.lanes(), this.busy);
+      if (!pick) {
+        await this.idle(this.inFlight.size > 0 ? 50 : 1000);
+        continue;
+      }
+      const p = this.send(pick.machine, pick.lane).finally(() => {
+        this.busy.delete(pick.machine);
+        this.inFlight.delete(p);
+        this.wake();
+      });
+      this.busy.add(pick.machine);
+      this.inFlight.add(p);
+    }
+  }
+
+  private async idle(ms: number): Promise<void> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    this.abort.signal.addEventListener('abort', onAbort, { once: true });
+    this.wakeUp = () => ac.abort();
+    await sleep(this.o.clock, ms, ac.signal);
+    this.abort.signal.removeEventListener('abort', onAbort);
+    this.wakeUp = undefined;
+  }
+
+  private async send(machine: string, lane: Lane): Promise<void> {
+    try {
+      if (lane === 'startstop') await this.sendStartStop(machine);
+      else if (lane === 'counter') await this.sendCounter(machine);
+      else await this.sendParameters(machine);
+    } catch (err) {
+      // A bug here must not stop delivery for everyone; the item stays queued.
+      this.o.logger.error({ err, machine, lane }, 'delivery failed unexpectedly');
+      this.noteFailure((err as Error).message);
+    }
+    this.o.onChange?.();
+  }
+
+  private async sendStartStop(machine: string): Promise<void> {
+    const { outbox, clock, client } = this.o;
+    const item = outbox.nextStartStop(machine, clock.now());
+    if (!item) return;
+    const body = { type: item.type, running: item.running };
+    const res = await client.startstop(machine, body);
+    this.count('startstop', res);
+    if (res.outcome === 'ok') {
+      outbox.startStopDelivered(machine, item, clock.now());
+      this.o.logger.info({ machine, ...body }, 'delivered startstop');
+    } else if (res.outcome === 'rejected') {
+      const id = outbox.startStopDead(machine, item, res.status, res.reason, clock.now());
+      this.deadLettered('startstop', machine, id, res.status, res.reason, body);
+    } else this.handleFailure(res, [item.id]);
+  }
+
+  private async sendCounter(machine: string): Promise<void> {
+    const { outbox, clock, client } = this.o;
+    const values = outbox.pendingCounters(machine);
+    if (values.length === 0) return;
+    const params = outbox.pendingParameters(machine);
+    const before = new Map(values.map((v) => [v.signal, outbox.sentBefore(machine, v.signal)]));
+    const count = values.find((v) => v.signal === 'count');
+    const waste = values.filter((v) => v.signal.startsWith('waste:')).map((v) => ({ code: v.signal.slice(6), quantity: v.total }));
+    const body = {
+      ...(count ? { count: count.total } : {}),
+      ...(waste.length ? { waste } : {}),
+      ...(params.length ? { parameters: params.map((p) => ({ name: p.code, value: p.value })) } : {}),
+    };
+    // Written before the request leaves: after a crash we know this value may have arrived.
+    outbox.markAttempt(machine, values);
+    const res = await client.counter(machine, body);
+    this.count('counter', res);
+    const now = clock.now();
+    if (res.outcome === 'ok') {
+      outbox.counterDelivered(machine, values, params, body, now);
+      this.countDelivered(machine, values, before);
+      this.o.logger.info({ machine, ...body }, 'delivered counter');
+      return;
+    }
+    if (res.outcome !== 'rejected') return this.handleFailure(res, params.map((p) => p.id));
+    // A value we had already put on the wire: the MES most likely accepted it and we
+    // crashed (or timed out) before hearing so. The next, larger value settles it.
+    const resent = values.filter((v) => v.total <= before.get(v.signal)!.attempted);
+    if (resent.length > 0) {
+      outbox.counterDelivered(machine, resent, [], body, now, 'settled');
+      this.countDelivered(machine, resent, before);
+      this.o.logger.warn({ machine, body, reason: res.reason }, 'MES refused a value already sent before; taken as delivered');
+      return;
+    }
+    let reason = res.reason;
+    if (NOT_GREATER.test(res.reason)) {
+      reason = `${res.reason} — the MES is ahead of this gateway (state lost or counter set elsewhere?). ` +
+        `Run: shopfloor-gateway rebase ${machine} <value the MES shows>`;
+      this.o.logger.error({ machine, body, reason: res.reason }, `MES counter is ahead of the gateway for ${machine}: run "shopfloor-gateway rebase ${machine} <MES value>"`);
+    }
+    const id = outbox.counterDead(machine, values, body, res.status, reason, now);
+    this.deadLettered('counter', machine, id, res.status, reason, body);
+  }
+
+  private async sendParameters(machine: string): Promise<void> {
+    const { outbox, clock, client } = this.o;
+    const params = outbox.pendingParameters(machine);
+    if (params.length === 0) return;
+    const body = { parameters: params.map((p) => ({ code: p.code, value: p.value })) };
+    const res = await client.parameters(machine, body);
+    this.count('parameters', res);
+    if (res.outcome === 'ok') {
+      outbox.parametersDelivered(machine, params, body, clock.now());
+      this.o.logger.info({ machine, ...body }, 'delivered parameters');
+    } else if (res.outcome === 'rejected') {
+      const id = outbox.parametersDead(machine, params, body, res.status, res.reason, clock.now());
+      this.deadLettered('parameters', machine, id, res.status, res.reason, body);
+    } else this.handleFailure(res, params.map((p) => p.id));
+  }
+
+  private countDelivered(machine: string, values: CounterValue[], before: Map<string, { delivered: number }>): void {
+    for (const v of values) {
+      const added = v.total - before.get(v.signal)!.delivered;
+      if (added <= 0) continue;
+      if (v.signal === 'count') this.stats.deliveredParts[machine] = (this.stats.deliveredParts[machine] ?? 0) + added;
+      else {
+        const key = `${machine} ${v.signal.slice(6)}`;
+        this.stats.deliveredWaste[key] = (this.stats.deliveredWaste[key] ?? 0) + added;
+      }
+    }
+  }
+
+  private count(endpoint: MesKind, res: MesResult): void {
+    const key = `${endpoint} ${'status' in res && res.status !== undefined ? res.status : 0}`;
+    this.stats.requests[key] = (this.stats.requests[key] ?? 0) + 1;
+    if (res.outcome === 'ok' || res.outcome === 'rejected') {
+      this.failures = 0;
+      this.health.reachable = true;
+      this.health.lastOkAt = this.o.clock.now();
+      this.health.pausedUntil = undefined;
+    }
+  }
+
+  private deadLettered(kind: MesKind, machine: string, id: number, status: number, reason: string, body: unknown): void {
+    this.o.logger.error({ machine, kind, status, reason, body, deadLetter: id }, `MES refused ${kind} for ${machine}; kept as dead letter ${id}`);
+  }
+
+  private handleFailure(res: Exclude<MesResult, { outcome: 'ok' | 'rejected' }>, ids: number[]): void {
+    const { clock, logger } = this.o;
+    if (res.outcome === 'rate-limited') {
+      this.stats.rateLimited++;
+      // The limit is company-wide: every send waits, not just this machine's.
+      this.o.budget.pauseUntil(clock.now() + res.retryAfterMs);
+      this.health.pausedUntil = clock.now() + res.retryAfterMs;
+      logger.warn({ retryAfterMs: res.retryAfterMs }, 'MES rate limit reached (429); pausing all sends');
+      return;
+    }
+    if (res.outcome === 'unauthorized') {
+      this.health.authProblem = `MES refused the credentials (${res.status}): ${res.reason}. Sending stopped; fix prodsmart.auth and reload.`;
+      this.health.lastError = this.health.authProblem;
+      this.health.lastErrorAt = clock.now();
+      logger.error({ status: res.status }, this.health.authProblem);
+      return;
+    }
+    this.o.outbox.failed(ids, res.error);
+    this.noteFailure(res.error);
+  }
+
+  private noteFailure(error: string): void {
+    const { clock, logger } = this.o;
+    const delay = backoffDelay(this.failures++);
+    this.health.reachable = false;
+    this.health.lastError = error;
+    this.health.lastErrorAt = clock.now();
+    this.health.pausedUntil = clock.now() + delay;
+    logger.warn({ error, retryInMs: Math.round(delay) }, 'MES not reachable; backing off');
+  }
+}

@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import pino from 'pino';
+import { openDatabase, type Db } from '../../src/outbox/db.js';
+import { MachineStateStore } from '../../src/outbox/machine-state.js';
+import { Outbox } from '../../src/outbox/outbox.js';
+import { MachineProcessor } from '../../src/machine/processor.js';
+import { deviceSchema, type MachineConfig } from '../../src/config/schema.js';
+import { rebaseCounter } from '../../src/outbox/rebase.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const device = deviceSchema.parse({
+  device: 'plc',
+  protocol: 'modbus-tcp',
+  connection: { host: '127.0.0.1' },
+  machines: [
+    {
+      code: 'M1',
+      count: { area: 'holding', address: 0, type: 'uint16' },
+      waste: [{ code: 'W1', source: { area: 'holding', address: 1 } }],
+      running: { area: 'coil', address: 0 },
+      downtimeType: 'Maintenance',
+      parameters: [{ code: 'temp', source: { area: 'input', address: 0 }, deadband: 1 }],
+    },
+  ],
+});
+
+function open(file: string) {
+  const db = openDatabase(file);
+  const state = new MachineStateStore(db);
+  const outbox = new Outbox(db);
+  const processor = new MachineProcessor(db, state, outbox, pino({ level: 'silent' }));
+  processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: m })));
+  const read = (at: number, values: Record<string, number | boolean>) =>
+    processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at })), at);
+  return { db, state, outbox, processor, read };
+}
+
+const pendingCount = (outbox: Outbox) => outbox.pendingCounters('M1').find((v) => v.signal === 'count')?.total;
+
+describe('machine state and outbox on a real SQLite file', () => {
+  const dir = tempDir();
+
+  it('queues nothing for a first sight, then the guarded total', () => {
+    const g = open(join(dir, 'a.db'));
+    g.read(0, { count: 500, 'waste:W1': 3 });
+    expect(g.outbox.lanes()).toEqual([]);
+    g.read(1, { count: 510, 'waste:W1': 3 });
+    expect(g.outbox.pendingCounters('M1')).toEqual([{ signal: 'count', total: 510 }]);
+    g.read(2, { count: 520, 'waste:W1': 4 });
+    expect(g.outbox.pendingCounters('M1')).toEqual([
+      { signal: 'count', total: 520 },
+      { signal: 'waste:W1', total: 4 },
+    ]);
+    g.db.close();
+  });
+
+  it('sees a reset that happened while the gateway was down', () => {
+    const file = join(dir, 'b.db');
+    let g = open(file);
+    g.read(0, { count: 100 });
+    g.read(1, { count: 150 });
+    g.db.close();
+    // PLC restarted while we were down: its counter started again and reached 20.
+    g = open(file);
+    g.read(2, { count: 20 });
+    expect(pendingCount(g.outbox)).toBe(170);
+    g.db.close();
+  });
+
+  it('a delivered counter is no longer pending, and a newer total is', () => {
+    const g = open(join(dir, 'c.db'));
+    g.read(0, { count: 1 });
+    g.read(1, { count: 5 });
+    const values = g.outbox.pendingCounters('M1');
+    g.outbox.markAttempt('M1', values);
+    g.read(2, { count: 8 }); // arrives while the request is in flight
+    g.outbox.counterDelivered('M1', values, [], { count: 5 }, 3);
+    expect(g.outbox.sentBefore('M1', 'count')).toEqual({ attempted: 5, delivered: 5 });
+    expect(pendingCount(g.outbox)).toBe(8);
+    g.db.close();
+  });
+
+  it('coalesces parameters to the newest value per code and applies the deadband', () => {
+    const g = open(join(dir, 'd.db'));
+    g.read(0, { 'param:temp': 20 });
+    g.read(1, { 'param:temp': 20.5 }); // within deadband: not a change
+    expect(g.outbox.pendingParameters('M1').map((p) => p.value)).toEqual([20]);
+    g.read(2, { 'param:temp': 22 });
+    g.read(3, { 'param:temp': 25 });
+    const params = g.outbox.pendingParameters('M1');
+    expect(params.map((p) => p.value)).toEqual([25]);
+    expect(g.outbox.lanes()).toEqual([{ machine: 'M1', lane: 'parameters' }]);
+    g.db.close();
+  });
+
+  it('a parameter replaced while in flight stays queued after the old one is acknowledged', () => {
+    const g = open(join(dir, 'e.db'));
+    g.read(0, { 'param:temp': 20 });
+    const sent = g.outbox.pendingParameters('M1');
+    g.read(1, { 'param:temp': 30 });
+    g.outbox.parametersDelivered('M1', sent, {}, 2);
+    expect(g.outbox.pendingParameters('M1').map((p) => p.value)).toEqual([30]);
+    g.db.close();
+  });
+
+  it('sends run/stop transitions in order while online', () => {
+    const g = open(join(dir, 'f.db'));
+    g.read(0, { running: true });
+    g.read(1000, { running: false });
+    const first = g.outbox.nextStartStop('M1', 1001)!;
+    expect(first).toMatchObject({ running: 0, type: 'Maintenance', at: 1000 });
+    g.outbox.startStopDelivered('M1', first, 1002);
+    g.read(2000, { running: true });
+    expect(g.outbox.nextStartStop('M1', 2001)).toMatchObject({ running: 1, type: 'Maintenance', at: 2000 });
+    g.db.close();
+  });
+
+  it('after an outage sends only the current state; the downtimes that began and ended offline stay in history', () => {
+    const g = open(join(dir, 'g.db'));
+    g.read(0, { running: true });
+    g.read(1000, { running: false });
+    g.outbox.startStopDelivered('M1', g.outbox.nextStartStop('M1', 1001)!, 1002);
+    // Offline: it runs, stops, runs again. The MES last heard "stopped".
+    g.read(2000, { running: true });
+    g.read(3000, { running: false });
+    g.read(4000, { running: true });
+    const next = g.outbox.nextStartStop('M1', 5000);
+    expect(next).toMatchObject({ running: 1, at: 4000 });
+    g.outbox.startStopDelivered('M1', next!, 5001);
+    expect(g.outbox.nextStartStop('M1', 5002)).toBeUndefined();
+    const collapsed = g.db.prepare(`SELECT COUNT(*) AS n FROM history WHERE outcome = 'collapsed'`).get() as { n: number };
+    expect(collapsed.n).toBe(2);
+  });
+
+  it('sends nothing after an outage when the machine ended in the state the MES already has', () => {
+    const g = open(join(dir, 'h.db'));
+    g.read(0, { running: false });
+    g.outbox.startStopDelivered('M1', g.outbox.nextStartStop('M1', 1)!, 2);
+    g.read(1000, { running: true });
+    g.read(2000, { running: false });
+    expect(g.outbox.nextStartStop('M1', 3000)).toBeUndefined();
+    expect(g.outbox.lanes()).toEqual([]);
+    g.db.close();
+  });
+
+  it('a dead-lettered counter is not resent until the total moves on, and retry queues it again', () => {
+    const g = open(join(dir, 'i.db'));
+    g.read(0, { count: 1 });
+    g.read(1, { count: 2 });
+    const values = g.outbox.pendingCounters('M1');
+    const id = g.outbox.counterDead('M1', values, { count: 2 }, 400, 'machine M1 not found', 2);
+    expect(g.outbox.lanes()).toEqual([]);
+    expect(g.outbox.deadLetters()).toMatchObject([{ id, machine: 'M1', status: 400, reason: 'machine M1 not found' }]);
+    expect(g.outbox.retryDead(id, 3)).toBe(true);
+    expect(pendingCount(g.outbox)).toBe(2);
+    expect(g.outbox.deadLetters()).toEqual([]);
+    g.db.close();
+  });
+
+  it('rebase lifts the totals above the MES and keeps what was not delivered yet', () => {
+    const g = open(join(dir, 'j.db'));
+    g.read(0, { count: 100 });
+    g.read(1, { count: 130 });
+    expect(rebaseCounter(g.db, 'M1', 'count', 5000, 2)).toEqual({ before: 130, after: 5030 });
+    expect(pendingCount(g.outbox)).toBe(5030);
+    g.read(3, { count: 131 });
+    expect(pendingCount(g.outbox)).toBe(5031);
+    g.db.close();
+  });
+
+  it('never lowers a stored total', () => {
+    const g = open(join(dir, 'k.db'));
+    g.read(0, { count: 10 });
+    expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5 }, 1)).toThrow(/refusing to lower/);
+    g.db.close();
+  });
+});
