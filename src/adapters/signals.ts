@@ -33,7 +33,11 @@ export function listSignals<D extends DeviceConfig>(device: D): Signal<SourceOf<
   return out;
 }
 
-/** Applies `scale` then `offset`, the linear conversion any source may carry. */
+/**
+ * Applies `scale` then `offset`, the linear conversion any source may carry. Rounded to
+ * 15 significant digits so that 262 × 0.1 is 26.2 on the page and at the MES, not 26.200000000000003.
+ */
 export function scaled(value: number, source: { scale?: number; offset?: number }): number {
-  return value * (source.scale ?? 1) + (source.offset ?? 0);
+  if (source.scale === undefined && source.offset === undefined) return value;
+  return Number((value * (source.scale ?? 1) + (source.offset ?? 0)).toPrecision(15));
 }

@@ -5,7 +5,6 @@ import { loadConfig, ConfigError } from '../config/load.js';
 import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../log.js';
 import { Gateway } from '../gateway.js';
-import { startDemoWorld } from '../sim/demo.js';
 import { startWebServer } from '../web/server.js';
 import { createNotifier } from './sd-notify.js';
 
@@ -22,7 +21,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.gateway.log.level);
   const sim = config.gateway.simulate;
-  const world = sim ? await startDemoWorld(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }) : undefined;
+  // The simulators are loaded only for the demo, never on a production gateway.
+  const world = sim ? await (await import('../sim/demo.js')).startDemoWorld(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }) : undefined;
   const gateway = new Gateway({ config, logger });
   await gateway.start();
   let web;

@@ -1,0 +1,36 @@
+/** Writes a gateway.yaml and device files into a folder, for tests that run the real gateway. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface TestConfig {
+  dir: string;
+  gatewayFile: string;
+  dbPath: string;
+}
+
+export function writeConfig(dir: string, opts: { mesUrl: string; devices: Record<string, string>; extra?: string; requestsPerMinute?: number; timeoutMs?: number }): TestConfig {
+  const devicesDir = join(dir, 'devices');
+  mkdirSync(devicesDir, { recursive: true });
+  const dbPath = join(dir, 'data', 'gateway.db');
+  const gatewayFile = join(dir, 'gateway.yaml');
+  writeFileSync(
+    gatewayFile,
+    `prodsmart:
+  baseUrl: ${opts.mesUrl}
+  auth:
+    apiKey: test-key
+    apiSecret: \${TEST_API_SECRET:-test-secret}
+  requestsPerMinute: ${opts.requestsPerMinute ?? 100}
+  timeoutMs: ${opts.timeoutMs ?? 2000}
+storage:
+  path: ${dbPath}
+web:
+  listen: 127.0.0.1:0
+devices: ${devicesDir}
+log:
+  level: debug
+${opts.extra ?? ''}`,
+  );
+  for (const [name, text] of Object.entries(opts.devices)) writeFileSync(join(devicesDir, `${name}.yaml`), text);
+  return { dir, gatewayFile, dbPath };
+}

@@ -1,0 +1,82 @@
+/**
+ * The real gateway as a child process (`bin/shopfloor-gateway.js run`), with its JSON log
+ * lines collected so tests can wait for what it says.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  /** Resolves with the first log line (past or future) that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function startGateway(configFile: string, env: Record<string, string> = {}): GatewayProcess {
+  const child = spawn(process.execPath, [bin, 'run', '--config', configFile], {
+    env: { ...process.env, CI: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const watchers = new Set<(line: Record<string, unknown>) => void>();
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      line = { msg: text };
+    }
+    logs.push(line);
+    for (const w of watchers) w(line);
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    logs,
+    waitForLog(match, timeoutMs = 20_000) {
+      const found = logs.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          watchers.delete(w);
+          reject(new Error(`gateway never logged what was awaited; stderr: ${stderr}\nlast logs: ${JSON.stringify(logs.slice(-8))}`));
+        }, timeoutMs);
+        const w = (line: Record<string, unknown>) => {
+          if (!match(line)) return;
+          clearTimeout(timer);
+          watchers.delete(w);
+          resolve(line);
+        };
+        watchers.add(w);
+        child.once('exit', (code) => {
+          if (!watchers.has(w)) return;
+          clearTimeout(timer);
+          watchers.delete(w);
+          reject(new Error(`gateway exited (${code}) before logging what was awaited; stderr: ${stderr}`));
+        });
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Polls a condition until it holds; fails with the last value seen. No fixed sleeps in tests. */
+export async function eventually<T>(probe: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T;
+  for (;;) {
+    last = await probe();
+    if (ok(last)) return last;
+    if (Date.now() > deadline) throw new Error(`${what} not reached; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
