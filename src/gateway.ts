@@ -36,7 +36,7 @@ export interface GatewayOptions {
 }
 
 const TIMELINE_MS = 8 * 3600_000;
-const SAMPLE_MS = 60_000;
+const SAMPLE_MS = 15_000;
 
 export class Gateway implements StatusProvider {
   private readonly clock: Clock;

@@ -1,0 +1,118 @@
+/**
+ * MQTT device: one client per device, QoS 1 subscriptions to every distinct signal topic.
+ * Retained values arrive right after each subscribe, so a (re)start sees the current state.
+ * mqtt.js reconnects on its own every `reconnectPeriodMs`; we resubscribe on each connect
+ * because sessions are clean.
+ */
+import { connect, type MqttClient } from 'mqtt';
+import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, Reading } from '../types.js';
+import { clientOptions, safeUrl, type MqttDevice } from './options.js';
+import { probeMqtt } from './probe.js';
+import { decodeMessage, signalsByTopic } from './signals.js';
+
+export interface MqttAdapterOptions {
+  reconnectPeriodMs?: number;
+  /** How long probe() waits for a message on each topic. */
+  probeWaitMs?: number;
+}
+
+export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, options: MqttAdapterOptions = {}): DeviceAdapter {
+  const { sink, clock } = ctx;
+  const log = ctx.logger.child({ device: device.device, url: safeUrl(device.connection.url) });
+  const byTopic = signalsByTopic(device);
+  const topics = [...byTopic.keys()];
+  let client: MqttClient | undefined;
+  let stopped = false;
+  let state: ConnectionState | undefined;
+  let reported: string | undefined;
+  let lastError: string | undefined;
+
+  /** Reports changes only: a dead broker must not flood the status with each retry. */
+  function report(next: ConnectionState, error?: string): void {
+    if (stopped || (next === state && error === reported)) return;
+    state = next;
+    reported = error;
+    sink.connection(next, error);
+  }
+
+  function onMessage(topic: string, buf: Buffer): void {
+    const group = byTopic.get(topic);
+    if (stopped || group === undefined) return;
+    const at = clock.now();
+    const batch: Reading[] = [];
+    for (const { signal: s, decoded: d } of decodeMessage(buf, group)) {
+      if (d.ok) batch.push({ machine: s.machine, signal: s.key, value: d.value, raw: d.raw, at });
+      else sink.signalError(s.machine, s.key, d.error, at);
+    }
+    if (batch.length > 0) sink.readings(batch);
+  }
+
+  function subscribe(c: MqttClient): void {
+    c.subscribe(topics, { qos: 1 }, (err, granted) => {
+      // A connection lost before the SUBACK is retried on the next connect.
+      if (err) {
+        if (!stopped) log.warn({ err: err.message }, 'subscribe failed');
+        return;
+      }
+      for (const g of granted ?? []) {
+        if (g.qos < 128) continue;
+        for (const s of byTopic.get(g.topic) ?? []) {
+          sink.signalError(s.machine, s.key, `broker refused the subscription to ${g.topic} (not authorised?)`, clock.now());
+        }
+      }
+    });
+  }
+
+  return {
+    async start() {
+      if (client || stopped) return;
+      report('connecting');
+      let opts;
+      try {
+        opts = clientOptions(device, 'gateway', {
+          reconnectPeriod: options.reconnectPeriodMs ?? 2000,
+          // Also retry after a refused CONNACK: a broker restarting may refuse for a moment.
+          reconnectOnConnackError: true,
+        });
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'mqtt device not started');
+        return report('disconnected', (e as Error).message);
+      }
+      const c = connect(device.connection.url, opts);
+      client = c;
+      c.on('connect', () => {
+        lastError = undefined;
+        log.info('mqtt connected');
+        report('connected');
+        subscribe(c);
+      });
+      c.on('message', (topic, buf) => {
+        try {
+          onMessage(topic, buf);
+        } catch (e) {
+          // The sink must not throw; if it does, losing one message beats killing the client.
+          log.error({ err: (e as Error).message, topic }, 'mqtt message handling failed');
+        }
+      });
+      c.on('error', (err) => {
+        if (err.message !== lastError) log.warn({ err: err.message }, 'mqtt connection error');
+        lastError = err.message;
+      });
+      c.on('close', () => report('disconnected', lastError ?? 'connection closed'));
+    },
+
+    async stop() {
+      stopped = true;
+      const c = client;
+      client = undefined;
+      // Forced: nothing of ours is in flight (we only subscribe), and a dead broker must not hold us.
+      if (c) await c.endAsync(true);
+    },
+
+    probe() {
+      return probeMqtt(device, clock, options.probeWaitMs ?? 5000);
+    },
+  };
+}
+
+createMqttAdapter satisfies AdapterFactory<MqttDevice>;

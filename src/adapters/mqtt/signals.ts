@@ -1,0 +1,32 @@
+/** The device's signals as MQTT sees them: grouped by topic, decoded per message. */
+import type { MqttSource } from '../../config/schema.js';
+import { listSignals, type Signal } from '../signals.js';
+import { decodeSignal, parsePayload, type Decoded } from './payload.js';
+import type { MqttDevice } from './options.js';
+
+export type MqttSignal = Signal<MqttSource>;
+
+/** Several signals may share a topic (different paths into one JSON document). */
+export function signalsByTopic(device: MqttDevice): Map<string, MqttSignal[]> {
+  const byTopic = new Map<string, MqttSignal[]>();
+  for (const s of listSignals(device)) {
+    const group = byTopic.get(s.source.topic) ?? [];
+    group.push(s);
+    byTopic.set(s.source.topic, group);
+  }
+  return byTopic;
+}
+
+/** Decodes one message for every signal of its topic, parsing the payload once. */
+export function decodeMessage(buf: Buffer, group: MqttSignal[]): { signal: MqttSignal; decoded: Decoded }[] {
+  const payload = parsePayload(buf);
+  return group.map((signal) => ({
+    signal,
+    decoded: 'error' in payload ? { ok: false, error: payload.error } : decodeSignal(payload, signal.source, signal.kind),
+  }));
+}
+
+/** How a technician reads the source in a probe table. */
+export function describeSource(source: MqttSource): string {
+  return source.path === undefined ? source.topic : `${source.topic} ${source.path}`;
+}

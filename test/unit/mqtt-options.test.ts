@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { clientOptions, safeUrl } from '../../src/adapters/mqtt/options.js';
+import { describeSource, signalsByTopic } from '../../src/adapters/mqtt/signals.js';
+import { mqttDevice } from '../helpers/mosquitto-harness.js';
+
+const machines = [
+  { code: 'M1', count: { topic: 'plc/1', path: 'count' }, parameters: [{ code: 't', source: { topic: 'plc/1', path: 'temp' } }] },
+  { code: 'M2', count: { topic: 'plc/2' } },
+];
+
+describe('mqtt client options', () => {
+  it('makes a client id from the device name unless one is configured', () => {
+    const device = mqttDevice({ url: 'mqtt://broker:1883' }, machines);
+    const a = clientOptions(device, 'gateway').clientId;
+    const b = clientOptions(device, 'gateway').clientId;
+    expect(a).toMatch(/^shopfloor-gateway-mqtt-test-[0-9a-f]{8}$/);
+    expect(a).not.toBe(b);
+    expect(clientOptions(device, 'probe').clientId).toMatch(/^shopfloor-gateway-mqtt-test-probe-[0-9a-f]{8}$/);
+  });
+
+  it('keeps a configured client id for the gateway and sets it apart for the probe', () => {
+    const device = mqttDevice({ url: 'mqtt://broker:1883', clientId: 'line1', username: 'u', password: 'p' }, machines);
+    expect(clientOptions(device, 'gateway')).toMatchObject({ clientId: 'line1', username: 'u', password: 'p', clean: true });
+    expect(clientOptions(device, 'probe').clientId).toBe('line1-probe');
+  });
+
+  it('names an unreadable CA file', () => {
+    const device = mqttDevice({ url: 'mqtts://broker:8883', ca: '/nonexistent/ca.pem' }, machines);
+    expect(() => clientOptions(device, 'gateway')).toThrow(/^cannot read CA file \/nonexistent\/ca.pem: ENOENT/);
+  });
+
+  it('drops credentials from URLs it shows', () => {
+    expect(safeUrl('mqtts://user:secret@broker:8883/x')).toBe('mqtts://broker:8883/x');
+    expect(safeUrl('ws://broker:9001/mqtt')).toBe('ws://broker:9001/mqtt');
+  });
+});
+
+describe('mqtt signals', () => {
+  it('groups signals by topic across machines, in config order', () => {
+    const byTopic = signalsByTopic(mqttDevice({ url: 'mqtt://b' }, machines));
+    expect([...byTopic].map(([topic, group]) => [topic, group.map((s) => `${s.machine} ${s.key}`)])).toEqual([
+      ['plc/1', ['M1 count', 'M1 param:t']],
+      ['plc/2', ['M2 count']],
+    ]);
+  });
+
+  it('shows a source as topic and path', () => {
+    expect(describeSource({ topic: 'plc/1', path: 'a.b' })).toBe('plc/1 a.b');
+    expect(describeSource({ topic: 'plc/1' })).toBe('plc/1');
+  });
+});
