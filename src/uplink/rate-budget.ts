@@ -1,0 +1,125 @@
+/**
+ * The gateway's one request budget towards the MES (SPEC §4 Rate budget). Every HTTP
+ * request, token requests included, takes a slot.
+ *
+ * Two limits, both must allow a send:
+ * - a token bucket refilling perMinute/60 per second, holding at most `burst`: spreads
+ *   requests evenly, as the MES asks;
+ * - a sliding 60 s window of the sends themselves: the bucket alone lets perMinute + burst
+ *   through in a minute, and the MES counts in windows. This is the hard guarantee: no
+ *   half-open 60 s window ever holds more than perMinute sends, across restarts too when
+ *   the previous process's `recent()` is passed back as `history`.
+ */
+import { sleep, type Clock } from '../clock.js';
+
+const WINDOW_MS = 60_000;
+
+export interface RateBudgetOptions {
+  perMinute: number;
+  /** Sends allowed back to back after a quiet spell. Default min(5, perMinute). */
+  burst?: number;
+  clock: Clock;
+  /** Send timestamps of the last minute, e.g. persisted from before a restart. */
+  history?: number[];
+}
+
+export class RateBudget {
+  readonly perMinute: number;
+  readonly burst: number;
+  private readonly clock: Clock;
+  /** Bucket level in 1/60000 of a token: refills by perMinute per ms, so integer ms stay exact. */
+  private level: number;
+  private levelAt: number;
+  /** Sends of the current window, oldest first. */
+  private sends: number[] = [];
+  private pausedUntilMs = 0;
+
+  constructor(opts: RateBudgetOptions) {
+    const { perMinute, burst = Math.min(5, perMinute), clock } = opts;
+    if (!Number.isInteger(perMinute) || perMinute < 1) throw new RangeError(`perMinute must be a positive integer, got ${perMinute}`);
+    if (!Number.isInteger(burst) || burst < 1 || burst > perMinute) {
+      throw new RangeError(`burst must be an integer from 1 to perMinute (${perMinute}), got ${burst}`);
+    }
+    this.perMinute = perMinute;
+    this.burst = burst;
+    this.clock = clock;
+    const now = clock.now();
+    // A timestamp ahead of now means the wall clock stepped back since: count it as now.
+    const past = (opts.history ?? [])
+      .map((t) => Math.min(t, now))
+      .filter((t) => t > now - WINDOW_MS)
+      .sort((a, b) => a - b);
+    this.level = burst * WINDOW_MS;
+    this.levelAt = past[0] ?? now;
+    // Replaying the history drains the bucket as the previous process did, so a restart
+    // does not grant a fresh burst.
+    for (const t of past) this.record(t);
+  }
+
+  /** Milliseconds until a send is allowed; 0 = now. */
+  delayMs(): number {
+    const now = this.now();
+    this.refill(now);
+    const bucket = this.level >= WINDOW_MS ? 0 : Math.ceil((WINDOW_MS - this.level) / this.perMinute);
+    const n = this.sends.length;
+    const window = n < this.perMinute ? 0 : this.sends[n - this.perMinute] + WINDOW_MS - now;
+    return Math.max(0, this.pausedUntilMs - now, bucket, window);
+  }
+
+  /** Records a send made now. */
+  take(): void {
+    this.record(this.now());
+  }
+
+  /** Nothing may be sent before t (a 429's Retry-After: the limit is company-wide). */
+  pauseUntil(t: number): void {
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, t);
+  }
+
+  usedLastMinute(): number {
+    this.now();
+    return this.sends.length;
+  }
+
+  /** The sends of the last minute, to persist and pass back as `history` after a restart. */
+  recent(): number[] {
+    this.now();
+    return [...this.sends];
+  }
+
+  /** Waits on the clock until a send is allowed, then takes it. Rejects if `signal` aborts. */
+  async acquire(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const wait = this.delayMs();
+      if (wait === 0) return this.take();
+      await sleep(this.clock, wait, signal);
+    }
+  }
+
+  private record(at: number): void {
+    this.refill(at);
+    // Floor at empty: a send taken without waiting is already counted by the window.
+    this.level = Math.max(0, this.level - WINDOW_MS);
+    this.sends.push(at);
+  }
+
+  private refill(at: number): void {
+    if (at <= this.levelAt) return;
+    this.level = Math.min(this.burst * WINDOW_MS, this.level + (at - this.levelAt) * this.perMinute);
+    this.levelAt = at;
+  }
+
+  /** The current time, with sends that left the window dropped. */
+  private now(): number {
+    const now = this.clock.now();
+    if (this.levelAt > now) {
+      // The wall clock stepped back (NTP on a Pi without RTC): restart the minute at now
+      // rather than blocking until the clock catches up with the old timestamps.
+      this.levelAt = now;
+      this.sends = this.sends.map((t) => Math.min(t, now));
+    }
+    while (this.sends.length > 0 && this.sends[0] <= now - WINDOW_MS) this.sends.shift();
+    return now;
+  }
+}

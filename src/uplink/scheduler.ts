@@ -1,0 +1,47 @@
+/**
+ * Which pending item gets the next request slot (SPEC §4 Rate budget): lanes in strict
+ * priority order, machines round-robin within a lane. Pure: the caller says what is pending
+ * and which machines already have a request in flight.
+ */
+export type Lane = 'startstop' | 'counter' | 'parameters';
+
+/** Highest priority first: a stop opens a downtime, so it must not wait behind counts. */
+export const lanes: readonly Lane[] = ['startstop', 'counter', 'parameters'];
+
+export interface Candidate {
+  machine: string;
+  lane: Lane;
+}
+
+/**
+ * Round robin as "least recently served first": with every machine pending it cycles
+ * through them in code order; when the pending set changes between picks, a machine
+ * still waits at most once behind each other machine. (Remembering only the last served
+ * machine would send one that was busy at its turn to the back of a whole rotation.)
+ */
+export class RoundRobinScheduler {
+  /** Per lane, machine → sequence number of its last service. */
+  private readonly served = new Map<Lane, Map<string, number>>(lanes.map((l) => [l, new Map()]));
+  private seq = 0;
+
+  pick(candidates: readonly Candidate[], busy: ReadonlySet<string>): Candidate | undefined {
+    for (const lane of lanes) {
+      const served = this.served.get(lane)!;
+      let best: Candidate | undefined;
+      let bestAt = Infinity;
+      for (const c of candidates) {
+        if (c.lane !== lane || busy.has(c.machine)) continue;
+        const at = served.get(c.machine) ?? -1;
+        if (at < bestAt || (at === bestAt && c.machine < best!.machine)) {
+          best = c;
+          bestAt = at;
+        }
+      }
+      if (best !== undefined) {
+        served.set(best.machine, this.seq++);
+        return best;
+      }
+    }
+    return undefined;
+  }
+}
