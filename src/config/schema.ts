@@ -4,6 +4,7 @@
  * one place. Objects are strict: an unknown key is almost always a typo.
  */
 import { z } from 'zod';
+import { isLoopback } from '../web/listen.js';
 
 const name = z.string().min(1, 'a non-empty string');
 const positiveInt = z.number().int().positive();
@@ -48,10 +49,9 @@ export const opcuaSource = z.strictObject({
 });
 
 export const mqttSource = z.strictObject({
-  topic: z
-    .string()
-    .min(1)
-    .refine((t) => !/[+#]/.test(t), 'a topic without wildcards (+ or #)'),
+  // A regex rather than refine(): its message is a phrase of what is expected, which the
+  // loader shows as "expected <phrase>, got <value>".
+  topic: z.string().regex(/^[^+#]+$/, 'a topic without wildcards (+ or #)'),
   path: z.string().min(1).optional(),
   ...common,
 });
@@ -59,12 +59,16 @@ export const mqttSource = z.strictObject({
 // ---------------------------------------------------------------- machines
 
 /** A machine mapping, generic over the protocol's source schema. */
-function machineSchema<S extends z.ZodType>(source: S) {
-  const stopReason = z.strictObject({
-    source,
-    map: z.record(z.string(), name).default({}),
-    default: name.optional(),
-  });
+function machineSchema<S extends z.ZodObject<z.core.$ZodShape, z.core.$strict>>(source: S) {
+  const reasonOptions = { map: z.record(z.string(), name).default({}), default: name.optional() };
+  const nestedReason = z.strictObject({ source, ...reasonOptions });
+  // SPEC §3 writes the source's keys inline beside map and default; a nested `source:` is
+  // accepted too. Either way the result is { source, map, default }. (The cast: TypeScript
+  // cannot see through the rest of a generic object that `inline` is the source.)
+  const inlineReason = source
+    .safeExtend(reasonOptions)
+    .transform(({ map, default: fallback, ...inline }) => ({ source: inline, map, default: fallback }) as z.output<typeof nestedReason>);
+  const stopReason = z.union([inlineReason, nestedReason]);
   return z
     .strictObject({
       code: name,
@@ -158,7 +162,7 @@ const deviceBase = {
   pollIntervalMs: z.number().int().min(10).default(1000),
 };
 
-function device<P extends string, C extends z.ZodType, S extends z.ZodType>(protocol: P, connection: C, source: S) {
+function device<P extends string, C extends z.ZodType, S extends z.ZodObject<z.core.$ZodShape, z.core.$strict>>(protocol: P, connection: C, source: S) {
   return z.strictObject({
     ...deviceBase,
     protocol: z.literal(protocol),
@@ -182,6 +186,11 @@ export const protocols = ['modbus-tcp', 'modbus-rtu', 'modbus-rtu-over-tcp', 'op
 const listen = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'host:port such as 127.0.0.1:8080 or [::1]:8080');
+
+/** The host of a `host:port` that passed `listen`, without IPv6 brackets. */
+function listenHost(hostPort: string): string {
+  return hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+}
 
 export const gatewaySchema = z.strictObject({
   prodsmart: z
@@ -218,6 +227,11 @@ export const gatewaySchema = z.strictObject({
     .strictObject({
       listen: listen.default('127.0.0.1:8080'),
       token: z.string().min(16, 'a token of at least 16 characters').optional(),
+    })
+    .superRefine((w, ctx) => {
+      if (w.token === undefined && !isLoopback(listenHost(w.listen))) {
+        ctx.addIssue({ code: 'custom', path: ['token'], message: `listen ${w.listen} is reachable from the network: set web.token (16+ characters)` });
+      }
     })
     .prefault({}),
   devices: z.string().min(1).default('./devices'),

@@ -46,6 +46,7 @@ export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
       o.logger.warn({ dir, err }, 'cannot watch configuration folder; changes need a restart');
     }
   }
+  o.logger.info({ folders: watchers.length }, 'watching configuration for changes');
   return {
     close() {
       clearTimeout(timer);

@@ -69,7 +69,10 @@ export class Outbox {
         `SELECT attempted, delivered FROM counter_state WHERE machine = ? AND signal = ?`,
       ),
       deliver: db.prepare(`UPDATE counter_state SET delivered = MAX(delivered, @total) WHERE machine = @machine AND signal = @signal`),
-      markDead: db.prepare(`UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total) WHERE machine = @machine AND signal = @signal`),
+      // Refused for certain: the value no longer counts as possibly received.
+      markDead: db.prepare(
+        `UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total), attempted = @attemptedBefore WHERE machine = @machine AND signal = @signal`,
+      ),
       undead: db.prepare(`UPDATE counter_state SET dead = NULL WHERE machine = ?`),
       params: db.prepare<[string], { id: number; rev: number; key: string; body: string }>(
         `SELECT id, rev, key, body FROM outbox WHERE kind = 'parameter' AND machine = ? ORDER BY key`,
@@ -198,9 +201,12 @@ export class Outbox {
     })();
   }
 
-  counterDead(machine: string, values: CounterValue[], body: unknown, status: number, reason: string, at: number): number {
+  /** `attemptedBefore`: per signal, what sentBefore() said before this request went out. */
+  counterDead(machine: string, values: CounterValue[], attemptedBefore: Map<string, { attempted: number }>, body: unknown, status: number, reason: string, at: number): number {
     return this.db.transaction(() => {
-      for (const v of values) this.q.markDead.run({ machine, signal: v.signal, total: v.total });
+      for (const v of values) {
+        this.q.markDead.run({ machine, signal: v.signal, total: v.total, attemptedBefore: attemptedBefore.get(v.signal)?.attempted ?? 0 });
+      }
       this.q.history.run(at, machine, 'counter', JSON.stringify(body), 'dead');
       return Number(this.q.insertDead.run({ kind: 'counter', machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
     })();

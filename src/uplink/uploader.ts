@@ -192,7 +192,7 @@ export class Uploader {
         `Run: shopfloor-gateway rebase ${machine} <value the MES shows>`;
       this.o.logger.error({ machine, body, reason: res.reason }, `MES counter is ahead of the gateway for ${machine}: run "shopfloor-gateway rebase ${machine} <MES value>"`);
     }
-    const id = outbox.counterDead(machine, values, body, res.status, reason, now);
+    const id = outbox.counterDead(machine, values, before, body, res.status, reason, now);
     this.deadLettered('counter', machine, id, res.status, reason, body);
   }
 

@@ -149,7 +149,11 @@ describe('machine state and outbox on a real SQLite file', () => {
     g.read(0, { count: 1 });
     g.read(1, { count: 2 });
     const values = g.outbox.pendingCounters('M1');
-    const id = g.outbox.counterDead('M1', values, { count: 2 }, 400, 'machine M1 not found', 2);
+    const before = new Map([['count', g.outbox.sentBefore('M1', 'count')]]);
+    g.outbox.markAttempt('M1', values);
+    const id = g.outbox.counterDead('M1', values, before, { count: 2 }, 400, 'machine M1 not found', 2);
+    // Refused for certain: a later re-send of 2 is not mistaken for one the MES may have.
+    expect(g.outbox.sentBefore('M1', 'count').attempted).toBe(0);
     expect(g.outbox.lanes()).toEqual([]);
     expect(g.outbox.deadLetters()).toMatchObject([{ id, machine: 'M1', status: 400, reason: 'machine M1 not found' }]);
     expect(g.outbox.retryDead(id, 3)).toBe(true);

@@ -97,9 +97,9 @@ describe('uploader', () => {
 
     expect(busiestMinute()).toBeLessThanOrEqual(100);
     // Coalescing: the two queued rounds went out as one request per machine.
-    expect(mes.requests.length).toBe(100);
+    expect(mes!.requests.length).toBe(100);
     // Round robin: the first 50 requests reached 50 different machines.
-    const first = mes.requests.slice(0, 50).map((r) => decodeURIComponent(r.path.split('/')[3]));
+    const first = mes!.requests.slice(0, 50).map((r) => decodeURIComponent(r.path.split('/')[3]));
     expect(new Set(first).size).toBe(50);
   });
 
@@ -110,12 +110,12 @@ describe('uploader', () => {
     s.read('M02', { running: false });
     s.uploader.start();
     await eventually(() => mes!.requests.length, (n) => n >= 4, 30_000, 'requests');
-    expect(mes.requests[0].path).toBe('/api/machines/M02/startstop');
-    expect(mes.requests.slice(1, 4).every((r) => r.path.endsWith('/counter'))).toBe(true);
+    expect(mes!.requests[0].path).toBe('/api/machines/M02/startstop');
+    expect(mes!.requests.slice(1, 4).every((r) => r.path.endsWith('/counter'))).toBe(true);
     // Parameters rode along with the counters: no separate parameters request was needed.
     await eventually(() => s.outbox.lanes().length, (n) => n === 0, 30_000, 'queue empty');
-    expect(mes.requests.some((r) => r.path.endsWith('/parameters'))).toBe(false);
-    expect(mes.state.M00.parameters.temp).toBe(20);
+    expect(mes!.requests.some((r) => r.path.endsWith('/parameters'))).toBe(false);
+    expect(mes!.state.M00.parameters.temp).toBe(20);
   });
 
   it('on 429 pauses every send for Retry-After, and still delivers everything', async () => {
@@ -126,11 +126,11 @@ describe('uploader', () => {
     for (const m of s.list) s.read(m, { count: 3 });
     s.uploader.start();
     await eventually(() => s.list.every((m) => mes!.state[m].count === 3), (ok) => ok, 30_000, 'all delivered');
-    const limited = mes.requests.filter((r) => r.status === 429);
+    const limited = mes!.requests.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     for (const r of limited) {
       // No request of any machine went out before the MES said it could.
-      const next = mes.requests.find((x) => x.at > r.at);
+      const next = mes!.requests.find((x) => x.at > r.at);
       if (!next) continue;
       expect(next.at - r.at).toBeGreaterThanOrEqual(1000);
       // Waiting exactly as told means the next request finds the MES ready again.
@@ -145,12 +145,12 @@ describe('uploader', () => {
     const s = await setup({ machines: 1, perMinute: 100 });
     s.read('M00', { count: 0 });
     s.read('M00', { count: 9 });
-    mes.setDown(true);
+    mes!.setDown(true);
     s.uploader.start();
     await eventually(() => mes!.requests.length, (n) => n >= 6, 30_000, 'retries');
-    mes.setDown(false);
+    mes!.setDown(false);
     await eventually(() => mes!.state.M00.count, (c) => c === 9, 30_000, 'delivered after outage');
-    const gaps = mes.requests.slice(0, 6).map((r, i, all) => (i ? r.at - all[i - 1].at : 0)).slice(1);
+    const gaps = mes!.requests.slice(0, 6).map((r, i, all) => (i ? r.at - all[i - 1].at : 0)).slice(1);
     // Growing gaps (with jitter, so compare the late ones with the early ones).
     expect(gaps[4]).toBeGreaterThan(gaps[0]);
     expect(s.uploader.health.reachable).toBe(true);
@@ -169,7 +169,7 @@ describe('uploader', () => {
 
   it('says loudly that the MES is ahead, with the rebase command', async () => {
     const s = await setup({ machines: 1, perMinute: 100 });
-    mes.state.M00.count = 10_000;
+    mes!.state.M00.count = 10_000;
     s.read('M00', { count: 500 });
     s.read('M00', { count: 510 });
     s.uploader.start();
@@ -183,10 +183,10 @@ describe('uploader', () => {
     s.read('M00', { count: 2 });
     s.uploader.start();
     await eventually(() => s.uploader.health.authProblem, (p) => p !== undefined, 30_000, 'auth problem');
-    const n = mes.requests.length;
+    const n = mes!.requests.length;
     // Time passes (warped); nothing more is sent with the refused credentials.
     await new Promise((r) => setTimeout(r, 200));
-    expect(mes.requests.length).toBe(n);
+    expect(mes!.requests.length).toBe(n);
     expect(s.uploader.health.authProblem).toMatch(/401/);
     expect(s.uploader.health.authProblem).not.toMatch(/wrong/);
   });

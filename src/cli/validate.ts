@@ -1,0 +1,39 @@
+/** `validate [--config FILE]`: checks gateway.yaml and every device file; no network. */
+import { displayPath } from '../config/errors.js';
+import { ConfigError, loadConfig, resolvePath } from '../config/load.js';
+import { parseVerbArgs } from './args.js';
+import { formatTable } from './table.js';
+
+const usage = 'usage: shopfloor-gateway validate [--config config/gateway.yaml]\n';
+
+export async function main(argv: string[]): Promise<number> {
+  let configFile: string;
+  try {
+    const { values, positionals } = parseVerbArgs(argv);
+    if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+    configFile = values.config;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}`);
+    return 2;
+  }
+  try {
+    const { gatewayFile, devices } = loadConfig(configFile);
+    const machines = devices.reduce((n, d) => n + d.config.machines.length, 0);
+    const rows = devices.map(({ config: d }) => ({ device: d.device, protocol: d.protocol, machines: d.machines.map((m) => m.code).join(', ') }));
+    process.stdout.write(`OK  ${displayPath(gatewayFile)}: ${count(devices.length, 'device')}, ${count(machines, 'machine')}\n`);
+    process.stdout.write(indent(formatTable(rows)));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n\nINVALID  ${displayPath(resolvePath(configFile))}: ${count(err.problems.length, 'problem')}\n`);
+    return 1;
+  }
+}
+
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function indent(text: string): string {
+  return text.replace(/^(?=.)/gm, '  ');
+}

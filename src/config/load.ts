@@ -1,0 +1,104 @@
+/**
+ * Loads `gateway.yaml` and every device file of its devices folder, and reports all
+ * problems of all files at once (a technician fixes them in one pass, not one per run).
+ *
+ * Relative paths in gateway.yaml (`devices`, `storage.path`) are resolved against the
+ * working directory — the systemd unit's WorkingDirectory, or the checkout for
+ * `npm start` — not against the folder of gateway.yaml.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { crossFileProblems } from './cross-file.js';
+import { parseConfigFile } from './document.js';
+import type { Env } from './env.js';
+import { ConfigError, displayPath, type ConfigProblem } from './errors.js';
+import type { Locate } from './positions.js';
+import { deviceSchema, gatewaySchema, type DeviceConfig, type GatewayConfig } from './schema.js';
+
+export type { Env } from './env.js';
+export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
+export type { Locate, Position } from './positions.js';
+
+export interface LoadedDevice {
+  /** Absolute path of the device file. */
+  file: string;
+  config: DeviceConfig;
+  /** Line and column of a key path in the file, for messages about this device. */
+  locate: Locate;
+}
+
+export interface LoadedConfig {
+  gateway: GatewayConfig;
+  /** Absolute. */
+  gatewayFile: string;
+  /** Absolute. */
+  devicesDir: string;
+  devices: LoadedDevice[];
+}
+
+const gatewayContent = 'the gateway settings (prodsmart, storage, web, devices, log)';
+const deviceContent = 'a device (device, protocol, connection, machines)';
+
+/** A path from gateway.yaml, made absolute against the working directory. */
+export function resolvePath(p: string): string {
+  return resolve(process.cwd(), p);
+}
+
+/** Throws ConfigError when the gateway file or any device file is invalid. */
+export function loadConfig(gatewayFile: string, opts: { env?: Env } = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const file = resolvePath(gatewayFile);
+  const gateway = parseConfigFile(file, gatewaySchema, env, gatewayContent);
+  const problems = [...gateway.problems];
+  // Even with gateway.yaml invalid, its device files are checked, as long as we know where they are.
+  const setting = gatewaySchema.shape.devices.safeParse(isRecord(gateway.data) ? gateway.data.devices : undefined);
+  if (gateway.data === undefined || !setting.success) throw new ConfigError(problems);
+
+  const devicesDir = resolvePath(setting.data);
+  const folderProblem = (message: string): ConfigProblem => {
+    const pos = isRecord(gateway.data) && 'devices' in gateway.data ? gateway.locate(['devices']) : { line: 0, column: 0 };
+    return { file: displayPath(file), ...pos, path: 'devices', message };
+  };
+  const listed = listDeviceFiles(devicesDir, setting.data);
+  if ('error' in listed) throw new ConfigError([...problems, folderProblem(listed.error)]);
+
+  const devices: LoadedDevice[] = [];
+  for (const f of listed.files) {
+    const parsed = parseConfigFile(f, deviceSchema, env, deviceContent);
+    problems.push(...parsed.problems);
+    if (parsed.value) devices.push({ file: f, config: parsed.value, locate: parsed.locate });
+  }
+  problems.push(...crossFileProblems(devices));
+  if (problems.length > 0 || !gateway.value) throw new ConfigError(problems);
+  return { gateway: gateway.value, gatewayFile: file, devicesDir, devices };
+}
+
+/** One device file alone (hot reload); check it against the others with crossFileProblems. */
+export function loadDeviceFile(file: string, env: Env = process.env): LoadedDevice {
+  const abs = resolvePath(file);
+  const parsed = parseConfigFile(abs, deviceSchema, env, deviceContent);
+  if (!parsed.value) throw new ConfigError(parsed.problems);
+  return { file: abs, config: parsed.value, locate: parsed.locate };
+}
+
+/**
+ * The `*.yaml`/`*.yml` files directly in `dir`, sorted; subfolders (such as examples/)
+ * and hidden files (editor locks) are not device files. `setting` is the folder as written
+ * in gateway.yaml, for the message.
+ */
+export function listDeviceFiles(dir: string, setting = dir): { files: string[] } | { error: string } {
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  const relativeNote = isAbsolute(setting) ? '' : ` (${setting} is relative to the working directory ${process.cwd()})`;
+  if (!stat) return { error: `devices folder ${dir} not found${relativeNote}` };
+  if (!stat.isDirectory()) return { error: `${dir} is a file, expected a folder of device files` };
+  const files = readdirSync(dir)
+    .filter((name) => /\.ya?ml$/i.test(name) && !name.startsWith('.'))
+    .map((name) => join(dir, name))
+    .filter((f) => statSync(f, { throwIfNoEntry: false })?.isFile())
+    .sort();
+  return files.length > 0 ? { files } : { error: `no device files (*.yaml) in ${dir}` };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}

@@ -1,0 +1,32 @@
+/** `web.listen` parsing, and the loopback test that decides whether a token is required. */
+import { isIP } from 'node:net';
+
+export interface ListenAddress {
+  /** Without brackets: `127.0.0.1`, `::1`, `localhost`, `0.0.0.0`. */
+  host: string;
+  port: number;
+}
+
+export function parseListen(listen: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(listen.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new Error(`web.listen "${listen}" is not host:port (such as 127.0.0.1:8080 or [::1]:8080)`);
+  }
+  const host = m[1] ?? m[2];
+  if (m[1] !== undefined && isIP(host) !== 6) throw new Error(`web.listen "${listen}": [${host}] is not an IPv6 address`);
+  return { host, port };
+}
+
+/** Only addresses no other machine can reach: 127.0.0.0/8, ::1 (also IPv4-mapped), localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/** A URL a local browser can open; brackets for IPv6 literals. */
+export function formatUrl(host: string, port: number): string {
+  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}/`;
+}

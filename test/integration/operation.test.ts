@@ -1,0 +1,124 @@
+/**
+ * Operating the running gateway: hot reload of device files and gateway.yaml, the outbox
+ * CLI against the live database, and secrets kept out of logs, pages and metrics.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
+import type { GatewayStatus } from '../../src/web/status-types.js';
+import { startPymodbus, type Pymodbus } from '../helpers/pymodbus.js';
+import { startGateway, eventually, type GatewayProcess } from '../helpers/gateway-process.js';
+import { writeConfig } from '../helpers/config-files.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
+const run = promisify(execFile);
+
+const device = (id: string, port: number, machine: string, address: number) => `device: ${id}
+protocol: modbus-tcp
+connection: { host: 127.0.0.1, port: ${port} }
+pollIntervalMs: 100
+machines:
+  - code: ${machine}
+    count: { area: holding, address: ${address} }
+`;
+
+describe('operating the running gateway', () => {
+  const dir = tempDir();
+  let mes: MesSandbox | undefined;
+  let plc: Pymodbus | undefined;
+  let gw: GatewayProcess | undefined;
+  afterEach(async () => {
+    await gw?.kill();
+    await plc?.close();
+    await mes?.close();
+  });
+
+  async function boot(machines: string[], env: Record<string, string> = {}, secret = 'test-secret') {
+    mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: secret }, machines: Object.fromEntries(machines.map((m) => [m, {}])) });
+    plc = await startPymodbus();
+    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { a: device('dev-a', plc.port, 'M1', 0) } });
+    gw = startGateway(cfg.gatewayFile, env);
+    const listening = await gw.waitForLog((l) => l.msg === 'status page listening');
+    const base = String(listening.url).replace(/\/$/, '');
+    const status = async () => (await (await fetch(`${base}/api/status`)).json()) as GatewayStatus;
+    return { cfg, base, status };
+  }
+
+  it('applies a valid device change without restarting the others, and keeps the running config on an invalid one', async () => {
+    const { cfg, status } = await boot(['M1', 'M2']);
+    await gw!.waitForLog((l) => l.msg === 'counter first seen' && l.machine === 'M1');
+    await gw!.waitForLog((l) => l.msg === 'watching configuration for changes');
+
+    // A new device file: picked up while running.
+    writeFileSync(join(cfg.dir, 'devices', 'b.yaml'), device('dev-b', plc!.port, 'M2', 5));
+    await eventually(status, (s) => s.machines.some((m) => m.code === 'M2') && s.devices.some((d) => d.id === 'dev-b' && d.state === 'connected'), 20_000, 'M2 running');
+    expect(gw!.logs.some((l) => l.device === 'dev-a' && l.msg === 'device changed; restarting it')).toBe(false);
+    await plc!.set('holding', 0, 4);
+    await eventually(() => mes!.state.M1.count, (c) => c === 4, 20_000, 'M1 still delivering');
+
+    // A typo: rejected, shown with file, line and key; the old config keeps running.
+    writeFileSync(join(cfg.dir, 'devices', 'b.yaml'), device('dev-b', plc!.port, 'M2', 5).replace('address:', 'adress:'));
+    const bad = await eventually(status, (s) => s.config.errors.length > 0, 20_000, 'config error shown');
+    expect(bad.config.errors.join('\n')).toMatch(/b\.yaml:7:\d+.*adress/);
+    expect(bad.machines.map((m) => m.code).sort()).toEqual(['M1', 'M2']);
+    await plc!.set('holding', 5, 3);
+    await plc!.set('holding', 5, 9);
+    await eventually(() => mes!.state.M2.count, (c) => c === 9, 20_000, 'M2 still delivering on the old config');
+
+    // Fixed again: the error goes away.
+    writeFileSync(join(cfg.dir, 'devices', 'b.yaml'), device('dev-b', plc!.port, 'M2', 5));
+    await eventually(status, (s) => s.config.errors.length === 0, 20_000, 'error cleared');
+
+    // gateway.yaml itself: an invalid edit is refused too.
+    const gatewayYaml = readFileSync(cfg.gatewayFile, 'utf8');
+    writeFileSync(cfg.gatewayFile, gatewayYaml.replace('requestsPerMinute: 100', 'requestsPerMinute: lots'));
+    const badGateway = await eventually(status, (s) => s.config.errors.length > 0, 20_000, 'gateway.yaml error shown');
+    expect(badGateway.config.errors.join('\n')).toMatch(/gateway\.yaml:\d+:\d+.*requestsPerMinute/);
+    expect(badGateway.budget.perMinute).toBe(100);
+  });
+
+  it('the outbox CLI lists, retries and drops dead letters while the gateway runs', async () => {
+    const { cfg, status } = await boot([]); // the MES knows no machine: every counter is refused
+    await gw!.waitForLog((l) => l.msg === 'counter first seen');
+    await plc!.set('holding', 0, 5);
+    const dead = await eventually(status, (s) => s.deadLetters.length === 1, 20_000, 'dead letter');
+    const id = dead.deadLetters[0].id;
+
+    const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--config', cfg.gatewayFile], { env: { ...process.env, CI: 'true' } });
+    const listed = await cli('outbox', 'dead');
+    expect(listed.stdout).toMatch(new RegExp(`${id}.*M1.*counter.*400.*machine M1 not found`));
+
+    // Retry: the running gateway picks the item up from the shared database and sends it again.
+    await cli('outbox', 'retry', String(id));
+    const again = await eventually(status, (s) => s.deadLetters.length === 1 && s.deadLetters[0].id !== id, 20_000, 'a new attempt');
+    expect(mes!.requests.filter((r) => r.path === '/api/machines/M1/counter').length).toBe(2);
+
+    await cli('outbox', 'drop', String(again.deadLetters[0].id));
+    await eventually(status, (s) => s.deadLetters.length === 0, 20_000, 'dropped');
+    expect((await cli('outbox', 'dead')).stdout).toMatch(/no dead letters/);
+  });
+
+  it('never shows the API secret or the Authorization header in logs, status or metrics', async () => {
+    const secret = 'Sup3r-S3cret-Value-42';
+    const basic = Buffer.from(`test-key:${secret}`).toString('base64');
+    const { base } = await boot(['M1'], { TEST_API_SECRET: secret }, secret);
+    await gw!.waitForLog((l) => l.msg === 'counter first seen');
+    await plc!.set('holding', 0, 3);
+    await eventually(() => mes!.state.M1.count, (c) => c === 3, 20_000, 'delivered');
+    const outputs = [
+      JSON.stringify(gw!.logs),
+      await (await fetch(`${base}/api/status`)).text(),
+      await (await fetch(`${base}/metrics`)).text(),
+      await (await fetch(`${base}/`)).text(),
+    ];
+    for (const text of outputs) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(basic);
+    }
+  });
+});
