@@ -102,5 +102,9 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
     expect(new Set(counts).size).toBe(counts.length);
     expect(mes.requests.every((r) => r.status === 200)).toBe(true);
+
+    // Ctrl-C / systemd stop: a clean exit with the database closed.
+    expect(await gw.kill('SIGINT')).toBe(0);
+    expect(gw.logs.some((l) => l.msg === 'gateway stopped')).toBe(true);
   });
 });
