@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
-import { startPymodbus, type Pymodbus } from '../helpers/pymodbus.js';
+import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
 import { startGateway, eventually, type GatewayProcess } from '../helpers/gateway-process.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -30,7 +30,7 @@ describe('crash safety', () => {
   let gw: GatewayProcess | undefined;
   afterEach(async () => {
     await gw?.kill('SIGKILL');
-    await plc?.close();
+    await plc?.kill();
     await mes?.close();
   });
 

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
-import { startPymodbus, type Pymodbus } from '../helpers/pymodbus.js';
+import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
 import { startGateway, eventually, type GatewayProcess } from '../helpers/gateway-process.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -40,7 +40,7 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
   let gw: GatewayProcess | undefined;
   afterEach(async () => {
     await gw?.kill();
-    await plc?.close();
+    await plc?.kill();
     await mes?.close();
   });
 

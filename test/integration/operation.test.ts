@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import type { GatewayStatus } from '../../src/web/status-types.js';
-import { startPymodbus, type Pymodbus } from '../helpers/pymodbus.js';
+import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
 import { startGateway, eventually, type GatewayProcess } from '../helpers/gateway-process.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -34,7 +34,7 @@ describe('operating the running gateway', () => {
   let gw: GatewayProcess | undefined;
   afterEach(async () => {
     await gw?.kill();
-    await plc?.close();
+    await plc?.kill();
     await mes?.close();
   });
 

@@ -1,0 +1,171 @@
+/**
+ * Modbus TCP, RTU over TCP and RTU (serial) devices: a poll loop per device that reads
+ * the planned blocks, reports one batch of readings per cycle, and reconnects with capped
+ * exponential backoff when the unit stops answering. Each device has its own loop and
+ * link, so a dead PLC delays only itself.
+ */
+import type { DeviceConfig, DeviceOf } from '../../config/schema.js';
+import { listSignals } from '../signals.js';
+import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, ProbeRow, Reading } from '../types.js';
+import { serialLink } from './bus.js';
+import { describeSource, formatRaw } from './decode.js';
+import { errorText, tcpLink, type ModbusLink } from './link.js';
+import { planReads, type ModbusSignal, type ReadBlock, type ReadPlan } from './plan.js';
+import { readCycle, type SignalResult } from './reader.js';
+
+export type ModbusDevice = DeviceOf<'modbus-tcp'> | DeviceOf<'modbus-rtu-over-tcp'> | DeviceOf<'modbus-rtu'>;
+
+export const BACKOFF_FIRST_MS = 1000;
+export const BACKOFF_MAX_MS = 30_000;
+
+function isModbus(device: DeviceConfig): device is ModbusDevice {
+  return device.protocol === 'modbus-tcp' || device.protocol === 'modbus-rtu-over-tcp' || device.protocol === 'modbus-rtu';
+}
+
+function linkFor(device: ModbusDevice, ctx: AdapterContext): ModbusLink {
+  if (device.protocol === 'modbus-rtu') {
+    const { path, baudRate, parity, dataBits, stopBits, unitId, timeoutMs } = device.connection;
+    return serialLink({ path, baudRate, parity, dataBits, stopBits }, { unitId, timeoutMs }, ctx.clock, (m) =>
+      ctx.logger.warn({ device: device.device }, m),
+    );
+  }
+  return tcpLink(device.connection, device.protocol === 'modbus-tcp' ? 'mbap' : 'rtu');
+}
+
+class ModbusPoller implements DeviceAdapter {
+  private readonly plan: ReadPlan;
+  private readonly link: ModbusLink;
+  /** Blocks refused with exception 2, read signal by signal until the next reconnect. */
+  private readonly split = new Set<ReadBlock>();
+  private stopped = true;
+  private linkOpen = false;
+  private timer: unknown;
+  private running: Promise<void> | undefined;
+  private backoffMs = BACKOFF_FIRST_MS;
+  private state: ConnectionState | undefined;
+  private stateError: string | undefined;
+
+  constructor(
+    private readonly device: ModbusDevice,
+    private readonly ctx: AdapterContext,
+    private readonly signals: ModbusSignal[],
+  ) {
+    this.plan = planReads(signals, device.connection.maxGap);
+    this.link = linkFor(device, ctx);
+  }
+
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.report('connecting');
+    this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) this.ctx.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.link.close();
+    this.linkOpen = false;
+    await this.running;
+  }
+
+  async probe(): Promise<ProbeRow[]> {
+    const link = linkFor(this.device, this.ctx);
+    let outcome: { results: SignalResult[]; lost?: string };
+    try {
+      await link.open();
+      outcome = await readCycle(link, this.plan, new Set());
+    } catch (err) {
+      outcome = { results: [], lost: errorText(err) };
+    } finally {
+      await link.close();
+    }
+    return this.signals.map((signal) => {
+      const r = outcome.results.find((x) => x.signal === signal);
+      const row: ProbeRow = { machine: signal.machine, signal: signal.key, source: describeSource(signal.source) };
+      if (r?.data) row.raw = formatRaw(r.data);
+      if (r?.value !== undefined) row.value = r.value;
+      const error = r ? r.error : (outcome.lost ?? 'not read');
+      if (error !== undefined) row.error = error;
+      return row;
+    });
+  }
+
+  private run(): void {
+    this.running = this.cycle().catch((err) => {
+      // A bug or a throwing sink must not end polling.
+      this.ctx.logger.error({ device: this.device.device, err }, 'modbus poll cycle failed');
+      this.schedule(this.device.pollIntervalMs);
+    });
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = this.ctx.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.run();
+    }, ms);
+  }
+
+  private async cycle(): Promise<void> {
+    const began = this.ctx.clock.now();
+    if (!this.linkOpen) {
+      try {
+        await this.link.open();
+        this.linkOpen = true;
+      } catch (err) {
+        return this.fail(errorText(err));
+      }
+    }
+    if (this.stopped) return this.link.close(); // stop() came while opening
+    const { results, lost } = await readCycle(this.link, this.plan, this.split);
+    if (this.stopped) return;
+    if (lost !== undefined) {
+      await this.link.close();
+      this.linkOpen = false;
+      this.split.clear(); // the PLC may come back with another program
+      return this.fail(lost);
+    }
+    this.backoffMs = BACKOFF_FIRST_MS;
+    this.report('connected');
+    this.emit(results);
+    // Fixed rate while the PLC keeps up; never two cycles at once.
+    this.schedule(Math.max(0, began + this.device.pollIntervalMs - this.ctx.clock.now()));
+  }
+
+  private fail(error: string): void {
+    if (this.stopped) return;
+    this.report('disconnected', error);
+    this.schedule(this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+  }
+
+  private emit(results: SignalResult[]): void {
+    const at = this.ctx.clock.now();
+    const batch: Reading[] = [];
+    for (const r of results) {
+      if (r.error !== undefined || r.value === undefined) {
+        this.ctx.sink.signalError(r.signal.machine, r.signal.key, r.error ?? 'no value', at);
+      } else {
+        batch.push({ machine: r.signal.machine, signal: r.signal.key, value: r.value, raw: r.data ? [...r.data] : undefined, at });
+      }
+    }
+    if (batch.length > 0) this.ctx.sink.readings(batch);
+  }
+
+  private report(state: ConnectionState, error?: string): void {
+    if (state === this.state && error === this.stateError) return;
+    this.state = state;
+    this.stateError = error;
+    const log = { device: this.device.device, state, error };
+    if (state === 'disconnected') this.ctx.logger.warn(log, 'modbus device not answering');
+    else this.ctx.logger.info(log, `modbus device ${state}`);
+    this.ctx.sink.connection(state, error);
+  }
+}
+
+export const createModbusAdapter: AdapterFactory = (device, ctx) => {
+  if (!isModbus(device)) throw new Error(`device ${device.device}: protocol ${device.protocol} is not Modbus`);
+  return new ModbusPoller(device, ctx, listSignals(device));
+};

@@ -1,0 +1,126 @@
+/**
+ * A link to one Modbus unit: open, read a range of one area, close. Over TCP each device
+ * owns its socket (this file); on a serial line the devices of one path share a bus
+ * (bus.ts). Errors carry `modbusCode` when the unit answered with a Modbus exception;
+ * any other error means the unit did not answer (timeout, connection lost).
+ */
+import modbusSerial from 'modbus-serial';
+import type { ModbusArea, RawData } from './decode.js';
+
+// The package is CommonJS and also exports itself as `default`; its typings only describe that.
+export const ModbusClient = modbusSerial.default;
+export type ModbusClient = InstanceType<typeof ModbusClient>;
+
+export interface ModbusLink {
+  open(): Promise<void>;
+  read(area: ModbusArea, start: number, count: number): Promise<RawData>;
+  /** Closes the connection; reads in flight reject at once. */
+  close(): Promise<void>;
+}
+
+export interface TcpTarget {
+  host: string;
+  port: number;
+  unitId: number;
+  timeoutMs: number;
+}
+
+/** Exception code of a Modbus exception answer, or undefined for any other failure. */
+export function modbusCode(err: unknown): number | undefined {
+  const code = (err as { modbusCode?: unknown } | null)?.modbusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** modbus-serial's errors are not all Error instances. */
+export function errorText(err: unknown): string {
+  const e = err as { message?: unknown; code?: unknown } | null;
+  if (e && typeof e.message === 'string' && e.message) return e.message;
+  if (e && typeof e.code === 'string') return e.code;
+  return String(err);
+}
+
+/** One request through a modbus-serial client; coil/discrete data is padded to whole bytes. */
+export async function clientRead(client: ModbusClient, area: ModbusArea, start: number, count: number): Promise<RawData> {
+  switch (area) {
+    case 'holding': return (await client.readHoldingRegisters(start, count)).data;
+    case 'input': return (await client.readInputRegisters(start, count)).data;
+    case 'coil': return (await client.readCoils(start, count)).data.slice(0, count);
+    case 'discrete': return (await client.readDiscreteInputs(start, count)).data.slice(0, count);
+  }
+}
+
+/**
+ * Tracks reads in flight so that a dropped connection fails them at once: modbus-serial
+ * itself would leave them waiting for their timeout.
+ */
+export class InFlight {
+  private readonly rejects = new Set<(e: Error) => void>();
+
+  run<T>(op: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (e: unknown) => {
+        this.rejects.delete(fail);
+        reject(e);
+      };
+      this.rejects.add(fail);
+      op().then((v) => {
+        this.rejects.delete(fail);
+        resolve(v);
+      }, fail);
+    });
+  }
+
+  failAll(message: string): void {
+    for (const fail of [...this.rejects]) fail(new Error(message));
+  }
+}
+
+/**
+ * Modbus TCP (MBAP framing) or RTU-over-TCP (RTU frames with CRC on a raw socket, as
+ * serial-to-Ethernet converters speak; modbus-serial calls that port "Telnet" — its
+ * "TcpRTUBuffered" port sends MBAP headers, which RTU-over-TCP peers ignore).
+ */
+export function tcpLink(target: TcpTarget, framing: 'mbap' | 'rtu'): ModbusLink {
+  let client: ModbusClient | undefined;
+  const inFlight = new InFlight();
+
+  const drop = (message: string) => {
+    const c = client;
+    client = undefined;
+    inFlight.failAll(message);
+    if (c) c.destroy(() => undefined);
+  };
+
+  return {
+    async open() {
+      drop('reconnecting');
+      const c = new ModbusClient();
+      c.setTimeout(target.timeoutMs); // also bounds the TCP connect
+      c.on('error', () => undefined); // surfaces as a failed read or a close
+      try {
+        // Through inFlight so that close() also ends a connect in progress.
+        await inFlight.run(() =>
+          framing === 'mbap'
+            ? c.connectTCP(target.host, { port: target.port })
+            : c.connectTelnet(target.host, { port: target.port }),
+        );
+      } catch (err) {
+        c.destroy(() => undefined);
+        throw new Error(`cannot connect to ${target.host}:${target.port}: ${errorText(err)}`);
+      }
+      c.setID(target.unitId);
+      c.on('close', () => {
+        if (client === c) drop('connection closed by the peer');
+      });
+      client = c;
+    },
+    read(area, start, count) {
+      const c = client;
+      if (!c || !c.isOpen) return Promise.reject(new Error('not connected'));
+      return inFlight.run(() => clientRead(c, area, start, count));
+    },
+    async close() {
+      drop('closed');
+    },
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * A simulated Modbus TCP PLC driven by a device file: per machine it counts parts
+ * (~60/min while running), adds waste now and then, stops for a few seconds at times
+ * (with a stop reason from the machine's map) and lets parameters drift. Values are
+ * written with each source's type, word order, byte swap, bit, scale and offset, so the
+ * gateway reads them back exactly as from a real PLC. For demos and tests.
+ */
+import net from 'node:net';
+import modbusSerial from 'modbus-serial';
+import { systemClock, type Clock } from '../clock.js';
+import type { DeviceOf, ModbusSource } from '../config/schema.js';
+import { encode } from '../adapters/modbus/decode.js';
+import { MachineModel } from './modbus-machine.js';
+
+export interface ModbusPlcSimOptions {
+  host?: string;
+  /** 0 or absent: a free port (modbus-serial itself would turn 0 into 502). */
+  port?: number;
+  device: DeviceOf<'modbus-tcp'>;
+  clock?: Clock;
+  /** Automatic step every tickMs (default 1000); 0 = only when tick() is called. */
+  tickMs?: number;
+  random?: () => number;
+}
+
+export interface ModbusPlcSim {
+  port: number;
+  /** Advances every machine by one step. */
+  tick(): void;
+  resetCounter(machine: string): void;
+  /** Sets the raw counter a few parts below its rollover, so it wraps soon. */
+  wrapCounter(machine: string): void;
+  /** Forces a signal (`count`, `waste:<code>`, `running`, `stopReason`, `param:<code>`). */
+  set(machine: string, signalKey: string, value: number | boolean): void;
+  /** True totals produced since start, whatever the counters show. */
+  produced(machine: string): { count: number; waste: Record<string, number> };
+  close(): Promise<void>;
+}
+
+/** A port free on `host` right now (bind to 0, read it, release it). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+type Area = ModbusSource['area'];
+
+/** The PLC's memory: unset addresses read as 0, so batched reads across gaps succeed. */
+class Memory {
+  readonly words = { holding: new Map<number, number>(), input: new Map<number, number>() };
+  readonly bits = { coil: new Map<number, boolean>(), discrete: new Map<number, boolean>() };
+
+  word(area: 'holding' | 'input', address: number): number {
+    return this.words[area].get(address) ?? 0;
+  }
+
+  bit(area: 'coil' | 'discrete', address: number): boolean {
+    return this.bits[area].get(address) ?? false;
+  }
+
+  write(source: ModbusSource, value: number | boolean): void {
+    const area: Area = source.area;
+    if (area === 'coil' || area === 'discrete') {
+      this.bits[area].set(source.address, Boolean(value));
+      return;
+    }
+    const words = encode(source, value, this.word(area, source.address)) as number[];
+    words.forEach((w, i) => this.words[area].set(source.address + i, w));
+  }
+}
+
+export async function startModbusPlcSim(opts: ModbusPlcSimOptions): Promise<ModbusPlcSim> {
+  const { device } = opts;
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? Math.random;
+  const tickMs = opts.tickMs ?? 1000;
+  const port = opts.port || (await freePort(opts.host));
+  const memory = new Memory();
+  const machines = new Map(device.machines.map((m) => [m.code, new MachineModel(m, random, tickMs || 1000)]));
+
+  const writeAll = () => {
+    for (const model of machines.values()) {
+      for (const [source, value] of model.outputs()) {
+        try {
+          memory.write(source, value);
+        } catch {
+          // A value the source's type cannot hold (e.g. a drifting parameter under a tiny scale): keep the last one.
+        }
+      }
+    }
+  };
+  writeAll();
+
+  const regs = (area: 'holding' | 'input') => ({
+    one: (addr: number, _unit: number) => memory.word(area, addr),
+    many: (addr: number, length: number, _unit: number) => Array.from({ length }, (_, i) => memory.word(area, addr + i)),
+  });
+  const holding = regs('holding');
+  const input = regs('input');
+  // Arity matters: modbus-serial treats one more parameter as a callback.
+  const server = new modbusSerial.ServerTCP(
+    {
+      getHoldingRegister: holding.one,
+      getMultipleHoldingRegisters: holding.many,
+      getInputRegister: input.one,
+      getMultipleInputRegisters: input.many,
+      getCoil: (addr: number, _unit: number) => memory.bit('coil', addr),
+      getDiscreteInput: (addr: number, _unit: number) => memory.bit('discrete', addr),
+      setRegister: (addr: number, value: number, _unit: number) => void memory.words.holding.set(addr, value),
+      setCoil: (addr: number, value: boolean, _unit: number) => void memory.bits.coil.set(addr, value),
+    },
+    { host: opts.host ?? '127.0.0.1', port, unitID: device.connection.unitId },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('initialized', () => resolve());
+    server.once('serverError', reject);
+  });
+
+  let timer: unknown;
+  const tick = () => {
+    for (const model of machines.values()) model.step();
+    writeAll();
+  };
+  const loop = () => {
+    timer = clock.setTimeout(() => {
+      tick();
+      loop();
+    }, tickMs);
+  };
+  if (tickMs > 0) loop();
+
+  const model = (code: string) => {
+    const m = machines.get(code);
+    if (!m) throw new Error(`no machine ${code} on device ${device.device}`);
+    return m;
+  };
+  const change = (code: string, fn: (m: MachineModel) => void) => {
+    fn(model(code));
+    writeAll();
+  };
+
+  return {
+    port,
+    tick,
+    resetCounter: (code) => change(code, (m) => m.reset()),
+    wrapCounter: (code) => change(code, (m) => m.nearRollover()),
+    set: (code, key, value) => change(code, (m) => m.set(key, value)),
+    produced: (code) => model(code).produced(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (timer !== undefined) clock.clearTimeout(timer);
+        timer = undefined;
+        server.close(() => resolve());
+      }),
+  };
+}
