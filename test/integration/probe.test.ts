@@ -1,0 +1,104 @@
+/**
+ * `shopfloor-gateway probe <device>` as a technician runs it, against each kind of
+ * simulator: a table of every signal, exit 0 when all were read, 1 when any failed.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
+import { startModbusPlcSim, freePort } from '../../src/sim/modbus-plc.js';
+import { startMqttSensorSim } from '../../src/sim/mqtt-sensor.js';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { writeConfig } from '../helpers/config-files.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
+
+async function probe(configFile: string, device: string): Promise<{ code: number; out: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [bin, 'probe', device, '--config', configFile], { env: { ...process.env, CI: 'true' } });
+    return { code: 0, out: r.stdout };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
+
+const modbusYaml = (port: number) => `device: press
+protocol: modbus-tcp
+connection: { host: 127.0.0.1, port: ${port}, timeoutMs: 500 }
+machines:
+  - code: PRESS01
+    count: { area: holding, address: 0, type: uint32 }
+    waste:
+      - code: Waste1
+        source: { area: holding, address: 2 }
+    running: { area: coil, address: 0 }
+    downtimeType: Unplanned
+    parameters:
+      - code: temperature
+        source: { area: input, address: 0, type: int16, scale: 0.1 }
+`;
+
+describe('probe', () => {
+  const dir = tempDir();
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  });
+
+  it('prints every Modbus signal with its source, raw words and value', async () => {
+    const port = await freePort();
+    const yaml = modbusYaml(port);
+    const device = deviceSchema.parse((await import('yaml')).parse(yaml)) as DeviceOf<'modbus-tcp'>;
+    const sim = await startModbusPlcSim({ port, device, tickMs: 0 });
+    closers.push(() => sim.close());
+    sim.set('PRESS01', 'count', 70000);
+    sim.set('PRESS01', 'param:temperature', 25.3);
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { press: yaml } });
+    const r = await probe(cfg.gatewayFile, 'press');
+    expect(r.code).toBe(0);
+    const line = (signal: string) => r.out.split('\n').find((l) => l.includes('PRESS01') && l.includes(signal)) ?? '';
+    expect(line(' count')).toMatch(/holding 0 uint32.*70000/);
+    expect(line('param:temperature')).toMatch(/input 0 int16.*25\.3/);
+    expect(line('waste:Waste1')).toMatch(/holding 2/);
+    expect(line('running')).toMatch(/coil 0/);
+  });
+
+  it('exits 1 and says why when the PLC does not answer', async () => {
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { press: modbusYaml(await freePort()) } });
+    const r = await probe(cfg.gatewayFile, 'press');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/ECONNREFUSED|cannot connect|refused/i);
+  });
+
+  it('names the known devices when the id is wrong', async () => {
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { press: modbusYaml(1502) } });
+    const r = await probe(cfg.gatewayFile, 'presss');
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/unknown device "presss".*press/);
+  });
+
+  it('reads an MQTT sensor through the broker', async () => {
+    const broker: Mosquitto = await startMosquitto();
+    closers.push(() => broker.cleanup());
+    const yaml = `device: sensors
+protocol: mqtt
+connection: { url: "${broker.url}" }
+machines:
+  - code: PACK01
+    count: { topic: probe/pack01, path: counter }
+    running: { topic: probe/pack01, path: state }
+    downtimeType: Unplanned
+`;
+    const device = deviceSchema.parse((await import('yaml')).parse(yaml)) as DeviceOf<'mqtt'>;
+    const sim = startMqttSensorSim({ device, tickMs: 0 });
+    closers.push(() => sim.close());
+    await sim.tick();
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { sensors: yaml } });
+    const r = await probe(cfg.gatewayFile, 'sensors');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/PACK01.*count.*probe\/pack01 counter.*\d/);
+  });
+});
