@@ -200,7 +200,10 @@ export class Gateway implements StatusProvider {
         this.changed();
       },
       connection: (state, error) => {
-        if (state !== status.state) logger.info({ state, error }, `device ${state}`);
+        if (state !== status.state) {
+          if (state === 'disconnected') logger.warn({ state, error }, 'device disconnected');
+          else logger.info({ state }, `device ${state}`);
+        }
         status.state = state;
         if (error) {
           status.lastError = error;

@@ -26,7 +26,7 @@ function linkFor(device: ModbusDevice, ctx: AdapterContext): ModbusLink {
   if (device.protocol === 'modbus-rtu') {
     const { path, baudRate, parity, dataBits, stopBits, unitId, timeoutMs } = device.connection;
     return serialLink({ path, baudRate, parity, dataBits, stopBits }, { unitId, timeoutMs }, ctx.clock, (m) =>
-      ctx.logger.warn({ device: device.device }, m),
+      ctx.logger.warn(m),
     );
   }
   return tcpLink(device.connection, device.protocol === 'modbus-tcp' ? 'mbap' : 'rtu');
@@ -95,7 +95,7 @@ class ModbusPoller implements DeviceAdapter {
   private run(): void {
     this.running = this.cycle().catch((err) => {
       // A bug or a throwing sink must not end polling.
-      this.ctx.logger.error({ device: this.device.device, err }, 'modbus poll cycle failed');
+      this.ctx.logger.error({ err }, 'modbus poll cycle failed');
       this.schedule(this.device.pollIntervalMs);
     });
   }
@@ -158,9 +158,7 @@ class ModbusPoller implements DeviceAdapter {
     if (state === this.state && error === this.stateError) return;
     this.state = state;
     this.stateError = error;
-    const log = { device: this.device.device, state, error };
-    if (state === 'disconnected') this.ctx.logger.warn(log, 'modbus device not answering');
-    else this.ctx.logger.info(log, `modbus device ${state}`);
+    // The gateway logs connection changes for every protocol alike.
     this.ctx.sink.connection(state, error);
   }
 }
