@@ -1,0 +1,40 @@
+/**
+ * GET /healthz rules. Unhealthy means "a person must act", not "something is imperfect":
+ * one dead PLC of several, dead letters or a 429 pause keep the gateway healthy (they are on
+ * the page and in /metrics). Each rule gives one human-readable reason.
+ */
+import type { GatewayStatus } from './status-types.js';
+
+/** How long the MES may be unreachable before it counts (covers a router reboot or an MES deploy). */
+export const MES_UNREACHABLE_MS = 60_000;
+/** Devices get this long after start to connect before "none connected" counts. */
+export const DEVICE_GRACE_MS = 60_000;
+/** A pending item this old means delivery is stuck even if the MES answers. */
+export const OUTBOX_STUCK_MS = 15 * 60_000;
+
+export function healthProblems(s: GatewayStatus): string[] {
+  const problems: string[] = [];
+
+  if (s.mes.authProblem) problems.push(`MES refused the credentials, sending stopped: ${s.mes.authProblem}`);
+
+  const downFor = s.now - (s.mes.lastOkAt ?? s.startedAt);
+  if (s.mes.reachable === false && downFor > MES_UNREACHABLE_MS) {
+    problems.push(`MES unreachable for ${Math.round(downFor / 1000)} s${s.mes.lastError ? `: ${s.mes.lastError}` : ''}`);
+  }
+
+  const connected = s.devices.some((d) => d.state === 'connected');
+  if (s.devices.length > 0 && !connected && s.now - s.startedAt > DEVICE_GRACE_MS) {
+    const list = s.devices.map((d) => `${d.id} (${d.state}${d.lastError ? `: ${d.lastError}` : ''})`);
+    problems.push(`no device connected: ${list.join(', ')}`);
+  }
+
+  if (s.config.errors.length > 0) {
+    problems.push(`configuration reload failed, the previous configuration keeps running: ${s.config.errors.join('; ')}`);
+  }
+
+  const oldest = s.outbox.oldestPendingAt;
+  if (s.outbox.pending > 0 && oldest !== undefined && s.now - oldest > OUTBOX_STUCK_MS) {
+    problems.push(`outbox stuck: the oldest of ${s.outbox.pending} pending items has waited ${Math.round((s.now - oldest) / 60_000)} min`);
+  }
+  return problems;
+}

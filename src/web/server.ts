@@ -1,0 +1,152 @@
+/**
+ * The status web server (node:http): page, /api/status, /api/events, dead-letter actions,
+ * /metrics, /healthz. It only reads the provider, except for the two dead-letter actions.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { createAuth } from './auth.js';
+import { createEventHub } from './events.js';
+import { healthProblems } from './health.js';
+import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
+import { formatUrl, isLoopback, parseListen } from './listen.js';
+import { handleLogin } from './login.js';
+import { createMetrics } from './metrics.js';
+import { loadStatic, serveStatic } from './static.js';
+import type { StatusProvider } from './status-types.js';
+
+export interface WebServerOptions {
+  /** `host:port` or `[v6]:port`; port 0 picks a free port. */
+  listen: string;
+  /** Required unless listen is a loopback address. */
+  token?: string;
+  provider: StatusProvider;
+  /** Used as given: pass a child logger if you want a component field. */
+  logger: Logger;
+  /** Least time between two pushed status events; default 1000. */
+  eventsMinIntervalMs?: number;
+  /** Heartbeat period of /api/events; default 15000. */
+  heartbeatMs?: number;
+}
+
+export interface WebServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Served without login: the login form needs its stylesheet and icon. */
+const PUBLIC = new Set(['/login', '/style.css', '/favicon.svg']);
+
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  // Not no-referrer: with it, browsers send "Origin: null" on form POSTs, which sameOrigin() refuses.
+  'referrer-policy': 'same-origin',
+};
+
+export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
+  const { host, port } = parseListen(opts.listen);
+  if (!opts.token && !isLoopback(host)) {
+    throw new Error(
+      `web.listen ${opts.listen} can be reached from other machines, and the status page can drop dead letters: ` +
+        'set web.token in gateway.yaml (at least 16 characters), or listen on 127.0.0.1',
+    );
+  }
+  const auth = opts.token ? createAuth(opts.token) : undefined;
+  const { provider, logger: log } = opts;
+  const files = await loadStatic(new URL('./page/', import.meta.url));
+  const metrics = createMetrics(provider);
+  const events = createEventHub(provider, {
+    minIntervalMs: opts.eventsMinIntervalMs ?? 1000,
+    heartbeatMs: opts.heartbeatMs ?? 15_000,
+    onError: (err) => log.error({ err }, 'status event push failed'),
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+
+    // Another site open in the same browser could otherwise POST here (CSRF).
+    if (method === 'POST' && !sameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin request refused' });
+    if (path === '/login') return auth ? handleLogin(req, res, auth, log) : redirect(res, '/');
+    if (auth && !PUBLIC.has(path) && !auth.allows(req)) {
+      if (method === 'GET' && (path === '/' || path === '/index.html')) return redirect(res, '/login');
+      res.setHeader('www-authenticate', 'Bearer realm="shopfloor-gateway"');
+      return sendJson(res, 401, { error: 'authentication required: Authorization: Bearer <web.token>, or log in at /login' });
+    }
+
+    const action = /^\/api\/dead-letters\/(\d{1,15})\/(retry|drop)$/.exec(path);
+    if (action) {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      const id = Number(action[1]);
+      const done = action[2] === 'retry' ? provider.retryDeadLetter(id) : provider.dropDeadLetter(id);
+      if (!done) return sendJson(res, 404, { error: `no dead letter ${id}` });
+      log.info({ deadLetter: id, action: action[2] }, 'dead letter %s from the status page', action[2] === 'retry' ? 'retried' : 'dropped');
+      return sendJson(res, 200, { ok: true });
+    }
+    if (method !== 'GET') return notAllowed(res, 'GET, HEAD');
+
+    switch (path) {
+      case '/api/status':
+        return sendJson(res, 200, provider.status());
+      case '/api/events':
+        return events.attach(req, res);
+      case '/metrics':
+        return sendText(res, 200, await metrics.render(), metrics.contentType);
+      case '/healthz': {
+        const problems = healthProblems(provider.status());
+        if (problems.length === 0) return sendText(res, 200, 'ok\n');
+        return sendText(res, 503, `unhealthy\n${problems.map((p) => `- ${p}\n`).join('')}`);
+      }
+    }
+    const file = files.get(path === '/' ? '/index.html' : path);
+    if (file) return serveStatic(req, res, file);
+    sendJson(res, 404, { error: `no such page: ${path}` });
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: err.message });
+      log.error({ err, url: req.url }, 'status page request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error, see the gateway log' });
+      else res.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`web.listen ${opts.listen}: ${err.message}`, { cause: err })));
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+
+  return {
+    url: formatUrl(host, boundPort),
+    port: boundPort,
+    close: () =>
+      new Promise<void>((resolve) => {
+        events.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Browsers send Origin on cross-site POSTs; scripts (curl, the CLI) send none. */
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+function notAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('allow', allow);
+  sendJson(res, 405, { error: `method not allowed, use ${allow}` });
+}

@@ -1,0 +1,128 @@
+/** The status page in a real browser (Debian's chromium through playwright-core) over the fixture provider. */
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFixtureServer } from '../helpers/web-server.js';
+
+let browser: Browser;
+const closers: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(() => browser?.close());
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** A tablet-sized page that records script errors; the server behind it is closed after the test. */
+async function open(opts: Parameters<typeof startFixtureServer>[0] = {}, viewport = { width: 1024, height: 768 }) {
+  const server = await startFixtureServer(opts);
+  closers.push(() => server.web.close());
+  const context = await browser.newContext({ viewport });
+  closers.push(() => context.close());
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  return { ...server, page, errors };
+}
+
+async function ready(page: Page, url: string) {
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]');
+}
+
+const countCell = '[data-machine="PRESS01"] [data-signal="count"] [data-field="value"]';
+
+describe('status page', () => {
+  it('shows a card per machine and device, the header and no script error', async () => {
+    const { page, web, errors } = await open();
+    await ready(page, web.url);
+    for (const code of ['PRESS01', 'PRESS02']) expect(await page.locator(`[data-machine="${code}"]`).isVisible()).toBe(true);
+    expect(await page.locator('[data-device="line2-opcua"]').getAttribute('data-state')).toBe('disconnected');
+    expect(await page.locator('[data-machine="PRESS02"] [data-field="run-state"]').textContent()).toBe('Stopped: Maintenance');
+    expect(await page.locator('[data-field="mes-state"]').textContent()).toBe('Reachable');
+    expect(await page.locator('[data-field="budget-used"]').textContent()).toBe('37 / 100');
+    expect(await page.locator('[data-machine="PRESS01"] svg rect.seg').count()).toBeGreaterThan(3);
+    expect(await page.locator('[data-machine="PRESS01"] svg rect.unsent-hatch').count()).toBe(1);
+    expect(await page.locator('[data-machine="PRESS01"] svg rect.rate-bar').count()).toBeGreaterThan(10);
+    expect(errors).toEqual([]);
+  });
+
+  it('updates a count live, without reloading the page', async () => {
+    const { page, web, provider } = await open();
+    await ready(page, web.url);
+    expect(await page.locator(countCell).getAttribute('data-value')).toBe(String(12840 % 65536));
+    await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+
+    provider.update((s) => {
+      s.machines[0].values.count = { value: 13001, at: s.now };
+    });
+    await page.waitForSelector(`${countCell}[data-value="13001"]`);
+    expect(await page.evaluate(() => 'sameDocument' in window)).toBe(true);
+    expect(await page.locator('[data-field="live"]').getAttribute('data-mode')).toBe('live');
+  });
+
+  it('falls back to polling where EventSource is missing', async () => {
+    const { page, web, provider } = await open();
+    await page.addInitScript(() => Reflect.deleteProperty(window, 'EventSource'));
+    await ready(page, web.url);
+    provider.update((s) => {
+      s.machines[0].values.count = { value: 4242, at: s.now };
+    });
+    await page.waitForSelector(`${countCell}[data-value="4242"]`);
+    expect(await page.locator('[data-field="live"]').getAttribute('data-mode')).toBe('polling');
+  });
+
+  it('lists a dead letter and drops it with the Drop button', async () => {
+    const { page, web, provider } = await open();
+    await ready(page, web.url);
+    const row = page.locator('[data-dead-letter-id="7"]');
+    expect(await row.textContent()).toContain('Waste code "Scrap" does not exist for machine PRESS02');
+    page.once('dialog', (dialog) => dialog.accept());
+    await row.locator('button[data-action="drop"]').click();
+    await row.waitFor({ state: 'detached' });
+    expect(provider.calls.drop).toEqual([7]);
+    expect(await page.locator('[data-field="action-message"]').textContent()).toBe('Dead letter 7 dropped.');
+    expect(await page.locator('[data-field="dead-letters-empty"]').isVisible()).toBe(true);
+  });
+
+  it('shows configuration errors in a banner', async () => {
+    const { page, web, provider } = await open();
+    await ready(page, web.url);
+    expect(await page.locator('[data-field="config-errors"]').isVisible()).toBe(false);
+    provider.update((s) => {
+      s.config.errors = ['devices/press.yaml:7:5 machines[0].count.area: expected holding, input, coil or discrete'];
+    });
+    await page.locator('[data-field="config-errors"]').waitFor({ state: 'visible' });
+    expect(await page.locator('[data-field="config-error-list"]').textContent()).toContain('devices/press.yaml:7:5');
+  });
+
+  it('asks for the token when web.token is set, then shows the page', async () => {
+    const token = 'browser-test-token-0123456789';
+    const { page, web } = await open({ token });
+    await page.goto(web.url);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await page.fill('input[name="token"]', token);
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(await page.locator('[data-machine="PRESS01"]').isVisible()).toBe(true);
+  });
+
+  it('saves screenshots for a person to look at', async () => {
+    mkdirSync('test-results', { recursive: true });
+    const landscape = await open();
+    await ready(landscape.page, landscape.web.url);
+    await landscape.page.screenshot({ path: 'test-results/status-page.png', fullPage: true });
+    const portrait = await open({}, { width: 768, height: 1024 });
+    await ready(portrait.page, portrait.web.url);
+    await portrait.page.screenshot({ path: 'test-results/status-page-portrait.png', fullPage: true });
+    expect([...landscape.errors, ...portrait.errors]).toEqual([]);
+  });
+});

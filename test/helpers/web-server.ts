@@ -1,0 +1,57 @@
+/** Starts the status web server on a free loopback port over the fixture provider. */
+import pino from 'pino';
+import { startWebServer, type WebServerOptions } from '../../src/web/server.js';
+import type { GatewayStatus } from '../../src/web/status-types.js';
+import { fixtureProvider } from './web-fixture.js';
+
+export async function startFixtureServer(opts: { status?: GatewayStatus } & Partial<Pick<WebServerOptions, 'token' | 'heartbeatMs' | 'eventsMinIntervalMs'>> = {}) {
+  const { status, ...rest } = opts;
+  const provider = fixtureProvider(status);
+  /** Every log line the server wrote, as JSON text. */
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });
+  const web = await startWebServer({ listen: '127.0.0.1:0', provider, logger, ...rest });
+  return { provider, web, logs };
+}
+
+export interface ServerEvent {
+  event: string;
+  data: string;
+}
+
+/** Reads /api/events frame by frame. */
+export async function openEvents(url: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const res = await fetch(new URL('/api/events', url), { headers, signal: controller.signal });
+  if (!res.ok || !res.body) throw new Error(`/api/events answered ${res.status}`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+
+  /** The next event named `name`; earlier events of other names are skipped. At most 100 frames. */
+  async function next(name = 'status'): Promise<ServerEvent> {
+    for (let i = 0; i < 100; i++) {
+      const frame = await readFrame();
+      if (frame.event === name) return frame;
+    }
+    throw new Error(`no "${name}" event in 100 frames`);
+  }
+
+  async function readFrame(): Promise<ServerEvent> {
+    for (let chunks = 0; chunks < 10_000; chunks++) {
+      const end = buffer.indexOf('\n\n');
+      if (end >= 0) {
+        const raw = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const lines = raw.split('\n');
+        const field = (f: string) => lines.filter((l) => l.startsWith(`${f}: `)).map((l) => l.slice(f.length + 2));
+        return { event: field('event')[0] ?? (raw.startsWith('retry:') ? 'retry' : 'message'), data: field('data').join('\n') };
+      }
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error('event stream ended');
+      buffer += chunk.value;
+    }
+    throw new Error('no complete event in 10000 chunks');
+  }
+
+  return { res, next, close: () => controller.abort() };
+}

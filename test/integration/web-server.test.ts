@@ -1,0 +1,227 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startWebServer } from '../../src/web/server.js';
+import { fixtureProvider, fixtureStatus } from '../helpers/web-fixture.js';
+import { parseExposition } from '../helpers/web-prometheus.js';
+import { openEvents, startFixtureServer } from '../helpers/web-server.js';
+
+const closers: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+async function server(opts: Parameters<typeof startFixtureServer>[0] = {}) {
+  const started = await startFixtureServer(opts);
+  closers.push(() => started.web.close());
+  return { ...started, get: (path: string, init?: RequestInit) => fetch(new URL(path, started.web.url), { redirect: 'manual', ...init }) };
+}
+
+describe('status web server', () => {
+  it('serves the provider status as JSON', async () => {
+    const { get, provider } = await server();
+    const res = await get('/api/status');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual(provider.status());
+  });
+
+  it('serves the page and its assets from memory, with revalidation', async () => {
+    const { get } = await server();
+    const page = await get('/');
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('src="/app.js"');
+    const js = await get('/app.js');
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+    const again = await get('/app.js', { headers: { 'if-none-match': js.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+    expect((await get('/../server.ts')).status).toBe(404);
+    expect((await get('/nothing.js')).status).toBe(404);
+  });
+
+  it('exposes Prometheus metrics computed from the status', async () => {
+    const { get, provider } = await server();
+    const res = await get('/metrics');
+    expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const m = parseExposition(await res.text());
+
+    expect(m.types.get('shopfloor_mes_requests_total')).toBe('counter');
+    expect(m.value('shopfloor_mes_requests_total', { endpoint: 'counter', status: '200' })).toBe(812);
+    expect(m.value('shopfloor_mes_requests_total', { endpoint: 'parameters', status: '0' })).toBe(3);
+    expect(m.value('shopfloor_mes_rate_limited_total')).toBe(2);
+    expect(m.value('shopfloor_mes_reachable')).toBe(1);
+    expect(m.value('shopfloor_rate_budget_used')).toBe(37);
+    expect(m.value('shopfloor_rate_budget_limit')).toBe(100);
+    expect(m.value('shopfloor_outbox_pending')).toBe(3);
+    expect(m.value('shopfloor_dead_letters')).toBe(1);
+    expect(m.value('shopfloor_delivered_parts_total', { machine: 'PRESS01' })).toBe(2140);
+    expect(m.value('shopfloor_delivered_waste_total', { machine: 'PRESS01', code: 'Waste1' })).toBe(12);
+    expect(m.value('shopfloor_device_up', { device: 'press-plc-1', protocol: 'modbus-tcp' })).toBe(1);
+    expect(m.value('shopfloor_device_up', { device: 'line2-opcua', protocol: 'opcua' })).toBe(0);
+    expect(m.value('shopfloor_signal_read_errors_total', { device: 'line2-opcua', machine: 'PRESS02', signal: 'param:temperature' })).toBe(4);
+    expect(m.value('shopfloor_machine_running', { machine: 'PRESS01' })).toBe(1);
+    expect(m.value('shopfloor_machine_running', { machine: 'PRESS02' })).toBe(0);
+    expect(m.value('shopfloor_machine_count_total', { machine: 'PRESS01' })).toBe(12840);
+    expect(m.value('shopfloor_machine_waste_total', { machine: 'PRESS02', code: 'Waste1' })).toBe(57);
+    expect(m.value('shopfloor_healthy')).toBe(1);
+    expect(m.value('shopfloor_gateway_info', { version: '0.1.0' })).toBe(1);
+    expect(m.types.get('process_cpu_user_seconds_total')).toBe('counter');
+
+    // Unknown is absent, not 0: an alert on "reachable == 0" must not fire before the first request.
+    provider.update((s) => {
+      s.mes.reachable = null;
+      s.machines[0].run.running = null;
+    });
+    const later = parseExposition(await (await get('/metrics')).text());
+    expect(later.samples.some((s) => s.name === 'shopfloor_mes_reachable')).toBe(false);
+    expect(later.value('shopfloor_machine_running', { machine: 'PRESS01' })).toBeUndefined();
+  });
+
+  it('answers /healthz 200 ok, and 503 with the reasons when a person must act', async () => {
+    const { get, provider } = await server();
+    const ok = await get('/healthz');
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe('ok\n');
+
+    provider.update((s) => {
+      s.mes.reachable = false;
+      s.mes.lastOkAt = s.now - 5 * 60_000;
+      s.mes.lastError = 'connect ETIMEDOUT';
+      s.config.errors = ['devices/press.yaml:4:3 machines[0].count: expected an object'];
+    });
+    const bad = await get('/healthz');
+    expect(bad.status).toBe(503);
+    const body = await bad.text();
+    expect(body).toMatch(/^unhealthy\n/);
+    expect(body).toContain('MES unreachable for 300 s: connect ETIMEDOUT');
+    expect(body).toContain('devices/press.yaml:4:3');
+  });
+
+  it('retries and drops dead letters through the provider', async () => {
+    const { get, provider } = await server();
+    const retry = await get('/api/dead-letters/7/retry', { method: 'POST' });
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toEqual({ ok: true });
+    expect(provider.calls.retry).toEqual([7]);
+    expect(provider.status().deadLetters).toEqual([]);
+
+    const unknown = await get('/api/dead-letters/7/drop', { method: 'POST' });
+    expect(unknown.status).toBe(404);
+    expect(provider.calls.drop).toEqual([7]);
+    expect((await get('/api/dead-letters/7/drop')).status).toBe(405);
+  });
+
+  it('refuses POSTs from another origin (CSRF)', async () => {
+    const { get, provider, web } = await server();
+    const res = await get('/api/dead-letters/7/drop', { method: 'POST', headers: { origin: 'http://evil.example' } });
+    expect(res.status).toBe(403);
+    expect(provider.calls.drop).toEqual([]);
+    const same = await get('/api/dead-letters/7/drop', { method: 'POST', headers: { origin: new URL(web.url).origin } });
+    expect(same.status).toBe(200);
+  });
+
+  it('pushes a server-sent event after the provider changes', async () => {
+    const { web, provider } = await server({ eventsMinIntervalMs: 50 });
+    const events = await openEvents(web.url);
+    closers.push(events.close);
+    expect(events.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const first = JSON.parse((await events.next()).data);
+    expect(first.machines[0].values.count.value).toBe(12840 % 65536);
+
+    provider.update((s) => {
+      s.machines[0].values.count = { value: 777, at: s.now };
+    });
+    const second = JSON.parse((await events.next()).data);
+    expect(second.machines[0].values.count.value).toBe(777);
+  });
+
+  it('sends heartbeat events on an idle stream', async () => {
+    const { web } = await server({ heartbeatMs: 20 });
+    const events = await openEvents(web.url);
+    closers.push(events.close);
+    const beat = await events.next('heartbeat');
+    expect(Number(beat.data)).toBeGreaterThan(0);
+  });
+
+  it('close() ends event streams and stops listening', async () => {
+    const { web } = await startFixtureServer();
+    const events = await openEvents(web.url);
+    await events.next();
+    await web.close();
+    await expect(events.next()).rejects.toThrow(/ended/);
+    await expect(fetch(web.url)).rejects.toThrow();
+  });
+});
+
+describe('status web server binding', () => {
+  const logger = pino({ level: 'silent' });
+
+  it.each(['0.0.0.0:0', '[::]:0', '192.168.1.20:8080'])('refuses to listen on %s without a token', async (listen) => {
+    await expect(startWebServer({ listen, provider: fixtureProvider(), logger })).rejects.toThrow(/set web\.token/);
+  });
+
+  it('refuses a malformed listen address', async () => {
+    await expect(startWebServer({ listen: '8080', provider: fixtureProvider(), logger })).rejects.toThrow(/host:port/);
+  });
+
+  it('reports a port in use by name', async () => {
+    const first = await startWebServer({ listen: '127.0.0.1:0', provider: fixtureProvider(), logger });
+    closers.push(() => first.close());
+    await expect(startWebServer({ listen: `127.0.0.1:${first.port}`, provider: fixtureProvider(), logger })).rejects.toThrow(
+      new RegExp(`web.listen 127.0.0.1:${first.port}: .*EADDRINUSE`),
+    );
+  });
+});
+
+describe('status web server with web.token', () => {
+  const token = 'a-long-enough-test-token-42';
+
+  it('requires the token for the API, metrics and health', async () => {
+    const { get } = await server({ token });
+    for (const path of ['/api/status', '/metrics', '/healthz', '/app.js', '/api/events']) {
+      const res = await get(path);
+      expect(res.status, path).toBe(401);
+    }
+    const res = await get('/api/status');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await get('/api/dead-letters/7/drop', { method: 'POST' })).status).toBe(401);
+    expect((await get('/api/status', { headers: { authorization: 'Bearer not-the-token' } })).status).toBe(401);
+    expect((await get('/api/status', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
+  it('sends a browser to the login form, which sets a session cookie', async () => {
+    const { get, logs } = await server({ token });
+    const page = await get('/');
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe('/login');
+    const form = await get('/login');
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain('name="token"');
+    expect((await get('/style.css')).status).toBe(200);
+
+    const wrong = await get('/login', { method: 'POST', body: new URLSearchParams({ token: 'guess-guess-guess' }) });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+
+    const login = await get('/login', { method: 'POST', body: new URLSearchParams({ token }) });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/');
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).not.toContain(token);
+
+    const session = cookie.split(';')[0];
+    expect((await get('/api/status', { headers: { cookie: session } })).status).toBe(200);
+    expect((await get('/', { headers: { cookie: session } })).status).toBe(200);
+    expect((await get('/api/status', { headers: { cookie: `${session}x` } })).status).toBe(401);
+    expect(logs.join('')).not.toContain(token);
+  });
+
+  it('accepts the token on a loopback address too', async () => {
+    const { web } = await server({ token });
+    const events = await openEvents(web.url, { authorization: `Bearer ${token}` });
+    closers.push(events.close);
+    expect(JSON.parse((await events.next()).data).version).toBe(fixtureStatus().version);
+  });
+});

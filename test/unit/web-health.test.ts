@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { healthProblems } from '../../src/web/health.js';
+import type { GatewayStatus } from '../../src/web/status-types.js';
+import { fixtureStatus } from '../helpers/web-fixture.js';
+
+const now = Date.UTC(2025, 0, 6, 8, 0, 0);
+const MIN = 60_000;
+
+function withChange(change: (s: GatewayStatus) => void): string[] {
+  const s = fixtureStatus(now);
+  change(s);
+  return healthProblems(s);
+}
+
+describe('healthProblems', () => {
+  it('is healthy for a working gateway with a dead letter and one device down', () => {
+    expect(withChange(() => {})).toEqual([]);
+  });
+
+  it('tolerates the MES unreachable for up to a minute, then reports it', () => {
+    expect(withChange((s) => Object.assign(s.mes, { reachable: false, lastOkAt: now - 50_000 }))).toEqual([]);
+    expect(withChange((s) => Object.assign(s.mes, { reachable: false, lastOkAt: now - 2 * MIN, lastError: 'HTTP 503' }))).toEqual([
+      'MES unreachable for 120 s: HTTP 503',
+    ]);
+  });
+
+  it('counts an MES never reached from the start of the gateway', () => {
+    const problems = withChange((s) => Object.assign(s.mes, { reachable: false, lastOkAt: undefined }));
+    expect(problems[0]).toMatch(/^MES unreachable for 11400 s/);
+  });
+
+  it('keeps an unknown MES (no request yet) and a rate-limit pause healthy', () => {
+    expect(withChange((s) => Object.assign(s.mes, { reachable: null, lastOkAt: undefined }))).toEqual([]);
+    expect(withChange((s) => Object.assign(s.mes, { pausedUntil: now + 30_000 }))).toEqual([]);
+  });
+
+  it('reports refused credentials at once', () => {
+    expect(withChange((s) => (s.mes.authProblem = 'HTTP 401 with Basic auth'))).toEqual([
+      'MES refused the credentials, sending stopped: HTTP 401 with Basic auth',
+    ]);
+  });
+
+  it('reports no device connected, after a start-up grace', () => {
+    const allDown = (s: GatewayStatus) => s.devices.forEach((d) => (d.state = 'disconnected'));
+    expect(withChange(allDown)[0]).toMatch(/^no device connected: press-plc-1 \(disconnected\), line2-opcua \(disconnected: connect ECONNREFUSED/);
+    expect(
+      withChange((s) => {
+        allDown(s);
+        s.startedAt = now - 30_000;
+      }),
+    ).toEqual([]);
+  });
+
+  it('reports configuration errors', () => {
+    expect(withChange((s) => (s.config.errors = ['a.yaml:1:1 x: y', 'b.yaml:2:2 z: w']))).toEqual([
+      'configuration reload failed, the previous configuration keeps running: a.yaml:1:1 x: y; b.yaml:2:2 z: w',
+    ]);
+  });
+
+  it('reports an outbox whose oldest item waits more than 15 minutes', () => {
+    expect(withChange((s) => (s.outbox.oldestPendingAt = now - 14 * MIN))).toEqual([]);
+    expect(withChange((s) => (s.outbox.oldestPendingAt = now - 20 * MIN))).toEqual([
+      'outbox stuck: the oldest of 3 pending items has waited 20 min',
+    ]);
+  });
+});
