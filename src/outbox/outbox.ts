@@ -70,9 +70,9 @@ export class Outbox {
       ),
       deliver: db.prepare(`UPDATE counter_state SET delivered = MAX(delivered, @total) WHERE machine = @machine AND signal = @signal`),
       // Refused for certain: the value no longer counts as possibly received.
-      markDead: db.prepare(
-        `UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total), attempted = @attemptedBefore WHERE machine = @machine AND signal = @signal`,
-      ),
+      markDead: db.prepare(`UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total) WHERE machine = @machine AND signal = @signal`),
+      // Refused for certain: the value no longer counts as possibly received.
+      unattempt: db.prepare(`UPDATE counter_state SET attempted = @attempted WHERE machine = @machine AND signal = @signal`),
       undead: db.prepare(`UPDATE counter_state SET dead = NULL WHERE machine = ?`),
       params: db.prepare<[string], { id: number; rev: number; key: string; body: string }>(
         `SELECT id, rev, key, body FROM outbox WHERE kind = 'parameter' AND machine = ? ORDER BY key`,
@@ -201,12 +201,20 @@ export class Outbox {
     })();
   }
 
-  /** `attemptedBefore`: per signal, what sentBefore() said before this request went out. */
+  /**
+   * The MES refused these values (a definite answer, unlike a timeout): they go back to
+   * what sentBefore() said before the request. `attemptedBefore` is that answer.
+   */
+  counterRefused(machine: string, values: CounterValue[], attemptedBefore: Map<string, { attempted: number }>): void {
+    this.db.transaction(() => {
+      for (const v of values) this.q.unattempt.run({ machine, signal: v.signal, attempted: attemptedBefore.get(v.signal)?.attempted ?? 0 });
+    })();
+  }
+
   counterDead(machine: string, values: CounterValue[], attemptedBefore: Map<string, { attempted: number }>, body: unknown, status: number, reason: string, at: number): number {
     return this.db.transaction(() => {
-      for (const v of values) {
-        this.q.markDead.run({ machine, signal: v.signal, total: v.total, attemptedBefore: attemptedBefore.get(v.signal)?.attempted ?? 0 });
-      }
+      this.counterRefused(machine, values, attemptedBefore);
+      for (const v of values) this.q.markDead.run({ machine, signal: v.signal, total: v.total });
       this.q.history.run(at, machine, 'counter', JSON.stringify(body), 'dead');
       return Number(this.q.insertDead.run({ kind: 'counter', machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
     })();

@@ -41,6 +41,9 @@ export interface UploaderOptions {
   onChange?: () => void;
 }
 
+/** How long a machine's counter parts are sent one by one after the MES refused them together. */
+const ISOLATE_MS = 10 * 60_000;
+
 /** Reasons the MES gives for a counter that is not above the one it has. */
 const NOT_GREATER = /not greater|greater than|must be (higher|incremental)|incremental|lower than|less than/i;
 
@@ -49,6 +52,8 @@ export class Uploader {
   readonly stats: UplinkStats = { requests: {}, rateLimited: 0, deliveredParts: {}, deliveredWaste: {} };
   private readonly scheduler = new RoundRobinScheduler();
   private readonly busy = new Set<string>();
+  /** Machines whose counter parts go one request each, until then (see sendCounter). */
+  private readonly isolate = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private wakeUp: (() => void) | undefined;
@@ -154,9 +159,13 @@ export class Uploader {
 
   private async sendCounter(machine: string): Promise<void> {
     const { outbox, clock, client } = this.o;
-    const values = outbox.pendingCounters(machine);
-    if (values.length === 0) return;
-    const params = outbox.pendingParameters(machine);
+    const pending = outbox.pendingCounters(machine);
+    if (pending.length === 0) return;
+    // After a combined refusal, one part per request finds the part the MES refuses (an
+    // unknown waste code, say) without holding back the good-parts count.
+    const isolating = (this.isolate.get(machine) ?? 0) > clock.now();
+    const values = isolating ? [pending.find((v) => v.signal === 'count') ?? pending[0]] : pending;
+    const params = isolating ? [] : outbox.pendingParameters(machine);
     const before = new Map(values.map((v) => [v.signal, outbox.sentBefore(machine, v.signal)]));
     const count = values.find((v) => v.signal === 'count');
     const waste = values.filter((v) => v.signal.startsWith('waste:')).map((v) => ({ code: v.signal.slice(6), quantity: v.total }));
@@ -184,6 +193,12 @@ export class Uploader {
       outbox.counterDelivered(machine, resent, [], body, now, 'settled');
       this.countDelivered(machine, resent, before);
       this.o.logger.warn({ machine, body, reason: res.reason }, 'MES refused a value already sent before; taken as delivered');
+      return;
+    }
+    if (!isolating && values.length + params.length > 1) {
+      outbox.counterRefused(machine, values, before);
+      this.isolate.set(machine, now + ISOLATE_MS);
+      this.o.logger.warn({ machine, body, reason: res.reason }, 'MES refused a combined counter; sending its parts one by one');
       return;
     }
     let reason = res.reason;

@@ -29,6 +29,7 @@ function machines(list: string[]) {
     machines: list.map((code) => ({
       code,
       count: { area: 'holding', address: 0, type: 'uint32' },
+      waste: [{ code: 'W1', source: { area: 'holding', address: 2 } }, { code: 'W9', source: { area: 'holding', address: 3 } }],
       running: { area: 'coil', address: 0 },
       downtimeType: 'Maintenance',
       parameters: [{ code: 'temp', source: { area: 'input', address: 0 } }],
@@ -45,12 +46,12 @@ describe('uploader', () => {
     await mes?.close();
   });
 
-  async function setup(opts: { machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number }) {
+  async function setup(opts: { machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number; waste?: string[] }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
     mes = await startMesSandbox({
       credentials: { apiKey: 'k', apiSecret: 's' },
-      machines: Object.fromEntries((opts.known ?? list).map((c) => [c, { downtimeTypes: ['Maintenance'] }])),
+      machines: Object.fromEntries((opts.known ?? list).map((c) => [c, { downtimeTypes: ['Maintenance'], waste: opts.waste ?? ['W1'] }])),
       perMinute: opts.companyPerMinute ?? 120,
       clock,
     });
@@ -165,6 +166,19 @@ describe('uploader', () => {
     await eventually(() => [mes!.state.M00.count, mes!.state.M02.count], (c) => c[0] === 4 && c[1] === 4, 30_000, 'others delivered');
     expect(s.outbox.deadLetters()[0]).toMatchObject({ machine: 'M01', kind: 'counter', status: 400 });
     expect(s.outbox.deadLetters()[0].reason).toMatch(/M01/);
+  });
+
+  it('an unknown waste code is dead-lettered alone; the count and the other waste still arrive', async () => {
+    const s = await setup({ machines: 1, perMinute: 100 });
+    s.read('M00', { count: 0, 'waste:W1': 0, 'waste:W9': 0 });
+    s.read('M00', { count: 50, 'waste:W1': 2, 'waste:W9': 3 });
+    s.uploader.start();
+    await eventually(() => s.outbox.deadLetters(), (d) => d.length === 1, 30_000, 'dead letter');
+    await eventually(() => mes!.state.M00, (m) => m.count === 50 && m.waste.W1 === 2, 30_000, 'count and W1');
+    expect(s.outbox.deadLetters()[0].body).toEqual({ waste: [{ code: 'W9', quantity: 3 }] });
+    // Later production still flows while W9 stays refused.
+    s.read('M00', { count: 60, 'waste:W9': 4 });
+    await eventually(() => mes!.state.M00.count, (c) => c === 60, 30_000, 'later count');
   });
 
   it('says loudly that the MES is ahead, with the rebase command', async () => {
