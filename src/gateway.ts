@@ -3,7 +3,6 @@
  * and answers the status page. Everything with a side effect is created here (or passed
  * in), so the parts stay testable on their own.
  */
-import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import type { LoadedConfig } from './config/load.js';
@@ -14,6 +13,7 @@ import { Outbox } from './outbox/outbox.js';
 import { History } from './outbox/history.js';
 import { MachineProcessor } from './machine/processor.js';
 import { adapterFactory } from './adapters/registry.js';
+import { deviceStateDir } from './adapters/state-dir.js';
 import type { AdapterSink, DeviceAdapter } from './adapters/types.js';
 import { MesClient } from './uplink/mes-client.js';
 import { RateBudget } from './uplink/rate-budget.js';
@@ -218,7 +218,7 @@ export class Gateway implements StatusProvider {
         sink,
         logger,
         clock: this.clock,
-        stateDir: join(dirname(this.config.gateway.storage.path), 'state', config.device),
+        stateDir: deviceStateDir(this.config.gateway, config.device),
       });
       await running.adapter.start();
     } catch (err) {

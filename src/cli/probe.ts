@@ -3,12 +3,12 @@
  * what came back — the technician's commissioning tool. Exit 1 if any signal failed.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import pino from 'pino';
 import { adapterFactory } from '../adapters/registry.js';
+import { deviceStateDir } from '../adapters/state-dir.js';
 import type { AdapterSink, ProbeRow } from '../adapters/types.js';
 import { systemClock } from '../clock.js';
-import { ConfigError, loadConfig, resolvePath } from '../config/load.js';
+import { ConfigError, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { parseVerbArgs } from './args.js';
 import { probeTable } from './table.js';
@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const stateDir = join(dirname(resolvePath(config.gateway.storage.path)), 'state', device.device);
+  const stateDir = deviceStateDir(config.gateway, device.device);
   mkdirSync(stateDir, { recursive: true });
   const logger = createLogger('warn', pino.destination({ dest: 2, sync: true }));
   const adapter = (await adapterFactory(device.protocol))(device, { sink: ignore, logger, clock: systemClock, stateDir });

@@ -37,7 +37,7 @@ const fromDb = (r: CounterDbRow): CounterRow => ({
 export class MachineStateStore {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.q = {
       counter: db.prepare<[string, string], CounterDbRow>('SELECT * FROM counter_state WHERE machine = ? AND signal = ?'),
       counters: db.prepare<[string], CounterDbRow>('SELECT * FROM counter_state WHERE machine = ? ORDER BY signal'),

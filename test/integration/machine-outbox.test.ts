@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import pino from 'pino';
-import { openDatabase, type Db } from '../../src/outbox/db.js';
+import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { MachineProcessor } from '../../src/machine/processor.js';

@@ -1,0 +1,77 @@
+/**
+ * OPC UA DataValue → signal value. A value that is not Good, not a scalar, or not of a
+ * type the signal can use becomes an error for that one signal, never a reading.
+ */
+import { DataType, VariantArrayType, type DataValue, type Variant } from 'node-opcua';
+import type { OpcuaSource } from '../../config/schema.js';
+import { scaled, type SignalKind } from '../signals.js';
+import type { SignalValue } from '../types.js';
+
+export type Decoded = { value: SignalValue; raw: string } | { error: string; raw?: string };
+
+const numericTypes = new Set([
+  DataType.SByte,
+  DataType.Byte,
+  DataType.Int16,
+  DataType.UInt16,
+  DataType.Int32,
+  DataType.UInt32,
+  DataType.Float,
+  DataType.Double,
+]);
+
+export function decode(dv: DataValue, kind: SignalKind, source: OpcuaSource): Decoded {
+  // Uncertain values (stale, last usable) are not sent either: the MES cannot tell.
+  if (!dv.statusCode.isGood()) return { error: dv.statusCode.name };
+  const v = dv.value;
+  const raw = variantText(v);
+  if (v.arrayType !== VariantArrayType.Scalar) return { error: `an array (${raw}) where a single value is expected`, raw };
+  const plain = plainValue(v);
+  if ('error' in plain) return { error: plain.error, raw };
+  const x = plain.value;
+  if (typeof x === 'number') return { value: scaled(x, source), raw };
+  if (typeof x === 'boolean') {
+    if (kind === 'running') return { value: x, raw };
+    // A flag as a process parameter (heater on, door open) charts as 1/0.
+    if (kind === 'parameter') return { value: scaled(x ? 1 : 0, source), raw };
+    return { error: `type mismatch: ${raw} where a number is expected`, raw };
+  }
+  // A text stop reason is looked up in stopReason.map like a numeric one.
+  if (kind === 'stopReason') return { value: x, raw };
+  return { error: `type mismatch: ${raw} where a number is expected`, raw };
+}
+
+function plainValue(v: Variant): { value: number | boolean | string } | { error: string } {
+  if (v.dataType === DataType.Null) return { error: 'no value (Null)' };
+  if (v.dataType === DataType.Boolean) return { value: Boolean(v.value) };
+  if (numericTypes.has(v.dataType)) {
+    const n = Number(v.value);
+    return Number.isFinite(n) ? { value: n } : { error: `not a finite number (${String(v.value)})` };
+  }
+  if (v.dataType === DataType.Int64 || v.dataType === DataType.UInt64) {
+    const n = Number(int64Value(v.value, v.dataType === DataType.Int64));
+    return Number.isSafeInteger(n) ? { value: n } : { error: 'a 64-bit value beyond ±2^53, which cannot be represented exactly' };
+  }
+  if (v.dataType === DataType.String) return { value: String(v.value) };
+  if (v.dataType === DataType.LocalizedText) return { value: String(v.value?.text ?? '') };
+  return { error: `type mismatch: ${DataType[v.dataType]} is not a number, boolean or text` };
+}
+
+/** node-opcua carries 64-bit integers as [high, low] unsigned 32-bit words. */
+export function int64Value([hi, lo]: [number, number], signed: boolean): bigint {
+  const bits = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  return signed ? BigInt.asIntN(64, bits) : bits;
+}
+
+/** The variant as a technician would read it: `UInt32 42`, `String "abc"`. */
+export function variantText(v: Variant): string {
+  const type = DataType[v.dataType] ?? `type ${v.dataType}`;
+  if (v.dataType === DataType.Null) return 'Null';
+  if (v.arrayType !== VariantArrayType.Scalar) return `${type}[] ${JSON.stringify(Array.from(v.value ?? []))}`;
+  if (v.dataType === DataType.Int64 || v.dataType === DataType.UInt64) {
+    return `${type} ${int64Value(v.value, v.dataType === DataType.Int64)}`;
+  }
+  if (v.dataType === DataType.LocalizedText) return `${type} ${JSON.stringify(v.value?.text ?? '')}`;
+  const x = v.value;
+  return `${type} ${typeof x === 'number' || typeof x === 'boolean' ? String(x) : JSON.stringify(x)}`;
+}

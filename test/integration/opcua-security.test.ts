@@ -1,0 +1,147 @@
+/**
+ * A server that only offers SignAndEncrypt/Basic256Sha256 and wants a user: the
+ * certificate trust flow (`trust` verb, trustOnFirstUse) and login errors.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createOpcuaAdapter } from '../../src/adapters/opcua/adapter.js';
+import { describeCertificate, pkiDir } from '../../src/adapters/opcua/pki.js';
+import { deviceStateDir } from '../../src/adapters/state-dir.js';
+import { main as trust } from '../../src/cli/trust.js';
+import { loadConfig } from '../../src/config/load.js';
+import { startOpcuaSim, type OpcuaSim } from '../../src/sim/opcua-server.js';
+import { adapterContext, freePort, opcuaDevice, recorder, tempDir } from '../helpers/opcua.js';
+
+const dir = tempDir('opcua-security-');
+const password = 'pa55-w0rd-xyz';
+const secured = { securityMode: 'SignAndEncrypt', username: 'operator', password };
+let sim: OpcuaSim;
+
+const simOptions = { securityModes: ['SignAndEncrypt' as const], users: [{ username: 'operator', password }] };
+
+beforeAll(async () => {
+  sim = await startOpcuaSim({ ...simOptions, port: await freePort(), pkiDir: `${dir.path}/server-pki` });
+  // A real config on disk, as the technician's `trust` reads it.
+  mkdirSync(`${dir.path}/devices`);
+  writeFileSync(
+    `${dir.path}/devices/line1.yaml`,
+    [
+      'device: line1-opcua',
+      'protocol: opcua',
+      'connection:',
+      `  endpointUrl: ${sim.endpointUrl}`,
+      '  securityMode: SignAndEncrypt',
+      '  username: operator',
+      `  password: ${password}`,
+      'machines:',
+      '  - code: LINE1',
+      '    count: { nodeId: "ns=1;s=Line1.Counter" }',
+      '',
+    ].join('\n'),
+  );
+});
+
+afterAll(async () => {
+  await sim?.close();
+  dir.remove();
+});
+
+/** A gateway.yaml over the shared devices folder, with its own storage (and so its own PKI). */
+function gatewayFile(name: string): string {
+  const file = `${dir.path}/${name}.yaml`;
+  writeFileSync(
+    file,
+    ['prodsmart:', '  auth: { apiKey: key, apiSecret: secret }', 'storage:', `  path: ${dir.path}/${name}/gateway.db`, `devices: ${dir.path}/devices`, ''].join('\n'),
+  );
+  return file;
+}
+
+async function runTrust(file: string): Promise<{ code: number; printed: string }> {
+  const chunks: string[] = [];
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => chunks.push(String(chunk)) > 0);
+  try {
+    const code = await trust(['line1-opcua', '--config', file]);
+    return { code, printed: chunks.join('') };
+  } finally {
+    out.mockRestore();
+  }
+}
+
+/** Runs an adapter until it reports a connection outcome. */
+async function outcome(connection: Record<string, unknown>, stateDir: string) {
+  const r = recorder();
+  const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl, connection), adapterContext(r, stateDir));
+  await adapter.start();
+  try {
+    await r.until('an outcome', () => r.states.some((s) => s.state !== 'connecting'));
+    if (r.states.at(-1)?.state === 'connected') await r.until('a count', () => r.values('count').length > 0);
+    return { state: r.states.at(-1)!, counts: r.values('count') };
+  } finally {
+    await adapter.stop();
+  }
+}
+
+describe('OPC UA security', () => {
+  it('rejects an unknown server certificate and tells the technician to run trust; accepts it after trust', async () => {
+    const file = gatewayFile('first');
+    const stateDir = deviceStateDir(loadConfig(file).gateway, 'line1-opcua');
+    const before = await outcome(secured, stateDir);
+    expect(before.state.state).toBe('disconnected');
+    expect(before.state.error).toContain('is not trusted yet');
+    expect(before.state.error).toContain('shopfloor-gateway trust line1-opcua');
+    expect(before.counts).toEqual([]);
+
+    const { code, printed } = await runTrust(file);
+    const cert = describeCertificate(sim.certificate());
+    expect(code).toBe(0);
+    expect(printed).toContain(cert.sha1);
+    expect(printed).toContain(cert.sha256);
+    expect(printed).toContain(cert.subject);
+    expect(printed).toContain('now trusted');
+    expect(readdirSync(`${pkiDir(stateDir)}/trusted/certs`)).toHaveLength(1);
+
+    sim.set('Line1.Counter', 7);
+    const after = await outcome(secured, stateDir);
+    expect(after.state).toEqual({ state: 'connected', error: undefined });
+    expect(after.counts).toEqual([7]);
+  });
+
+  it('trustOnFirstUse accepts the certificate it has never seen', async () => {
+    sim.set('Line1.Counter', 8);
+    // A fresh store: the server certificate is unknown to it.
+    const r = await outcome({ ...secured, trustOnFirstUse: true }, `${dir.path}/state-tofu`);
+    expect(r.state.state).toBe('connected');
+    expect(r.counts).toEqual([8]);
+  });
+
+  it('a wrong password is a clear error that does not show the password', async () => {
+    const wrong = 'not-the-password';
+    // The store of the test above, which trusts the server now: only the password is wrong.
+    const r = await outcome({ ...secured, password: wrong }, `${dir.path}/state-tofu`);
+    expect(r.state.state).toBe('disconnected');
+    expect(r.state.error).toBe(
+      `OPC UA server ${sim.endpointUrl} refused user "operator" (BadUserAccessDenied): check connection.username and connection.password`,
+    );
+    expect(r.state.error).not.toContain(wrong);
+  });
+
+  it('trustOnFirstUse does not take a different certificate once one is trusted', async () => {
+    // The same server address with a new certificate: a replaced server, or someone else.
+    const port = sim.port;
+    await sim.close();
+    sim = await startOpcuaSim({ ...simOptions, port, pkiDir: `${dir.path}/server-pki-2` });
+    const r = await outcome({ ...secured, trustOnFirstUse: true }, `${dir.path}/state-tofu`);
+    expect(r.state.state).toBe('disconnected');
+    expect(r.state.error).toContain('is not trusted yet');
+  });
+
+  it('trust works before the gateway has ever run', async () => {
+    const file = gatewayFile('fresh');
+    const { code, printed } = await runTrust(file);
+    expect(code).toBe(0);
+    expect(printed).toContain(describeCertificate(sim.certificate()).sha256);
+    sim.set('Line1.Counter', 9);
+    const r = await outcome(secured, deviceStateDir(loadConfig(file).gateway, 'line1-opcua'));
+    expect(r.counts).toEqual([9]);
+  });
+});

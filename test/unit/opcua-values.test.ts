@@ -1,0 +1,74 @@
+/** OPC UA value conversion: what becomes a reading, and what becomes a per-signal error. */
+import { DataType, DataValue, StatusCodes, Variant, VariantArrayType } from 'node-opcua';
+import { describe, expect, it } from 'vitest';
+import type { SignalKind } from '../../src/adapters/signals.js';
+import { decode, int64Value, variantText } from '../../src/adapters/opcua/values.js';
+
+const source = { nodeId: 'ns=1;s=X' };
+const good = (dataType: DataType, value: unknown, arrayType = VariantArrayType.Scalar) =>
+  new DataValue({ value: new Variant({ dataType, value, arrayType }), statusCode: StatusCodes.Good });
+const value = (dv: DataValue, kind: SignalKind = 'count', src: object = source) => decode(dv, kind, { ...source, ...src });
+
+describe('decode', () => {
+  it('passes numbers of every width through, scaled', () => {
+    expect(value(good(DataType.UInt32, 4_000_000_000))).toEqual({ value: 4_000_000_000, raw: 'UInt32 4000000000' });
+    expect(value(good(DataType.Int16, -5))).toEqual({ value: -5, raw: 'Int16 -5' });
+    expect(value(good(DataType.Byte, 7))).toEqual({ value: 7, raw: 'Byte 7' });
+    expect(value(good(DataType.Double, 21.5), 'parameter', { scale: 10, offset: -15 })).toEqual({ value: 200, raw: 'Double 21.5' });
+  });
+
+  it('turns 64-bit [high, low] words into numbers while they are exact', () => {
+    expect(value(good(DataType.UInt64, [1, 5]))).toEqual({ value: 2 ** 32 + 5, raw: 'UInt64 4294967301' });
+    expect(value(good(DataType.Int64, [0xffffffff, 0xfffffffe]))).toEqual({ value: -2, raw: 'Int64 -2' });
+    expect(value(good(DataType.UInt64, [0x00400000, 0]))).toEqual({
+      error: 'a 64-bit value beyond ±2^53, which cannot be represented exactly',
+      raw: 'UInt64 18014398509481984',
+    });
+  });
+
+  it('takes booleans as run state, as 1/0 for a parameter, and refuses them as a count', () => {
+    expect(value(good(DataType.Boolean, true), 'running')).toEqual({ value: true, raw: 'Boolean true' });
+    expect(value(good(DataType.Boolean, true), 'parameter')).toEqual({ value: 1, raw: 'Boolean true' });
+    expect(value(good(DataType.Boolean, false), 'count')).toEqual({ error: 'type mismatch: Boolean false where a number is expected', raw: 'Boolean false' });
+  });
+
+  it('takes text only as a stop reason', () => {
+    expect(value(good(DataType.String, 'Setup'), 'stopReason')).toEqual({ value: 'Setup', raw: 'String "Setup"' });
+    expect(value(good(DataType.String, '12'), 'count')).toEqual({ error: 'type mismatch: String "12" where a number is expected', raw: 'String "12"' });
+    expect(value(good(DataType.String, '12'), 'waste')).toHaveProperty('error');
+  });
+
+  it('reports bad and uncertain status codes by name, without a value', () => {
+    const bad = (statusCode: typeof StatusCodes.Good) => new DataValue({ value: new Variant({ dataType: DataType.UInt32, value: 9 }), statusCode });
+    expect(value(bad(StatusCodes.BadNodeIdUnknown))).toEqual({ error: 'BadNodeIdUnknown' });
+    expect(value(bad(StatusCodes.BadWaitingForInitialData))).toEqual({ error: 'BadWaitingForInitialData' });
+    expect(value(bad(StatusCodes.UncertainLastUsableValue))).toEqual({ error: 'UncertainLastUsableValue' });
+  });
+
+  it('refuses NaN, empty values, arrays and other types', () => {
+    expect(value(good(DataType.Float, NaN))).toEqual({ error: 'not a finite number (NaN)', raw: 'Float NaN' });
+    expect(value(new DataValue({ statusCode: StatusCodes.Good }))).toEqual({ error: 'no value (Null)', raw: 'Null' });
+    expect(value(good(DataType.UInt16, [1, 2], VariantArrayType.Array))).toEqual({
+      error: 'an array (UInt16[] [1,2]) where a single value is expected',
+      raw: 'UInt16[] [1,2]',
+    });
+    expect(value(good(DataType.DateTime, new Date(0)))).toEqual({
+      error: 'type mismatch: DateTime is not a number, boolean or text',
+      raw: 'DateTime "1970-01-01T00:00:00.000Z"',
+    });
+  });
+});
+
+describe('int64Value', () => {
+  it('reads the high word as signed only for Int64', () => {
+    expect(int64Value([0x80000000, 0], true)).toBe(-(2n ** 63n));
+    expect(int64Value([0x80000000, 0], false)).toBe(2n ** 63n);
+    expect(int64Value([0, 0xffffffff], true)).toBe(0xffffffffn);
+  });
+});
+
+describe('variantText', () => {
+  it('shows a localized text by its text', () => {
+    expect(variantText(new Variant({ dataType: DataType.LocalizedText, value: { text: 'Stau' } }))).toBe('LocalizedText "Stau"');
+  });
+});
