@@ -110,6 +110,10 @@ export class Gateway implements StatusProvider {
    */
   async reload(next: LoadedConfig): Promise<void> {
     const prev = this.config;
+    if (next.gateway.storage.path !== prev.gateway.storage.path) {
+      this.logger.warn({ running: prev.gateway.storage.path, configured: next.gateway.storage.path }, 'storage.path changes take effect at the next restart');
+      next = { ...next, gateway: { ...next.gateway, storage: prev.gateway.storage } };
+    }
     this.config = next;
     this.configErrors = [];
     this.configLoadedAt = this.clock.now();

@@ -8,41 +8,17 @@ import { adapterFactory } from '../adapters/registry.js';
 import { deviceStateDir } from '../adapters/state-dir.js';
 import type { AdapterSink, ProbeRow } from '../adapters/types.js';
 import { systemClock } from '../clock.js';
-import { ConfigError, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
-import { parseVerbArgs } from './args.js';
+import { deviceFromArgs } from './args.js';
 import { probeTable } from './table.js';
-
-const usage = 'usage: shopfloor-gateway probe <device> [--config config/gateway.yaml]\n';
 
 /** probe() returns the values; the background reporting of a running adapter is not wanted here. */
 const ignore: AdapterSink = { readings() {}, signalError() {}, connection() {} };
 
 export async function main(argv: string[]): Promise<number> {
-  let configFile: string;
-  let id: string | undefined;
-  try {
-    const { values, positionals } = parseVerbArgs(argv);
-    if (positionals.length !== 1) throw new Error(positionals.length === 0 ? 'which device? give its id' : 'give one device id');
-    [configFile, id] = [values.config, positionals[0]];
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${usage}`);
-    return 2;
-  }
-
-  let config;
-  try {
-    config = loadConfig(configFile);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 1;
-  }
-  const device = config.devices.find((d) => d.config.device === id)?.config;
-  if (!device) {
-    process.stderr.write(`unknown device "${id}"; known: ${config.devices.map((d) => d.config.device).join(', ')}\n`);
-    return 2;
-  }
+  const found = deviceFromArgs(argv, 'probe');
+  if (typeof found === 'number') return found;
+  const { config, device } = found;
 
   const stateDir = deviceStateDir(config.gateway, device.device);
   mkdirSync(stateDir, { recursive: true });

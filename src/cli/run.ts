@@ -5,6 +5,7 @@ import { loadConfig, ConfigError } from '../config/load.js';
 import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../log.js';
 import { Gateway } from '../gateway.js';
+import type { GatewayConfig } from '../config/schema.js';
 import { startWebServer } from '../web/server.js';
 import { createNotifier } from './sd-notify.js';
 
@@ -25,21 +26,40 @@ export async function main(argv: string[]): Promise<number> {
   const world = sim ? await (await import('../sim/demo.js')).startDemoWorld(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }) : undefined;
   const gateway = new Gateway({ config, logger });
   await gateway.start();
-  let web;
+  const startWeb = (g: GatewayConfig) =>
+    startWebServer({ listen: g.web.listen, token: g.web.token, provider: gateway, logger: logger.child({ component: 'web' }) }).then((w) => {
+      logger.info({ url: w.url }, 'status page listening');
+      return w;
+    });
+  let web: Awaited<ReturnType<typeof startWeb>>;
   try {
-    web = await startWebServer({ listen: config.gateway.web.listen, token: config.gateway.web.token, provider: gateway, logger: logger.child({ component: 'web' }) });
-    logger.info({ url: web.url }, 'status page listening');
+    web = await startWeb(config.gateway);
   } catch (err) {
     logger.fatal({ err }, 'status page could not start');
     await gateway.stop();
     await world?.close();
     return 1;
   }
+  let current = config;
   const watcher = watchConfig({
     gatewayFile,
     devicesDir: config.devicesDir,
     logger,
-    onValid: (next) => gateway.reload(next),
+    onValid: async (next) => {
+      await gateway.reload(next);
+      logger.level = next.gateway.log.level;
+      if (JSON.stringify(next.gateway.web) !== JSON.stringify(current.gateway.web)) {
+        logger.info('status page settings changed; restarting it');
+        await web.close();
+        try {
+          web = await startWeb(next.gateway);
+        } catch (err) {
+          logger.error({ err }, 'status page could not start with the new settings; keeping the old ones');
+          web = await startWeb(current.gateway);
+        }
+      }
+      current = next;
+    },
     onInvalid: (errors) => gateway.reloadFailed(errors),
   });
   const notifier = createNotifier();

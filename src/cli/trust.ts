@@ -4,43 +4,19 @@
  * device's trusted store. Needs no earlier run: the store is created here if missing.
  */
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import type { DeviceOf } from '../config/schema.js';
 import { pkiDir } from '../adapters/opcua/pki.js';
 import { deviceStateDir } from '../adapters/state-dir.js';
 import type { TrustOutcome } from '../adapters/opcua/trust.js';
-import { parseVerbArgs } from './args.js';
-
-const usage = 'usage: shopfloor-gateway trust <device> [--config config/gateway.yaml]\n';
+import { deviceFromArgs } from './args.js';
 
 export async function main(argv: string[]): Promise<number> {
-  let configFile: string;
-  let id: string;
-  try {
-    const { values, positionals } = parseVerbArgs(argv);
-    if (positionals.length !== 1) throw new Error(positionals.length === 0 ? 'which device? give its id' : 'give one device id');
-    [configFile, id] = [values.config, positionals[0]];
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${usage}`);
-    return 2;
-  }
-
-  let config;
-  try {
-    config = loadConfig(configFile);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 1;
-  }
-  const device = config.devices.find((d) => d.config.device === id)?.config;
-  if (!device) {
-    process.stderr.write(`unknown device "${id}"; known: ${config.devices.map((d) => d.config.device).join(', ')}\n`);
-    return 2;
-  }
+  const found = deviceFromArgs(argv, 'trust');
+  if (typeof found === 'number') return found;
+  const { config, device } = found;
   if (device.protocol !== 'opcua') {
-    process.stderr.write(`device "${id}" speaks ${device.protocol}; only OPC UA devices have certificates to trust\n`);
+    process.stderr.write(`device "${device.device}" speaks ${device.protocol}; only OPC UA devices have certificates to trust\n`);
     return 2;
   }
 

@@ -12,22 +12,11 @@ import type { MesClient, MesResult } from './mes-client.js';
 import type { RateBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
 import { backoffDelay } from './backoff.js';
+import type { GatewayStatus } from '../web/status-types.js';
 
-export interface UplinkHealth {
-  reachable: boolean | null;
-  lastOkAt?: number;
-  lastError?: string;
-  lastErrorAt?: number;
-  pausedUntil?: number;
-  authProblem?: string;
-}
-
-export interface UplinkStats {
-  requests: Record<string, number>;
-  rateLimited: number;
-  deliveredParts: Record<string, number>;
-  deliveredWaste: Record<string, number>;
-}
+/** What the uplink knows of the MES, as the status page shows it. */
+export type UplinkHealth = Omit<GatewayStatus['mes'], 'baseUrl'>;
+export type UplinkStats = GatewayStatus['stats'];
 
 export interface UploaderOptions {
   outbox: Outbox;

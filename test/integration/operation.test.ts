@@ -74,12 +74,16 @@ describe('operating the running gateway', () => {
     writeFileSync(join(cfg.dir, 'devices', 'b.yaml'), device('dev-b', plc!.port, 'M2', 5));
     await eventually(status, (s) => s.config.errors.length === 0, 20_000, 'error cleared');
 
-    // gateway.yaml itself: an invalid edit is refused too.
+    // gateway.yaml itself: a valid edit is applied, an invalid one refused.
     const gatewayYaml = readFileSync(cfg.gatewayFile, 'utf8');
+    writeFileSync(cfg.gatewayFile, gatewayYaml.replace('requestsPerMinute: 100', 'requestsPerMinute: 60'));
+    await eventually(status, (s) => s.budget.perMinute === 60, 20_000, 'new rate budget');
+    await plc!.set('holding', 0, 11);
+    await eventually(() => mes!.state.M1.count, (c) => c === 11, 20_000, 'delivering after the uplink restarted');
     writeFileSync(cfg.gatewayFile, gatewayYaml.replace('requestsPerMinute: 100', 'requestsPerMinute: lots'));
     const badGateway = await eventually(status, (s) => s.config.errors.length > 0, 20_000, 'gateway.yaml error shown');
     expect(badGateway.config.errors.join('\n')).toMatch(/gateway\.yaml:\d+:\d+.*requestsPerMinute/);
-    expect(badGateway.budget.perMinute).toBe(100);
+    expect(badGateway.budget.perMinute).toBe(60);
   });
 
   it('the outbox CLI lists, retries and drops dead letters while the gateway runs', async () => {
