@@ -32,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write(`${machine} ${t.signal}: total ${r.before} → ${r.after} (MES had ${t.value}; ${r.after - t.value} still to send)\n`);
     }
+    process.stdout.write('Dead letters of the refused values stay listed: shopfloor-gateway outbox dead / outbox drop ID\n');
     return 0;
   } finally {
     db.close();

@@ -166,7 +166,7 @@ export class MachineProcessor {
     }
     const row = this.state.counter(code, r.signal);
     if (!row) {
-      const init = initGuard(r.value, r.signal === 'count' ? m.config.initialCount : 'raw');
+      const init = initGuard(r.value, m.config.initialCount);
       this.state.insertCounter(code, r.signal, init, r.at);
       this.events.event(code, 'counter first seen', { signal: r.signal, raw: r.value, total: init.total });
       return 0;

@@ -25,12 +25,12 @@ const device = deviceSchema.parse({
   ],
 });
 
-function open(file: string) {
+function open(file: string, initialCount: 'raw' | 'zero' = 'raw') {
   const db = openDatabase(file);
   const state = new MachineStateStore(db);
   const outbox = new Outbox(db);
   const processor = new MachineProcessor(db, state, outbox, pino({ level: 'silent' }));
-  processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: m })));
+  processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: { ...m, initialCount } })));
   const read = (at: number, values: Record<string, number | boolean>) =>
     processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at })), at);
   return { db, state, outbox, processor, read };
@@ -51,6 +51,17 @@ describe('machine state and outbox on a real SQLite file', () => {
     expect(g.outbox.pendingCounters('M1')).toEqual([
       { signal: 'count', total: 520 },
       { signal: 'waste:W1', total: 4 },
+    ]);
+    g.db.close();
+  });
+
+  it('with initialCount: zero, count and waste start at 0 and only production since is sent', () => {
+    const g = open(join(dir, 'z.db'), 'zero');
+    g.read(0, { count: 500, 'waste:W1': 30 });
+    g.read(1, { count: 507, 'waste:W1': 32 });
+    expect(g.outbox.pendingCounters('M1')).toEqual([
+      { signal: 'count', total: 7 },
+      { signal: 'waste:W1', total: 2 },
     ]);
     g.db.close();
   });

@@ -107,6 +107,24 @@ describe('operating the running gateway', () => {
     expect((await cli('outbox', 'dead')).stdout).toMatch(/no dead letters/);
   });
 
+  it('when the MES is ahead, says so with the rebase command, and rebase while running fixes it', async () => {
+    const { cfg, status } = await boot(['M1']);
+    mes!.state.M1.count = 10_000; // e.g. the gateway's disk was replaced; the MES kept counting
+    await gw!.waitForLog((l) => l.msg === 'counter first seen');
+    await plc!.set('holding', 0, 5);
+    const dead = await eventually(status, (s) => s.deadLetters.length === 1, 20_000, 'dead letter');
+    expect(dead.deadLetters[0].reason).toMatch(/MES is ahead.*shopfloor-gateway rebase M1/);
+    expect(gw!.logs.some((l) => l.level === 50 && /rebase M1/.test(String(l.msg)))).toBe(true);
+
+    const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--config', cfg.gatewayFile], { env: { ...process.env, CI: 'true' } });
+    const r = await cli('rebase', 'M1', '10000');
+    expect(r.stdout).toMatch(/M1 count: total 5 → 10005/);
+    // What was counted since is delivered on top of the MES's value.
+    await eventually(() => mes!.state.M1.count, (c) => c === 10_005, 20_000, 'count above the MES value');
+    await plc!.set('holding', 0, 8);
+    await eventually(() => mes!.state.M1.count, (c) => c === 10_008, 20_000, 'later production');
+  });
+
   it('never shows the API secret or the Authorization header in logs, status or metrics', async () => {
     const secret = 'Sup3r-S3cret-Value-42';
     const basic = Buffer.from(`test-key:${secret}`).toString('base64');

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
 import { startModbusPlcSim, freePort } from '../../src/sim/modbus-plc.js';
 import { startMqttSensorSim } from '../../src/sim/mqtt-sensor.js';
+import { startOpcuaSim } from '../../src/sim/opcua-server.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -100,5 +101,29 @@ machines:
     const r = await probe(cfg.gatewayFile, 'sensors');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/PACK01.*count.*probe\/pack01 counter.*\d/);
+  });
+
+  it('reads an OPC UA server (trusting it on first use) and reports a bad node per signal', async () => {
+    const port = await freePort();
+    const sim = await startOpcuaSim({ port, pkiDir: `${dir}/server-pki` });
+    closers.push(() => sim.close());
+    sim.set('Line1.Counter', 4242);
+    const yaml = `device: line1
+protocol: opcua
+connection: { endpointUrl: "${sim.endpointUrl}", mode: poll, trustOnFirstUse: true }
+machines:
+  - code: LINE1
+    count: { nodeId: "ns=1;s=Line1.Counter" }
+    running: { nodeId: "ns=1;s=Line1.Running" }
+    downtimeType: Unplanned
+    parameters:
+      - code: missing
+        source: { nodeId: "ns=1;s=Line1.NoSuchNode" }
+`;
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { line1: yaml } });
+    const r = await probe(cfg.gatewayFile, 'line1');
+    expect(r.out).toMatch(/LINE1\s+count\s+ns=1;s=Line1\.Counter.*4242/);
+    expect(r.out).toMatch(/param:missing.*BadNodeIdUnknown/);
+    expect(r.code).toBe(1);
   });
 });
