@@ -1,0 +1,68 @@
+/**
+ * /healthz of the real gateway pipeline (in process, on a warp clock so that "down for
+ * more than a minute" takes moments): 200 while it delivers, 503 with the reason while
+ * the MES is down, 200 again once it is back.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { parse } from 'yaml';
+import { Gateway } from '../../src/gateway.js';
+import { loadConfig } from '../../src/config/load.js';
+import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
+import { startWebServer } from '../../src/web/server.js';
+import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
+import { startModbusPlcSim, freePort } from '../../src/sim/modbus-plc.js';
+import { WarpClock } from '../helpers/warp-clock.js';
+import { eventually } from '../helpers/gateway-process.js';
+import { writeConfig } from '../helpers/config-files.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('health', () => {
+  const dir = tempDir();
+  const closers: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  });
+
+  it('healthz flips to 503 while the MES is down and back to 200 when it returns', async () => {
+    const clock = new WarpClock(Date.now());
+    const port = await freePort();
+    const yaml = `device: plc
+protocol: modbus-tcp
+connection: { host: 127.0.0.1, port: ${port} }
+machines:
+  - code: M1
+    count: { area: holding, address: 0 }
+`;
+    const sim = await startModbusPlcSim({ port, device: deviceSchema.parse(parse(yaml)) as DeviceOf<'modbus-tcp'>, tickMs: 0 });
+    closers.push(() => sim.close());
+    const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {} } });
+    closers.push(() => mes.close());
+    let count = 10;
+    sim.set('M1', 'count', count);
+    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { plc: yaml } });
+    const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger: pino({ level: 'silent' }), clock });
+    await gateway.start();
+    closers.push(() => gateway.stop());
+    const web = await startWebServer({ listen: '127.0.0.1:0', provider: gateway, logger: pino({ level: 'silent' }) });
+    closers.push(() => web.close());
+    const health = async () => {
+      const res = await fetch(`${web.url.replace(/\/$/, '')}/healthz`);
+      return { status: res.status, body: await res.text() };
+    };
+
+    await eventually(() => gateway.status().machines[0]?.totals.count?.total, (t) => t === 10, 20_000, 'first read');
+    sim.set('M1', 'count', ++count);
+    await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'delivered');
+    expect((await health()).status).toBe(200);
+
+    mes.setDown(true);
+    sim.set('M1', 'count', ++count);
+    const down = await eventually(health, (h) => h.status === 503, 20_000, 'unhealthy');
+    expect(down.body).toMatch(/MES unreachable/);
+
+    mes.setDown(false);
+    await eventually(health, (h) => h.status === 200, 20_000, 'healthy again');
+    await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'delivered after the outage');
+  });
+});
