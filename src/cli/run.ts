@@ -22,8 +22,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.gateway.log.level);
   const sim = config.gateway.simulate;
-  // The simulators are loaded only for the demo, never on a production gateway.
-  const world = sim ? await (await import('../sim/demo.js')).startDemoWorld(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }) : undefined;
+  let world;
+  try {
+    // The simulators are loaded only for the demo, never on a production gateway.
+    world = sim ? await (await import('../sim/demo.js')).startDemoWorld(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }) : undefined;
+  } catch (err) {
+    const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    logger.fatal({ err }, inUse ? 'a simulator port is in use: is the demo (or another gateway) already running?' : 'simulators could not start');
+    return 1;
+  }
   const gateway = new Gateway({ config, logger });
   await gateway.start();
   const startWeb = (g: GatewayConfig) =>
