@@ -36,7 +36,8 @@ export interface GatewayOptions {
 }
 
 const TIMELINE_MS = 8 * 3600_000;
-const SAMPLE_MS = 15_000;
+// One sample a minute over the timeline window keeps the live status small (480 points a machine).
+const SAMPLE_MS = 60_000;
 
 export class Gateway implements StatusProvider {
   private readonly clock: Clock;
