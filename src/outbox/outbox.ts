@@ -102,6 +102,10 @@ export class Outbox {
       lastSentStartStop: db.prepare<[string], { body: string }>(
         `SELECT body FROM history WHERE machine = ? AND kind = 'startstop' AND outcome = 'delivered' ORDER BY id DESC LIMIT 1`,
       ),
+      sameDead: db.prepare<[string, string, number, string], { id: number }>(
+        `SELECT id FROM dead_letters WHERE kind = ? AND machine = ? AND status = ? AND reason = ?`,
+      ),
+      refreshDead: db.prepare(`UPDATE dead_letters SET body = @body, at = @at WHERE id = @id`),
       insertDead: db.prepare(
         `INSERT INTO dead_letters (kind, machine, body, status, reason, at) VALUES (@kind, @machine, @body, @status, @reason, @at)`,
       ),
@@ -216,7 +220,7 @@ export class Outbox {
       this.counterRefused(machine, values, attemptedBefore);
       for (const v of values) this.q.markDead.run({ machine, signal: v.signal, total: v.total });
       this.q.history.run(at, machine, 'counter', JSON.stringify(body), 'dead');
-      return Number(this.q.insertDead.run({ kind: 'counter', machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
+      return this.addDeadLetter('counter', machine, body, status, reason, at);
     })();
   }
 
@@ -231,7 +235,7 @@ export class Outbox {
     return this.db.transaction(() => {
       for (const p of params) this.q.deleteRev.run(p.id, p.rev);
       this.q.history.run(at, machine, 'parameters', JSON.stringify(body), 'dead');
-      return Number(this.q.insertDead.run({ kind: 'parameters', machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
+      return this.addDeadLetter('parameters', machine, body, status, reason, at);
     })();
   }
 
@@ -247,13 +251,26 @@ export class Outbox {
       this.q.deleteId.run(item.id);
       const body = { type: item.type, running: item.running, at: item.at };
       this.q.history.run(at, machine, 'startstop', JSON.stringify(body), 'dead');
-      return Number(this.q.insertDead.run({ kind: 'startstop', machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
+      return this.addDeadLetter('startstop', machine, body, status, reason, at);
     })();
   }
 
   /** A retryable failure, remembered on the rows for display. */
   failed(ids: number[], error: string): void {
     for (const id of ids) this.q.failed.run({ id, error });
+  }
+
+  /**
+   * The same refusal again (a waste code the MES does not know, refused at every new
+   * total) updates the one dead letter instead of filling the list.
+   */
+  private addDeadLetter(kind: MesKind, machine: string, body: unknown, status: number, reason: string, at: number): number {
+    const same = this.q.sameDead.get(kind, machine, status, reason);
+    if (same) {
+      this.q.refreshDead.run({ id: same.id, body: JSON.stringify(body), at });
+      return same.id;
+    }
+    return Number(this.q.insertDead.run({ kind, machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
   }
 
   // ------------------------------------------------------------ status, CLI

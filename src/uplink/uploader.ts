@@ -43,6 +43,7 @@ export class Uploader {
   private readonly busy = new Set<string>();
   /** Machines whose counter parts go one request each, until then (see sendCounter). */
   private readonly isolate = new Map<string, number>();
+  private readonly paramsTurn = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private wakeUp: (() => void) | undefined;
@@ -153,6 +154,9 @@ export class Uploader {
     // After a combined refusal, one part per request finds the part the MES refuses (an
     // unknown waste code, say) without holding back the good-parts count.
     const isolating = (this.isolate.get(machine) ?? 0) > clock.now();
+    // Parameters no longer ride along then; every other turn is theirs so they do not starve.
+    if (isolating && this.paramsTurn.delete(machine) && outbox.pendingParameters(machine).length > 0) return this.sendParameters(machine);
+    if (isolating) this.paramsTurn.add(machine);
     const values = isolating ? [pending.find((v) => v.signal === 'count') ?? pending[0]] : pending;
     const params = isolating ? [] : outbox.pendingParameters(machine);
     const before = new Map(values.map((v) => [v.signal, outbox.sentBefore(machine, v.signal)]));
