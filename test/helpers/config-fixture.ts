@@ -1,9 +1,9 @@
 /** Gateway and device YAML written into a temporary folder, for the config loader tests. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { expect, onTestFinished } from 'vitest';
 import { ConfigError, loadConfig, type ConfigProblem, type Env } from '../../src/config/load.js';
+import { ownedTempDir } from './tmp.js';
 
 export interface ConfigFixture {
   dir: string;
@@ -37,8 +37,8 @@ export const validDevice = yaml`
  * gateway.yaml that names its devices folder); gateway.yaml defaults to a valid one.
  */
 export function configFixture(files: Record<string, string> | ((dir: string) => Record<string, string>)): ConfigFixture {
-  const dir = mkdtempSync(join(tmpdir(), 'sfg-config-'));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const { path: dir, remove } = ownedTempDir('sfg-config-');
+  onTestFinished(remove);
   const all = {
     'gateway.yaml': yaml`
       prodsmart:

@@ -68,15 +68,3 @@ export function startGateway(configFile: string, env: Record<string, string> = {
     },
   };
 }
-
-/** Polls a condition until it holds; fails with the last value seen. No fixed sleeps in tests. */
-export async function eventually<T>(probe: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T;
-  for (;;) {
-    last = await probe();
-    if (ok(last)) return last;
-    if (Date.now() > deadline) throw new Error(`${what} not reached; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

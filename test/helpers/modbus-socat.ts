@@ -1,7 +1,7 @@
 /** A virtual null-modem cable: two linked ptys from socat, with stable names. */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { waitFor } from './modbus-harness.js';
+import { eventually } from './wait.js';
 
 export interface PtyPair {
   a: string;
@@ -15,7 +15,7 @@ export async function startPtyPair(dir: string): Promise<PtyPair> {
   const b = `${dir}/b`;
   const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  await waitFor(`socat ptys ${a} ${b}`, () => existsSync(a) && existsSync(b), 10_000);
+  await eventually(() => existsSync(a) && existsSync(b), (ok) => ok, 10_000, `socat ptys ${a} ${b}`);
   return {
     a,
     b,

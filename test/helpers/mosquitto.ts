@@ -4,10 +4,11 @@
  * restart() reuses the same ports so clients reconnect to the same URL.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { ownedTempDir } from './tmp.js';
 
 export interface MosquittoOptions {
   tls?: { cafile: string; certfile: string; keyfile: string };
@@ -35,7 +36,7 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => live.forEach((c) => c.kill('SIGKILL')));
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
-  const dir = mkdtempSync(join(tmpdir(), 'mosquitto-test-'));
+  const { path: dir, remove } = ownedTempDir('mosquitto-test-');
   const [port, tlsPort, wsPort] = await freePorts(3);
   // As root, mosquitto would drop to user "mosquitto", who cannot read this private temp dir.
   const lines = [`user ${userInfo().username}`, 'log_dest stderr', 'log_type error', 'log_type warning', 'persistence false'];
@@ -95,7 +96,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     },
     async cleanup() {
       await stop();
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     },
   };
 }

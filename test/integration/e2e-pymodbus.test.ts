@@ -6,9 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
-import { startGateway, eventually, type GatewayProcess } from '../helpers/gateway-process.js';
+import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/wait.js';
 
 const device = (port: number) => `device: press
 protocol: modbus-tcp

@@ -12,8 +12,8 @@ import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
 import { startWebServer } from '../../src/web/server.js';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { startModbusPlcSim, freePort } from '../../src/sim/modbus-plc.js';
-import { WarpClock } from '../helpers/warp-clock.js';
-import { eventually } from '../helpers/gateway-process.js';
+import { WarpClock } from '../helpers/clocks.js';
+import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 

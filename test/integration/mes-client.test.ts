@@ -1,10 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import { MesClient, type MesClientOptions } from '../../src/uplink/mes-client.js';
+import { PinnedClock } from '../helpers/clocks.js';
 
 const SECRET = 'very-secret';
 const FIXED = 'fixed-token-abc';
@@ -17,7 +17,7 @@ const machines = {
 };
 
 /** Time stands still unless the test moves it; the sandbox and the client share it. */
-const clock = { t: 1_700_000_000_000, now: () => clock.t, setTimeout, clearTimeout } as Clock & { t: number };
+const clock = new PinnedClock(1_700_000_000_000);
 
 let mes: MesSandbox;
 let acquired: number;

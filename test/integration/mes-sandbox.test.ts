@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import type { Clock } from '../../src/clock.js';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
+import { PinnedClock } from '../helpers/clocks.js';
 
 const credentials = { apiKey: 'key', apiSecret: 'secret' };
 const basic = `Basic ${Buffer.from('key:secret').toString('base64')}`;
@@ -11,7 +11,7 @@ const machines = {
 };
 
 /** Time stands still unless the test moves it. */
-const clock = { t: 1_700_000_000_000, now: () => clock.t, setTimeout, clearTimeout } as Clock & { t: number };
+const clock = new PinnedClock(1_700_000_000_000);
 
 let mes: MesSandbox;
 beforeEach(async () => {

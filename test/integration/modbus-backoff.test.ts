@@ -5,8 +5,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKOFF_MAX_MS, createModbusAdapter } from '../../src/adapters/modbus/adapter.js';
 import { freePort } from '../../src/sim/modbus-plc.js';
-import { FakeClock } from '../helpers/modbus-clock.js';
-import { context, device, RecordingSink, waitFor } from '../helpers/modbus-harness.js';
+import { ManualClock } from '../helpers/clocks.js';
+import { device } from '../helpers/modbus-harness.js';
+import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
+import { eventually } from '../helpers/wait.js';
 import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
 
 let server: Pymodbus | undefined;
@@ -18,7 +20,7 @@ afterEach(async () => {
 describe('modbus poll schedule', () => {
   it('backs off 1 s → 30 s while the PLC is away, polls at the interval once it answers', async () => {
     const port = await freePort();
-    const clock = new FakeClock();
+    const clock = new ManualClock(1_000_000);
     const sink = new RecordingSink();
     const adapter = createModbusAdapter(
       device({
@@ -28,10 +30,10 @@ describe('modbus poll schedule', () => {
         pollIntervalMs: 500,
         machines: [{ code: 'M1', count: { area: 'holding', address: 0 } }],
       }),
-      { ...context(sink), clock },
+      adapterContext(sink, { clock }),
     );
     const nextTimer = async () => {
-      await waitFor('the adapter to schedule its next step', () => clock.pending().length === 1);
+      await eventually(() => clock.pending().length === 1, (ok) => ok, 20_000, 'the adapter to schedule its next step');
       return clock.pending()[0];
     };
 
@@ -49,7 +51,7 @@ describe('modbus poll schedule', () => {
     await server.set('holding', 0, 42);
     // The pending retry (30 s) connects; from then on the poll interval applies.
     clock.advance(await nextTimer());
-    await waitFor('a reading', () => sink.batches.length === 1);
+    await eventually(() => sink.batches.length === 1, (ok) => ok, 20_000, 'a reading');
     expect(await nextTimer()).toBe(500);
     expect(sink.state).toBe('connected');
     expect(sink.latest('M1', 'count')).toBe(42);
@@ -57,7 +59,7 @@ describe('modbus poll schedule', () => {
     await server.kill();
     server = undefined;
     clock.advance(500);
-    await waitFor('the loss to be seen', () => sink.state === 'disconnected');
+    await eventually(() => sink.state === 'disconnected', (ok) => ok, 20_000, 'the loss to be seen');
     expect(await nextTimer()).toBe(1000); // backoff starts over after a good spell
 
     await adapter.stop();

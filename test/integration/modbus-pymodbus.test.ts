@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createModbusAdapter } from '../../src/adapters/modbus/adapter.js';
 import type { DeviceAdapter } from '../../src/adapters/types.js';
 import { freePort } from '../../src/sim/modbus-plc.js';
-import { context, device, RecordingSink, waitFor } from '../helpers/modbus-harness.js';
+import { device } from '../helpers/modbus-harness.js';
+import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
+import { eventually } from '../helpers/wait.js';
 import { startPymodbus, type Pymodbus, type RequestLog } from '../helpers/modbus-pymodbus.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -23,7 +25,7 @@ async function slave(opts: Parameters<typeof startPymodbus>[0] = {}): Promise<Py
 }
 
 function adapter(config: Record<string, unknown>, sink: RecordingSink): DeviceAdapter {
-  const a = createModbusAdapter(device(config), context(sink));
+  const a = createModbusAdapter(device(config), adapterContext(sink));
   cleanups.push(() => a.stop());
   return a;
 }
@@ -88,7 +90,7 @@ describe('modbus adapter against pymodbus', () => {
       const sink = new RecordingSink();
       const a = adapter(press(protocol, s.port), sink);
       await a.start();
-      await waitFor('three polls', () => sink.batches.length >= 3);
+      await eventually(() => sink.batches.length >= 3, (ok) => ok, 20_000, 'three polls');
       await a.stop();
 
       const batch = sink.batches[0];
@@ -98,7 +100,7 @@ describe('modbus adapter against pymodbus', () => {
       expect(batch.find((r) => r.signal === 'count')?.raw).toEqual([0x0001, 0x86a0]);
       expect(sink.errors).toEqual([]);
       expect(sink.states.map((x) => x.state)).toEqual(['connecting', 'connected']);
-      await waitFor('the request log', () => s.requests.length >= 12);
+      await eventually(() => s.requests.length >= 12, (ok) => ok, 20_000, 'the request log');
       expect(asText(s.requests.slice(0, 12))).toEqual([...PRESS_REQUESTS, ...PRESS_REQUESTS, ...PRESS_REQUESTS]);
     });
   }
@@ -112,7 +114,7 @@ describe('modbus adapter against pymodbus', () => {
     expect(rows.find((r) => r.signal === 'param:temp')).toMatchObject({ source: 'input 0 float32 little', raw: '0000 41bc', value: 23.5 });
     expect(rows.find((r) => r.signal === 'running')).toMatchObject({ source: 'coil 0 bool', raw: '1', value: true });
     expect(rows.every((r) => r.error === undefined)).toBe(true);
-    await waitFor('the request log', () => s.requests.length >= PRESS_REQUESTS.length); // it comes over a pipe
+    await eventually(() => s.requests.length >= PRESS_REQUESTS.length, (ok) => ok, 20_000, 'the request log'); // it comes over a pipe
     expect(asText(s.requests)).toEqual(PRESS_REQUESTS);
   });
 
@@ -148,14 +150,14 @@ describe('modbus adapter against pymodbus', () => {
       sink,
     );
     await a.start();
-    await waitFor('two polls', () => sink.batches.length >= 2);
+    await eventually(() => sink.batches.length >= 2, (ok) => ok, 20_000, 'two polls');
     await a.stop();
 
     expect(sink.batches[0].map((r) => [r.signal, r.value])).toEqual([['count', 11], ['param:a', 33], ['param:b', 1]]);
     expect(sink.errors[0]).toMatchObject({ machine: 'M', signal: 'param:missing', message: expect.stringMatching(/exception 2/) });
     expect(sink.state).toBe('connected');
     const single = ['holding 0 1', 'holding 3 1', 'holding 5 1', 'holding 6 2'];
-    await waitFor('the request log', () => s.requests.length >= 9);
+    await eventually(() => s.requests.length >= 9, (ok) => ok, 20_000, 'the request log');
     // The block fails once; from then on its signals are read one by one.
     expect(asText(s.requests.slice(0, 9))).toEqual(['holding 0 8', ...single, ...single]);
     expect(s.requests.slice(1, 5).map((r) => r.ok)).toEqual([true, true, false, true]);
@@ -166,21 +168,21 @@ describe('modbus adapter against pymodbus', () => {
     const sink = new RecordingSink();
     const a = adapter(press('modbus-tcp', port), sink);
     await a.start();
-    await waitFor('connection refused', () => sink.state === 'disconnected');
+    await eventually(() => sink.state === 'disconnected', (ok) => ok, 20_000, 'connection refused');
     expect(sink.states.at(-1)?.error).toMatch(/ECONNREFUSED/);
 
     let s = await startPymodbus({ port });
     await loadPress(s);
-    await waitFor('first connection', () => sink.state === 'connected' && sink.batches.length > 0);
+    await eventually(() => sink.state === 'connected' && sink.batches.length > 0, (ok) => ok, 20_000, 'first connection');
 
     await s.kill();
-    await waitFor('the loss to be reported', () => sink.state === 'disconnected');
+    await eventually(() => sink.state === 'disconnected', (ok) => ok, 20_000, 'the loss to be reported');
     const before = sink.batches.length;
 
     s = await startPymodbus({ port });
     cleanups.push(() => s.kill());
     await loadPress(s);
-    await waitFor('reconnection', () => sink.state === 'connected' && sink.batches.length > before + 2);
+    await eventually(() => sink.state === 'connected' && sink.batches.length > before + 2, (ok) => ok, 20_000, 'reconnection');
     expect(sink.states.map((x) => x.state)).toEqual(['connecting', 'disconnected', 'connected', 'disconnected', 'connected']);
     expect(sink.latest('PRESS01', 'count')).toBe(100000);
   });
@@ -200,7 +202,7 @@ describe('modbus adapter against pymodbus', () => {
     const live = adapter(press('modbus-tcp', s.port), liveSink);
     await dead.start();
     await live.start();
-    await waitFor('twenty polls of the live device', () => liveSink.batches.length >= 20);
+    await eventually(() => liveSink.batches.length >= 20, (ok) => ok, 20_000, 'twenty polls of the live device');
     // Still inside the dead device's first 20 s read: it has not even failed yet.
     expect(deadSink.states.map((x) => x.state)).toEqual(['connecting']);
     expect(liveSink.errors).toEqual([]);
@@ -214,11 +216,11 @@ describe('modbus adapter against pymodbus', () => {
     const count = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length;
     const baseline = { sockets: count('TCPSocketWrap'), timers: count('Timeout') };
     const sink = new RecordingSink();
-    const a = createModbusAdapter(device(press('modbus-tcp', s.port)), context(sink));
+    const a = createModbusAdapter(device(press('modbus-tcp', s.port)), adapterContext(sink));
     await a.start();
-    await waitFor('polls', () => sink.batches.length >= 3);
+    await eventually(() => sink.batches.length >= 3, (ok) => ok, 20_000, 'polls');
     await a.stop();
-    await waitFor('resources released', () => count('TCPSocketWrap') === baseline.sockets && count('Timeout') <= baseline.timers);
+    await eventually(() => count('TCPSocketWrap') === baseline.sockets && count('Timeout') <= baseline.timers, (ok) => ok, 20_000, 'resources released');
     const polls = sink.batches.length;
     await new Promise((r) => setTimeout(r, 200));
     expect(sink.batches.length).toBe(polls);

@@ -3,28 +3,28 @@
  * slave(s) on the far end: several device files on one path share the bus, a dead unit
  * does not starve a live one, and a port that vanishes is reopened when it is back.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createModbusAdapter } from '../../src/adapters/modbus/adapter.js';
 import type { DeviceAdapter } from '../../src/adapters/types.js';
-import { context, device, RecordingSink, waitFor } from '../helpers/modbus-harness.js';
+import { device } from '../helpers/modbus-harness.js';
+import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
+import { eventually } from '../helpers/wait.js';
 import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
 import { startPtyPair, type PtyPair } from '../helpers/modbus-socat.js';
+import { ownedTempDir } from '../helpers/tmp.js';
 
-let dir: string;
+let dir: ReturnType<typeof ownedTempDir>;
 const cleanups: (() => Promise<unknown>)[] = [];
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'modbus-rtu-'));
+  dir = ownedTempDir('modbus-rtu-');
 });
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
-  rmSync(dir, { recursive: true, force: true });
+  dir.remove();
 });
 
 async function line(units: number[]): Promise<{ pty: PtyPair; slave: Pymodbus }> {
-  const pty = await startPtyPair(dir);
+  const pty = await startPtyPair(dir.path);
   cleanups.push(() => pty.kill());
   const slave = await startPymodbus({ serial: pty.b, units });
   cleanups.push(() => slave.kill());
@@ -48,7 +48,7 @@ function unit(path: string, unitId: number, sink: RecordingSink, timeoutMs = 300
         },
       ],
     }),
-    context(sink),
+    adapterContext(sink),
   );
   cleanups.push(() => a.stop());
   return a;
@@ -63,7 +63,7 @@ describe('modbus-rtu on a shared serial line', () => {
     const s2 = new RecordingSink();
     await unit(pty.a, 1, s1).start();
     await unit(pty.a, 2, s2).start();
-    await waitFor('30 polls of each unit', () => s1.batches.length >= 30 && s2.batches.length >= 30);
+    await eventually(() => s1.batches.length >= 30 && s2.batches.length >= 30, (ok) => ok, 20_000, '30 polls of each unit');
 
     // The probe of a third device file joins the same open port.
     const rows = await unit(pty.a, 1, new RecordingSink()).probe();
@@ -84,10 +84,10 @@ describe('modbus-rtu on a shared serial line', () => {
     const dead = new RecordingSink();
     await unit(pty.a, 2, dead, 500).start();
     await unit(pty.a, 1, live).start();
-    await waitFor('the dead unit to be reported', () => dead.state === 'disconnected');
+    await eventually(() => dead.state === 'disconnected', (ok) => ok, 20_000, 'the dead unit to be reported');
     expect(dead.states[1].error).toMatch(/Timed out/);
     const before = live.batches.length;
-    await waitFor('the live unit to go on', () => live.batches.length >= before + 30);
+    await eventually(() => live.batches.length >= before + 30, (ok) => ok, 20_000, 'the live unit to go on');
     expect(live.errors).toEqual([]);
     expect(states(live)).toEqual(['connecting', 'connected']);
     expect(slave.requests.every((r) => r.unit === 1)).toBe(true);
@@ -97,15 +97,15 @@ describe('modbus-rtu on a shared serial line', () => {
     let { pty, slave } = await line([1]);
     const sink = new RecordingSink();
     await unit(pty.a, 1, sink).start();
-    await waitFor('polls', () => sink.batches.length >= 5);
+    await eventually(() => sink.batches.length >= 5, (ok) => ok, 20_000, 'polls');
 
     await pty.kill(); // both ends of the cable vanish
     await slave.kill();
-    await waitFor('the loss to be reported', () => sink.state === 'disconnected');
+    await eventually(() => sink.state === 'disconnected', (ok) => ok, 20_000, 'the loss to be reported');
     const before = sink.batches.length;
 
     ({ pty, slave } = await line([1]));
-    await waitFor('polls on the reopened port', () => sink.state === 'connected' && sink.batches.length >= before + 5);
+    await eventually(() => sink.state === 'connected' && sink.batches.length >= before + 5, (ok) => ok, 20_000, 'polls on the reopened port');
     expect(states(sink)).toEqual(['connecting', 'connected', 'disconnected', 'connected']);
     expect(sink.latest('M1', 'count')).toBe(1234);
   });

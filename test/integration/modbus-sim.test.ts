@@ -7,7 +7,9 @@ import { createModbusAdapter } from '../../src/adapters/modbus/adapter.js';
 import { ModbusClient } from '../../src/adapters/modbus/link.js';
 import type { DeviceOf } from '../../src/config/schema.js';
 import { freePort, startModbusPlcSim } from '../../src/sim/modbus-plc.js';
-import { context, device, RecordingSink, waitFor } from '../helpers/modbus-harness.js';
+import { device } from '../helpers/modbus-harness.js';
+import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
+import { eventually } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -55,16 +57,16 @@ async function sim(opts: { tickMs: number; random?: () => number }) {
 async function setup() {
   const plc = await sim({ tickMs: 0 });
   const sink = new RecordingSink();
-  const adapter = createModbusAdapter(line(plc.port), context(sink));
+  const adapter = createModbusAdapter(line(plc.port), adapterContext(sink));
   cleanups.push(() => adapter.stop());
   await adapter.start();
-  await waitFor('a first poll', () => sink.batches.length > 0);
+  await eventually(() => sink.batches.length > 0, (ok) => ok, 20_000, 'a first poll');
   return { plc, sink };
 }
 
 /** Waits for a value that the sim has written to come through a poll. */
 const seen = (sink: RecordingSink, machine: string, signal: string, value: unknown) =>
-  waitFor(`${machine} ${signal} = ${String(value)}`, () => sink.latest(machine, signal) === value);
+  eventually(() => sink.latest(machine, signal) === value, (ok) => ok, 20_000, `${machine} ${signal} = ${String(value)}`);
 
 describe('Modbus PLC simulator', () => {
   it('counts rise by exactly what the machine produced', async () => {
@@ -147,12 +149,12 @@ describe('Modbus PLC simulator', () => {
   it('runs on its own as a demo: counts rise while nobody calls tick()', async () => {
     const plc = await sim({ tickMs: 50 });
     const sink = new RecordingSink();
-    const adapter = createModbusAdapter(line(plc.port), context(sink));
+    const adapter = createModbusAdapter(line(plc.port), adapterContext(sink));
     cleanups.push(() => adapter.stop());
     await adapter.start();
-    await waitFor('a first poll', () => sink.batches.length > 0);
+    await eventually(() => sink.batches.length > 0, (ok) => ok, 20_000, 'a first poll');
     const first = sink.latest('CNC2', 'count') as number;
     plc.set('CNC2', 'running', true);
-    await waitFor('CNC2 to count', () => (sink.latest('CNC2', 'count') as number) > first + 2);
+    await eventually(() => (sink.latest('CNC2', 'count') as number) > first + 2, (ok) => ok, 20_000, 'CNC2 to count');
   });
 });

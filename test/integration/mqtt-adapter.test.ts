@@ -2,7 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMqttAdapter } from '../../src/adapters/mqtt/adapter.js';
 import type { DeviceAdapter } from '../../src/adapters/types.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { adapterContext, eventually, mqttDevice, publisher, RecordingSink, topicPrefix, type Publisher } from '../helpers/mosquitto-harness.js';
+import { mqttDevice, publisher, topicPrefix, type Publisher } from '../helpers/mosquitto-harness.js';
+import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
+import { eventuallyPasses } from '../helpers/wait.js';
 
 let broker: Mosquitto;
 let pub: Publisher;
@@ -25,7 +27,7 @@ async function startAdapter(machines: Record<string, unknown>[]) {
   const adapter = createMqttAdapter(mqttDevice({ url: broker.url }, machines), adapterContext(sink));
   adapters.push(adapter);
   await adapter.start();
-  await eventually(() => expect(sink.state).toBe('connected'));
+  await eventuallyPasses(() => expect(sink.state).toBe('connected'));
   return sink;
 }
 
@@ -37,10 +39,10 @@ describe('mqtt adapter', () => {
     const sink = await startAdapter([
       { code: 'M1', count: { topic: `${t}/doc`, path: 'data.counter' }, waste: [{ code: 'W1', source: { topic: `${t}/waste` } }] },
     ]);
-    await eventually(() => expect(sink.values('count')).toEqual([100]));
+    await eventuallyPasses(() => expect(sink.values('count')).toEqual([100]));
     await pub.publish(`${t}/doc`, JSON.stringify({ data: { counter: 101 }, other: 'x' }));
     await pub.publish(`${t}/waste`, '7');
-    await eventually(() => {
+    await eventuallyPasses(() => {
       expect(sink.values('count').at(-1)).toBe(101);
       expect(sink.values('waste:W1')).toEqual([7]);
     });
@@ -58,13 +60,13 @@ describe('mqtt adapter', () => {
       { code: 'M1', running: { topic: `${t}/state` }, downtimeType: 'Unplanned' },
       { code: 'M2', running: { topic: `${t}/json`, path: 'run' }, downtimeType: 'Unplanned' },
     ]);
-    await eventually(() => {
+    await eventuallyPasses(() => {
       expect(sink.values('running', 'M1')).toEqual([true]);
       expect(sink.values('running', 'M2')).toEqual([true]);
     });
     await pub.publish(`${t}/state`, 'off');
     await pub.publish(`${t}/json`, JSON.stringify({ run: false }));
-    await eventually(() => {
+    await eventuallyPasses(() => {
       expect(sink.values('running', 'M1')).toEqual([true, false]);
       expect(sink.values('running', 'M2')).toEqual([true, false]);
     });
@@ -82,7 +84,7 @@ describe('mqtt adapter', () => {
         parameters: [{ code: 'temperature', source: { topic: `${t}/plc`, path: 'temp', scale: 0.1 } }],
       },
     ]);
-    await eventually(() => expect(sink.batches.length).toBeGreaterThan(0));
+    await eventuallyPasses(() => expect(sink.batches.length).toBeGreaterThan(0));
     const batch = sink.batches[0];
     expect(batch.map((r) => [r.signal, r.value])).toEqual([
       ['count', 5000],
@@ -98,7 +100,7 @@ describe('mqtt adapter', () => {
     const sink = await startAdapter([
       { code: 'M1', count: { topic: `${t}/doc`, path: 'data.counter' }, waste: [{ code: 'W1', source: { topic: `${t}/bare` } }] },
     ]);
-    await eventually(() => expect(sink.values('count')).toEqual([1]));
+    await eventuallyPasses(() => expect(sink.values('count')).toEqual([1]));
     const before = sink.batches.length;
     await pub.publish(`${t}/doc`, 'not json at all');
     await pub.publish(`${t}/doc`, JSON.stringify({ other: 1 }));
@@ -107,7 +109,7 @@ describe('mqtt adapter', () => {
     await pub.publish(`${t}/doc`, Buffer.alloc(1024 * 1024, 0x37));
     await pub.publish(`${t}/bare`, 'abc');
     await pub.publish(`${t}/bare`, 'NaN');
-    await eventually(() => {
+    await eventuallyPasses(() => {
       expect(sink.errorsOf('count')).toHaveLength(5);
       expect(sink.errorsOf('waste:W1')).toHaveLength(2);
     });
@@ -122,7 +124,7 @@ describe('mqtt adapter', () => {
 
     await pub.publish(`${t}/doc`, JSON.stringify({ data: { counter: 2 } }));
     await pub.publish(`${t}/bare`, '3');
-    await eventually(() => {
+    await eventuallyPasses(() => {
       expect(sink.values('count')).toEqual([1, 2]);
       expect(sink.values('waste:W1')).toEqual([3]);
     });
@@ -165,7 +167,7 @@ describe('mqtt adapter', () => {
       reconnectPeriodMs: 100,
     });
     await adapter.start();
-    await eventually(() => expect(sink.states.at(-1)).toEqual({ state: 'disconnected', error: expect.stringMatching(/ECONNREFUSED/) }));
+    await eventuallyPasses(() => expect(sink.states.at(-1)).toEqual({ state: 'disconnected', error: expect.stringMatching(/ECONNREFUSED/) }));
     await adapter.stop();
     expect(sink.states.map((s) => s.state)).toEqual(['connecting', 'disconnected']);
   });

@@ -2,7 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMqttAdapter } from '../../src/adapters/mqtt/adapter.js';
 import type { DeviceAdapter } from '../../src/adapters/types.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { adapterContext, eventually, mqttDevice, publisher, RecordingSink, topicPrefix, type Publisher } from '../helpers/mosquitto-harness.js';
+import { mqttDevice, publisher, topicPrefix, type Publisher } from '../helpers/mosquitto-harness.js';
+import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
+import { eventuallyPasses } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -27,17 +29,17 @@ describe('mqtt adapter and a broker that goes away', () => {
     const { broker, pub, sink, adapter, t } = await setup();
     await pub.publish(`${t}/count`, '{"n":1}', true);
     await adapter.start();
-    await eventually(() => expect(sink.values('count')).toEqual([1]));
+    await eventuallyPasses(() => expect(sink.values('count')).toEqual([1]));
 
     await broker.stop();
-    await eventually(() => expect(sink.state).toBe('disconnected'));
+    await eventuallyPasses(() => expect(sink.state).toBe('disconnected'));
     await broker.restart();
-    await eventually(() => expect(sink.state).toBe('connected'));
+    await eventuallyPasses(() => expect(sink.state).toBe('connected'));
 
     // The restarted broker has no retained state; a retained publish reaches the adapter
     // whether it arrives before or after the adapter's resubscription.
     await pub.publish(`${t}/count`, '{"n":2}', true);
-    await eventually(() => expect(sink.values('count')).toEqual([1, 2]));
+    await eventuallyPasses(() => expect(sink.values('count')).toEqual([1, 2]));
     // Repeats of a state only update its error (e.g. "connection closed", then ECONNREFUSED).
     const states = sink.states.map((s) => s.state).filter((s, i, all) => s !== all[i - 1]);
     expect(states).toEqual(['connecting', 'connected', 'disconnected', 'connected']);
@@ -48,21 +50,21 @@ describe('mqtt adapter and a broker that goes away', () => {
     const { broker, pub, sink, adapter, t } = await setup();
     await broker.stop();
     await adapter.start();
-    await eventually(() => expect(sink.state).toBe('disconnected'));
+    await eventuallyPasses(() => expect(sink.state).toBe('disconnected'));
     expect(sink.states.at(-1)?.error).toMatch(/ECONNREFUSED/);
 
     await broker.restart();
-    await eventually(() => expect(sink.state).toBe('connected'));
+    await eventuallyPasses(() => expect(sink.state).toBe('connected'));
     await pub.publish(`${t}/count`, '{"n":7}', true);
-    await eventually(() => expect(sink.values('count')).toEqual([7]));
+    await eventuallyPasses(() => expect(sink.values('count')).toEqual([7]));
   });
 
   it('stops promptly while the broker is down', async () => {
     const { broker, sink, adapter } = await setup();
     await adapter.start();
-    await eventually(() => expect(sink.state).toBe('connected'));
+    await eventuallyPasses(() => expect(sink.state).toBe('connected'));
     await broker.stop();
-    await eventually(() => expect(sink.state).toBe('disconnected'));
+    await eventuallyPasses(() => expect(sink.state).toBe('disconnected'));
     // Resolving at all is the point: a forced end does not wait for a broker that is gone.
     await adapter.stop();
     expect(sink.states.at(-1)?.state).toBe('disconnected');

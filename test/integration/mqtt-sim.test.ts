@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMqttAdapter } from '../../src/adapters/mqtt/adapter.js';
 import { startMqttSensorSim } from '../../src/sim/mqtt-sensor.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { adapterContext, eventually, mqttDevice, RecordingSink, topicPrefix } from '../helpers/mosquitto-harness.js';
+import { mqttDevice, topicPrefix } from '../helpers/mosquitto-harness.js';
+import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
+import { eventuallyPasses } from '../helpers/wait.js';
 
 let broker: Mosquitto;
 beforeAll(async () => {
@@ -57,7 +59,7 @@ describe('mqtt sensor simulator', () => {
     const sim = startMqttSensorSim({ device: dev, tickMs: 20 });
     try {
       await adapter.start();
-      await eventually(() => {
+      await eventuallyPasses(() => {
         expect(sink.values('running')).toContain(false);
         expect(sink.values('waste:W1')).toContain(1);
       });

@@ -4,12 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpcuaAdapter } from '../../src/adapters/opcua/adapter.js';
-import type { Clock } from '../../src/clock.js';
 import { defaultOpcuaSimNodes, startOpcuaSim, type OpcuaSim } from '../../src/sim/opcua-server.js';
-import { adapterContext, freePort, opcuaDevice, recorder, tempDir, type Recorder } from '../helpers/opcua.js';
+import { SkewedClock } from '../helpers/clocks.js';
+import { freePort, opcuaDevice } from '../helpers/opcua.js';
 import { startSilentLink } from '../helpers/opcua-proxy.js';
+import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
+import { ownedTempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/wait.js';
 
-const dir = tempDir('opcua-adapter-');
+const dir = ownedTempDir('opcua-adapter-');
 const stateDir = `${dir.path}/state`;
 let sim: OpcuaSim;
 
@@ -26,22 +29,26 @@ afterAll(async () => {
   dir.remove();
 });
 
-const connectedCount = (r: Recorder) => r.states.filter((s) => s.state === 'connected').length;
+/** Waits for `check`; on a timeout the error shows the sink's connection states and errors. */
+const until = (r: RecordingSink, what: string, check: () => boolean) =>
+  eventually(() => ({ done: check(), states: r.states, errors: r.errors }), (v) => v.done, 20_000, what);
+
+const connectedCount = (r: RecordingSink) => r.states.filter((s) => s.state === 'connected').length;
 
 /** Sets the counter and waits until the adapter has reported that very value. */
-async function count(r: Recorder, value: number) {
+async function count(r: RecordingSink, value: number) {
   sim.set('Line1.Counter', value);
-  await r.until(`count ${value}`, () => r.values('count').includes(value));
+  await until(r, `count ${value}`, () => r.allValues('count').includes(value));
 }
 
 describe('OPC UA adapter', () => {
   it('subscribe: the first burst is one batch of every signal, then the counter follows the server', async () => {
     sim.set('Line1.Counter', 0);
-    const r = recorder();
-    const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl), adapterContext(r, stateDir));
+    const r = new RecordingSink();
+    const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl), adapterContext(r, { stateDir }));
     await adapter.start();
     try {
-      await r.until('first batch', () => r.batches.length > 0);
+      await until(r, 'first batch', () => r.batches.length > 0);
       expect(Object.fromEntries(r.batches[0].map((x) => [x.signal, x.value]))).toEqual({
         count: 0,
         'waste:Scrap': 0,
@@ -51,7 +58,7 @@ describe('OPC UA adapter', () => {
       });
       expect(r.batches[0].find((x) => x.signal === 'count')?.raw).toBe('UInt32 0');
       for (const v of [1, 2, 3]) await count(r, v);
-      expect(r.values('count')).toEqual([0, 1, 2, 3]);
+      expect(r.allValues('count')).toEqual([0, 1, 2, 3]);
       expect(r.states.map((s) => s.state)).toEqual(['connecting', 'connected']);
       expect(r.errors).toEqual([]);
     } finally {
@@ -61,15 +68,15 @@ describe('OPC UA adapter', () => {
 
   it('poll: every interval reads all nodes in one batch', async () => {
     sim.set('Line1.Counter', 10);
-    const r = recorder();
-    const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl, { mode: 'poll' }), adapterContext(r, stateDir));
+    const r = new RecordingSink();
+    const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl, { mode: 'poll' }), adapterContext(r, { stateDir }));
     await adapter.start();
     try {
-      await r.until('two polls', () => r.batches.length >= 2);
+      await until(r, 'two polls', () => r.batches.length >= 2);
       expect(r.batches.every((b) => b.length === 5)).toBe(true);
       await count(r, 11);
       await count(r, 12);
-      expect([...new Set(r.values('count'))]).toEqual([10, 11, 12]);
+      expect([...new Set(r.allValues('count'))]).toEqual([10, 11, 12]);
       expect(r.errors).toEqual([]);
     } finally {
       await adapter.stop();
@@ -86,28 +93,28 @@ describe('OPC UA adapter', () => {
         { code: 'total', source: { nodeId: 'ns=1;s=Line1.Total' } },
       ],
     });
-    const r = recorder();
-    const adapter = createOpcuaAdapter(device, adapterContext(r, stateDir));
+    const r = new RecordingSink();
+    const adapter = createOpcuaAdapter(device, adapterContext(r, { stateDir }));
     await adapter.start();
     try {
-      await r.until('first values', () => r.values('count').includes(20));
-      await r.until('both errors', () => r.errors.length >= 2);
+      await until(r, 'first values', () => r.allValues('count').includes(20));
+      await until(r, 'both errors', () => r.errors.length >= 2);
       expect(r.errors).toContainEqual({ machine: 'LINE1', signal: 'waste:Scrap', message: 'BadNodeIdUnknown' });
       expect(r.errors).toContainEqual({
         machine: 'LINE1',
         signal: 'param:batch',
         message: 'type mismatch: String "B-0001" where a number is expected',
       });
-      expect(r.values('param:total')).toEqual([2 ** 40 + 5]);
-      expect(r.values('waste:Scrap')).toEqual([]);
-      expect(r.values('param:batch')).toEqual([]);
+      expect(r.allValues('param:total')).toEqual([2 ** 40 + 5]);
+      expect(r.allValues('waste:Scrap')).toEqual([]);
+      expect(r.allValues('param:batch')).toEqual([]);
 
       sim.setStatus('Line1.Temperature', 'BadWaitingForInitialData');
-      await r.until('bad status', () => r.errors.some((e) => e.message === 'BadWaitingForInitialData'));
+      await until(r, 'bad status', () => r.errors.some((e) => e.message === 'BadWaitingForInitialData'));
       expect(r.errors.at(-1)).toEqual({ machine: 'LINE1', signal: 'param:temperature', message: 'BadWaitingForInitialData' });
       sim.set('Line1.Temperature', 22);
-      await r.until('good again', () => r.values('param:temperature').includes(22));
-      expect(r.values('param:temperature')).toEqual([21.5, 22]);
+      await until(r, 'good again', () => r.allValues('param:temperature').includes(22));
+      expect(r.allValues('param:temperature')).toEqual([21.5, 22]);
       await count(r, 21);
 
       const rows = await adapter.probe();
@@ -127,7 +134,7 @@ describe('OPC UA adapter', () => {
   });
 
   it('probe works without start: it connects, reads once and disconnects', async () => {
-    const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl), adapterContext(recorder(), stateDir));
+    const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl), adapterContext(new RecordingSink(), { stateDir }));
     const rows = await adapter.probe();
     await adapter.stop();
     expect(rows.map((x) => x.signal)).toEqual(['count', 'waste:Scrap', 'running', 'stopReason', 'param:temperature']);
@@ -137,24 +144,23 @@ describe('OPC UA adapter', () => {
   it('a silent network is noticed by the keep-alive watchdog, and the adapter reconnects once it is back', async () => {
     const link = await startSilentLink(sim.port);
     // Real timers, but a clock that can jump past the watchdog's limit instead of waiting 30 s.
-    let skew = 0;
-    const clock: Clock = { now: () => Date.now() + skew, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
-    const r = recorder();
-    const adapter = createOpcuaAdapter(opcuaDevice(`opc.tcp://127.0.0.1:${link.port}`), { ...adapterContext(r, stateDir), clock });
+    const clock = new SkewedClock();
+    const r = new RecordingSink();
+    const adapter = createOpcuaAdapter(opcuaDevice(`opc.tcp://127.0.0.1:${link.port}`), adapterContext(r, { stateDir, clock }));
     sim.set('Line1.Counter', 30);
     await adapter.start();
     try {
-      await r.until('count 30', () => r.values('count').includes(30));
+      await until(r, 'count 30', () => r.allValues('count').includes(30));
       link.silence();
       sim.set('Line1.Counter', 31);
-      skew = 60_000;
-      await r.until('watchdog', () => r.states.some((s) => s.error?.startsWith('no message from the server')));
-      expect(r.values('count')).not.toContain(31);
+      clock.skew = 60_000;
+      await until(r, 'watchdog', () => r.states.some((s) => s.error?.startsWith('no message from the server')));
+      expect(r.allValues('count')).not.toContain(31);
       link.restore();
-      await r.until('reconnected', () => connectedCount(r) === 2);
-      await r.until('count 31', () => r.values('count').includes(31));
+      await until(r, 'reconnected', () => connectedCount(r) === 2);
+      await until(r, 'count 31', () => r.allValues('count').includes(31));
       await count(r, 32);
-      expect(r.values('count')).toEqual([30, 31, 32]);
+      expect(r.allValues('count')).toEqual([30, 31, 32]);
     } finally {
       await adapter.stop();
       await link.close();
@@ -163,20 +169,20 @@ describe('OPC UA adapter', () => {
 
   for (const mode of ['subscribe', 'poll'] as const) {
     it(`${mode}: after a server restart the adapter reconnects by itself and the counter continues`, async () => {
-      const r = recorder();
-      const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl, { mode }), adapterContext(r, stateDir));
+      const r = new RecordingSink();
+      const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl, { mode }), adapterContext(r, { stateDir }));
       sim.set('Line1.Counter', 40);
       await adapter.start();
       try {
-        await r.until('count 40', () => r.values('count').includes(40));
+        await until(r, 'count 40', () => r.allValues('count').includes(40));
         await sim.stop();
         // The PLC keeps counting while its OPC UA server restarts.
         sim.set('Line1.Counter', 42);
-        await r.until('disconnected', () => r.states.some((s) => s.state === 'disconnected'));
+        await until(r, 'disconnected', () => r.states.some((s) => s.state === 'disconnected'));
         await sim.start();
-        await r.until('reconnected', () => connectedCount(r) === 2);
+        await until(r, 'reconnected', () => connectedCount(r) === 2);
         await count(r, 43);
-        const seen = [...new Set(r.values('count'))];
+        const seen = [...new Set(r.allValues('count'))];
         expect(seen).toEqual([40, 42, 43]);
       } finally {
         await adapter.stop();

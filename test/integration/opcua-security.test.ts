@@ -10,9 +10,12 @@ import { deviceStateDir } from '../../src/adapters/state-dir.js';
 import { main as trust } from '../../src/cli/trust.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startOpcuaSim, type OpcuaSim } from '../../src/sim/opcua-server.js';
-import { adapterContext, freePort, opcuaDevice, recorder, tempDir } from '../helpers/opcua.js';
+import { freePort, opcuaDevice } from '../helpers/opcua.js';
+import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
+import { ownedTempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/wait.js';
 
-const dir = tempDir('opcua-security-');
+const dir = ownedTempDir('opcua-security-');
 const password = 'pa55-w0rd-xyz';
 const secured = { securityMode: 'SignAndEncrypt', username: 'operator', password };
 let sim: OpcuaSim;
@@ -69,13 +72,13 @@ async function runTrust(file: string): Promise<{ code: number; printed: string }
 
 /** Runs an adapter until it reports a connection outcome. */
 async function outcome(connection: Record<string, unknown>, stateDir: string) {
-  const r = recorder();
-  const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl, connection), adapterContext(r, stateDir));
+  const r = new RecordingSink();
+  const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl, connection), adapterContext(r, { stateDir }));
   await adapter.start();
   try {
-    await r.until('an outcome', () => r.states.some((s) => s.state !== 'connecting'));
-    if (r.states.at(-1)?.state === 'connected') await r.until('a count', () => r.values('count').length > 0);
-    return { state: r.states.at(-1)!, counts: r.values('count') };
+    await eventually(() => r.states, (states) => states.some((s) => s.state !== 'connecting'), 20_000, 'an outcome');
+    if (r.states.at(-1)?.state === 'connected') await eventually(() => r.allValues('count'), (counts) => counts.length > 0, 20_000, 'a count');
+    return { state: r.states.at(-1)!, counts: r.allValues('count') };
   } finally {
     await adapter.stop();
   }

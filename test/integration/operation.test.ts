@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import type { GatewayStatus } from '../../src/web/status-types.js';
 import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
-import { startGateway, eventually, type GatewayProcess } from '../helpers/gateway-process.js';
+import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/wait.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
 const run = promisify(execFile);

@@ -15,9 +15,9 @@ import { MesClient } from '../../src/uplink/mes-client.js';
 import { RateBudget } from '../../src/uplink/rate-budget.js';
 import { Uploader } from '../../src/uplink/uploader.js';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
-import { WarpClock } from '../helpers/warp-clock.js';
-import { eventually } from '../helpers/gateway-process.js';
+import { WarpClock } from '../helpers/clocks.js';
 import { tempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/wait.js';
 
 const codes = (n: number) => Array.from({ length: n }, (_, i) => `M${String(i).padStart(2, '0')}`);
 
@@ -176,9 +176,13 @@ describe('uploader', () => {
     await eventually(() => s.outbox.deadLetters(), (d) => d.length === 1, 30_000, 'dead letter');
     await eventually(() => mes!.state.M00, (m) => m.count === 50 && m.waste.W1 === 2, 30_000, 'count and W1');
     expect(s.outbox.deadLetters()[0].body).toEqual({ waste: [{ code: 'W9', quantity: 3 }] });
-    // Later production still flows while W9 stays refused.
-    s.read('M00', { count: 60, 'waste:W9': 4 });
+    // Later production and parameters still flow while W9 stays refused.
+    s.read('M00', { count: 60, 'waste:W9': 4, 'param:temp': 31 });
     await eventually(() => mes!.state.M00.count, (c) => c === 60, 30_000, 'later count');
+    await eventually(() => mes!.state.M00.parameters.temp, (t) => t === 31, 30_000, 'parameter');
+    // W9 refused again at its new total: still one dead letter, now with the newest body.
+    await eventually(() => s.outbox.deadLetters(), (d) => JSON.stringify(d[0]?.body) === JSON.stringify({ waste: [{ code: 'W9', quantity: 4 }] }), 30_000, 'refreshed dead letter');
+    expect(s.outbox.deadLetters()).toHaveLength(1);
   });
 
   it('says loudly that the MES is ahead, with the rebase command', async () => {

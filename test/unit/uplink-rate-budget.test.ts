@@ -1,46 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
 import { RateBudget } from '../../src/uplink/rate-budget.js';
-
-/** Manual clock: timers fire only when the test advances time. */
-class FakeClock implements Clock {
-  private t = 1_700_000_000_000;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  private nextId = 1;
-
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers.delete(h as number);
-  }
-  /** Moves time forward, firing due timers in order and letting their promises settle. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    for (;;) {
-      const due = [...this.timers].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.t = due[1].at;
-      due[1].fn();
-      await new Promise((r) => setImmediate(r));
-    }
-    this.t = end;
-    await new Promise((r) => setImmediate(r));
-  }
-  /** Synchronous jump, for loops that poll delayMs() themselves. */
-  set(t: number): void {
-    this.t = t;
-  }
-}
+import { ManualClock } from '../helpers/clocks.js';
 
 /** Sends whenever allowed, as an uploader with endless work would, until `until`. */
-function drive(budget: RateBudget, clock: FakeClock, until: number, sends: number[] = []): number[] {
+function drive(budget: RateBudget, clock: ManualClock, until: number, sends: number[] = []): number[] {
   for (;;) {
     const wait = budget.delayMs();
     if (clock.now() + wait >= until) return sends;
@@ -60,7 +23,7 @@ function maxPerWindow(sends: number[]): number {
 describe('RateBudget', () => {
   it('never exceeds perMinute in any 60 s window under constant demand for 10 minutes', () => {
     for (const [perMinute, burst] of [[100, undefined], [120, 5], [7, 7], [1, undefined]] as const) {
-      const clock = new FakeClock();
+      const clock = new ManualClock();
       const budget = new RateBudget({ perMinute, burst, clock });
       const start = clock.now();
       const sends = drive(budget, clock, start + 600_000);
@@ -71,7 +34,7 @@ describe('RateBudget', () => {
   });
 
   it('caps a minute at perMinute where the bucket alone would let its burst through as well', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const budget = new RateBudget({ perMinute: 100, clock });
     const start = clock.now();
     const sends = drive(budget, clock, start + 60_000);
@@ -81,7 +44,7 @@ describe('RateBudget', () => {
   });
 
   it('allows a burst after a quiet spell, then spaces sends evenly', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const budget = new RateBudget({ perMinute: 60, burst: 3, clock });
     const start = clock.now();
     const sends = drive(budget, clock, start + 10_000);
@@ -91,7 +54,7 @@ describe('RateBudget', () => {
   });
 
   it('keeps the window across a restart given the history', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const first = new RateBudget({ perMinute: 10, burst: 10, clock });
     const start = clock.now();
     const before = drive(first, clock, start + 1);
@@ -105,7 +68,7 @@ describe('RateBudget', () => {
   });
 
   it('does not grant a fresh burst after a restart', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const first = new RateBudget({ perMinute: 100, clock });
     const start = clock.now();
     const before = drive(first, clock, start + 30_000);
@@ -117,7 +80,7 @@ describe('RateBudget', () => {
   });
 
   it('ignores history older than a minute and treats future timestamps as now', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const now = clock.now();
     const budget = new RateBudget({ perMinute: 2, burst: 2, clock, history: [now - 60_000, now - 70_000, now + 3_600_000] });
     expect(budget.recent()).toEqual([now]);
@@ -125,7 +88,7 @@ describe('RateBudget', () => {
   });
 
   it('restarts the minute when the wall clock steps back instead of blocking until it catches up', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const budget = new RateBudget({ perMinute: 2, burst: 2, clock });
     const start = clock.now();
     budget.take();
@@ -135,7 +98,7 @@ describe('RateBudget', () => {
   });
 
   it('honours pauseUntil, and a shorter pause does not cut a longer one', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const budget = new RateBudget({ perMinute: 120, clock });
     const start = clock.now();
     budget.pauseUntil(start + 30_000);
@@ -145,31 +108,31 @@ describe('RateBudget', () => {
     const acquired = budget.acquire().then(() => {
       done = true;
     });
-    await clock.advance(29_999);
+    await clock.advanceAndSettle(29_999);
     expect(done).toBe(false);
-    await clock.advance(1);
+    await clock.advanceAndSettle(1);
     await acquired;
     expect(done).toBe(true);
     expect(budget.recent()).toEqual([start + 30_000]);
   });
 
   it('acquire waits on the clock for a slot and takes it; concurrent callers each get their own', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const budget = new RateBudget({ perMinute: 60, burst: 1, clock });
     const start = clock.now();
     const order: number[] = [];
     const all = Promise.all([1, 2, 3].map((i) => budget.acquire().then(() => order.push(i))));
-    await clock.advance(0);
+    await clock.advanceAndSettle(0);
     expect(order).toHaveLength(1);
-    await clock.advance(1000);
+    await clock.advanceAndSettle(1000);
     expect(order).toHaveLength(2);
-    await clock.advance(1000);
+    await clock.advanceAndSettle(1000);
     await all;
     expect(budget.recent()).toEqual([start, start + 1000, start + 2000]);
   });
 
   it('acquire rejects when aborted, without taking a slot', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const budget = new RateBudget({ perMinute: 60, burst: 1, clock });
     budget.take();
     const ac = new AbortController();
@@ -180,7 +143,7 @@ describe('RateBudget', () => {
   });
 
   it('refuses nonsense limits', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     expect(() => new RateBudget({ perMinute: 0, clock })).toThrow(/perMinute/);
     expect(() => new RateBudget({ perMinute: 10, burst: 11, clock })).toThrow(/burst/);
     expect(new RateBudget({ perMinute: 3, clock }).burst).toBe(3);

@@ -1,20 +1,22 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createNotifier } from '../../src/cli/sd-notify.js';
+import { ownedTempDir } from '../helpers/tmp.js';
 
+let tmp: ReturnType<typeof ownedTempDir>;
 let dir: string;
 let log: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sd-notify-'));
+  tmp = ownedTempDir('sd-notify-');
+  dir = tmp.path;
   log = join(dir, 'calls.log');
 });
 afterEach(() => {
   vi.restoreAllMocks();
   vi.useRealTimers();
-  rmSync(dir, { recursive: true, force: true });
+  tmp.remove();
 });
 
 /** A stand-in helper on an otherwise empty PATH that appends its arguments (and stdin) to the log. */

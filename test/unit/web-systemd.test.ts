@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { gatewaySchema } from '../../src/config/schema.js';
+import { ownedTempDir } from '../helpers/tmp.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const unitFile = join(root, 'systemd/shopfloor-gateway.service');
@@ -74,7 +74,7 @@ describe('systemd unit', () => {
   it(`passes systemd-analyze verify${hasTool('systemd-analyze') ? '' : ' (tool not installed: the key checks above stand in for it)'}`, () => {
     if (!hasTool('systemd-analyze')) return;
     // verify insists that ExecStart exists: point it at this checkout's copy of the same file.
-    const dir = mkdtempSync(join(tmpdir(), 'unit-'));
+    const { path: dir, remove } = ownedTempDir('unit-');
     try {
       const copy = join(dir, 'shopfloor-gateway.service');
       writeFileSync(copy, readFileSync(unitFile, 'utf8').replace('/opt/shopfloor-gateway/bin/', join(root, 'bin/')));
@@ -82,7 +82,7 @@ describe('systemd unit', () => {
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      remove();
     }
   });
 

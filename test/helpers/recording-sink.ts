@@ -1,0 +1,50 @@
+/** An AdapterSink that records everything an adapter reports, and a quiet context around it. */
+import { pino } from 'pino';
+import { systemClock } from '../../src/clock.js';
+import type { AdapterContext, AdapterSink, ConnectionState, Reading } from '../../src/adapters/types.js';
+
+export class RecordingSink implements AdapterSink {
+  batches: Reading[][] = [];
+  errors: { machine: string; signal: string; message: string }[] = [];
+  states: { state: ConnectionState; error?: string }[] = [];
+
+  readings(batch: Reading[]): void {
+    this.batches.push(batch);
+  }
+  signalError(machine: string, signal: string, message: string): void {
+    this.errors.push({ machine, signal, message });
+  }
+  connection(state: ConnectionState, error?: string): void {
+    this.states.push({ state, error });
+  }
+
+  /** The newest connection state, or undefined before the first. */
+  get state(): ConnectionState | undefined {
+    return this.states.at(-1)?.state;
+  }
+  /** The newest value of a signal, or undefined. */
+  latest(machine: string, signal: string): Reading['value'] | undefined {
+    for (let i = this.batches.length - 1; i >= 0; i--) {
+      const r = this.batches[i].find((x) => x.machine === machine && x.signal === signal);
+      if (r) return r.value;
+    }
+    return undefined;
+  }
+  /** Values of one signal of one machine, in the order they arrived. */
+  values(signal: string, machine = 'M1'): unknown[] {
+    return this.batches.flat().filter((r) => r.machine === machine && r.signal === signal).map((r) => r.value);
+  }
+  /** Values of one signal, whichever machine reported them, in the order they arrived. */
+  allValues(signal: string): unknown[] {
+    return this.batches.flat().filter((r) => r.signal === signal).map((r) => r.value);
+  }
+  /** Error messages of one signal of one machine, in order. */
+  errorsOf(signal: string, machine = 'M1'): string[] {
+    return this.errors.filter((e) => e.machine === machine && e.signal === signal).map((e) => e.message);
+  }
+}
+
+/** A context for an adapter under test: silent logger, system clock, no state folder unless given. */
+export function adapterContext(sink: AdapterSink, overrides: Partial<Omit<AdapterContext, 'sink'>> = {}): AdapterContext {
+  return { sink, logger: pino({ level: 'silent' }), clock: systemClock, stateDir: '/nonexistent', ...overrides };
+}
