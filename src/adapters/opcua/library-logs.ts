@@ -3,14 +3,16 @@ import { format } from 'node:util';
 import type { Logger } from 'pino';
 import { setErrorLogger, setWarningLogger } from 'node-opcua';
 
-let routed = false;
+let lib: Logger | undefined;
+
+// Installed at import: node-opcua warns asynchronously right after being loaded (e.g. its
+// RSA PKCS#1 v1.5 self-check, irrelevant to the Basic256Sha256 and Aes policies we use),
+// before any adapter has handed over a logger. Its warnings are chatty (certificate dumps,
+// "please wait"); what matters is reported by the adapter, so they go to debug.
+setWarningLogger((...args: unknown[]) => lib?.debug(format(...args)));
+setErrorLogger((...args: unknown[]) => lib?.warn(format(...args)));
 
 /** Process-wide, as node-opcua's loggers are: the first caller's logger gets them. */
 export function routeLibraryLogs(logger: Logger): void {
-  if (routed) return;
-  routed = true;
-  const lib = logger.child({ lib: 'node-opcua' });
-  // Its warnings are chatty (certificate dumps, "please wait"); what matters is reported by the adapter.
-  setWarningLogger((...args: unknown[]) => lib.debug(format(...args)));
-  setErrorLogger((...args: unknown[]) => lib.warn(format(...args)));
+  lib ??= logger.child({ lib: 'node-opcua' });
 }
