@@ -57,7 +57,8 @@ export class Gateway implements StatusProvider {
   private configErrors: string[] = [];
   private configLoadedAt: number;
   private readonly startedAt: number;
-  private timers: unknown[] = [];
+  /** The pending timer of each periodic task (one each, replaced when it fires). */
+  private readonly timers = new Map<string, unknown>();
   private stopped = false;
 
   constructor(opts: GatewayOptions) {
@@ -84,9 +85,9 @@ export class Gateway implements StatusProvider {
     this.processor.setMachines(this.bindings(this.config));
     this.startUplink(g);
     for (const d of this.config.devices) await this.startDevice(d.config);
-    this.every(1000, () => this.processor.tick(this.clock.now()));
-    this.every(SAMPLE_MS, () => this.sampleProduction());
-    this.every(3600_000, () => this.history.prune(this.clock.now() - g.storage.retentionDays * 86400_000));
+    this.every('tick', 1000, () => this.processor.tick(this.clock.now(), (device) => this.devices.get(device)?.status.state === 'connected'));
+    this.every('sample', SAMPLE_MS, () => this.sampleProduction());
+    this.every('prune', 3600_000, () => this.history.prune(this.clock.now() - g.storage.retentionDays * 86400_000));
     this.sampleProduction();
     this.logger.info(
       { devices: this.devices.size, machines: this.processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
@@ -97,7 +98,7 @@ export class Gateway implements StatusProvider {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.timers) this.clock.clearTimeout(t);
+    for (const t of this.timers.values()) this.clock.clearTimeout(t);
     await Promise.allSettled([...this.devices.values()].map((d) => d.adapter?.stop()));
     await this.uploader.stop();
     await this.client.close();
@@ -134,6 +135,9 @@ export class Gateway implements StatusProvider {
       await this.uploader.stop();
       await this.client.close();
       this.startUplink(next.gateway);
+    } else {
+      // Saving gateway.yaml after fixing the key in the MES is how a technician says "try again".
+      this.uploader.clearAuthProblem();
     }
     this.changed();
   }
@@ -170,6 +174,8 @@ export class Gateway implements StatusProvider {
       clock: this.clock,
       logger: this.logger.child({ component: 'uplink' }),
       onChange: () => this.changed(),
+      pausedUntil: this.history.pausedUntil(),
+      savePause: (until) => this.history.savePause(until),
     });
     this.uploader.start();
   }
@@ -235,17 +241,17 @@ export class Gateway implements StatusProvider {
     }
   }
 
-  private every(ms: number, fn: () => void): void {
+  private every(name: string, ms: number, fn: () => void): void {
     const loop = () => {
       if (this.stopped) return;
       try {
         fn();
       } catch (err) {
-        this.logger.error({ err }, 'periodic task failed');
+        this.logger.error({ err, task: name }, 'periodic task failed');
       }
-      this.timers.push(this.clock.setTimeout(loop, ms));
+      this.timers.set(name, this.clock.setTimeout(loop, ms));
     };
-    this.timers.push(this.clock.setTimeout(loop, ms));
+    this.timers.set(name, this.clock.setTimeout(loop, ms));
   }
 
   private sampleProduction(): void {

@@ -28,12 +28,14 @@ interface Prepared {
   device: string;
   config: MachineConfig;
   guard: Record<string, GuardOptions>;
+  /** Per counter signal, what it is read from: a change means a new baseline, not production. */
+  sourceKey: Record<string, string>;
   runStop?: { opts: RunStopOptions; hasRunningSignal: boolean };
   deadband: Record<string, number>;
 }
 
 function sourceType(source: unknown): string | undefined {
-  return typeof source === 'object' && source !== null && 'type' in source ? String((source as { type?: string }).type) : undefined;
+  return typeof source === 'object' && source !== null ? (source as { type?: string }).type : undefined;
 }
 
 function prepare(b: MachineBinding): Prepared {
@@ -43,14 +45,20 @@ function prepare(b: MachineBinding): Prepared {
     maxJump: m.maxCountJump,
   });
   const guard: Record<string, GuardOptions> = {};
-  if (m.count) guard.count = guardFor(m.count);
-  for (const w of m.waste) guard[`waste:${w.code}`] = guardFor(w.source);
+  const sourceKey: Record<string, string> = {};
+  const counter = (signal: string, source: unknown) => {
+    guard[signal] = guardFor(source);
+    sourceKey[signal] = JSON.stringify(source);
+  };
+  if (m.count) counter('count', m.count);
+  for (const w of m.waste) counter(`waste:${w.code}`, w.source);
   const tracks = m.running !== undefined || m.stopWhenIdleSeconds !== undefined;
   const fallbackType = m.stopReason?.default ?? m.downtimeType ?? 'Unplanned';
   return {
     device: b.device,
     config: m,
     guard,
+    sourceKey,
     runStop: tracks
       ? {
           hasRunningSignal: m.running !== undefined,
@@ -121,30 +129,50 @@ export class MachineProcessor {
       const values = this.lastValues.get(r.machine) ?? this.lastValues.set(r.machine, new Map()).get(r.machine)!;
       values.set(r.signal, { value: r.value, at: r.at });
     }
-    this.db.transaction(() => {
-      for (const [code, readings] of byMachine) this.applyMachine(this.machines.get(code)!, readings, now);
-    })();
+    this.write((staged) => {
+      for (const [code, readings] of byMachine) this.applyMachine(this.machines.get(code)!, readings, now, staged);
+    });
   }
 
-  /** Time-driven run/stop decisions (debounce expiry, idle counter) when no reading arrives. */
-  tick(now: number): void {
-    this.db.transaction(() => {
-      for (const m of this.machines.values()) if (m.runStop) this.stepRunStop(m, { at: now }, now);
-    })();
+  /**
+   * Time-driven run/stop decisions (debounce expiry, idle counter) when no reading arrives.
+   * `live(device)`: whether the device's last values still hold (it is connected); a
+   * subscription sends only changes, so a quiet "running" is still running.
+   */
+  tick(now: number, live: (device: string) => boolean = () => false): void {
+    this.write((staged) => {
+      for (const m of this.machines.values()) {
+        if (m.runStop) this.stepRunStop(m, live(m.device) ? this.lastKnown(m.config.code, now) : { at: now }, now, staged);
+      }
+    });
   }
 
-  private applyMachine(m: Prepared, readings: Reading[], now: number): void {
+  /**
+   * One IMMEDIATE transaction. Run/stop state reaches memory only after the commit: were
+   * the transaction rolled back, its transitions would otherwise never be produced again.
+   */
+  private write(fn: (staged: Map<string, RunStopState>) => void): void {
+    const staged = new Map<string, RunStopState>();
+    this.db.transaction(() => fn(staged)).immediate();
+    for (const [code, state] of staged) this.runStates.set(code, state);
+  }
+
+  /** The run/stop signals as last read, for batches and ticks that do not carry them. */
+  private lastKnown(code: string, at: number): RunStopInput {
+    const values = this.lastValues.get(code);
+    const running = values?.get('running');
+    const reason = values?.get('stopReason');
+    return { at, running: running && truthy(running.value), reason: reason?.value };
+  }
+
+  private applyMachine(m: Prepared, readings: Reading[], now: number, staged: Map<string, RunStopState>): void {
     const code = m.config.code;
     let countMoved = false;
-    const input: RunStopInput = { at: now };
+    const input: RunStopInput = this.lastKnown(code, now);
     for (const r of readings) {
       if (r.signal === 'count' || r.signal.startsWith('waste:')) {
         const added = this.applyCounter(m, r);
         if (r.signal === 'count' && added > 0) countMoved = true;
-      } else if (r.signal === 'running') {
-        input.running = truthy(r.value);
-      } else if (r.signal === 'stopReason') {
-        input.reason = r.value;
       } else if (r.signal.startsWith('param:')) {
         const pcode = r.signal.slice('param:'.length);
         if (!parameterChanged(this.state.lastParameter(code, pcode), r.value, m.deadband[pcode] ?? 0)) continue;
@@ -152,7 +180,7 @@ export class MachineProcessor {
         this.outbox.enqueueParameter(code, pcode, r.value, now);
       }
     }
-    if (m.runStop) this.stepRunStop(m, { ...input, countMoved }, now);
+    if (m.runStop) this.stepRunStop(m, { ...input, countMoved }, now, staged);
   }
 
   /** Returns what the guard added to the total. */
@@ -165,10 +193,18 @@ export class MachineProcessor {
       return 0;
     }
     const row = this.state.counter(code, r.signal);
+    const source = m.sourceKey[r.signal];
     if (!row) {
       const init = initGuard(r.value, m.config.initialCount);
-      this.state.insertCounter(code, r.signal, init, r.at);
+      this.state.insertCounter(code, r.signal, init, source, r.at);
       this.events.event(code, 'counter first seen', { signal: r.signal, raw: r.value, total: init.total });
+      return 0;
+    }
+    if (row.source !== source) {
+      // Another register, node or topic (a config edit): comparing its value with the old
+      // one's would invent or lose production. The total stays; counting resumes from here.
+      this.state.rebaseline(code, r.signal, r.value, source, r.at);
+      if (row.source !== undefined) this.events.event(code, 'counter source changed; counting from its current value', { signal: r.signal, raw: r.value, total: row.total });
       return 0;
     }
     const step = stepGuard(row, r.value, opts);
@@ -187,11 +223,11 @@ export class MachineProcessor {
     return step.added;
   }
 
-  private stepRunStop(m: Prepared, input: RunStopInput, now: number): void {
+  private stepRunStop(m: Prepared, input: RunStopInput, now: number, staged: Map<string, RunStopState>): void {
     const code = m.config.code;
-    const before = this.runState(code) ?? {};
+    const before = staged.get(code) ?? this.runState(code) ?? {};
     const { state, transitions } = stepRunStop(before, input, m.runStop!.opts, m.runStop!.hasRunningSignal);
-    this.runStates.set(code, state);
+    staged.set(code, state);
     if (JSON.stringify(state) !== JSON.stringify(before)) this.state.putRunState(code, state);
     for (const t of transitions) {
       this.outbox.enqueueStartStop(code, t, now);

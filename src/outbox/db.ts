@@ -58,8 +58,17 @@ const migrations: string[] = [
   `CREATE INDEX history_at ON history (at)`,
   `CREATE INDEX history_machine ON history (machine, kind, at)`,
   `CREATE TABLE request_log (at INTEGER NOT NULL)`,
+  // Small facts that must outlive a restart, e.g. a 429 pause ('uplink.pausedUntil').
+  `CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  // What the counter was read from: a changed source starts a new baseline, not production.
+  `ALTER TABLE counter_state ADD COLUMN source TEXT`,
 ];
 
+/**
+ * Every write transaction here is IMMEDIATE: it takes the write lock before reading, so a
+ * CLI writing the same file (outbox retry, rebase) makes it wait (busy_timeout) instead of
+ * failing it with SQLITE_BUSY_SNAPSHOT half-way.
+ */
 export function openDatabase(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -78,5 +87,5 @@ function migrate(db: Db): void {
   db.transaction(() => {
     for (let i = version; i < migrations.length; i++) db.exec(migrations[i]);
     db.pragma(`user_version = ${migrations.length}`);
-  })();
+  }).immediate();
 }

@@ -1,4 +1,4 @@
-/** What was delivered or collapsed (for the timeline), pruning, and the request log of the rate budget. */
+/** What was delivered or collapsed (for the timeline), pruning, and what the rate budget must remember across restarts. */
 import type { Db } from './db.js';
 
 export class History {
@@ -16,6 +16,8 @@ export class History {
       record: db.prepare(`INSERT INTO request_log (at) VALUES (?)`),
       recent: db.prepare<[number], { at: number }>(`SELECT at FROM request_log WHERE at >= ? ORDER BY at`),
       pruneRequests: db.prepare(`DELETE FROM request_log WHERE at < ?`),
+      getKv: db.prepare<[string], { value: string }>(`SELECT value FROM kv WHERE key = ?`),
+      putKv: db.prepare(`INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
     };
   }
 
@@ -41,5 +43,15 @@ export class History {
 
   recentRequests(from: number): number[] {
     return this.q.recent.all(from).map((r) => r.at);
+  }
+
+  /** Until when the MES asked every integration of the company to wait (429 Retry-After). */
+  pausedUntil(): number | undefined {
+    const r = this.q.getKv.get('uplink.pausedUntil');
+    return r ? Number(r.value) : undefined;
+  }
+
+  savePause(until: number): void {
+    this.q.putKv.run('uplink.pausedUntil', String(until));
   }
 }

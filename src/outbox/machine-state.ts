@@ -10,6 +10,8 @@ export interface CounterRow extends GuardState {
   delivered: number;
   attempted: number;
   dead?: number;
+  /** What the counter is read from (undefined in state written before this was kept). */
+  source?: string;
 }
 
 interface CounterDbRow {
@@ -21,6 +23,7 @@ interface CounterDbRow {
   delivered: number;
   attempted: number;
   dead: number | null;
+  source: string | null;
 }
 
 const fromDb = (r: CounterDbRow): CounterRow => ({
@@ -32,6 +35,7 @@ const fromDb = (r: CounterDbRow): CounterRow => ({
   delivered: r.delivered,
   attempted: r.attempted,
   dead: r.dead ?? undefined,
+  source: r.source ?? undefined,
 });
 
 export class MachineStateStore {
@@ -43,8 +47,11 @@ export class MachineStateStore {
       counters: db.prepare<[string], CounterDbRow>('SELECT * FROM counter_state WHERE machine = ? ORDER BY signal'),
       allCounters: db.prepare<[], CounterDbRow>('SELECT * FROM counter_state ORDER BY machine, signal'),
       insertCounter: db.prepare(
-        `INSERT INTO counter_state (machine, signal, last_raw, held_raw, total, delivered, attempted, updated_at)
-         VALUES (@machine, @signal, @lastRaw, @held, @total, @total, 0, @at)`,
+        `INSERT INTO counter_state (machine, signal, last_raw, held_raw, total, delivered, attempted, source, updated_at)
+         VALUES (@machine, @signal, @lastRaw, @held, @total, @total, 0, @source, @at)`,
+      ),
+      rebaseline: db.prepare(
+        `UPDATE counter_state SET last_raw = @raw, held_raw = NULL, source = @source, updated_at = @at WHERE machine = @machine AND signal = @signal`,
       ),
       updateGuard: db.prepare(
         `UPDATE counter_state SET last_raw = @lastRaw, held_raw = @held, total = @total, updated_at = @at
@@ -67,8 +74,13 @@ export class MachineStateStore {
   }
 
   /** First sight: the starting point counts as delivered, so nothing is sent until it moves. */
-  insertCounter(machine: string, signal: string, state: GuardState, at: number): void {
-    this.q.insertCounter.run({ machine, signal, lastRaw: state.lastRaw, held: state.held ?? null, total: state.total, at });
+  insertCounter(machine: string, signal: string, state: GuardState, source: string, at: number): void {
+    this.q.insertCounter.run({ machine, signal, lastRaw: state.lastRaw, held: state.held ?? null, total: state.total, source, at });
+  }
+
+  /** Counting goes on from `raw` of a (new) source; the total is kept. */
+  rebaseline(machine: string, signal: string, raw: number, source: string, at: number): void {
+    this.q.rebaseline.run({ machine, signal, raw, source, at });
   }
 
   updateGuard(machine: string, signal: string, state: GuardState, at: number): void {

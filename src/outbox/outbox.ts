@@ -102,10 +102,10 @@ export class Outbox {
       lastSentStartStop: db.prepare<[string], { body: string }>(
         `SELECT body FROM history WHERE machine = ? AND kind = 'startstop' AND outcome = 'delivered' ORDER BY id DESC LIMIT 1`,
       ),
-      sameDead: db.prepare<[string, string, number, string], { id: number }>(
-        `SELECT id FROM dead_letters WHERE kind = ? AND machine = ? AND status = ? AND reason = ?`,
+      similarDead: db.prepare<[string, string, number], { id: number; reason: string }>(
+        `SELECT id, reason FROM dead_letters WHERE kind = ? AND machine = ? AND status = ?`,
       ),
-      refreshDead: db.prepare(`UPDATE dead_letters SET body = @body, at = @at WHERE id = @id`),
+      refreshDead: db.prepare(`UPDATE dead_letters SET body = @body, reason = @reason, at = @at WHERE id = @id`),
       insertDead: db.prepare(
         `INSERT INTO dead_letters (kind, machine, body, status, reason, at) VALUES (@kind, @machine, @body, @status, @reason, @at)`,
       ),
@@ -174,14 +174,15 @@ export class Outbox {
     const newest = rows[rows.length - 1];
     const last = this.q.lastSentStartStop.get(machine);
     const lastSent = last && (JSON.parse(last.body) as { running: number; type: string });
-    const redundant = lastSent !== undefined && lastSent.running === newest.running && lastSent.type === newest.type;
+    // A run is a run whatever stop it ends; a stop is new if its downtime type differs.
+    const redundant = lastSent !== undefined && lastSent.running === newest.running && (newest.running === 1 || lastSent.type === newest.type);
     const collapse = redundant ? rows : rows.slice(0, -1);
     this.db.transaction(() => {
       for (const r of collapse) {
         this.q.deleteId.run(r.id);
         this.q.history.run(now, machine, 'startstop', JSON.stringify({ type: r.type, running: r.running, at: r.at }), 'collapsed');
       }
-    })();
+    }).immediate();
     return redundant ? undefined : newest;
   }
 
@@ -194,7 +195,7 @@ export class Outbox {
   markAttempt(machine: string, values: CounterValue[]): void {
     this.db.transaction(() => {
       for (const v of values) this.q.attempt.run({ machine, signal: v.signal, total: v.total });
-    })();
+    }).immediate();
   }
 
   counterDelivered(machine: string, values: CounterValue[], params: ParameterItem[], body: unknown, at: number, outcome: 'delivered' | 'settled' = 'delivered'): void {
@@ -202,7 +203,7 @@ export class Outbox {
       for (const v of values) this.q.deliver.run({ machine, signal: v.signal, total: v.total });
       for (const p of params) this.q.deleteRev.run(p.id, p.rev);
       this.q.history.run(at, machine, 'counter', JSON.stringify(body), outcome);
-    })();
+    }).immediate();
   }
 
   /**
@@ -212,7 +213,7 @@ export class Outbox {
   counterRefused(machine: string, values: CounterValue[], attemptedBefore: Map<string, { attempted: number }>): void {
     this.db.transaction(() => {
       for (const v of values) this.q.unattempt.run({ machine, signal: v.signal, attempted: attemptedBefore.get(v.signal)?.attempted ?? 0 });
-    })();
+    }).immediate();
   }
 
   counterDead(machine: string, values: CounterValue[], attemptedBefore: Map<string, { attempted: number }>, body: unknown, status: number, reason: string, at: number): number {
@@ -221,14 +222,14 @@ export class Outbox {
       for (const v of values) this.q.markDead.run({ machine, signal: v.signal, total: v.total });
       this.q.history.run(at, machine, 'counter', JSON.stringify(body), 'dead');
       return this.addDeadLetter('counter', machine, body, status, reason, at);
-    })();
+    }).immediate();
   }
 
   parametersDelivered(machine: string, params: ParameterItem[], body: unknown, at: number): void {
     this.db.transaction(() => {
       for (const p of params) this.q.deleteRev.run(p.id, p.rev);
       this.q.history.run(at, machine, 'parameters', JSON.stringify(body), 'delivered');
-    })();
+    }).immediate();
   }
 
   parametersDead(machine: string, params: ParameterItem[], body: unknown, status: number, reason: string, at: number): number {
@@ -236,14 +237,14 @@ export class Outbox {
       for (const p of params) this.q.deleteRev.run(p.id, p.rev);
       this.q.history.run(at, machine, 'parameters', JSON.stringify(body), 'dead');
       return this.addDeadLetter('parameters', machine, body, status, reason, at);
-    })();
+    }).immediate();
   }
 
   startStopDelivered(machine: string, item: StartStopItem, at: number): void {
     this.db.transaction(() => {
       this.q.deleteId.run(item.id);
       this.q.history.run(at, machine, 'startstop', JSON.stringify({ type: item.type, running: item.running, at: item.at }), 'delivered');
-    })();
+    }).immediate();
   }
 
   startStopDead(machine: string, item: StartStopItem, status: number, reason: string, at: number): number {
@@ -252,7 +253,7 @@ export class Outbox {
       const body = { type: item.type, running: item.running, at: item.at };
       this.q.history.run(at, machine, 'startstop', JSON.stringify(body), 'dead');
       return this.addDeadLetter('startstop', machine, body, status, reason, at);
-    })();
+    }).immediate();
   }
 
   /** A retryable failure, remembered on the rows for display. */
@@ -262,12 +263,14 @@ export class Outbox {
 
   /**
    * The same refusal again (a waste code the MES does not know, refused at every new
-   * total) updates the one dead letter instead of filling the list.
+   * total; "not greater than 700", then "than 705") updates the one dead letter instead
+   * of filling the list. Numbers in the reason do not make it another refusal.
    */
   private addDeadLetter(kind: MesKind, machine: string, body: unknown, status: number, reason: string, at: number): number {
-    const same = this.q.sameDead.get(kind, machine, status, reason);
+    const shape = (r: string) => r.replace(/\d+(\.\d+)?/g, '#');
+    const same = this.q.similarDead.all(kind, machine, status).find((d) => shape(d.reason) === shape(reason));
     if (same) {
-      this.q.refreshDead.run({ id: same.id, body: JSON.stringify(body), at });
+      this.q.refreshDead.run({ id: same.id, body: JSON.stringify(body), reason, at });
       return same.id;
     }
     return Number(this.q.insertDead.run({ kind, machine, body: JSON.stringify(body), status, reason, at }).lastInsertRowid);
@@ -310,7 +313,7 @@ export class Outbox {
         }
       } else this.enqueueStartStop(r.machine, body as Transition, now);
       this.q.deleteDead.run(id);
-    })();
+    }).immediate();
     return true;
   }
 

@@ -14,5 +14,5 @@ export function rebaseCounter(db: Db, machine: string, signal: string, mesValue:
        WHERE machine = ? AND signal = ?`,
     ).run(after, mesValue, mesValue, at, machine, signal);
     return { before: row.total, after };
-  })();
+  }).immediate();
 }

@@ -54,8 +54,9 @@ export class TokenKeeper {
 
   private async fetch(stale: string | undefined): Promise<string | Failure> {
     const existing = await this.authorize('GET');
-    // 404 (or another 4xx) from GET: no token exists yet, create one.
-    if (existing.outcome !== 'ok' && existing.outcome !== 'rejected') return existing;
+    // 404 (or a 400) from GET: no token exists yet, create one.
+    const none = existing.outcome === 'rejected' || (existing.outcome === 'retry' && existing.status === 404);
+    if (existing.outcome !== 'ok' && !none) return existing;
     let value = existing.outcome === 'ok' ? parseToken(existing.body) : undefined;
     if (value === undefined || value === stale) {
       const created = await this.authorize('POST', SCOPES_BODY);

@@ -134,8 +134,10 @@ export class MesClient {
     if (status === 429) return { outcome: 'rate-limited', status, retryAfterMs: parseRetryAfter(retryAfter, this.opts.clock.now()) };
     const reason = this.redact(text.trim().slice(0, MAX_REASON_CHARS)) || `HTTP ${status}`;
     if (status === 401 || status === 403) return { outcome: 'unauthorized', status, reason };
-    if (status >= 500 || status === 408) return { outcome: 'retry', status, error: `HTTP ${status}: ${reason}` };
-    return { outcome: 'rejected', status, reason };
+    // Only the MES's own "this request is wrong" answers take an item out of the queue. A
+    // 404 or a redirect is a proxy, a maintenance page or a wrong baseUrl: keep the item.
+    if (status === 400 || status === 422) return { outcome: 'rejected', status, reason };
+    return { outcome: 'retry', status, error: `HTTP ${status}: ${reason}` };
   }
 
   /** MES texts and transport errors may echo the request; keep credentials out of them. */

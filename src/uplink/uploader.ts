@@ -28,10 +28,21 @@ export interface UploaderOptions {
   concurrency?: number;
   /** Called after every settled request, for the status page. */
   onChange?: () => void;
+  /** A 429 pause to honour from the start (it outlives a restart or a reload of the uplink). */
+  pausedUntil?: number;
+  /** Remembers a 429 pause, so that a restart does not send before Retry-After. */
+  savePause?: (until: number) => void;
 }
 
 /** How long a machine's counter parts are sent one by one after the MES refused them together. */
 const ISOLATE_MS = 10 * 60_000;
+/** After the MES refused Basic credentials, one request this often tells whether it takes them again. */
+const AUTH_RETRY_MS = 15 * 60_000;
+/**
+ * No pause lasts longer: Retry-After and backoff are minutes at most, so a longer wait means
+ * the wall clock stepped back (NTP on a Pi without a real-time clock) under an absolute deadline.
+ */
+const MAX_PAUSE_MS = 15 * 60_000;
 
 /** Reasons the MES gives for a counter that is not above the one it has. */
 const NOT_GREATER = /not greater|greater than|must be (higher|incremental)|incremental|lower than|less than/i;
@@ -44,13 +55,21 @@ export class Uploader {
   /** Machines whose counter parts go one request each, until then (see sendCounter). */
   private readonly isolate = new Map<string, number>();
   private readonly paramsTurn = new Set<string>();
+  /** In isolation, the counter part sent last per machine: the parts take turns. */
+  private readonly lastPart = new Map<string, string>();
+  private authProblemAt = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private wakeUp: (() => void) | undefined;
   private failures = 0;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly o: UploaderOptions) {}
+  constructor(private readonly o: UploaderOptions) {
+    if (o.pausedUntil !== undefined && o.pausedUntil > o.clock.now()) {
+      o.budget.pauseUntil(o.pausedUntil);
+      this.health.pausedUntil = o.pausedUntil;
+    }
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -80,9 +99,9 @@ export class Uploader {
     const concurrency = this.o.concurrency ?? 2;
     while (!this.abort.signal.aborted) {
       const now = clock.now();
-      const pausedFor = Math.max((this.health.pausedUntil ?? 0) - now, this.o.budget.delayMs());
-      if (this.health.authProblem) {
-        await this.idle(60_000);
+      const pausedFor = Math.min(MAX_PAUSE_MS, Math.max((this.health.pausedUntil ?? 0) - now, this.o.budget.delayMs()));
+      if (this.health.authProblem && now - this.authProblemAt < AUTH_RETRY_MS) {
+        await this.idle(Math.min(60_000, AUTH_RETRY_MS - (now - this.authProblemAt)));
         continue;
       }
       if (pausedFor > 0) {
@@ -157,7 +176,7 @@ export class Uploader {
     // Parameters no longer ride along then; every other turn is theirs so they do not starve.
     if (isolating && this.paramsTurn.delete(machine) && outbox.pendingParameters(machine).length > 0) return this.sendParameters(machine);
     if (isolating) this.paramsTurn.add(machine);
-    const values = isolating ? [pending.find((v) => v.signal === 'count') ?? pending[0]] : pending;
+    const values = isolating ? [this.nextPart(machine, pending)] : pending;
     const params = isolating ? [] : outbox.pendingParameters(machine);
     const before = new Map(values.map((v) => [v.signal, outbox.sentBefore(machine, v.signal)]));
     const count = values.find((v) => v.signal === 'count');
@@ -178,10 +197,14 @@ export class Uploader {
       this.o.logger.info({ machine, ...body }, 'delivered counter');
       return;
     }
-    if (res.outcome !== 'rejected') return this.handleFailure(res, params.map((p) => p.id));
-    // A value we had already put on the wire: the MES most likely accepted it and we
-    // crashed (or timed out) before hearing so. The next, larger value settles it.
-    const resent = values.filter((v) => v.total <= before.get(v.signal)!.attempted);
+    if (res.outcome !== 'rejected') {
+      // A 429 or refused credentials are certain non-deliveries; a timeout is not.
+      if (res.outcome !== 'retry') outbox.counterRefused(machine, values, before);
+      return this.handleFailure(res, params.map((p) => p.id));
+    }
+    // "Not greater" for a value we had already put on the wire: the MES most likely got it
+    // and we crashed (or timed out) before hearing so. The next, larger value settles it.
+    const resent = NOT_GREATER.test(res.reason) ? values.filter((v) => v.total <= before.get(v.signal)!.attempted) : [];
     if (resent.length > 0) {
       outbox.counterDelivered(machine, resent, [], body, now, 'settled');
       this.countDelivered(machine, resent, before);
@@ -202,6 +225,14 @@ export class Uploader {
     }
     const id = outbox.counterDead(machine, values, before, body, res.status, reason, now);
     this.deadLettered('counter', machine, id, res.status, reason, body);
+  }
+
+  /** The next pending counter part after the one sent last, so every part gets its turn. */
+  private nextPart(machine: string, pending: CounterValue[]): CounterValue {
+    const last = this.lastPart.get(machine);
+    const part = pending.find((v) => last === undefined || v.signal > last) ?? pending[0];
+    this.lastPart.set(machine, part.signal);
+    return part;
   }
 
   private async sendParameters(machine: string): Promise<void> {
@@ -233,6 +264,7 @@ export class Uploader {
   }
 
   private count(endpoint: MesKind, res: MesResult): void {
+    if (res.outcome === 'ok' || res.outcome === 'rejected') this.health.authProblem = undefined;
     const key = `${endpoint} ${'status' in res && res.status !== undefined ? res.status : 0}`;
     this.stats.requests[key] = (this.stats.requests[key] ?? 0) + 1;
     if (res.outcome === 'ok' || res.outcome === 'rejected') {
@@ -252,13 +284,16 @@ export class Uploader {
     if (res.outcome === 'rate-limited') {
       this.stats.rateLimited++;
       // The limit is company-wide: every send waits, not just this machine's.
-      this.o.budget.pauseUntil(clock.now() + res.retryAfterMs);
-      this.health.pausedUntil = clock.now() + res.retryAfterMs;
+      const until = clock.now() + res.retryAfterMs;
+      this.o.budget.pauseUntil(until);
+      this.health.pausedUntil = until;
+      this.o.savePause?.(until);
       logger.warn({ retryAfterMs: res.retryAfterMs }, 'MES rate limit reached (429); pausing all sends');
       return;
     }
     if (res.outcome === 'unauthorized') {
-      this.health.authProblem = `MES refused the credentials (${res.status}): ${res.reason}. Sending stopped; fix prodsmart.auth and reload.`;
+      this.authProblemAt = clock.now();
+      this.health.authProblem = `MES refused the credentials (${res.status}): ${res.reason}. Sending stopped; fix prodsmart.auth (or the API key in the MES) and save gateway.yaml; one request every 15 min checks again.`;
       this.health.lastError = this.health.authProblem;
       this.health.lastErrorAt = clock.now();
       logger.error({ status: res.status }, this.health.authProblem);

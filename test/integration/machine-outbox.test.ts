@@ -25,12 +25,12 @@ const device = deviceSchema.parse({
   ],
 });
 
-function open(file: string, initialCount: 'raw' | 'zero' = 'raw') {
+function open(file: string, initialCount: 'raw' | 'zero' = 'raw', change: Partial<MachineConfig> = {}) {
   const db = openDatabase(file);
   const state = new MachineStateStore(db);
   const outbox = new Outbox(db);
   const processor = new MachineProcessor(db, state, outbox, pino({ level: 'silent' }));
-  processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: { ...m, initialCount } })));
+  processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: { ...m, initialCount, ...change } })));
   const read = (at: number, values: Record<string, number | boolean>) =>
     processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at })), at);
   return { db, state, outbox, processor, read };
@@ -181,6 +181,59 @@ describe('machine state and outbox on a real SQLite file', () => {
     expect(pendingCount(g.outbox)).toBe(5030);
     g.read(3, { count: 131 });
     expect(pendingCount(g.outbox)).toBe(5031);
+    g.db.close();
+  });
+
+  it('a counter moved to another register starts a new baseline instead of inventing production', () => {
+    const file = join(dir, 'src.db');
+    let g = open(file);
+    g.read(0, { count: 10 });
+    g.read(1, { count: 12 });
+    g.db.close();
+    // The technician maps the count to another register, which holds 48000.
+    g = open(file, 'raw', { count: { area: 'holding', address: 40, type: 'uint16', wordOrder: 'big', byteSwap: false } });
+    g.read(2, { count: 48_000 });
+    expect(pendingCount(g.outbox)).toBe(12);
+    g.read(3, { count: 48_005 });
+    expect(pendingCount(g.outbox)).toBe(17);
+    g.db.close();
+  });
+
+  it('uses the last stop reason when a subscription sends it apart from the running flag', () => {
+    const g = open(join(dir, 'sub.db'), 'raw', {
+      stopReason: { source: { area: 'holding', address: 3, wordOrder: 'big', byteSwap: false }, map: { '2': 'Setup' }, default: 'Unplanned' },
+    });
+    g.read(0, { running: true });
+    g.read(500, { stopReason: 2 });
+    g.read(1000, { running: false });
+    expect(g.outbox.nextStartStop('M1', 1001)).toMatchObject({ running: 0, type: 'Setup' });
+    g.db.close();
+  });
+
+  it('infers a stop from an idle counter on timer ticks while the device is connected, not while it is gone', () => {
+    const g = open(join(dir, 'idle.db'), 'raw', { stopWhenIdleSeconds: 10 });
+    g.read(0, { running: true, count: 1 });
+    g.read(1000, { count: 2 });
+    g.processor.tick(30_000, () => false); // device disconnected: nothing is known
+    expect(g.outbox.lanes()).toEqual([{ machine: 'M1', lane: 'counter' }]);
+    g.processor.tick(31_000, () => true); // connected, still says running, but no part for 30 s
+    expect(g.outbox.nextStartStop('M1', 31_001)).toMatchObject({ running: 0, type: 'Maintenance' });
+    g.db.close();
+  });
+
+  it('after an outage a run is not re-sent to a MES that already has the machine running', () => {
+    const g = open(join(dir, 'run.db'), 'raw', {
+      stopReason: { source: { area: 'holding', address: 3, wordOrder: 'big', byteSwap: false }, map: { '1': 'Maintenance', '2': 'Setup' } },
+    });
+    g.read(0, { running: true });
+    g.read(1000, { running: false, stopReason: 2 });
+    g.outbox.startStopDelivered('M1', g.outbox.nextStartStop('M1', 1001)!, 1002);
+    g.read(2000, { running: true });
+    g.outbox.startStopDelivered('M1', g.outbox.nextStartStop('M1', 2001)!, 2002);
+    // Offline: a maintenance stop that began and ended; the MES still has "running".
+    g.read(3000, { running: false, stopReason: 1 });
+    g.read(4000, { running: true });
+    expect(g.outbox.nextStartStop('M1', 5000)).toBeUndefined();
     g.db.close();
   });
 

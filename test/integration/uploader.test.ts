@@ -46,12 +46,12 @@ describe('uploader', () => {
     await mes?.close();
   });
 
-  async function setup(opts: { machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number; waste?: string[] }) {
+  async function setup(opts: { machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number; waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
     mes = await startMesSandbox({
       credentials: { apiKey: 'k', apiSecret: 's' },
-      machines: Object.fromEntries((opts.known ?? list).map((c) => [c, { downtimeTypes: ['Maintenance'], waste: opts.waste ?? ['W1'] }])),
+      machines: Object.fromEntries((opts.known ?? list).map((c) => [c, { downtimeTypes: ['Maintenance'], waste: opts.waste ?? ['W1'], parameters: opts.parameters }])),
       perMinute: opts.companyPerMinute ?? 120,
       clock,
     });
@@ -68,7 +68,8 @@ describe('uploader', () => {
       clock,
       acquire: () => budget.acquire(),
     });
-    uploader = new Uploader({ outbox, client, budget, clock, logger: pino({ level: 'silent' }), concurrency: opts.concurrency });
+    const pausedUntil = opts.pausedUntil?.(clock.now());
+    uploader = new Uploader({ outbox, client, budget, clock, logger: pino({ level: 'silent' }), concurrency: opts.concurrency, pausedUntil });
     const read = (machine: string, values: Record<string, number | boolean>) =>
       processor.apply(Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at: clock.now() })), clock.now());
     return { clock, list, outbox, read, uploader, budget };
@@ -185,7 +186,56 @@ describe('uploader', () => {
     expect(s.outbox.deadLetters()).toHaveLength(1);
   });
 
-  it('says loudly that the MES is ahead, with the rebase command', async () => {
+  it('on a busy line, every counter part gets its turn while an unknown waste code is isolated', async () => {
+    const s = await setup({ machines: 1, perMinute: 100, concurrency: 1 });
+    s.read('M00', { count: 0, 'waste:W1': 0, 'waste:W9': 0 });
+    s.read('M00', { count: 1, 'waste:W1': 2, 'waste:W9': 3 });
+    s.uploader.start();
+    // The count moves before every request, so it is always pending.
+    let count = 1;
+    await eventually(
+      () => {
+        s.read('M00', { count: ++count });
+        return mes!.state.M00.waste.W1;
+      },
+      (w1) => w1 === 2,
+      30_000,
+      'W1 delivered while the count keeps moving',
+    );
+    await eventually(() => s.outbox.deadLetters(), (d) => d.length === 1 && d[0].reason.includes('W9'), 30_000, 'W9 dead-lettered');
+  });
+
+  it('a value refused for another reason than "not greater" is not taken as delivered', async () => {
+    // The first attempt never gets an answer (503); the re-send is refused for an unknown parameter.
+    const s = await setup({ machines: 1, perMinute: 100, parameters: ['temp'] });
+    s.read('M00', { count: 0 });
+    s.read('M00', { count: 10, 'param:unknown': 1 });
+    mes!.setFailNext(1, 503);
+    s.uploader.start();
+    await eventually(() => mes!.state.M00.count, (c) => c === 10, 30_000, 'count delivered after all');
+  });
+
+  it('a proxy answering 404 or a redirect keeps the items queued, and they arrive later', async () => {
+    const s = await setup({ machines: 1, perMinute: 100 });
+    s.read('M00', { count: 0, running: true });
+    s.read('M00', { count: 7, running: false });
+    mes!.setFailNext(3, 404);
+    s.uploader.start();
+    await eventually(() => mes!.state.M00, (m) => m.count === 7 && m.startstop.length === 1, 30_000, 'delivered after the 404s');
+    expect(s.outbox.deadLetters()).toEqual([]);
+  });
+
+  it('a 429 pause remembered from before a restart is honoured', async () => {
+    const s = await setup({ machines: 1, perMinute: 100, pausedUntil: (now) => now + 45_000 });
+    const started = s.clock.now();
+    s.read('M00', { count: 0 });
+    s.read('M00', { count: 3 });
+    s.uploader.start();
+    await eventually(() => mes!.state.M00.count, (c) => c === 3, 30_000, 'delivered');
+    expect(mes!.requests[0].at - started).toBeGreaterThanOrEqual(45_000);
+  });
+
+  it('says loudly that the MES is ahead, with the rebase command, in one dead letter however many parts follow', async () => {
     const s = await setup({ machines: 1, perMinute: 100 });
     mes!.state.M00.count = 10_000;
     s.read('M00', { count: 500 });
@@ -193,19 +243,24 @@ describe('uploader', () => {
     s.uploader.start();
     await eventually(() => s.outbox.deadLetters().length, (n) => n === 1, 30_000, 'dead letter');
     expect(s.outbox.deadLetters()[0].reason).toMatch(/shopfloor-gateway rebase M00/);
+    for (const c of [511, 512, 513]) {
+      s.read('M00', { count: c });
+      await eventually(() => s.outbox.deadLetters()[0].body, (b) => (b as { count: number }).count === c, 30_000, `refused ${c}`);
+    }
+    expect(s.outbox.deadLetters()).toHaveLength(1);
   });
 
-  it('stops sending when Basic credentials are refused, and says why', async () => {
+  it('stops sending when Basic credentials are refused, says why, and checks again only every 15 minutes', async () => {
     const s = await setup({ machines: 1, perMinute: 100, auth: 'bad' });
     s.read('M00', { count: 1 });
     s.read('M00', { count: 2 });
     s.uploader.start();
     await eventually(() => s.uploader.health.authProblem, (p) => p !== undefined, 30_000, 'auth problem');
-    const n = mes!.requests.length;
-    // Time passes (warped); nothing more is sent with the refused credentials.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(mes!.requests.length).toBe(n);
     expect(s.uploader.health.authProblem).toMatch(/401/);
+    // Time passes (warped): a single request now and then, never a stream of refused ones.
+    await eventually(() => mes!.requests.length, (n) => n >= 3, 30_000, 'later checks');
+    const at = mes!.requests.map((r) => r.at);
+    for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(15 * 60_000);
     expect(s.uploader.health.authProblem).not.toMatch(/wrong/);
   });
 });
