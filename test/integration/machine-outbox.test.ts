@@ -30,7 +30,7 @@ function open(file: string, initialCount: 'raw' | 'zero' = 'raw', change: Partia
   const state = new MachineStateStore(db);
   const outbox = new Outbox(db);
   const processor = new MachineProcessor(db, state, outbox, pino({ level: 'silent' }));
-  processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: { ...m, initialCount, ...change } })));
+  processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: { ...m, initialCount, ...change } as MachineConfig })));
   const read = (at: number, values: Record<string, number | boolean>) =>
     processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at })), at);
   return { db, state, outbox, processor, read };
