@@ -36,6 +36,7 @@ export interface GatewayOptions {
 }
 
 const TIMELINE_MS = 8 * 3600_000;
+const BAD_VALUE_LOG_MS = 10 * 60_000;
 // One sample a minute over the timeline window keeps the live status small (480 points a machine).
 const SAMPLE_MS = 60_000;
 
@@ -189,6 +190,7 @@ export class Gateway implements StatusProvider {
     const running: RunningDevice = { config, fingerprint: JSON.stringify(config), status };
     this.devices.set(config.device, running);
     const logger = this.logger.child({ device: config.device });
+    const badValueLog = new Map<string, { message: string; at: number; count: number }>();
     const sink: AdapterSink = {
       readings: (batch) => {
         if (running !== this.devices.get(config.device)) return;
@@ -205,9 +207,16 @@ export class Gateway implements StatusProvider {
         let e = status.signalErrors.find((x) => x.machine === machine && x.signal === signal);
         if (!e) status.signalErrors.push((e = { machine, signal, count: 0, lastMessage: message, lastAt: at }));
         e.count++;
+        // A signal that is bad at every poll would fill the journal: log it when it starts or
+        // changes, then once every BAD_VALUE_LOG_MS with how often it happened meanwhile.
+        const key = `${machine} ${signal}`;
+        const logged = badValueLog.get(key);
+        if (!logged || logged.message !== message || at - logged.at >= BAD_VALUE_LOG_MS) {
+          logger.warn({ machine, signal, error: message, times: e.count - (logged?.count ?? 0) }, 'bad value');
+          badValueLog.set(key, { message, at, count: e.count });
+        }
         e.lastMessage = message;
         e.lastAt = at;
-        logger.warn({ machine, signal, error: message }, 'bad value');
         this.changed();
       },
       connection: (state, error) => {

@@ -31,6 +31,16 @@ export function sandboxMachines(config: LoadedConfig): Record<string, { waste: s
   return out;
 }
 
+/**
+ * Counts since midnight at 80 parts and 4 scrap a minute: more than a simulated machine
+ * makes (at most 70 and 3), so after a restart the counters are above where they stopped.
+ */
+function timeOfDayCounts(): { count: number; waste: number } {
+  const now = new Date();
+  const seconds = (now.getTime() - new Date(now).setHours(0, 0, 0, 0)) / 1000;
+  return { count: (seconds * 80) / 60, waste: (seconds * 4) / 60 };
+}
+
 function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
@@ -56,7 +66,7 @@ export async function startDemoWorld(config: LoadedConfig, logger: Logger, opts:
       for (const d of config.devices) {
         if (d.config.protocol !== 'modbus-tcp' || !LOOPBACK.test(d.config.connection.host)) continue;
         const device = d.config as DeviceOf<'modbus-tcp'>;
-        const sim = await startModbusPlcSim({ host: device.connection.host, port: device.connection.port, device });
+        const sim = await startModbusPlcSim({ host: device.connection.host, port: device.connection.port, device, startCounts: timeOfDayCounts });
         closers.push(() => sim.close());
         logger.info({ device: device.device, port: device.connection.port }, 'simulated Modbus PLC listening');
       }

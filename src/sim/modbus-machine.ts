@@ -41,7 +41,13 @@ export class MachineModel {
   /** Signals forced by set(): no longer simulated. */
   private readonly pinned = new Map<string, number | boolean>();
 
-  constructor(private readonly cfg: Machine, private readonly random: () => number, stepMs: number) {
+  /** `start`: counter values at power-on; by default a PLC that has been counting for a while. */
+  constructor(
+    private readonly cfg: Machine,
+    private readonly random: () => number,
+    stepMs: number,
+    start: { count: number; waste: number } = { count: random() * 1000, waste: random() * 20 },
+  ) {
     const counter = (source: ModbusSource, start: number): Counter => {
       const rollover = cfg.counterRollover ?? ROLLOVER[typeOf(source)];
       return { source, raw: Math.floor(start) % rollover, total: 0, rollover };
@@ -49,9 +55,8 @@ export class MachineModel {
     this.stepS = stepMs / 1000;
     const [lo, hi] = PARTS_PER_MIN;
     this.partsPerStep = ((lo + (hi - lo) * random()) / 60) * this.stepS;
-    // A PLC that has been counting for a while, as in a plant.
-    if (cfg.count) this.count = counter(cfg.count, random() * 1000);
-    for (const w of cfg.waste) this.waste.set(w.code, counter(w.source, random() * 20));
+    if (cfg.count) this.count = counter(cfg.count, start.count);
+    for (const w of cfg.waste) this.waste.set(w.code, counter(w.source, start.waste));
     for (const p of cfg.parameters) {
       const base = Math.round(200 + 600 * random()) / 10;
       this.params.set(p.code, { source: p.source, base, value: base });

@@ -21,6 +21,12 @@ export interface ModbusPlcSimOptions {
   /** Automatic step every tickMs (default 1000); 0 = only when tick() is called. */
   tickMs?: number;
   random?: () => number;
+  /**
+   * Counter values at power-on. The demo derives them from the time of day, faster than
+   * the simulated machines count, so that a restarted demo PLC looks like one that went on
+   * counting while it was down, not like a counter reset.
+   */
+  startCounts?: (machine: string) => { count: number; waste: number };
 }
 
 export interface ModbusPlcSim {
@@ -82,7 +88,7 @@ export async function startModbusPlcSim(opts: ModbusPlcSimOptions): Promise<Modb
   const tickMs = opts.tickMs ?? 1000;
   const port = opts.port || (await freePort(opts.host));
   const memory = new Memory();
-  const machines = new Map(device.machines.map((m) => [m.code, new MachineModel(m, random, tickMs || 1000)]));
+  const machines = new Map(device.machines.map((m) => [m.code, new MachineModel(m, random, tickMs || 1000, opts.startCounts?.(m.code))]));
 
   const writeAll = () => {
     for (const model of machines.values()) {
