@@ -1,0 +1,56 @@
+/**
+ * A signal that is bad at every poll (NaN in a float register) is counted and shown, never
+ * reaches the MES, and is logged once — not at every poll into the journal.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
+import type { GatewayStatus } from '../../src/web/status-types.js';
+import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
+import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { eventually } from '../helpers/wait.js';
+import { writeConfig } from '../helpers/config-files.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('bad values', () => {
+  const dir = tempDir();
+  let mes: MesSandbox | undefined;
+  let plc: Pymodbus | undefined;
+  let gw: GatewayProcess | undefined;
+  afterEach(async () => {
+    await gw?.kill();
+    await plc?.kill();
+    await mes?.close();
+  });
+
+  it('are counted per signal and logged once, while the good signals keep flowing', async () => {
+    mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {} } });
+    plc = await startPymodbus();
+    await plc.set('holding', 4, 0x7fc0, 0); // float32 NaN
+    const cfg = writeConfig(dir, {
+      mesUrl: mes.url,
+      devices: {
+        plc: `device: plc
+protocol: modbus-tcp
+connection: { host: 127.0.0.1, port: ${plc.port} }
+pollIntervalMs: 50
+machines:
+  - code: M1
+    count: { area: holding, address: 0 }
+    parameters:
+      - code: temperature
+        source: { area: holding, address: 4, type: float32 }
+`,
+      },
+    });
+    gw = startGateway(cfg.gatewayFile);
+    const url = String((await gw.waitForLog((l) => l.msg === 'status page listening')).url);
+    const status = async () => (await (await fetch(`${url}api/status`)).json()) as GatewayStatus;
+    const s = await eventually(status, (st) => (st.devices[0]?.signalErrors[0]?.count ?? 0) >= 20, 20_000, '20 bad reads');
+    expect(s.devices[0].signalErrors[0]).toMatchObject({ machine: 'M1', signal: 'param:temperature' });
+    expect(gw.logs.filter((l) => l.msg === 'bad value')).toHaveLength(1);
+
+    await plc.set('holding', 0, 3);
+    await eventually(() => mes!.state.M1.count, (c) => c === 3, 20_000, 'count delivered');
+    expect(mes.state.M1.parameters).toEqual({});
+  });
+});
