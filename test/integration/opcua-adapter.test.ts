@@ -83,10 +83,13 @@ describe('OPC UA adapter', () => {
     }
   });
 
-  it('a missing node, a text where a number belongs and a bad status are errors of their signal only', async () => {
+  it('a missing node, a text where a number belongs and a bad status are errors of their signal only; a text parameter is a value', async () => {
     sim.set('Line1.Counter', 20);
     const device = opcuaDevice(sim.endpointUrl, {}, {
-      waste: [{ code: 'Scrap', source: { nodeId: 'ns=1;s=Line1.Missing' } }],
+      waste: [
+        { code: 'Scrap', source: { nodeId: 'ns=1;s=Line1.Missing' } },
+        { code: 'Rework', source: { nodeId: 'ns=1;s=Line1.Batch' } },
+      ],
       parameters: [
         { code: 'temperature', source: { nodeId: 'ns=1;s=Line1.Temperature' } },
         { code: 'batch', source: { nodeId: 'ns=1;s=Line1.Batch' } },
@@ -102,12 +105,13 @@ describe('OPC UA adapter', () => {
       expect(r.errors).toContainEqual({ machine: 'LINE1', signal: 'waste:Scrap', message: 'BadNodeIdUnknown' });
       expect(r.errors).toContainEqual({
         machine: 'LINE1',
-        signal: 'param:batch',
+        signal: 'waste:Rework',
         message: 'type mismatch: String "B-0001" where a number is expected',
       });
       expect(r.allValues('param:total')).toEqual([2 ** 40 + 5]);
       expect(r.allValues('waste:Scrap')).toEqual([]);
-      expect(r.allValues('param:batch')).toEqual([]);
+      expect(r.allValues('waste:Rework')).toEqual([]);
+      expect(r.allValues('param:batch')).toEqual(['B-0001']);
 
       sim.setStatus('Line1.Temperature', 'BadWaitingForInitialData');
       await until(r, 'bad status', () => r.errors.some((e) => e.message === 'BadWaitingForInitialData'));
@@ -121,10 +125,11 @@ describe('OPC UA adapter', () => {
       expect(rows.map((x) => [x.signal, x.value ?? x.error])).toEqual([
         ['count', 21],
         ['waste:Scrap', 'BadNodeIdUnknown'],
+        ['waste:Rework', 'type mismatch: String "B-0001" where a number is expected'],
         ['running', true],
         ['stopReason', 0],
         ['param:temperature', 22],
-        ['param:batch', 'type mismatch: String "B-0001" where a number is expected'],
+        ['param:batch', 'B-0001'],
         ['param:total', 2 ** 40 + 5],
       ]);
       expect(rows[0]).toEqual({ machine: 'LINE1', signal: 'count', source: 'ns=1;s=Line1.Counter', raw: 'UInt32 21', value: 21 });

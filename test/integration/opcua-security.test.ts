@@ -3,6 +3,8 @@
  * certificate trust flow (`trust` verb, trustOnFirstUse) and login errors.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOpcuaAdapter } from '../../src/adapters/opcua/adapter.js';
 import { describeCertificate, pkiDir } from '../../src/adapters/opcua/pki.js';
@@ -146,5 +148,31 @@ describe('OPC UA security', () => {
     sim.set('Line1.Counter', 9);
     const r = await outcome(secured, deviceStateDir(loadConfig(file).gateway, 'line1-opcua'));
     expect(r.counts).toEqual([9]);
+  });
+
+  it('a server that is off gives one clear line in every security mode, logged once by the gateway only', async () => {
+    const closed = `opc.tcp://127.0.0.1:${await freePort()}`;
+    for (const securityMode of ['None', 'Sign', 'SignAndEncrypt']) {
+      const lines: string[] = [];
+      const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+      // As the gateway hands it over: already bound to the device.
+      const logger = pino({ level: 'debug' }, stream).child({ device: 'line1-opcua' });
+      const r = new RecordingSink();
+      const adapter = createOpcuaAdapter(opcuaDevice(closed, { securityMode }), adapterContext(r, { stateDir: `${dir.path}/state-closed`, logger }));
+      await adapter.start();
+      try {
+        await eventually(() => r.states, (states) => states.some((s) => s.state === 'disconnected'), 30_000, `${securityMode}: disconnected`);
+      } finally {
+        await adapter.stop();
+      }
+      expect(r.states.find((s) => s.state === 'disconnected')?.error, securityMode).toBe(
+        `cannot connect to OPC UA server ${closed}: connection refused (ECONNREFUSED): the server is not running or listens on another port`,
+      );
+      const own = lines.map((l) => l.trim()).filter((l) => l.length > 0 && !l.includes('"lib":"node-opcua"'));
+      expect(own.length, securityMode).toBeGreaterThan(0);
+      for (const line of own) expect(line.match(/"device":/g), line).toHaveLength(1);
+      // The first failure is the sink's to log (the gateway's 'device disconnected').
+      expect(own.filter((l) => JSON.parse(l).level >= 40), securityMode).toEqual([]);
+    }
   });
 });

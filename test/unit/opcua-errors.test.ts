@@ -1,6 +1,6 @@
 /** What a technician is told when an OPC UA connection fails, and where certificates live. */
 import { describe, expect, it } from 'vitest';
-import { explainConnectError } from '../../src/adapters/opcua/connection.js';
+import { explainConnectError, type Reachability } from '../../src/adapters/opcua/connection.js';
 import { firstCertificate } from '../../src/adapters/opcua/pki.js';
 import { deviceStateDir } from '../../src/adapters/state-dir.js';
 import { gatewaySchema } from '../../src/config/schema.js';
@@ -33,9 +33,41 @@ describe('explainConnectError', () => {
     );
   });
 
-  it('keeps only the socket error of node-opcua\'s advice', () => {
+  it('keeps only the socket error of node-opcua\'s advice, in words and on one line', () => {
     const nodeOpcua = `The connection cannot be established with server ${url} .\nPlease check that the server is up and running or your network configuration.\nErr = (connect ECONNREFUSED 10.0.0.60:4840)`;
-    expect(explain(nodeOpcua)).toBe(`cannot connect to OPC UA server ${url}: connect ECONNREFUSED 10.0.0.60:4840`);
+    const refused = `cannot connect to OPC UA server ${url}: connection refused (ECONNREFUSED): the server is not running or listens on another port`;
+    expect(explain(nodeOpcua)).toBe(refused);
+    expect(explain('The connection may have been rejected by server,\n Err = (getaddrinfo ENOTFOUND plc.invalid)')).toBe(
+      `cannot connect to OPC UA server ${url}: host name not found (ENOTFOUND)`,
+    );
+    expect(explain('The connection may have been rejected by server,\n Err = (Connection aborted - ended by server: socket has been disconnected by third party )')).toBe(
+      `cannot connect to OPC UA server ${url}: Connection aborted - ended by server: socket has been disconnected by third party`,
+    );
+  });
+
+  describe('a secured mode (endpoint discovery hides the socket error)', () => {
+    // node-opcua 2.x, securityMode Sign or SignAndEncrypt, nothing listening on the port.
+    const findEndpoint = `Fail to connect to server at ${url} to collect server's certificate (in findEndpoint) \n (err =premature disconnection 4)`;
+    const secured = (reach?: Reachability) =>
+      explainConnectError(new Error(findEndpoint), opcuaDevice(url, { securityMode: 'SignAndEncrypt' }), '/var/lib/gw/state/line1-opcua', reach);
+
+    it('says the same as securityMode None, from what a plain TCP connect found', () => {
+      expect(secured({ reachable: false, error: 'ECONNREFUSED' })).toBe(explain('Err = (connect ECONNREFUSED 10.0.0.60:4840)'));
+      expect(secured({ reachable: false, error: 'ETIMEDOUT' })).toBe(
+        `cannot connect to OPC UA server ${url}: no answer (ETIMEDOUT): the host is down or a firewall drops the connection`,
+      );
+      expect(secured({ reachable: false, error: 'EHOSTUNREACH' })).toBe(`cannot connect to OPC UA server ${url}: host not reachable (EHOSTUNREACH)`);
+    });
+
+    it('tells a port that answers but is not OPC UA apart, and is one line without the check', () => {
+      expect(secured({ reachable: true })).toBe(
+        `cannot connect to OPC UA server ${url}: the port accepts connections but the connection closed before the server answered: is this an OPC UA server, and the right port?`,
+      );
+      expect(secured()).toBe(`cannot connect to OPC UA server ${url}: the connection closed before the server answered: server not running or not reachable`);
+      for (const reach of [undefined, { reachable: true } as const, { reachable: false, error: 'ECONNREFUSED' } as const]) {
+        expect(secured(reach)).not.toMatch(/\n|findEndpoint|premature/);
+      }
+    });
   });
 });
 

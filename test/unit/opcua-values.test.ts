@@ -32,10 +32,21 @@ describe('decode', () => {
     expect(value(good(DataType.Boolean, false), 'count')).toEqual({ error: 'type mismatch: Boolean false where a number is expected', raw: 'Boolean false' });
   });
 
-  it('takes text only as a stop reason', () => {
+  it('takes text as a stop reason or a parameter, never as a count or waste', () => {
     expect(value(good(DataType.String, 'Setup'), 'stopReason')).toEqual({ value: 'Setup', raw: 'String "Setup"' });
     expect(value(good(DataType.String, '12'), 'count')).toEqual({ error: 'type mismatch: String "12" where a number is expected', raw: 'String "12"' });
-    expect(value(good(DataType.String, '12'), 'waste')).toHaveProperty('error');
+    expect(value(good(DataType.String, '12'), 'waste')).toEqual({ error: 'type mismatch: String "12" where a number is expected', raw: 'String "12"' });
+    // The MES parameters endpoints take text values ("value1"); scale does not apply to text.
+    expect(value(good(DataType.String, 'value1'), 'parameter', { scale: 10 })).toEqual({ value: 'value1', raw: 'String "value1"' });
+    expect(value(good(DataType.LocalizedText, { text: 'Rezept A' }), 'parameter')).toEqual({ value: 'Rezept A', raw: 'LocalizedText "Rezept A"' });
+    expect(value(good(DataType.String, ''), 'parameter')).toEqual({ error: 'blank text (String "") where a parameter value is expected', raw: 'String ""' });
+    expect(value(good(DataType.String, '  '), 'parameter')).toHaveProperty('error');
+  });
+
+  it('says what each kind expects when the type does not fit', () => {
+    expect(value(good(DataType.String, 'on'), 'running')).toEqual({ error: 'type mismatch: String "on" where a boolean or number is expected', raw: 'String "on"' });
+    expect(value(good(DataType.Boolean, true), 'stopReason')).toEqual({ error: 'type mismatch: Boolean true where a number or text is expected', raw: 'Boolean true' });
+    expect(value(good(DataType.UInt16, 1), 'running')).toEqual({ value: 1, raw: 'UInt16 1' });
   });
 
   it('reports bad and uncertain status codes by name, without a value', () => {

@@ -22,7 +22,8 @@ export const createOpcuaAdapter: AdapterFactory<DeviceOf<'opcua'>> = (device, ct
   const mode = device.connection.mode;
   const intervalMs = mode === 'poll' ? device.pollIntervalMs : device.connection.samplingIntervalMs;
   const stopping = new AbortController();
-  const log = ctx.logger.child({ device: device.device });
+  // Already bound to the device by the gateway.
+  const log = ctx.logger;
   let current: Connection | undefined;
   let running: Promise<void> | undefined;
 
@@ -30,12 +31,13 @@ export const createOpcuaAdapter: AdapterFactory<DeviceOf<'opcua'>> = (device, ct
   const onValues = (values: Parameters<typeof deliver>[1]) => deliver(ctx.sink, values, ctx.clock.now());
   const onError = (s: OpcuaSignal, error: string) => ctx.sink.signalError(s.machine, s.key, error, ctx.clock.now());
 
+  /** Why the last attempt failed, while the device is down; undefined once connected. */
   let lastReason: string | undefined;
   let up = false;
   const connected = () => {
     up = true;
+    // The sink logs the change of state.
     ctx.sink.connection('connected');
-    if (lastReason !== undefined) log.info('connected again');
     lastReason = undefined;
   };
 
@@ -81,9 +83,12 @@ export const createOpcuaAdapter: AdapterFactory<DeviceOf<'opcua'>> = (device, ct
       if (stopping.signal.aborted) break;
       // A break after being up is worth a quick retry; a setup that fails every time is not.
       if (up) delay = BACKOFF_MIN_MS;
+      // The sink logs the change to disconnected with its reason. A retry failing for another
+      // reason is logged here; the same failure every retry is not logged every 30 s forever.
+      const stillDown = lastReason !== undefined;
       ctx.sink.connection('disconnected', reason);
-      // The same failure every retry is logged once, not every 30 s forever.
-      if (reason !== lastReason) log.warn({ retryInMs: Math.round(delay) }, reason);
+      if (stillDown && reason !== lastReason) log.warn({ error: reason }, 'device still disconnected, for another reason');
+      else log.debug({ error: reason, retryInMs: Math.round(delay) }, 'device connect retry');
       lastReason = reason;
       await sleep(ctx.clock, delay * (0.8 + 0.4 * Math.random()), stopping.signal);
       delay = Math.min(delay * 2, BACKOFF_MAX_MS);

@@ -13,6 +13,7 @@ import {
   type ClientSession,
   type UserIdentityInfo,
 } from 'node-opcua';
+import { connect as tcpConnect } from 'node:net';
 import { sleep, type Clock } from '../../clock.js';
 import type { DeviceOf } from '../../config/schema.js';
 import { clientCertificateFile, hasTrustedCertificate, pkiDir } from './pki.js';
@@ -81,7 +82,10 @@ export async function openConnection(device: Device, stateDir: string, opts: Con
   } catch (err) {
     markLost('connect failed');
     await client.disconnect().catch(() => undefined);
-    throw new Error(explainConnectError(err, device, stateDir));
+    // Secured modes fail inside node-opcua's endpoint discovery, which drops the socket
+    // error; a plain TCP connect to the same host and port finds out what it was.
+    const reach = hidesSocketError(err) && !cancel.aborted ? await checkReachable(c.endpointUrl, opts.clock, cancel) : undefined;
+    throw new Error(explainConnectError(err, device, stateDir, reach));
   } finally {
     cancel.removeEventListener('abort', onCancel);
   }
@@ -107,8 +111,15 @@ function identity(device: Device): UserIdentityInfo {
   return { type: UserTokenType.UserName, userName: username, password: password ?? '' };
 }
 
-/** Turns node-opcua's errors into what a technician should do about them. */
-export function explainConnectError(err: unknown, device: Device, stateDir: string): string {
+/**
+ * Turns node-opcua's errors into one line saying what a technician should do about them.
+ * `reach` is what a plain TCP connect found, for errors that do not say (see checkReachable).
+ */
+export function explainConnectError(err: unknown, device: Device, stateDir: string, reach?: Reachability): string {
+  return oneLine(explain(err, device, stateDir, reach));
+}
+
+function explain(err: unknown, device: Device, stateDir: string, reach: Reachability | undefined): string {
   const message = err instanceof Error ? err.message : String(err);
   const c = device.connection;
   const status = /Bad[A-Za-z]+/.exec(message)?.[0];
@@ -140,7 +151,87 @@ export function explainConnectError(err: unknown, device: Device, stateDir: stri
   if (/cannot find endpoint/i.test(message)) {
     return `OPC UA server ${c.endpointUrl} offers no endpoint with securityMode ${c.securityMode} and securityPolicy ${securityPolicyOf(device)}`;
   }
-  // node-opcua wraps socket errors in three lines of advice; the socket error is what matters.
-  const cause = /Err = \((.*)\)\s*$/s.exec(message)?.[1] ?? message;
-  return `cannot connect to OPC UA server ${c.endpointUrl}: ${cause}`;
+  return `cannot connect to OPC UA server ${c.endpointUrl}: ${unreachable(message, reach)}`;
+}
+
+/** What a plain TCP connect to the endpoint's host and port found. */
+export type Reachability = { reachable: true } | { reachable: false; error: string };
+
+const REACH_TIMEOUT_MS = 5000;
+
+/**
+ * node-opcua's endpoint discovery (used by Sign and SignAndEncrypt) reports every failure
+ * to connect as "premature disconnection", without the socket error.
+ */
+function hidesSocketError(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /premature disconnection|to collect server's certificate/i.test(message);
+}
+
+/** Opens and closes one TCP connection to the endpoint's host and port. */
+export async function checkReachable(endpointUrl: string, clock: Clock, cancel: AbortSignal, timeoutMs = REACH_TIMEOUT_MS): Promise<Reachability> {
+  let host: string;
+  let port: number;
+  try {
+    const url = new URL(endpointUrl);
+    host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    port = Number(url.port || 4840);
+  } catch {
+    return { reachable: false, error: `invalid endpoint URL ${endpointUrl}` };
+  }
+  const done = new AbortController();
+  const socket = tcpConnect({ host, port });
+  try {
+    return await Promise.race([
+      new Promise<Reachability>((resolve) => {
+        socket.once('connect', () => resolve({ reachable: true }));
+        socket.once('error', (e: NodeJS.ErrnoException) => resolve({ reachable: false, error: e.code ?? e.message }));
+      }),
+      sleep(clock, timeoutMs, AbortSignal.any([done.signal, cancel])).then(
+        (): Reachability => ({ reachable: false, error: cancel.aborted ? 'stopped' : 'ETIMEDOUT' }),
+      ),
+    ]);
+  } finally {
+    done.abort();
+    socket.destroy();
+  }
+}
+
+/** Socket error codes in words, and what to check. */
+const SOCKET_ERRORS: Record<string, [string, string?]> = {
+  ECONNREFUSED: ['connection refused', 'the server is not running or listens on another port'],
+  ENOTFOUND: ['host name not found'],
+  EAI_AGAIN: ['host name not found', 'DNS did not answer'],
+  EHOSTUNREACH: ['host not reachable'],
+  ENETUNREACH: ['network not reachable'],
+  EHOSTDOWN: ['host is down'],
+  ETIMEDOUT: ['no answer', 'the host is down or a firewall drops the connection'],
+  ECONNRESET: ['connection reset by the server'],
+};
+
+const SOCKET_ERROR_CODE = new RegExp(`\\b(${Object.keys(SOCKET_ERRORS).join('|')})\\b`);
+
+/** One line for a connection that did not come up: the socket error in words, never node-opcua's advice. */
+function unreachable(message: string, reach: Reachability | undefined): string {
+  if (hidesSocketError(message)) {
+    if (reach === undefined) return 'the connection closed before the server answered: server not running or not reachable';
+    if (reach.reachable) {
+      return 'the port accepts connections but the connection closed before the server answered: is this an OPC UA server, and the right port?';
+    }
+    return socketError(reach.error);
+  }
+  // node-opcua wraps socket errors in lines of advice ending in `Err = (…)`.
+  const inner = /\berr\s*=\s*\(?([\s\S]*?)\)?\s*$/i.exec(message)?.[1] ?? message;
+  return socketError(inner);
+}
+
+function socketError(text: string): string {
+  const code = SOCKET_ERROR_CODE.exec(text)?.[1];
+  if (code === undefined) return oneLine(text);
+  const [what, hint] = SOCKET_ERRORS[code];
+  return hint === undefined ? `${what} (${code})` : `${what} (${code}): ${hint}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }

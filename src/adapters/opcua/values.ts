@@ -20,6 +20,11 @@ const numericTypes = new Set([
   DataType.Double,
 ]);
 
+/**
+ * What each kind of signal takes (as MQTT does): count and waste a number; running a
+ * boolean or number; stopReason a number or text; a parameter a number, a flag or
+ * non-blank text (the MES takes text parameter values).
+ */
 export function decode(dv: DataValue, kind: SignalKind, source: OpcuaSource): Decoded {
   // Uncertain values (stale, last usable) are not sent either: the MES cannot tell.
   if (!dv.statusCode.isGood()) return { error: dv.statusCode.name };
@@ -29,17 +34,29 @@ export function decode(dv: DataValue, kind: SignalKind, source: OpcuaSource): De
   const plain = plainValue(v);
   if ('error' in plain) return { error: plain.error, raw };
   const x = plain.value;
+  const mismatch = { error: `type mismatch: ${raw} where ${expected[kind]} is expected`, raw };
   if (typeof x === 'number') return { value: scaled(x, source), raw };
   if (typeof x === 'boolean') {
     if (kind === 'running') return { value: x, raw };
     // A flag as a process parameter (heater on, door open) charts as 1/0.
     if (kind === 'parameter') return { value: scaled(x ? 1 : 0, source), raw };
-    return { error: `type mismatch: ${raw} where a number is expected`, raw };
+    return mismatch;
   }
   // A text stop reason is looked up in stopReason.map like a numeric one.
   if (kind === 'stopReason') return { value: x, raw };
-  return { error: `type mismatch: ${raw} where a number is expected`, raw };
+  if (kind === 'parameter') {
+    return x.trim() === '' ? { error: `blank text (${raw}) where a parameter value is expected`, raw } : { value: x, raw };
+  }
+  return mismatch;
 }
+
+const expected: Record<SignalKind, string> = {
+  count: 'a number',
+  waste: 'a number',
+  running: 'a boolean or number',
+  stopReason: 'a number or text',
+  parameter: 'a number, boolean or text',
+};
 
 function plainValue(v: Variant): { value: number | boolean | string } | { error: string } {
   if (v.dataType === DataType.Null) return { error: 'no value (Null)' };
