@@ -18,7 +18,7 @@ export interface MqttAdapterOptions {
 
 export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, options: MqttAdapterOptions = {}): DeviceAdapter {
   const { sink, clock } = ctx;
-  const log = ctx.logger.child({ device: device.device, url: safeUrl(device.connection.url) });
+  const log = ctx.logger.child({ url: safeUrl(device.connection.url) });
   const byTopic = signalsByTopic(device);
   const topics = [...byTopic.keys()];
   let client: MqttClient | undefined;
