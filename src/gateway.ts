@@ -33,6 +33,8 @@ export interface GatewayOptions {
   config: LoadedConfig;
   logger: Logger;
   clock?: Clock;
+  /** The database at storage.path, when the caller opened it already (to report problems its own way). */
+  db?: Db;
 }
 
 const TIMELINE_MS = 8 * 3600_000;
@@ -66,6 +68,7 @@ export class Gateway implements StatusProvider {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger;
     this.config = opts.config;
+    if (opts.db) this.db = opts.db;
     this.startedAt = this.clock.now();
     this.configLoadedAt = this.startedAt;
   }
@@ -76,7 +79,7 @@ export class Gateway implements StatusProvider {
 
   async start(): Promise<void> {
     const g = this.config.gateway;
-    this.db = openDatabase(g.storage.path);
+    this.db ??= openDatabase(g.storage.path);
     this.state = new MachineStateStore(this.db);
     this.outbox = new Outbox(this.db);
     this.history = new History(this.db);

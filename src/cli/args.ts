@@ -1,18 +1,37 @@
-/** Shared command-line parsing: every verb takes --config; some name one device. */
+/** Shared command-line parsing: every verb takes --config (and --help); some name one device. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
+import { closest } from '../config/words.js';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 export const DEFAULT_CONFIG = 'config/gateway.yaml';
 
+/**
+ * A command line the verb cannot use. `main.ts` prints the message with the verb's usage
+ * and exits 2; `--help` is one without a message (the usage on stdout, exit 0).
+ */
+export class UsageError extends Error {
+  constructor(message: string, readonly help = false) {
+    super(message);
+  }
+}
+
+/** Throws UsageError for `--help`/`-h` and for an unknown option or a missing value. */
 export function parseVerbArgs<O extends ParseArgsOptionsConfig>(argv: string[], options: O = {} as O) {
-  const parsed = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG }, ...options },
-  });
+  if (argv.includes('--help') || argv.includes('-h')) throw new UsageError('', true);
+  const all: ParseArgsOptionsConfig = { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG }, ...options };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: all });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const unknown = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec(e.message)?.[1] : undefined;
+    if (unknown === undefined) throw new UsageError(e.message);
+    const hint = closest(unknown.replace(/^-+/, ''), Object.keys(all));
+    throw new UsageError(`unknown option ${unknown}${hint ? `; did you mean --${hint}?` : ''}`);
+  }
   return { values: parsed.values as Record<string, string | boolean | string[] | undefined> & { config: string }, positionals: parsed.positionals };
 }
 
@@ -21,18 +40,10 @@ export function parseVerbArgs<O extends ParseArgsOptionsConfig>(argv: string[], 
  * loads the configuration and finds the device. Returns the exit code on any failure,
  * after saying what was wrong.
  */
-export function deviceFromArgs(argv: string[], verb: string): { config: LoadedConfig; device: DeviceConfig } | number {
-  const usage = `usage: shopfloor-gateway ${verb} <device> [--config ${DEFAULT_CONFIG}]\n`;
-  let configFile: string;
-  let id: string;
-  try {
-    const { values, positionals } = parseVerbArgs(argv);
-    if (positionals.length !== 1) throw new Error(positionals.length === 0 ? 'which device? give its id' : 'give one device id');
-    [configFile, id] = [values.config, positionals[0]];
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${usage}`);
-    return 2;
-  }
+export function deviceFromArgs(argv: string[]): { config: LoadedConfig; device: DeviceConfig } | number {
+  const { values, positionals } = parseVerbArgs(argv);
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'which device? give its id' : 'give one device id');
+  const [configFile, id] = [values.config, positionals[0]];
   let config: LoadedConfig;
   try {
     config = loadConfig(configFile);

@@ -1,15 +1,44 @@
 /** Opens the gateway's database for a CLI verb (safe while the gateway runs: SQLite WAL). */
-import { resolve } from 'node:path';
-import { loadConfig, ConfigError } from '../config/load.js';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
+import { loadConfig, ConfigError, resolvePath } from '../config/load.js';
 import { openDatabase, type Db } from '../outbox/db.js';
 
+/** For the verbs that read what the gateway wrote (`outbox`, `rebase`): the file must exist. */
 export function openStoreFromConfig(configFile: string): Db | undefined {
+  let storagePath: string;
   try {
-    const config = loadConfig(resolve(configFile));
-    return openDatabase(config.gateway.storage.path);
+    storagePath = loadConfig(configFile).gateway.storage.path;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
     return undefined;
+  }
+  const db = openStore(storagePath, { mustExist: true });
+  if (typeof db === 'string') process.stderr.write(`${db}\n`);
+  return typeof db === 'string' ? undefined : db;
+}
+
+/**
+ * Opens the database at storage.path (creating it unless `mustExist`), or returns in one
+ * line what is wrong with it: missing, unreadable, or a file where a folder should be.
+ */
+export function openStore(storagePath: string, opts: { mustExist: boolean }): Db | string {
+  const path = resolvePath(storagePath);
+  try {
+    return openDatabase(path, opts);
+  } catch (err) {
+    const relative = isAbsolute(storagePath) ? '' : ` (storage.path "${storagePath}" is taken relative to the working directory ${process.cwd()})`;
+    let dir = dirname(path);
+    while (!existsSync(dir)) dir = dirname(dir);
+    if (!statSync(dir).isDirectory()) return `storage.path ${path} cannot work: ${dir} is a file, not a folder${relative}; fix storage.path in gateway.yaml`;
+    if (existsSync(path) && statSync(path).isDirectory()) return `storage.path ${path} is a folder; it must name the database file, e.g. ${path}/gateway.db`;
+    if (opts.mustExist && !existsSync(path)) {
+      return `no database at ${path}${relative}; run this from the gateway's working directory or make storage.path absolute (the gateway creates the file when it first runs)`;
+    }
+    const { code, message } = err as Error & { code?: string };
+    const access = /^(EACCES|EPERM|SQLITE_(CANTOPEN|READONLY|PERM|AUTH))/.test(code ?? '');
+    const hint = access ? "; the user running this must be able to read and write it and its folder (run as the gateway's user, or with sudo)" : '';
+    return `cannot open the database ${path}: ${message}${hint}`;
   }
 }

@@ -2,18 +2,17 @@
  * `shopfloor-gateway outbox [list|dead|retry ID|drop ID] [--config FILE]`: what is
  * waiting for the MES and what it refused. Works while the gateway runs.
  */
-import { parseVerbArgs } from './args.js';
+import { parseVerbArgs, UsageError } from './args.js';
 import { openStoreFromConfig } from './open-store.js';
 import { Outbox } from '../outbox/outbox.js';
-import { MachineStateStore } from '../outbox/machine-state.js';
 import { formatTable } from './table.js';
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseVerbArgs(argv);
   const [action = 'list', arg] = positionals;
-  if (!['list', 'dead', 'retry', 'drop'].includes(action)) {
-    process.stderr.write(`unknown outbox action "${action}"; use list, dead, retry ID or drop ID\n`);
-    return 2;
+  if (!['list', 'dead', 'retry', 'drop'].includes(action)) throw new UsageError(`unknown outbox action "${action}"; use list, dead, retry ID or drop ID`);
+  if ((action === 'retry' || action === 'drop') && !Number.isInteger(Number(arg))) {
+    throw new UsageError(`outbox ${action} needs a dead letter id (see: shopfloor-gateway outbox dead)`);
   }
   const db = openStoreFromConfig(String(values.config));
   if (!db) return 1;
@@ -21,10 +20,6 @@ export async function main(argv: string[]): Promise<number> {
     const outbox = new Outbox(db);
     if (action === 'retry' || action === 'drop') {
       const id = Number(arg);
-      if (!Number.isInteger(id)) {
-        process.stderr.write(`outbox ${action} needs a dead letter id (see: shopfloor-gateway outbox dead)\n`);
-        return 2;
-      }
       const ok = action === 'retry' ? outbox.retryDead(id, Date.now()) : outbox.dropDead(id);
       process.stdout.write(ok ? `dead letter ${id} ${action === 'retry' ? 'queued again' : 'dropped'}\n` : `no dead letter ${id}\n`);
       return ok ? 0 : 1;
@@ -42,16 +37,19 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(rows.length ? formatTable(rows) : 'no dead letters\n');
       return 0;
     }
-    const state = new MachineStateStore(db);
-    const rows = [
-      ...state.counters().filter((c) => c.total > c.delivered).map((c) => ({
-        machine: c.machine,
+    // The same rule as the uploader and the status page: a dead-lettered total is not pending.
+    const machines = [...new Set(outbox.lanes().filter((l) => l.lane === 'counter').map((l) => l.machine))].sort();
+    const counters = machines.flatMap((machine) =>
+      outbox.pendingCounters(machine).map((c) => ({
+        machine,
         kind: 'counter',
-        item: c.signal,
-        value: String(c.total),
-        note: `MES has ${c.delivered}${c.dead !== undefined && c.total <= c.dead ? ' (dead letter)' : ''}`,
+        item: `${c.signal} = ${c.total}`,
+        note: `delivered ${outbox.sentBefore(machine, c.signal).delivered}`,
       })),
-      ...outbox.pendingItems().map((p) => ({ machine: p.machine, kind: p.kind, item: p.key, value: p.body, note: p.lastError ?? '' })),
+    );
+    const rows = [
+      ...counters,
+      ...outbox.pendingItems().map((p) => ({ machine: p.machine, kind: p.kind, item: describeItem(p.kind, p.body), note: p.lastError ?? '' })),
     ];
     process.stdout.write(rows.length ? formatTable(rows) : 'nothing pending\n');
     const dead = outbox.deadLetters().length;
@@ -60,4 +58,14 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     db.close();
   }
+}
+
+/** `temperature = 23.5`; `stop Maintenance at <ISO time>`, `run at <ISO time>`. */
+function describeItem(kind: string, body: string): string {
+  if (kind === 'parameter') {
+    const p = JSON.parse(body) as { code: string; value: unknown };
+    return `${p.code} = ${String(p.value)}`;
+  }
+  const t = JSON.parse(body) as { running: number; type: string; at: number };
+  return `${t.running ? 'run' : `stop ${t.type}`} at ${new Date(t.at).toISOString()}`;
 }

@@ -8,6 +8,8 @@ import { adapterFactory } from '../adapters/registry.js';
 import { deviceStateDir } from '../adapters/state-dir.js';
 import type { AdapterSink, ProbeRow } from '../adapters/types.js';
 import { systemClock } from '../clock.js';
+import type { DeviceConfig } from '../config/schema.js';
+import { reasonType } from '../machine/runstop.js';
 import { createLogger } from '../log.js';
 import { deviceFromArgs } from './args.js';
 import { probeTable } from './table.js';
@@ -16,7 +18,7 @@ import { probeTable } from './table.js';
 const ignore: AdapterSink = { readings() {}, signalError() {}, connection() {} };
 
 export async function main(argv: string[]): Promise<number> {
-  const found = deviceFromArgs(argv, 'probe');
+  const found = deviceFromArgs(argv);
   if (typeof found === 'number') return found;
   const { config, device } = found;
 
@@ -28,14 +30,32 @@ export async function main(argv: string[]): Promise<number> {
   try {
     rows = await adapter.probe();
   } catch (err) {
-    process.stderr.write(`probe of ${device.device} (${device.protocol}) failed: ${(err as Error).message}\n`);
+    process.stderr.write(`probe of ${device.device} (${device.protocol}) failed: ${(err as Error).message}\n${portHint(device, [(err as Error).message])}`);
     return 1;
   } finally {
     await adapter.stop();
   }
 
-  process.stdout.write(`${device.device} (${device.protocol})\n\n${probeTable(rows)}`);
-  const failed = rows.filter((r) => r.error !== undefined).length;
-  if (failed > 0) process.stderr.write(`\n${failed} of ${rows.length} signals could not be read\n`);
-  return failed > 0 ? 1 : 0;
+  process.stdout.write(`${device.device} (${device.protocol})\n\n${probeTable(rows.map((r) => withStopType(device, r)))}`);
+  const failed = rows.filter((r) => r.error !== undefined);
+  if (failed.length > 0) process.stderr.write(`\n${failed.length} of ${rows.length} signals could not be read\n${portHint(device, failed.map((r) => r.error!))}`);
+  return failed.length > 0 ? 1 : 0;
+}
+
+/** A serial port another process holds open is, on a gateway PC, almost always the gateway itself. */
+function portHint(device: DeviceConfig, errors: string[]): string {
+  if (device.protocol !== 'modbus-rtu' || !errors.some((e) => /cannot lock port|resource temporarily unavailable|EBUSY|EAGAIN/i.test(e))) return '';
+  return (
+    `${device.connection.path} is held by another program, most likely the running gateway (it keeps its serial ports open): ` +
+    'stop it first (systemctl stop shopfloor-gateway), or read the values on its status page instead.\n'
+  );
+}
+
+/** A stop reason is shown with the downtime type it maps to, as the gateway would send it. */
+function withStopType(device: DeviceConfig, r: ProbeRow): ProbeRow {
+  const m = device.machines.find((x) => x.code === r.machine);
+  if (r.signal !== 'stopReason' || r.value === undefined || !m?.stopReason) return r;
+  const fallback = m.stopReason.default ?? m.downtimeType ?? 'Unplanned';
+  const mapped = reasonType(r.value, { reasonMap: m.stopReason.map, fallbackType: '', idleType: '', minStateMs: 0 });
+  return { ...r, value: `${String(r.value)} (${mapped || `${fallback}, not in map`})` };
 }

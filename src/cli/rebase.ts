@@ -4,7 +4,7 @@
  * by another system), raise the machine's delivered totals to the MES's values. What the
  * gateway counted but had not delivered yet is kept on top, so nothing is lost.
  */
-import { parseVerbArgs } from './args.js';
+import { parseVerbArgs, UsageError } from './args.js';
 import { openStoreFromConfig } from './open-store.js';
 import { rebaseCounter } from '../outbox/rebase.js';
 
@@ -18,8 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     targets.push({ signal: `waste:${code}`, value: Number(qty) });
   }
   if (!machine || targets.length === 0 || targets.some((t) => !Number.isFinite(t.value) || t.value < 0)) {
-    process.stderr.write('usage: shopfloor-gateway rebase <machine> <count the MES shows> [--waste CODE=QTY ...]\n');
-    return 2;
+    throw new UsageError('give the machine and the count the MES shows (numbers, 0 or more)');
   }
   const db = openStoreFromConfig(String(values.config));
   if (!db) return 1;

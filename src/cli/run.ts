@@ -8,6 +8,7 @@ import { Gateway } from '../gateway.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { startWebServer } from '../web/server.js';
 import { createNotifier } from './sd-notify.js';
+import { openStore } from './open-store.js';
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseVerbArgs(argv);
@@ -20,18 +21,26 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${err.message}\n\nThe gateway did not start. Fix the configuration (check it with: shopfloor-gateway validate --config ${values.config}).\n`);
     return 1;
   }
+  // Checked here, so a bad storage.path is one clear line instead of a stack trace from the gateway.
+  const store = openStore(config.gateway.storage.path, { mustExist: false });
+  if (typeof store === 'string') {
+    process.stderr.write(`${store}\n\nThe gateway did not start.\n`);
+    return 1;
+  }
   const logger = createLogger(config.gateway.log.level);
   const sim = config.gateway.simulate;
   let world;
   try {
     // The simulators are loaded only for the demo, never on a production gateway.
-    world = sim ? await (await import('../sim/demo.js')).startDemoWorld(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }) : undefined;
+    world = sim && (await (await import('./simulate.js')).startSimulators(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }));
   } catch (err) {
-    const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
-    logger.fatal({ err }, inUse ? 'a simulator port is in use: is the demo (or another gateway) already running?' : 'simulators could not start');
+    logger.fatal({ err }, 'simulators could not start');
+  }
+  if (sim && !world) {
+    store.close();
     return 1;
   }
-  const gateway = new Gateway({ config, logger });
+  const gateway = new Gateway({ config, logger, db: store });
   await gateway.start();
   const startWeb = (g: GatewayConfig) =>
     startWebServer({ listen: g.web.listen, token: g.web.token, provider: gateway, logger: logger.child({ component: 'web' }) }).then((w) => {

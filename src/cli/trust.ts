@@ -12,7 +12,7 @@ import type { TrustOutcome } from '../adapters/opcua/trust.js';
 import { deviceFromArgs } from './args.js';
 
 export async function main(argv: string[]): Promise<number> {
-  const found = deviceFromArgs(argv, 'trust');
+  const found = deviceFromArgs(argv);
   if (typeof found === 'number') return found;
   const { config, device } = found;
   if (device.protocol !== 'opcua') {

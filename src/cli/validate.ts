@@ -1,21 +1,13 @@
 /** `validate [--config FILE]`: checks gateway.yaml and every device file; no network. */
 import { displayPath } from '../config/errors.js';
 import { ConfigError, loadConfig, resolvePath } from '../config/load.js';
-import { parseVerbArgs } from './args.js';
+import { parseVerbArgs, UsageError } from './args.js';
 import { formatTable } from './table.js';
 
-const usage = 'usage: shopfloor-gateway validate [--config config/gateway.yaml]\n';
-
 export async function main(argv: string[]): Promise<number> {
-  let configFile: string;
-  try {
-    const { values, positionals } = parseVerbArgs(argv);
-    if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
-    configFile = values.config;
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${usage}`);
-    return 2;
-  }
+  const { values, positionals } = parseVerbArgs(argv);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const configFile = values.config;
   try {
     const { gatewayFile, devices } = loadConfig(configFile);
     const machines = devices.reduce((n, d) => n + d.config.machines.length, 0);

@@ -20,11 +20,16 @@ export interface ConfigWatcherOptions {
 export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
   let timer: NodeJS.Timeout | undefined;
   let busy = Promise.resolve();
+  const gatewayDir = dirname(o.gatewayFile);
+  let devicesDir = o.devicesDir;
+  const watchers = new Map<string, FSWatcher>();
+  let closed = false;
   const reload = () => {
     busy = busy.then(async () => {
       try {
         const next = loadConfig(o.gatewayFile);
         o.logger.info({ devices: next.devices.length }, 'configuration changed; applying');
+        follow(next.devicesDir);
         await o.onValid(next);
       } catch (err) {
         const errors = err instanceof ConfigError ? err.message.split('\n') : [(err as Error).message];
@@ -38,19 +43,33 @@ export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
     clearTimeout(timer);
     timer = setTimeout(reload, o.settleMs ?? 300);
   };
-  const watchers: FSWatcher[] = [];
-  for (const dir of new Set([dirname(o.gatewayFile), o.devicesDir])) {
+  const watchDir = (dir: string) => {
+    if (closed || watchers.has(dir)) return;
     try {
-      watchers.push(watch(dir, schedule));
+      watchers.set(dir, watch(dir, schedule));
     } catch (err) {
       o.logger.warn({ dir, err }, 'cannot watch configuration folder; changes need a restart');
     }
-  }
-  o.logger.info({ folders: watchers.length }, 'watching configuration for changes');
+  };
+  /** gateway.yaml now names another devices folder: watch that one instead. */
+  const follow = (dir: string) => {
+    if (dir === devicesDir) return;
+    if (devicesDir !== gatewayDir) {
+      watchers.get(devicesDir)?.close();
+      watchers.delete(devicesDir);
+    }
+    devicesDir = dir;
+    watchDir(dir);
+    o.logger.info({ folder: dir }, 'devices folder changed; watching it now');
+  };
+  watchDir(gatewayDir);
+  watchDir(devicesDir);
+  o.logger.info({ folders: watchers.size }, 'watching configuration for changes');
   return {
     close() {
+      closed = true;
       clearTimeout(timer);
-      for (const w of watchers) w.close();
+      for (const w of watchers.values()) w.close();
     },
   };
 }

@@ -69,9 +69,10 @@ const migrations: string[] = [
  * CLI writing the same file (outbox retry, rebase) makes it wait (busy_timeout) instead of
  * failing it with SQLITE_BUSY_SNAPSHOT half-way.
  */
-export function openDatabase(path: string): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+export function openDatabase(path: string, opts: { mustExist?: boolean } = {}): Db {
+  // The CLI verbs pass mustExist: a missing file there is a wrong path, not a new gateway.
+  if (path !== ':memory:' && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { fileMustExist: opts.mustExist === true });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');

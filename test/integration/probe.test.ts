@@ -12,6 +12,7 @@ import { startMqttSensorSim } from '../../src/sim/mqtt-sensor.js';
 import { startOpcuaSim } from '../../src/sim/opcua-server.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { writeConfig } from '../helpers/config-files.js';
+import { startPtyPair } from '../helpers/modbus-socat.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
@@ -79,6 +80,56 @@ describe('probe', () => {
     const r = await probe(cfg.gatewayFile, 'presss');
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/unknown device "presss".*press/);
+  });
+
+  it('shows the downtime type a stop reason maps to, and when it is not in the map', async () => {
+    const port = await freePort();
+    const yaml = `device: press
+protocol: modbus-tcp
+connection: { host: 127.0.0.1, port: ${port}, timeoutMs: 500 }
+machines:
+  - code: PRESS01
+    running: { area: coil, address: 0 }
+    stopReason: { area: holding, address: 4, map: { "2": Setup }, default: Unplanned }
+  - code: PRESS02
+    running: { area: coil, address: 1 }
+    stopReason: { area: holding, address: 5, map: { "2": Setup } }
+    downtimeType: Breakdown
+`;
+    const device = deviceSchema.parse((await import('yaml')).parse(yaml)) as DeviceOf<'modbus-tcp'>;
+    const sim = await startModbusPlcSim({ port, device, tickMs: 0 });
+    closers.push(() => sim.close());
+    sim.set('PRESS01', 'stopReason', 2);
+    sim.set('PRESS02', 'stopReason', 9);
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { press: yaml } });
+    const r = await probe(cfg.gatewayFile, 'press');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/PRESS01\s+stopReason\s+holding 4 uint16\s+0002\s+2 \(Setup\)\n/);
+    expect(r.out).toMatch(/PRESS02\s+stopReason\s+holding 5 uint16\s+0009\s+9 \(Breakdown, not in map\)\n/);
+  });
+
+  it('says the running gateway holds a serial port that cannot be locked', async () => {
+    const pty = await startPtyPair(dir);
+    closers.push(() => pty.kill());
+    // What the gateway does with its serial ports: open (and lock) them for as long as it runs.
+    const { SerialPort } = await import('serialport');
+    const held = await new Promise<InstanceType<typeof SerialPort>>((resolve, reject) => {
+      const p = new SerialPort({ path: pty.a, baudRate: 9600 }, (err) => (err ? reject(err) : resolve(p)));
+    });
+    closers.push(() => new Promise((done) => held.close(() => done())));
+    const yaml = `device: rtu
+protocol: modbus-rtu
+connection: { path: ${pty.a}, timeoutMs: 300 }
+machines:
+  - code: M1
+    count: { area: holding, address: 0 }
+`;
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { rtu: yaml } });
+    const r = await probe(cfg.gatewayFile, 'rtu');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/Cannot lock port/);
+    expect(r.out).toContain(`${pty.a} is held by another program, most likely the running gateway`);
+    expect(r.out).toMatch(/stop it first \(systemctl stop shopfloor-gateway\), or read the values on its status page/);
   });
 
   it('reads an MQTT sensor through the broker', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main as probe } from '../../src/cli/probe.js';
 import { main as validate } from '../../src/cli/validate.js';
+import { main as cli } from '../../src/cli/main.js';
 import { configFixture, validDevice } from '../helpers/config-fixture.js';
 
 /** What a verb printed, stdout and stderr apart. */
@@ -52,8 +53,8 @@ describe('validate', () => {
 
   it('rejects an unknown option with the usage', async () => {
     const io = capture();
-    expect(await validate(['--confg', 'x.yaml'])).toBe(2);
-    expect(io.stderr()).toContain('usage: shopfloor-gateway validate');
+    expect(await cli(['validate', '--confg', 'x.yaml'])).toBe(2);
+    expect(io.stderr()).toBe('unknown option --confg; did you mean --config?\nusage: shopfloor-gateway validate [--config FILE]\n');
   });
 });
 
