@@ -54,9 +54,10 @@ export class Gateway implements StatusProvider {
   private budget!: RateBudget;
   private client!: MesClient;
   private uploader!: Uploader;
+  /** Outlives the uploader, which a change of MES settings replaces: Prometheus counters must not go back. */
+  private readonly uplinkStats: GatewayStatus['stats'] = { requests: {}, rateLimited: 0, deliveredParts: {}, deliveredWaste: {} };
   private readonly devices = new Map<string, RunningDevice>();
   private readonly listeners = new Set<() => void>();
-  private readonly production = new Map<string, { at: number; total: number }[]>();
   private configErrors: string[] = [];
   private configLoadedAt: number;
   private readonly startedAt: number;
@@ -178,6 +179,7 @@ export class Gateway implements StatusProvider {
       clock: this.clock,
       logger: this.logger.child({ component: 'uplink' }),
       onChange: () => this.changed(),
+      stats: this.uplinkStats,
       pausedUntil: this.history.pausedUntil(),
       savePause: (until) => this.history.savePause(until),
     });
@@ -268,12 +270,7 @@ export class Gateway implements StatusProvider {
 
   private sampleProduction(): void {
     const now = this.clock.now();
-    for (const c of this.state.counters()) {
-      if (c.signal !== 'count') continue;
-      const series = this.production.get(c.machine) ?? this.production.set(c.machine, []).get(c.machine)!;
-      series.push({ at: now, total: c.total });
-      while (series.length > 0 && series[0].at < now - TIMELINE_MS) series.shift();
-    }
+    this.history.sampleProduction(now, now - TIMELINE_MS);
   }
 
   private changed(): void {
@@ -336,7 +333,7 @@ export class Gateway implements StatusProvider {
       pending,
       run: run ? { running: run.running, type: run.type, since: run.since } : { running: null },
       timeline: this.history.timeline(code, now - TIMELINE_MS),
-      production: this.production.get(code) ?? [],
+      production: this.history.production(code, now - TIMELINE_MS),
     };
   }
 }

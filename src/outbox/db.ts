@@ -62,6 +62,9 @@ const migrations: string[] = [
   `CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   // What the counter was read from: a changed source starts a new baseline, not production.
   `ALTER TABLE counter_state ADD COLUMN source TEXT`,
+  // Totals once a minute for the production-rate plot, so it survives a restart.
+  `CREATE TABLE production_samples (machine TEXT NOT NULL, at INTEGER NOT NULL, total REAL NOT NULL)`,
+  `CREATE INDEX production_samples_machine ON production_samples (machine, at)`,
 ];
 
 /**

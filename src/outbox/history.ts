@@ -16,6 +16,11 @@ export class History {
       record: db.prepare(`INSERT INTO request_log (at) VALUES (?)`),
       recent: db.prepare<[number], { at: number }>(`SELECT at FROM request_log WHERE at >= ? ORDER BY at`),
       pruneRequests: db.prepare(`DELETE FROM request_log WHERE at < ?`),
+      sample: db.prepare(`INSERT INTO production_samples (machine, at, total) SELECT machine, ?, total FROM counter_state WHERE signal = 'count'`),
+      samples: db.prepare<[string, number], { at: number; total: number }>(
+        `SELECT at, total FROM production_samples WHERE machine = ? AND at >= ? ORDER BY at`,
+      ),
+      pruneSamples: db.prepare(`DELETE FROM production_samples WHERE at < ?`),
       getKv: db.prepare<[string], { value: string }>(`SELECT value FROM kv WHERE key = ?`),
       putKv: db.prepare(`INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
     };
@@ -34,6 +39,16 @@ export class History {
 
   prune(before: number): number {
     return this.q.prune.run(before).changes;
+  }
+
+  /** Records every machine's good-parts total now; samples older than `keepFrom` go. */
+  sampleProduction(at: number, keepFrom: number): void {
+    this.q.sample.run(at);
+    this.q.pruneSamples.run(keepFrom);
+  }
+
+  production(machine: string, from: number): { at: number; total: number }[] {
+    return this.q.samples.all(machine, from);
   }
 
   recordRequest(at: number): void {

@@ -28,6 +28,8 @@ export interface UploaderOptions {
   concurrency?: number;
   /** Called after every settled request, for the status page. */
   onChange?: () => void;
+  /** Counters for /metrics; pass the same object to a new uploader so they never go back. */
+  stats?: UplinkStats;
   /** A 429 pause to honour from the start (it outlives a restart or a reload of the uplink). */
   pausedUntil?: number;
   /** Remembers a 429 pause, so that a restart does not send before Retry-After. */
@@ -49,7 +51,7 @@ const NOT_GREATER = /not greater|greater than|must be (higher|incremental)|incre
 
 export class Uploader {
   readonly health: UplinkHealth = { reachable: null };
-  readonly stats: UplinkStats = { requests: {}, rateLimited: 0, deliveredParts: {}, deliveredWaste: {} };
+  readonly stats: UplinkStats;
   private readonly scheduler = new RoundRobinScheduler();
   private readonly busy = new Set<string>();
   /** Machines whose counter parts go one request each, until then (see sendCounter). */
@@ -65,6 +67,7 @@ export class Uploader {
   private loop: Promise<void> | undefined;
 
   constructor(private readonly o: UploaderOptions) {
+    this.stats = o.stats ?? { requests: {}, rateLimited: 0, deliveredParts: {}, deliveredWaste: {} };
     if (o.pausedUntil !== undefined && o.pausedUntil > o.clock.now()) {
       o.budget.pauseUntil(o.pausedUntil);
       this.health.pausedUntil = o.pausedUntil;

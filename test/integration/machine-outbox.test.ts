@@ -7,6 +7,7 @@ import { Outbox } from '../../src/outbox/outbox.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
 import { deviceSchema, type MachineConfig } from '../../src/config/schema.js';
 import { rebaseCounter } from '../../src/outbox/rebase.js';
+import { History } from '../../src/outbox/history.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const device = deviceSchema.parse({
@@ -234,6 +235,25 @@ describe('machine state and outbox on a real SQLite file', () => {
     g.read(3000, { running: false, stopReason: 1 });
     g.read(4000, { running: true });
     expect(g.outbox.nextStartStop('M1', 5000)).toBeUndefined();
+    g.db.close();
+  });
+
+  it('keeps the production samples of the rate plot across a restart, for the plotted window only', () => {
+    const file = join(dir, 'samples.db');
+    let g = open(file);
+    g.read(0, { count: 100 });
+    new History(g.db).sampleProduction(60_000, 0);
+    g.read(61_000, { count: 160 });
+    new History(g.db).sampleProduction(120_000, 0);
+    g.db.close();
+    g = open(file);
+    const history = new History(g.db);
+    expect(history.production('M1', 0)).toEqual([
+      { at: 60_000, total: 100 },
+      { at: 120_000, total: 160 },
+    ]);
+    history.sampleProduction(180_000, 100_000);
+    expect(history.production('M1', 0).map((p) => p.at)).toEqual([120_000, 180_000]);
     g.db.close();
   });
 
