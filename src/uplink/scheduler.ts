@@ -8,6 +8,10 @@ export type Lane = 'startstop' | 'counter' | 'parameters';
 /** Highest priority first: a stop opens a downtime, so it must not wait behind counts. */
 export const lanes: readonly Lane[] = ['startstop', 'counter', 'parameters'];
 
+/** Parameters go before counters after waiting this many counter picks. */
+const PARAMETERS_EVERY = 10;
+const agedOrder: readonly Lane[] = ['startstop', 'parameters', 'counter'];
+
 export interface Candidate {
   machine: string;
   lane: Lane;
@@ -23,25 +27,35 @@ export class RoundRobinScheduler {
   /** Per lane, machine → sequence number of its last service. */
   private readonly served = new Map<Lane, Map<string, number>>(lanes.map((l) => [l, new Map()]));
   private seq = 0;
+  private paramsWaited = 0;
 
   pick(candidates: readonly Candidate[], busy: ReadonlySet<string>): Candidate | undefined {
-    for (const lane of lanes) {
-      const served = this.served.get(lane)!;
-      let best: Candidate | undefined;
-      let bestAt = Infinity;
-      for (const c of candidates) {
-        if (c.lane !== lane || busy.has(c.machine)) continue;
-        const at = served.get(c.machine) ?? -1;
-        if (at < bestAt || (at === bestAt && c.machine < best!.machine)) {
-          best = c;
-          bestAt = at;
-        }
-      }
-      if (best !== undefined) {
-        served.set(best.machine, this.seq++);
-        return best;
-      }
+    const order = this.paramsWaited >= PARAMETERS_EVERY ? agedOrder : lanes;
+    for (const lane of order) {
+      const best = this.bestIn(lane, candidates, busy);
+      if (best === undefined) continue;
+      this.served.get(lane)!.set(best.machine, this.seq++);
+      // Parameters of an idle machine wait behind counters, but not for ever: when the
+      // budget is saturated by counters, every tenth pick is theirs.
+      if (lane === 'parameters') this.paramsWaited = 0;
+      else if (lane === 'counter' && this.bestIn('parameters', candidates, busy)) this.paramsWaited++;
+      return best;
     }
     return undefined;
+  }
+
+  private bestIn(lane: Lane, candidates: readonly Candidate[], busy: ReadonlySet<string>): Candidate | undefined {
+    const served = this.served.get(lane)!;
+    let best: Candidate | undefined;
+    let bestAt = Infinity;
+    for (const c of candidates) {
+      if (c.lane !== lane || busy.has(c.machine)) continue;
+      const at = served.get(c.machine) ?? -1;
+      if (at < bestAt || (at === bestAt && c.machine < best!.machine)) {
+        best = c;
+        bestAt = at;
+      }
+    }
+    return best;
   }
 }

@@ -91,3 +91,16 @@ describe('RoundRobinScheduler', () => {
     expect(new Set(served).size).toBe(11);
   });
 });
+
+describe('RoundRobinScheduler under a budget saturated by counters', () => {
+  it('still serves a waiting parameters-only machine every eleventh pick', () => {
+    const s = new RoundRobinScheduler();
+    const pending: Candidate[] = [...all('counter'), { machine: 'IDLE', lane: 'parameters' }];
+    const picks = Array.from({ length: 33 }, () => s.pick(pending, none)!);
+    const params = picks.map((p, i) => (p.lane === 'parameters' ? i : -1)).filter((i) => i >= 0);
+    expect(params).toEqual([10, 21, 32]);
+    // Run/stop still goes first, even when parameters have waited their ten picks.
+    for (let i = 0; i < 10; i++) expect(s.pick(pending, none)!.lane).toBe('counter');
+    expect(s.pick([...pending, { machine: 'M07', lane: 'startstop' }], none)).toEqual({ machine: 'M07', lane: 'startstop' });
+  });
+});
