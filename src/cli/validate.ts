@@ -1,4 +1,5 @@
 /** `validate [--config FILE]`: checks gateway.yaml and every device file; no network. */
+import { existsSync } from 'node:fs';
 import { displayPath } from '../config/errors.js';
 import { ConfigError, loadConfig, resolvePath } from '../config/load.js';
 import { parseVerbArgs, UsageError } from './args.js';
@@ -14,6 +15,13 @@ export async function main(argv: string[]): Promise<number> {
     const rows = devices.map(({ config: d }) => ({ device: d.device, protocol: d.protocol, machines: d.machines.map((m) => m.code).join(', ') }));
     process.stdout.write(`OK  ${displayPath(gatewayFile)}: ${count(devices.length, 'device')}, ${count(machines, 'machine')}\n`);
     process.stdout.write(indent(formatTable(rows)));
+    // Files the gateway will need at run time; their absence is a warning, not a config error:
+    // the file may be copied in later, but the connection fails until it is.
+    for (const { file, config: d } of devices) {
+      if (d.protocol === 'mqtt' && d.connection.ca !== undefined && !existsSync(d.connection.ca)) {
+        process.stdout.write(`WARN  ${displayPath(file)}: connection.ca ${d.connection.ca} does not exist (yet); ${d.device} cannot connect until it does\n`);
+      }
+    }
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
