@@ -2,7 +2,7 @@
  * The status page of the real gateway process, in Debian's chromium: the demo's press
  * line (simulated PLC) delivering to the MES sandbox, one waste code unknown to the MES.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -13,22 +13,20 @@ import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
+import { deferCleanup } from '../helpers/cleanup.js';
 
 const demoDevice = fileURLToPath(new URL('../../devices/press-line.yaml', import.meta.url));
 
 describe('status page of the running gateway', () => {
   const dir = tempDir();
-  const closers: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) await c();
-  });
+  const defer = deferCleanup();
 
   it('shows each machine, a count changing without reload, and a dead letter', async () => {
     const port = await freePort();
     const yaml = readFileSync(demoDevice, 'utf8').replace('port: 15020', `port: ${port}`);
     const device = deviceSchema.parse(parse(yaml)) as DeviceOf<'modbus-tcp'>;
     const sim = await startModbusPlcSim({ port, device, tickMs: 0 });
-    closers.push(() => sim.close());
+    defer(() => sim.close());
     sim.set('PRESS01', 'count', 1000);
     sim.set('PRESS02', 'count', 2000);
     sim.set('PRESS01', 'running', true);
@@ -40,10 +38,10 @@ describe('status page of the running gateway', () => {
         PRESS02: { waste: [], downtimeTypes: ['Unplanned'] }, // Waste1 is not set up for PRESS02 in the MES
       },
     });
-    closers.push(() => mes.close());
+    defer(() => mes.close());
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { 'press-line': yaml } });
     const gw: GatewayProcess = startGateway(cfg.gatewayFile);
-    closers.push(() => gw.kill());
+    defer(() => gw.kill());
     const url = String((await gw.waitForLog((l) => l.msg === 'status page listening')).url);
     await gw.waitForLog((l) => l.msg === 'counter first seen' && l.machine === 'PRESS02');
 
@@ -51,7 +49,7 @@ describe('status page of the running gateway', () => {
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    closers.push(() => browser.close());
+    defer(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

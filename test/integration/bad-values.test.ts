@@ -2,29 +2,25 @@
  * A signal that is bad at every poll (NaN in a float register) is counted and shown, never
  * reaches the MES, and is logged once — not at every poll into the journal.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import type { GatewayStatus } from '../../src/web/status-types.js';
-import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
-import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { startPymodbus } from '../helpers/modbus-pymodbus.js';
+import { startGateway } from '../helpers/gateway-process.js';
+import { deferCleanup } from '../helpers/cleanup.js';
 import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('bad values', () => {
   const dir = tempDir();
-  let mes: MesSandbox | undefined;
-  let plc: Pymodbus | undefined;
-  let gw: GatewayProcess | undefined;
-  afterEach(async () => {
-    await gw?.kill();
-    await plc?.kill();
-    await mes?.close();
-  });
+  const defer = deferCleanup();
 
   it('are counted per signal and logged once, while the good signals keep flowing', async () => {
-    mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {} } });
-    plc = await startPymodbus();
+    const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {} } });
+    defer(() => mes.close());
+    const plc = await startPymodbus();
+    defer(() => plc.kill());
     await plc.set('holding', 4, 0x7fc0, 0); // float32 NaN
     const cfg = writeConfig(dir, {
       mesUrl: mes.url,
@@ -42,7 +38,8 @@ machines:
 `,
       },
     });
-    gw = startGateway(cfg.gatewayFile);
+    const gw = startGateway(cfg.gatewayFile);
+    defer(() => gw.kill());
     const url = String((await gw.waitForLog((l) => l.msg === 'status page listening')).url);
     const status = async () => (await (await fetch(`${url}api/status`)).json()) as GatewayStatus;
     const s = await eventually(status, (st) => (st.devices[0]?.signalErrors[0]?.count ?? 0) >= 20, 20_000, '20 bad reads');

@@ -4,10 +4,11 @@
  * the last restart the MES must hold exactly what the PLC produced: nothing lost, nothing
  * doubled, and the queue not blocked by the re-sent value the MES already had.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
-import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
+import { describe, expect, it } from 'vitest';
+import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
+import { startPymodbus } from '../helpers/modbus-pymodbus.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { deferCleanup } from '../helpers/cleanup.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
@@ -26,22 +27,19 @@ machines:
 
 describe('crash safety', () => {
   const dir = tempDir();
-  let mes: MesSandbox | undefined;
-  let plc: Pymodbus | undefined;
-  let gw: GatewayProcess | undefined;
-  afterEach(async () => {
-    await gw?.kill('SIGKILL');
-    await plc?.kill();
-    await mes?.close();
-  });
+  const defer = deferCleanup();
 
   it('SIGKILL repeatedly while counts rise and the MES answers slowly loses and doubles nothing', async () => {
-    mes = await startMesSandbox({
+    const mes = await startMesSandbox({
       credentials: { apiKey: 'test-key', apiSecret: 'test-secret' },
       machines: { M1: { waste: ['W1'] } },
       delayMs: 400,
     });
-    plc = await startPymodbus();
+    defer(() => mes.close());
+    const plc = await startPymodbus();
+    defer(() => plc.kill());
+    let gw: GatewayProcess | undefined;
+    defer(() => gw?.kill('SIGKILL'));
     let count = 1000;
     let waste = 0;
     const produce = async (parts: number, scrap = 0) => {

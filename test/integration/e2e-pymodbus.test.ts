@@ -3,10 +3,11 @@
  * TCP and delivers to the MES sandbox over HTTP. The sandbox must end with exactly what
  * the PLC produced, through a reset and a 16-bit wrap.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
-import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
-import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { describe, expect, it } from 'vitest';
+import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
+import { startPymodbus } from '../helpers/modbus-pymodbus.js';
+import { startGateway } from '../helpers/gateway-process.js';
+import { deferCleanup } from '../helpers/cleanup.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
@@ -36,26 +37,22 @@ machines:
 
 describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () => {
   const dir = tempDir();
-  let mes: MesSandbox | undefined;
-  let plc: Pymodbus | undefined;
-  let gw: GatewayProcess | undefined;
-  afterEach(async () => {
-    await gw?.kill();
-    await plc?.kill();
-    await mes?.close();
-  });
+  const defer = deferCleanup();
 
   it('delivers counts through a reset and a wrap, two waste codes, a stop with its reason, and parameters', async () => {
     const M = 'PRESS 01';
-    mes = await startMesSandbox({
+    const mes = await startMesSandbox({
       credentials: { apiKey: 'test-key', apiSecret: 'test-secret' },
       machines: { [M]: { waste: ['Waste1', 'Waste2'], downtimeTypes: ['Maintenance', 'Setup', 'Unplanned'] } },
     });
-    plc = await startPymodbus();
+    defer(() => mes.close());
+    const plc = await startPymodbus();
+    defer(() => plc.kill());
     await plc.set('holding', 0, 100, 0, 0, 0, 253);
     await plc.set('coil', 0, 1);
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { press: device(plc.port) } });
-    gw = startGateway(cfg.gatewayFile);
+    const gw = startGateway(cfg.gatewayFile);
+    defer(() => gw.kill());
     await gw.waitForLog((l) => l.msg === 'counter first seen' && l.signal === 'count');
     const state = () => mes!.state[M];
 

@@ -3,7 +3,7 @@
  * more than a minute" takes moments): 200 while it delivers, 503 with the reason while
  * the MES is down, 200 again once it is back.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { parse } from 'yaml';
 import { Gateway } from '../../src/gateway.js';
@@ -16,13 +16,11 @@ import { WarpClock } from '../helpers/clocks.js';
 import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
+import { deferCleanup } from '../helpers/cleanup.js';
 
 describe('health', () => {
   const dir = tempDir();
-  const closers: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) await c();
-  });
+  const defer = deferCleanup();
 
   it('healthz flips to 503 while the MES is down and back to 200 when it returns', async () => {
     const clock = new WarpClock(Date.now());
@@ -35,17 +33,17 @@ machines:
     count: { area: holding, address: 0 }
 `;
     const sim = await startModbusPlcSim({ port, device: deviceSchema.parse(parse(yaml)) as DeviceOf<'modbus-tcp'>, tickMs: 0 });
-    closers.push(() => sim.close());
+    defer(() => sim.close());
     const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {} } });
-    closers.push(() => mes.close());
+    defer(() => mes.close());
     let count = 10;
     sim.set('M1', 'count', count);
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { plc: yaml } });
     const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger: pino({ level: 'silent' }), clock });
     await gateway.start();
-    closers.push(() => gateway.stop());
+    defer(() => gateway.stop());
     const web = await startWebServer({ listen: '127.0.0.1:0', provider: gateway, logger: pino({ level: 'silent' }) });
-    closers.push(() => web.close());
+    defer(() => web.close());
     const health = async () => {
       const res = await fetch(`${web.url.replace(/\/$/, '')}/healthz`);
       return { status: res.status, body: await res.text() };

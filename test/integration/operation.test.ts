@@ -2,7 +2,7 @@
  * Operating the running gateway: hot reload of device files and gateway.yaml, the outbox
  * CLI against the live database, and secrets kept out of logs, pages and metrics.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import type { GatewayStatus } from '../../src/web/status-types.js';
 import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { deferCleanup } from '../helpers/cleanup.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
@@ -33,18 +34,18 @@ describe('operating the running gateway', () => {
   let mes: MesSandbox | undefined;
   let plc: Pymodbus | undefined;
   let gw: GatewayProcess | undefined;
-  afterEach(async () => {
-    await gw?.kill();
-    await plc?.kill();
-    await mes?.close();
-  });
+  const defer = deferCleanup();
 
   async function boot(machines: string[], env: Record<string, string> = {}, secret = 'test-secret') {
-    mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: secret }, machines: Object.fromEntries(machines.map((m) => [m, {}])) });
-    plc = await startPymodbus();
-    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { a: device('dev-a', plc.port, 'M1', 0) } });
-    gw = startGateway(cfg.gatewayFile, env);
-    const listening = await gw.waitForLog((l) => l.msg === 'status page listening');
+    const sandbox = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: secret }, machines: Object.fromEntries(machines.map((m) => [m, {}])) });
+    defer(() => sandbox.close());
+    const pymodbus = await startPymodbus();
+    defer(() => pymodbus.kill());
+    const cfg = writeConfig(dir, { mesUrl: sandbox.url, devices: { a: device('dev-a', pymodbus.port, 'M1', 0) } });
+    const gateway = startGateway(cfg.gatewayFile, env);
+    defer(() => gateway.kill());
+    [mes, plc, gw] = [sandbox, pymodbus, gateway];
+    const listening = await gateway.waitForLog((l) => l.msg === 'status page listening');
     const base = String(listening.url).replace(/\/$/, '');
     const status = async () => (await (await fetch(`${base}/api/status`)).json()) as GatewayStatus;
     return { cfg, base, status };

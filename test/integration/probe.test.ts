@@ -2,7 +2,7 @@
  * `shopfloor-gateway probe <device>` as a technician runs it, against each kind of
  * simulator: a table of every signal, exit 0 when all were read, 1 when any failed.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { startPtyPair } from '../helpers/modbus-socat.js';
 import { tempDir } from '../helpers/tmp.js';
+import { deferCleanup } from '../helpers/cleanup.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
 
@@ -45,17 +46,14 @@ machines:
 
 describe('probe', () => {
   const dir = tempDir();
-  const closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) await c();
-  });
+  const defer = deferCleanup();
 
   it('prints every Modbus signal with its source, raw words and value', async () => {
     const port = await freePort();
     const yaml = modbusYaml(port);
     const device = deviceSchema.parse((await import('yaml')).parse(yaml)) as DeviceOf<'modbus-tcp'>;
     const sim = await startModbusPlcSim({ port, device, tickMs: 0 });
-    closers.push(() => sim.close());
+    defer(() => sim.close());
     sim.set('PRESS01', 'count', 70000);
     sim.set('PRESS01', 'param:temperature', 25.3);
     const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { press: yaml } });
@@ -98,7 +96,7 @@ machines:
 `;
     const device = deviceSchema.parse((await import('yaml')).parse(yaml)) as DeviceOf<'modbus-tcp'>;
     const sim = await startModbusPlcSim({ port, device, tickMs: 0 });
-    closers.push(() => sim.close());
+    defer(() => sim.close());
     sim.set('PRESS01', 'stopReason', 2);
     sim.set('PRESS02', 'stopReason', 9);
     const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { press: yaml } });
@@ -110,13 +108,13 @@ machines:
 
   it('says the running gateway holds a serial port that cannot be locked', async () => {
     const pty = await startPtyPair(dir);
-    closers.push(() => pty.kill());
+    defer(() => pty.kill());
     // What the gateway does with its serial ports: open (and lock) them for as long as it runs.
     const { SerialPort } = await import('serialport');
     const held = await new Promise<InstanceType<typeof SerialPort>>((resolve, reject) => {
       const p = new SerialPort({ path: pty.a, baudRate: 9600 }, (err) => (err ? reject(err) : resolve(p)));
     });
-    closers.push(() => new Promise((done) => held.close(() => done())));
+    defer(() => new Promise<void>((done) => held.close(() => done())));
     const yaml = `device: rtu
 protocol: modbus-rtu
 connection: { path: ${pty.a}, timeoutMs: 300 }
@@ -134,7 +132,7 @@ machines:
 
   it('reads an MQTT sensor through the broker', async () => {
     const broker: Mosquitto = await startMosquitto();
-    closers.push(() => broker.cleanup());
+    defer(() => broker.cleanup());
     const yaml = `device: sensors
 protocol: mqtt
 connection: { url: "${broker.url}" }
@@ -146,7 +144,7 @@ machines:
 `;
     const device = deviceSchema.parse((await import('yaml')).parse(yaml)) as DeviceOf<'mqtt'>;
     const sim = startMqttSensorSim({ device, tickMs: 0 });
-    closers.push(() => sim.close());
+    defer(() => sim.close());
     await sim.tick();
     const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { sensors: yaml } });
     const r = await probe(cfg.gatewayFile, 'sensors');
@@ -157,7 +155,7 @@ machines:
   it('reads an OPC UA server (trusting it on first use) and reports a bad node per signal', async () => {
     const port = await freePort();
     const sim = await startOpcuaSim({ port, pkiDir: `${dir}/server-pki` });
-    closers.push(() => sim.close());
+    defer(() => sim.close());
     sim.set('Line1.Counter', 4242);
     const yaml = `device: line1
 protocol: opcua

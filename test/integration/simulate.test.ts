@@ -2,7 +2,7 @@
  * `shopfloor-gateway simulate`: the built-in simulators of a configuration, started on
  * their own, answer `probe` for a Modbus TCP and an OPC UA device.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -10,15 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/sim/modbus-plc.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
+import { deferCleanup } from '../helpers/cleanup.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
 
 describe('simulate', () => {
   const dir = tempDir();
-  const closers: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of closers.splice(0).reverse()) await c();
-  });
+  const defer = deferCleanup();
 
   it('serves every loopback Modbus TCP and OPC UA device of the config, for probe', async () => {
     const [modbusPort, opcuaPort, mesPort] = [await freePort(), await freePort(), await freePort()];
@@ -49,7 +47,7 @@ machines:
     });
     const child = spawn(process.execPath, [bin, 'simulate', '--config', cfg.gatewayFile], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((r) => child.once('exit', r));
-    closers.push(async () => {
+    defer(async () => {
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
     });
