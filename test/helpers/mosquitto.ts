@@ -1,7 +1,9 @@
 /**
  * A real mosquitto broker for tests, on free loopback ports, from a generated config:
  * plain listener always, TLS and websockets listeners on request, users via mosquitto_passwd.
- * restart() reuses the same ports so clients reconnect to the same URL.
+ * restart() reuses the same ports so clients reconnect to the same URL. Without
+ * `persistence` a restart forgets everything (retained messages, sessions and their
+ * queues), as mosquitto does by default; with it, they are saved at stop and read at start.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -15,6 +17,8 @@ export interface MosquittoOptions {
   websockets?: boolean;
   /** username → password; anonymous clients are then refused. Needs mosquitto_passwd. */
   users?: Record<string, string>;
+  /** Keep retained messages and persistent sessions across restart() (a file in `dir`). */
+  persistence?: boolean;
 }
 
 export interface Mosquitto {
@@ -39,7 +43,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const { path: dir, remove } = ownedTempDir('mosquitto-test-');
   const [port, tlsPort, wsPort] = await freePorts(3);
   // As root, mosquitto would drop to user "mosquitto", who cannot read this private temp dir.
-  const lines = [`user ${userInfo().username}`, 'log_dest stderr', 'log_type error', 'log_type warning', 'persistence false'];
+  const lines = [`user ${userInfo().username}`, 'log_dest stderr', 'log_type error', 'log_type warning'];
+  // persistence_location must end with a slash.
+  lines.push(...(options.persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']));
   if (options.users) {
     const passwd = join(dir, 'passwd');
     Object.entries(options.users).forEach(([user, password], i) => {

@@ -1,6 +1,7 @@
 /**
  * A server that only offers SignAndEncrypt/Basic256Sha256 and wants a user: the
- * certificate trust flow (`trust` verb, trustOnFirstUse) and login errors.
+ * certificate trust flow (`trust` verb, trustOnFirstUse) and login errors. And one that
+ * only offers Sign, for that mode.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -73,9 +74,9 @@ async function runTrust(file: string): Promise<{ code: number; printed: string }
 }
 
 /** Runs an adapter until it reports a connection outcome. */
-async function outcome(connection: Record<string, unknown>, stateDir: string) {
+async function outcome(connection: Record<string, unknown>, stateDir: string, endpointUrl = sim.endpointUrl) {
   const r = new RecordingSink();
-  const adapter = createOpcuaAdapter(opcuaDevice(sim.endpointUrl, connection), adapterContext(r, { stateDir }));
+  const adapter = createOpcuaAdapter(opcuaDevice(endpointUrl, connection), adapterContext(r, { stateDir }));
   await adapter.start();
   try {
     await eventually(() => r.states, (states) => states.some((s) => s.state !== 'connecting'), 20_000, 'an outcome');
@@ -117,6 +118,20 @@ describe('OPC UA security', () => {
     const r = await outcome({ ...secured, trustOnFirstUse: true }, `${dir.path}/state-tofu`);
     expect(r.state.state).toBe('connected');
     expect(r.counts).toEqual([8]);
+  });
+
+  it('connects with securityMode Sign, Basic256Sha256 and a user, and reads the counter', async () => {
+    // A server of its own that offers only Sign: connecting at all proves that mode was used.
+    const signOnly = await startOpcuaSim({ ...simOptions, securityModes: ['Sign'], port: await freePort(), pkiDir: `${dir.path}/server-pki-sign` });
+    try {
+      signOnly.set('Line1.Counter', 12);
+      const connection = { securityMode: 'Sign', securityPolicy: 'Basic256Sha256', username: 'operator', password, trustOnFirstUse: true };
+      const r = await outcome(connection, `${dir.path}/state-sign`, signOnly.endpointUrl);
+      expect(r.state).toEqual({ state: 'connected', error: undefined });
+      expect(r.counts).toEqual([12]);
+    } finally {
+      await signOnly.close();
+    }
   });
 
   it('a wrong password is a clear error that does not show the password', async () => {

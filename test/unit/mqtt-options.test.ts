@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { clientOptions, safeUrl } from '../../src/adapters/mqtt/options.js';
 import { describeSource, signalsByTopic } from '../../src/adapters/mqtt/signals.js';
@@ -9,19 +10,33 @@ const machines = [
 ];
 
 describe('mqtt client options', () => {
-  it('makes a client id from the device name unless one is configured', () => {
+  it('gives the gateway a stable client id from device and host, and the probe and simulator ids of their own', () => {
     const device = mqttDevice({ url: 'mqtt://broker:1883' }, machines);
-    const a = clientOptions(device, 'gateway').clientId;
-    const b = clientOptions(device, 'gateway').clientId;
-    expect(a).toMatch(/^shopfloor-gateway-mqtt-test-[0-9a-f]{8}$/);
-    expect(a).not.toBe(b);
-    expect(clientOptions(device, 'probe').clientId).toMatch(/^shopfloor-gateway-mqtt-test-probe-[0-9a-f]{8}$/);
+    const gateway = clientOptions(device, 'gateway').clientId;
+    expect(gateway).toBe(`shopfloor-gateway-mqtt-test-${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}`);
+    // The same id after a restart is what lets the broker hand the session back.
+    expect(clientOptions(device, 'gateway').clientId).toBe(gateway);
+    const probes = [clientOptions(device, 'probe').clientId, clientOptions(device, 'probe').clientId];
+    expect(probes[0]).toMatch(/^shopfloor-gateway-mqtt-test-probe-[0-9a-f]{8}$/);
+    expect(probes[1]).not.toBe(probes[0]);
+    expect(clientOptions(device, 'sim').clientId).toMatch(/^shopfloor-gateway-mqtt-test-sim-[0-9a-f]{8}$/);
   });
 
-  it('keeps a configured client id for the gateway and sets it apart for the probe', () => {
+  it('keeps a configured client id for the gateway and sets it apart for the probe and simulator', () => {
     const device = mqttDevice({ url: 'mqtt://broker:1883', clientId: 'line1', username: 'u', password: 'p' }, machines);
-    expect(clientOptions(device, 'gateway')).toMatchObject({ clientId: 'line1', username: 'u', password: 'p', clean: true });
+    expect(clientOptions(device, 'gateway')).toMatchObject({ clientId: 'line1', username: 'u', password: 'p' });
     expect(clientOptions(device, 'probe').clientId).toBe('line1-probe');
+    expect(clientOptions(device, 'sim').clientId).toBe('line1-sim');
+  });
+
+  it('asks for a persistent MQTT 5 session for the gateway only', () => {
+    const device = mqttDevice({ url: 'mqtt://broker:1883' }, machines);
+    expect(clientOptions(device, 'gateway')).toMatchObject({ protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 86400 } });
+    for (const role of ['probe', 'sim'] as const) {
+      const o = clientOptions(device, role);
+      expect(o).toMatchObject({ protocolVersion: 5, clean: true });
+      expect(o.properties?.sessionExpiryInterval).toBeUndefined();
+    }
   });
 
   it('names an unreadable CA file', () => {

@@ -1,8 +1,18 @@
 /**
  * MQTT device: one client per device, QoS 1 subscriptions to every distinct signal topic.
- * Retained values arrive right after each subscribe, so a (re)start sees the current state.
- * mqtt.js reconnects on its own every `reconnectPeriodMs`; we resubscribe on each connect
- * because sessions are clean.
+ *
+ * The gateway's session is persistent (MQTT 5, clean start off, a session expiry; see
+ * options.ts): while the gateway is disconnected or restarting, the broker keeps its
+ * subscriptions and queues QoS 1 messages, and hands them over in order on reconnect.
+ * They arrive through the same `message` handler, so the same payload checks apply.
+ * A message is acknowledged (PUBACK) only after the sink took it; one that arrives while
+ * the adapter stops is not acknowledged, so the broker delivers it again next time.
+ *
+ * We subscribe on every connect anyway (a broker restart without persistence loses the
+ * session; a changed config brings new topics), with Retain Handling 1: retained values
+ * are sent only for a subscription the session did not have yet. So a fresh session reads
+ * the current state from retained values, and a resumed one does not get an older
+ * retained value replayed after the newer queued messages.
  */
 import { connect, type MqttClient } from 'mqtt';
 import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, Reading } from '../types.js';
@@ -48,7 +58,7 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
   }
 
   function subscribe(c: MqttClient): void {
-    c.subscribe(topics, { qos: 1 }, (err, granted) => {
+    c.subscribe(topics, { qos: 1, rh: 1 }, (err, granted) => {
       // A connection lost before the SUBACK is retried on the next connect.
       if (err) {
         if (!stopped) log.warn({ err: err.message }, 'subscribe failed');
@@ -80,9 +90,22 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
       }
       const c = connect(device.connection.url, opts);
       client = c;
-      c.on('connect', () => {
+      // Called after the 'message' handler, before the PUBACK: a message seen only while
+      // stopping stays unacknowledged, and the broker keeps it for the next session.
+      c.handleMessage = (_packet, callback) => {
+        if (!stopped) callback();
+      };
+      let connectedBefore = false;
+      c.on('connect', (connack) => {
         lastError = undefined;
-        log.info('mqtt connected');
+        const sessionPresent = connack.sessionPresent;
+        if (connectedBefore && !sessionPresent) {
+          // E.g. a broker restarted without persistence: what was published meanwhile is gone.
+          log.warn({ clientId: opts.clientId }, 'mqtt connected; the broker had lost our session, only retained values are read again');
+        } else {
+          log.info({ clientId: opts.clientId, sessionPresent }, 'mqtt connected');
+        }
+        connectedBefore = true;
         report('connected');
         subscribe(c);
       });
