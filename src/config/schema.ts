@@ -155,6 +155,11 @@ const mqttConnection = z.strictObject({
   clientId: z.string().optional(),
   /** Path of a PEM file with the CA that signed the broker's certificate. */
   ca: z.string().optional(),
+  /**
+   * 5 (default): a persistent session, messages sent while the gateway is away are queued.
+   * 4 (MQTT 3.1.1, for brokers without MQTT 5): a clean session; retained values at connect.
+   */
+  protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5),
 });
 
 const deviceBase = {

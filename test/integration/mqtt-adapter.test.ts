@@ -22,9 +22,9 @@ afterAll(async () => {
   await broker?.cleanup();
 });
 
-async function startAdapter(machines: Record<string, unknown>[]) {
+async function startAdapter(machines: Record<string, unknown>[], connection: Record<string, unknown> = {}) {
   const sink = new RecordingSink();
-  const adapter = createMqttAdapter(mqttDevice({ url: broker.url }, machines), adapterContext(sink));
+  const adapter = createMqttAdapter(mqttDevice({ url: broker.url, ...connection }, machines), adapterContext(sink));
   adapters.push(adapter);
   await adapter.start();
   await eventuallyPasses(() => expect(sink.state).toBe('connected'));
@@ -70,6 +70,15 @@ describe('mqtt adapter', () => {
       expect(sink.values('running', 'M1')).toEqual([true, false]);
       expect(sink.values('running', 'M2')).toEqual([true, false]);
     });
+  });
+
+  it('speaks MQTT 3.1.1 with protocolVersion: 4, for brokers without MQTT 5', async () => {
+    const t = topicPrefix();
+    await pub.publish(`${t}/count`, '41', true);
+    const sink = await startAdapter([{ code: 'M1', count: { topic: `${t}/count` } }], { protocolVersion: 4 });
+    await eventuallyPasses(() => expect(sink.values('count')).toEqual([41]));
+    await pub.publish(`${t}/count`, '42');
+    await eventuallyPasses(() => expect(sink.values('count')).toEqual([41, 42]));
   });
 
   it('sees retained values at start, one batch for the signals of a shared topic', async () => {

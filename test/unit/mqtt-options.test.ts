@@ -39,6 +39,12 @@ describe('mqtt client options', () => {
     }
   });
 
+  it('uses a clean MQTT 3.1.1 session with protocolVersion: 4', () => {
+    const device = mqttDevice({ url: 'mqtt://broker:1883', protocolVersion: 4 }, machines);
+    expect(clientOptions(device, 'gateway')).toMatchObject({ protocolVersion: 4, clean: true });
+    expect(clientOptions(device, 'gateway').properties).toBeUndefined();
+  });
+
   it('names an unreadable CA file', () => {
     const device = mqttDevice({ url: 'mqtts://broker:8883', ca: '/nonexistent/ca.pem' }, machines);
     expect(() => clientOptions(device, 'gateway')).toThrow(/^cannot read CA file \/nonexistent\/ca.pem: ENOENT/);

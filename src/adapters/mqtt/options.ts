@@ -25,7 +25,9 @@ export function gatewayClientId(device: MqttDevice): string {
 }
 
 /**
- * MQTT 5 for every role (the probe tests the protocol the gateway will speak).
+ * `connection.protocolVersion` for every role (the probe tests the protocol the gateway will
+ * speak): 5 by default; 4 (MQTT 3.1.1) for brokers that lack 5, with a clean session, since
+ * 3.1.1 cannot keep a resumed session from replaying retained values (no retain handling).
  *
  * `gateway`: a persistent session (clean start off, session expiry above), so the broker
  * keeps the subscriptions and queues QoS 1 messages while the gateway is disconnected or
@@ -40,7 +42,7 @@ export function gatewayClientId(device: MqttDevice): string {
  */
 export function clientOptions(device: MqttDevice, role: 'gateway' | 'probe' | 'sim', extra: IClientOptions = {}): IClientOptions {
   const c = device.connection;
-  const persistent = role === 'gateway';
+  const persistent = role === 'gateway' && c.protocolVersion === 5;
   const clientId = persistent
     ? gatewayClientId(device)
     : c.clientId !== undefined
@@ -48,7 +50,7 @@ export function clientOptions(device: MqttDevice, role: 'gateway' | 'probe' | 's
       : `shopfloor-gateway-${device.device}-${role}-${randomBytes(4).toString('hex')}`;
   const options: IClientOptions = {
     clientId,
-    protocolVersion: 5,
+    protocolVersion: c.protocolVersion,
     clean: !persistent,
     ...(persistent ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS } } : {}),
     // The adapter subscribes on every connect itself (see adapter.ts).
