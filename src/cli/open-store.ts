@@ -28,17 +28,21 @@ export function openStore(storagePath: string, opts: { mustExist: boolean }): Db
   try {
     return openDatabase(path, opts);
   } catch (err) {
-    const relative = isAbsolute(storagePath) ? '' : ` (storage.path "${storagePath}" is taken relative to the working directory ${process.cwd()})`;
-    let dir = dirname(path);
-    while (!existsSync(dir)) dir = dirname(dir);
-    if (!statSync(dir).isDirectory()) return `storage.path ${path} cannot work: ${dir} is a file, not a folder${relative}; fix storage.path in gateway.yaml`;
-    if (existsSync(path) && statSync(path).isDirectory()) return `storage.path ${path} is a folder; it must name the database file, e.g. ${path}/gateway.db`;
-    if (opts.mustExist && !existsSync(path)) {
-      return `no database at ${path}${relative}; run this from the gateway's working directory or make storage.path absolute (the gateway creates the file when it first runs)`;
-    }
-    const { code, message } = err as Error & { code?: string };
-    const access = /^(EACCES|EPERM|SQLITE_(CANTOPEN|READONLY|PERM|AUTH))/.test(code ?? '');
-    const hint = access ? "; the user running this must be able to read and write it and its folder (run as the gateway's user, or with sudo)" : '';
-    return `cannot open the database ${path}: ${message}${hint}`;
+    return explainOpenFailure(err as Error & { code?: string }, storagePath, path, opts);
   }
+}
+
+/** What went wrong opening the database at `path` (from `storagePath` in gateway.yaml), in one line. */
+export function explainOpenFailure(err: Error & { code?: string }, storagePath: string, path: string, opts: { mustExist: boolean }): string {
+  const relative = isAbsolute(storagePath) ? '' : ` (storage.path "${storagePath}" is taken relative to the working directory ${process.cwd()})`;
+  let dir = dirname(path);
+  while (!existsSync(dir)) dir = dirname(dir);
+  if (!statSync(dir).isDirectory()) return `storage.path ${path} cannot work: ${dir} is a file, not a folder${relative}; fix storage.path in gateway.yaml`;
+  if (existsSync(path) && statSync(path).isDirectory()) return `storage.path ${path} is a folder; it must name the database file, e.g. ${path}/gateway.db`;
+  if (opts.mustExist && !existsSync(path)) {
+    return `no database at ${path}${relative}; run this from the gateway's working directory or make storage.path absolute (the gateway creates the file when it first runs)`;
+  }
+  const access = /^(EACCES|EPERM|SQLITE_(CANTOPEN|READONLY|PERM|AUTH))/.test(err.code ?? '');
+  const hint = access ? "; the user running this must be able to read and write it and its folder (run as the gateway's user, or with sudo)" : '';
+  return `cannot open the database ${path}: ${err.message}${hint}`;
 }

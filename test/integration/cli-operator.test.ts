@@ -3,13 +3,14 @@
  * configuration points, not readable, or blocked by a file; `outbox list` agreeing with the
  * status page; the simulators started twice. One clear line each, never a stack trace.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/outbox/db.js';
+import { explainOpenFailure } from '../../src/cli/open-store.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { writeConfig } from '../helpers/config-files.js';
@@ -72,13 +73,25 @@ describe('the CLI and the database', () => {
     }
   });
 
-  it('a database this user may not read is named, with what to do', async () => {
+  it('explains a database it may not open, with what to do', () => {
+    const dbPath = join(dir, 'gateway.db');
+    writeFileSync(dbPath, '');
+    const denied = Object.assign(new Error('unable to open database file'), { code: 'SQLITE_CANTOPEN' });
+    expect(explainOpenFailure(denied, dbPath, dbPath, { mustExist: true })).toBe(
+      `cannot open the database ${dbPath}: unable to open database file; ` +
+        "the user running this must be able to read and write it and its folder (run as the gateway's user, or with sudo)",
+    );
+  });
+
+  // As root, reading is always allowed: the real check runs as nobody, which needs a
+  // checkout nobody may read (the message itself is checked just above either way).
+  const asRoot = process.getuid?.() === 0;
+  const nobodyCanRun = !asRoot || spawnSync(process.execPath, [bin, '--help'], { uid: 65534, gid: 65534 }).status === 0;
+  it.runIf(nobodyCanRun)('a database this user may not read is named, with what to do', async () => {
     const dbPath = join(dir, 'data', 'gateway.db');
     const gatewayFile = config(dbPath);
     openDatabase(dbPath).close();
     chmodSync(dbPath, 0o000);
-    // root reads anything: run the command as nobody then (the folders must let it in).
-    const asRoot = process.getuid?.() === 0;
     if (asRoot) for (const d of [dir, join(dir, 'data')]) chmodSync(d, 0o755);
     const r = await cli(['outbox', '--config', gatewayFile], asRoot ? { uid: 65534, gid: 65534 } : {});
     expect(r.code).toBe(1);
