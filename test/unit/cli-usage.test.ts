@@ -5,26 +5,19 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { captureOutput, restoreOutputAfterEach } from '../helpers/capture-output.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
 const verbs = ['run', 'validate', 'probe', 'simulate', 'outbox', 'rebase', 'trust'];
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => out.push(String(s)) > 0);
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => err.push(String(s)) > 0);
-  return { stdout: () => out.join(''), stderr: () => err.join('') };
-}
-
-afterEach(() => vi.restoreAllMocks());
+restoreOutputAfterEach();
 
 describe('command line usage', () => {
   it.each(verbs)('%s --help and -h print its usage and exit 0', async (verb) => {
     for (const flag of ['--help', '-h']) {
-      const io = capture();
+      const io = captureOutput();
       expect(await main([verb, flag])).toBe(0);
       expect(io.stdout()).toMatch(new RegExp(`^usage: shopfloor-gateway ${verb} .*\\n\\n.+\\n\\n  -c, --config FILE`));
       expect(io.stderr()).toBe('');
@@ -33,24 +26,24 @@ describe('command line usage', () => {
   });
 
   it.each(verbs)('%s with an unknown option says so in one line, then the usage, exit 2', async (verb) => {
-    const io = capture();
+    const io = captureOutput();
     expect(await main([verb, '--foo', 'x'])).toBe(2);
     expect(io.stderr()).toMatch(new RegExp(`^unknown option --foo\\nusage: shopfloor-gateway ${verb} [^\\n]*\\n$`));
     expect(io.stdout()).toBe('');
   });
 
   it('suggests the option a typo meant; help <verb> is <verb> --help', async () => {
-    let io = capture();
+    let io = captureOutput();
     expect(await main(['run', '--conifg', 'x.yaml'])).toBe(2);
     expect(io.stderr().split('\n')[0]).toBe('unknown option --conifg; did you mean --config?');
     vi.restoreAllMocks();
-    io = capture();
+    io = captureOutput();
     expect(await main(['help', 'rebase'])).toBe(0);
     expect(io.stdout()).toMatch(/^usage: shopfloor-gateway rebase <machine> <count the MES shows> \[--waste CODE=QTY \.\.\.\]/);
   });
 
   it('a missing argument of a verb is a usage error too', async () => {
-    const io = capture();
+    const io = captureOutput();
     expect(await main(['outbox', 'retry'])).toBe(2);
     expect(await main(['rebase', 'M1', 'lots'])).toBe(2);
     expect(await main(['probe'])).toBe(2);

@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main as probe } from '../../src/cli/probe.js';
 import { main as validate } from '../../src/cli/validate.js';
 import { main as cli } from '../../src/cli/main.js';
 import { configFixture, validDevice } from '../helpers/config-fixture.js';
+import { captureOutput, restoreOutputAfterEach } from '../helpers/capture-output.js';
 
-/** What a verb printed, stdout and stderr apart. */
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => out.push(String(s)) > 0);
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => err.push(String(s)) > 0);
-  return { stdout: () => out.join(''), stderr: () => err.join('') };
-}
-
-afterEach(() => vi.restoreAllMocks());
+restoreOutputAfterEach();
 
 describe('validate', () => {
   it('prints OK with the devices and machines of a good configuration', async () => {
@@ -21,7 +13,7 @@ describe('validate', () => {
       'devices/press.yaml': validDevice,
       'devices/packer.yaml': validDevice.replace('press-plc-1', 'packer').replace('PRESS01', 'PACK01\n  - code: PACK02'),
     });
-    const io = capture();
+    const io = captureOutput();
     expect(await validate(['--config', f.gatewayFile])).toBe(0);
     expect(io.stdout()).toBe(
       [
@@ -37,7 +29,7 @@ describe('validate', () => {
 
   it('prints every problem and exits 1 for a bad configuration', async () => {
     const f = configFixture({ 'devices/press.yaml': validDevice.replace('area: holding', 'area: holdng').replace('host:', 'hots:') });
-    const io = capture();
+    const io = captureOutput();
     expect(await validate(['--config', f.gatewayFile])).toBe(1);
     expect(io.stdout()).toBe('');
     expect(io.stderr()).toBe(
@@ -52,7 +44,7 @@ describe('validate', () => {
   });
 
   it('rejects an unknown option with the usage', async () => {
-    const io = capture();
+    const io = captureOutput();
     expect(await cli(['validate', '--confg', 'x.yaml'])).toBe(2);
     expect(io.stderr()).toBe('unknown option --confg; did you mean --config?\nusage: shopfloor-gateway validate [--config FILE]\n');
   });
@@ -61,7 +53,7 @@ describe('validate', () => {
 describe('probe', () => {
   it('lists the known devices when asked for an unknown one', async () => {
     const f = configFixture({ 'devices/press.yaml': validDevice });
-    const io = capture();
+    const io = captureOutput();
     expect(await probe(['press-plc-9', '--config', f.gatewayFile])).toBe(2);
     expect(io.stderr()).toBe('unknown device "press-plc-9"; known: press-plc-1\n');
   });
