@@ -174,8 +174,10 @@ export class Outbox {
     const newest = rows[rows.length - 1];
     const last = this.q.lastSentStartStop.get(machine);
     const lastSent = last && (JSON.parse(last.body) as { running: number; type: string });
-    // A run is a run whatever stop it ends; a stop is new if its downtime type differs.
-    const redundant = lastSent !== undefined && lastSent.running === newest.running && (newest.running === 1 || lastSent.type === newest.type);
+    // A run is a run whatever stop it ends; a stop is new if its downtime type differs. With
+    // nothing sent yet the MES is taken as running, as the machine layer does at first sight.
+    const redundant =
+      lastSent === undefined ? newest.running === 1 : lastSent.running === newest.running && (newest.running === 1 || lastSent.type === newest.type);
     const collapse = redundant ? rows : rows.slice(0, -1);
     this.db.transaction(() => {
       for (const r of collapse) {

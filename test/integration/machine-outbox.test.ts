@@ -222,6 +222,15 @@ describe('machine state and outbox on a real SQLite file', () => {
     g.db.close();
   });
 
+  it('a stop and its end while the MES was never reached yet are kept in history only', () => {
+    const g = open(join(dir, 'first.db'));
+    g.read(0, { running: false });
+    g.read(1000, { running: true });
+    expect(g.outbox.nextStartStop('M1', 2000)).toBeUndefined();
+    expect(g.outbox.lanes()).toEqual([]);
+    g.db.close();
+  });
+
   it('after an outage a run is not re-sent to a MES that already has the machine running', () => {
     const g = open(join(dir, 'run.db'), 'raw', {
       stopReason: { source: { area: 'holding', address: 3, wordOrder: 'big', byteSwap: false }, map: { '1': 'Maintenance', '2': 'Setup' } },
