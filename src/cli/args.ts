@@ -35,6 +35,24 @@ export function parseVerbArgs<O extends ParseArgsOptionsConfig>(argv: string[], 
   return { values: parsed.values as Record<string, string | boolean | string[] | undefined> & { config: string }, positionals: parsed.positionals };
 }
 
+const UNSET = /^environment variable ([A-Za-z_][A-Za-z0-9_]*) is not set$/;
+
+/**
+ * Commissioning comes before the MES keys: `probe` talks to one device only, so variables
+ * that are not set (the API secret, another device's password) must not stop it. They are
+ * filled with a placeholder and named on stderr; any other configuration error still stops it.
+ */
+function loadWithoutSecrets(configFile: string): LoadedConfig {
+  try {
+    return loadConfig(configFile);
+  } catch (err) {
+    if (!(err instanceof ConfigError) || !err.problems.every((p) => UNSET.test(p.message))) throw err;
+    const unset = [...new Set(err.problems.map((p) => UNSET.exec(p.message)![1]))];
+    process.stderr.write(`note: ${unset.join(', ')} not set; used as placeholders (fine unless this device needs them)\n`);
+    return loadConfig(configFile, { env: { ...process.env, ...Object.fromEntries(unset.map((n) => [n, `unset-${n}`])) } });
+  }
+}
+
 /**
  * For verbs that act on one device (`probe`, `trust`): parses `<device> [--config FILE]`,
  * loads the configuration and finds the device. Returns the exit code on any failure,
@@ -46,7 +64,7 @@ export function deviceFromArgs(argv: string[]): { config: LoadedConfig; device: 
   const [configFile, id] = [values.config, positionals[0]];
   let config: LoadedConfig;
   try {
-    config = loadConfig(configFile);
+    config = loadWithoutSecrets(configFile);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
@@ -71,6 +72,19 @@ describe('probe', () => {
     const r = await probe(cfg.gatewayFile, 'press');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/ECONNREFUSED|cannot connect|refused/i);
+  });
+
+  it('runs before the MES keys exist: unset variables are named, not fatal', async () => {
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { press: modbusYaml(await freePort()) } });
+    writeFileSync(cfg.gatewayFile, readFileSync(cfg.gatewayFile, 'utf8').replace('apiKey: test-key', 'apiKey: ${PROBE_TEST_UNSET_KEY}'));
+    const r = await probe(cfg.gatewayFile, 'press');
+    expect(r.out).toMatch(/note: PROBE_TEST_UNSET_KEY not set; used as placeholders/);
+    expect(r.out).toMatch(/PRESS01\s+count\s+holding 0 uint32/);
+    // A real mistake still stops it.
+    writeFileSync(cfg.gatewayFile, readFileSync(cfg.gatewayFile, 'utf8').replace('requestsPerMinute: 100', 'requestsPerMinute: lots'));
+    const bad = await probe(cfg.gatewayFile, 'press');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/requestsPerMinute/);
   });
 
   it('names the known devices when the id is wrong', async () => {
