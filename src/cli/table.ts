@@ -33,5 +33,7 @@ function showValue(v: SignalValue): string {
 
 function cell(v: unknown): string {
   const text = v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return text.replace(/\s*\n\s*/g, ' ');
+  // Values come from the field (an MQTT string, an MES reason): no control character may
+  // reach the technician's terminal (escape sequences could fake or hide output).
+  return text.replace(/\s*\n\s*/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd');
 }

@@ -1,6 +1,6 @@
 /** One YAML configuration file: read, parse with positions, expand `${ENV}`, validate. */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { expandEnv, retypeWholeEnvValues, type Env } from './env.js';
 import { byPosition, displayPath, formatPath, type ConfigProblem } from './errors.js';
@@ -41,9 +41,19 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
   const problems = env.problems.map((p) => at(locate(p.path), formatPath(p.path), p.message));
   // A `${VAR}` that could not be expanded would only fail validation again at the same key.
   const reported = new Set(problems.map((p) => p.path));
-  let result = validate(schema, doc.toJS());
-  if (!result.ok && retypeWholeEnvValues(result.issues, env.whole)) result = validate(schema, doc.toJS());
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch {
+    // An unresolved alias: YAML read a value starting with `*` (a password, say) as a
+    // reference. Its message quotes the text, so it is never passed on.
+    let offset = 0;
+    visit(doc, { Alias: (_, node) => ((offset = node.range?.[0] ?? 0), visit.BREAK) });
+    const message = 'this value starts with * and YAML reads it as an alias that is not defined; put a value that starts with * or & in quotes';
+    return { data: undefined, problems: [...problems, at(positionAt(offset, lines), '', message)], locate };
+  }
+  let result = validate(schema, data);
+  if (!result.ok && retypeWholeEnvValues(result.issues, env.whole)) result = validate(schema, (data = doc.toJS()));
   if (!result.ok) {
     for (const p of result.problems) {
       const path = formatPath(p.path);

@@ -132,7 +132,8 @@ export class MesClient {
   private classify(status: number, retryAfter: string | string[] | undefined, text: string): MesResult {
     if (status >= 200 && status < 300) return { outcome: 'ok', status, body: text };
     if (status === 429) return { outcome: 'rate-limited', status, retryAfterMs: parseRetryAfter(retryAfter, this.opts.clock.now()) };
-    const reason = this.redact(text.trim().slice(0, MAX_REASON_CHARS)) || `HTTP ${status}`;
+    // Redacted before it is cut: a secret cut in half would no longer match.
+    const reason = this.redact(text.trim()).slice(0, MAX_REASON_CHARS) || `HTTP ${status}`;
     if (status === 401 || status === 403) return { outcome: 'unauthorized', status, reason };
     // Only the MES's own "this request is wrong" answers take an item out of the queue. A
     // 404 or a redirect is a proxy, a maintenance page or a wrong baseUrl: keep the item.
@@ -147,7 +148,8 @@ export class MesClient {
     for (const secret of [apiSecret, accessToken, this.basic?.slice('Basic '.length), this.tokens?.held()]) {
       if (secret) out = out.replaceAll(secret, '***').replaceAll(encodeURIComponent(secret), '***');
     }
-    return out;
+    // Whatever else looks like a credential (a token the MES echoes that we never held).
+    return out.replace(/(access_token=)[^&\s"'<]+/gi, '$1***').replace(/(Basic\s+)[A-Za-z0-9+/=]{8,}/g, '$1***');
   }
 }
 

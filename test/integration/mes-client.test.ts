@@ -238,8 +238,10 @@ describe('MesClient: rate limit, errors, timeouts', () => {
 
   it('keeps credentials out of what the MES echoes back', async () => {
     // A proxy error page that quotes the request, credentials and all.
+    // Padded so that the credentials straddle where a long reason is cut (500 characters).
+    const pad = (req: { url?: string }) => (req.url?.includes('padded') ? 'x'.repeat(470) : '');
     const server = createServer((req, res) => {
-      res.writeHead(400).end(`bad request ${req.url} ${req.headers.authorization ?? ''}`);
+      res.writeHead(400).end(`${pad(req)}bad request ${req.url} ${req.headers.authorization ?? ''}`);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -248,6 +250,12 @@ describe('MesClient: rate limit, errors, timeouts', () => {
       const viaToken = await client({ accessToken: 'tok/en+1', tokenAuth: false }, { baseUrl }).counter('PRESS01', { count: 1 });
       expect(viaBasic).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter Basic ***' });
       expect(viaToken).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter?access_token=***' });
+      for (const auth of [basicAuth, { accessToken: 'tok/en+1', tokenAuth: false }] as const) {
+        const res = await client(auth, { baseUrl }).counter('padded', { count: 1 });
+        const reason = (res as { reason: string }).reason;
+        expect(reason.length).toBeLessThanOrEqual(500);
+        expect(reason).not.toMatch(/Basic [A-Za-z0-9+/=]|access_token=t|tok/);
+      }
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -21,6 +21,13 @@ describe('probe table', () => {
     );
   });
 
+  it('never passes a control character from the field on to the terminal', () => {
+    const hostile = 'A\u001b]0;PWNED\u0007\u001b[2J\u001b[31mFAKE: all OK\u001b[0m\u009b';
+    const table = formatTable([{ value: hostile }]);
+    expect(table).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(table).toContain('A\ufffd]0;PWNED\ufffd\ufffd[2J');
+  });
+
   it('keeps a multi-line error on its row', () => {
     expect(formatTable([{ a: 'x', error: 'line one\n  line two' }])).toBe('A  ERROR\nx  line one line two\n');
   });

@@ -112,4 +112,11 @@ describe('config error messages', () => {
     expect(message).not.toContain('987654321');
     expect(message).not.toContain('hunter2');
   });
+
+  it('never echoes a password that YAML took for an alias (it starts with *)', () => {
+    const f = configFixture({ 'devices/press.yaml': validDevice.replace('host: 10.0.0.50', 'host: 10.0.0.50\n  password: *Plant-Br0ker-Pw') });
+    const message = configError(f).message;
+    expect(message).toMatch(/press\.yaml:\d+:\d+ .*starts with \* and YAML reads it as an alias.*in quotes/);
+    expect(message).not.toContain('Plant-Br0ker');
+  });
 });
