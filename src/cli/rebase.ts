@@ -26,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const t of targets) {
       const r = rebaseCounter(db, machine, t.signal, t.value, Date.now());
       if (!r) {
-        process.stderr.write(`${machine} ${t.signal}: no such counter in the gateway's state\n`);
+        process.stderr.write(`${machine} ${t.signal}: unknown to this gateway (a machine code of the config whose counter has been read at least once)\n`);
         return 1;
       }
       process.stdout.write(`${machine} ${t.signal}: total ${r.before} → ${r.after} (MES had ${t.value}; ${r.after - t.value} still to send)\n`);

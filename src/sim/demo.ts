@@ -12,6 +12,7 @@ import { startMesSandbox, type MesSandbox } from './mes-sandbox.js';
 import { startModbusPlcSim } from './modbus-plc.js';
 import { isLoopback, parseListen } from '../web/listen.js';
 import { deviceStateDir } from '../adapters/state-dir.js';
+import { safeUrl } from '../adapters/mqtt/options.js';
 
 export interface DemoWorld {
   mes?: MesSandbox;
@@ -87,7 +88,7 @@ export async function startDemoWorld(config: LoadedConfig, logger: Logger, opts:
           const { startMqttSensorSim } = await import('./mqtt-sensor.js');
           const sim = startMqttSensorSim({ device: d, tickMs: 1000 });
           closers.push(() => sim.close());
-          logger.info({ device: d.device, broker: d.connection.url }, 'simulated MQTT sensors publishing (the broker must be running)');
+          logger.info({ device: d.device, broker: safeUrl(d.connection.url) }, 'simulated MQTT sensors publishing (the broker must be running)');
         }
       }
     }
