@@ -325,6 +325,9 @@ export class Gateway implements StatusProvider {
 
   private machineStatus(code: string, now: number, pending: number): MachineStatus {
     const run = this.processor.runState(code)?.reported;
+    const timeline = this.history.timeline(code, now - TIMELINE_MS);
+    // A machine running since it was first seen has no transition: its state still shows.
+    if (run && timeline.length === 0) timeline.push({ at: Math.max(run.since, now - TIMELINE_MS), running: run.running, type: run.type, sent: true });
     return {
       code,
       device: this.processor.binding(code)?.device ?? '',
@@ -332,7 +335,7 @@ export class Gateway implements StatusProvider {
       totals: Object.fromEntries(this.state.counters(code).map((c) => [c.signal, { total: c.total, delivered: c.delivered }])),
       pending,
       run: run ? { running: run.running, type: run.type, since: run.since } : { running: null },
-      timeline: this.history.timeline(code, now - TIMELINE_MS),
+      timeline,
       production: this.history.production(code, now - TIMELINE_MS),
     };
   }
