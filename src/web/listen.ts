@@ -26,6 +26,19 @@ export function isLoopback(host: string): boolean {
   return isIP(v4) === 4 && v4.startsWith('127.');
 }
 
+/**
+ * The Host header of a request names a loopback address (port optional): `127.0.0.1:8080`,
+ * `localhost`, `[::1]:8080`. Without web.token this is what keeps a page on another site whose
+ * name was rebound to 127.0.0.1 (DNS rebinding) from reading or acting on the status page: the
+ * browser still sends that site's name as Host. No Host at all is refused too.
+ */
+export function isLoopbackHostHeader(hostHeader: string | undefined): boolean {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+))(?::(\d{1,5}))?$/.exec(hostHeader ?? '');
+  if (!m) return false;
+  if (m[1] !== undefined) return isIP(m[1]) === 6 && isLoopback(m[1]);
+  return isLoopback(m[2]);
+}
+
 /** A URL a local browser can open; brackets for IPv6 literals. */
 export function formatUrl(host: string, port: number): string {
   return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}/`;

@@ -8,7 +8,7 @@ import { createAuth } from './auth.js';
 import { createEventHub } from './events.js';
 import { healthProblems } from './health.js';
 import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
-import { formatUrl, isLoopback, parseListen } from './listen.js';
+import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from './listen.js';
 import { handleLogin } from './login.js';
 import { createMetrics } from './metrics.js';
 import { loadStatic, serveStatic } from './static.js';
@@ -26,6 +26,8 @@ export interface WebServerOptions {
   eventsMinIntervalMs?: number;
   /** Heartbeat period of /api/events; default 15000. */
   heartbeatMs?: number;
+  /** Concurrent /api/events streams; more are answered 503 (the page then polls). Default 16. */
+  maxEventClients?: number;
 }
 
 export interface WebServer {
@@ -33,6 +35,12 @@ export interface WebServer {
   port: number;
   close(): Promise<void>;
 }
+
+/** Sockets at the same time; the event streams are capped far below this. */
+const MAX_CONNECTIONS = 256;
+/** A client must send its request headers within this, and the whole request within REQUEST_TIMEOUT_MS. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Served without login: the login form needs its stylesheet and icon. */
 const PUBLIC = new Set(['/login', '/style.css', '/favicon.svg']);
@@ -61,12 +69,19 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const events = createEventHub(provider, {
     minIntervalMs: opts.eventsMinIntervalMs ?? 1000,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
+    maxClients: opts.maxEventClients,
     onError: (err) => log.error({ err }, 'status event push failed'),
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
+    // Without a token only loopback can connect, but a page on another site whose name is rebound
+    // to 127.0.0.1 (DNS rebinding) can, and then Origin and Host both carry that site's name.
+    if (!auth && !isLoopbackHostHeader(req.headers.host)) {
+      return sendText(res, 421, 'misdirected request: without web.token this page answers only to http://127.0.0.1, localhost or [::1]\n');
+    }
+    const path = pathOf(req.url);
+    if (path === undefined) return sendJson(res, 400, { error: 'malformed request target' });
     const method = req.method === 'HEAD' ? 'GET' : req.method;
 
     // Another site open in the same browser could otherwise POST here (CSRF).
@@ -107,14 +122,20 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     sendJson(res, 404, { error: `no such page: ${path}` });
   }
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((err: unknown) => {
-      if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: err.message });
-      log.error({ err, url: req.url }, 'status page request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error, see the gateway log' });
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    // The timeouts are checked every connectionsCheckingInterval (default 30 s).
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 2000 },
+    (req, res) => {
+      route(req, res).catch((err: unknown) => {
+        if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: err.message });
+        log.error({ err, url: req.url }, 'status page request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error, see the gateway log' });
+        else res.destroy();
+      });
+    },
+  );
+
+  server.maxConnections = MAX_CONNECTIONS;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`web.listen ${opts.listen}: ${err.message}`, { cause: err })));
@@ -133,6 +154,15 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         server.closeAllConnections();
       }),
   };
+}
+
+/** The path of a request target, or undefined when it is no URL (`GET http://[ HTTP/1.1`). */
+function pathOf(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://gateway').pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Browsers send Origin on cross-site POSTs; scripts (curl, the CLI) send none. */

@@ -80,6 +80,16 @@ describe('status page', () => {
     expect(await page.locator('[data-field="live"]').getAttribute('data-mode')).toBe('polling');
   });
 
+  it('falls back to polling when the server refuses the event stream (too many streams: 503)', async () => {
+    const { page, web, provider } = await open({ maxEventClients: 0 });
+    await ready(page, web.url);
+    provider.update((s) => {
+      s.machines[0].values.count = { value: 4343, at: s.now };
+    });
+    await page.waitForSelector(`${countCell}[data-value="4343"]`);
+    expect(await page.locator('[data-field="live"]').getAttribute('data-mode')).toBe('polling');
+  });
+
   it('lists a dead letter and drops it with the Drop button', async () => {
     const { page, web, provider } = await open();
     await ready(page, web.url);

@@ -1,10 +1,11 @@
 /** Starts the status web server on a free loopback port over the fixture provider. */
+import { connect } from 'node:net';
 import pino from 'pino';
 import { startWebServer, type WebServerOptions } from '../../src/web/server.js';
 import type { GatewayStatus } from '../../src/web/status-types.js';
 import { fixtureProvider } from './web-fixture.js';
 
-export async function startFixtureServer(opts: { status?: GatewayStatus } & Partial<Pick<WebServerOptions, 'token' | 'heartbeatMs' | 'eventsMinIntervalMs'>> = {}) {
+export async function startFixtureServer(opts: { status?: GatewayStatus } & Partial<Pick<WebServerOptions, 'token' | 'heartbeatMs' | 'eventsMinIntervalMs' | 'maxEventClients'>> = {}) {
   const { status, ...rest } = opts;
   const provider = fixtureProvider(status);
   /** Every log line the server wrote, as JSON text. */
@@ -54,4 +55,25 @@ export async function openEvents(url: string, headers: Record<string, string> = 
   }
 
   return { res, next, close: () => controller.abort() };
+}
+
+/**
+ * Sends `lines` (request line and headers, joined with CRLF, plus `Connection: close`) as they are,
+ * which fetch cannot: a foreign Host header, a malformed request target. Resolves with the answer.
+ */
+export async function rawRequest(url: string, lines: string[], body = ''): Promise<{ status: number; headers: string; body: string }> {
+  const { hostname, port } = new URL(url);
+  const text = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), hostname.replace(/^\[|\]$/g, ''));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    const head = [...lines, 'Connection: close', ...(body ? [`Content-Length: ${Buffer.byteLength(body)}`] : [])];
+    socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  });
+  const end = text.indexOf('\r\n\r\n');
+  const headers = text.slice(0, end);
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? NaN);
+  return { status, headers, body: text.slice(end + 4) };
 }

@@ -1,9 +1,9 @@
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startWebServer } from '../../src/web/server.js';
 import { fixtureProvider, fixtureStatus } from '../helpers/web-fixture.js';
 import { parseExposition } from '../helpers/web-prometheus.js';
-import { openEvents, startFixtureServer } from '../helpers/web-server.js';
+import { openEvents, rawRequest, startFixtureServer } from '../helpers/web-server.js';
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
@@ -150,6 +150,105 @@ describe('status web server', () => {
     await web.close();
     await expect(events.next()).rejects.toThrow(/ended/);
     await expect(fetch(web.url)).rejects.toThrow();
+  });
+});
+
+describe('status web server without web.token: Host header (DNS rebinding)', () => {
+  it('answers 421 to a foreign Host, for reading and for actions', async () => {
+    const { web, provider, logs } = await server();
+    const host = `attacker.test:${web.port}`;
+    const status = await rawRequest(web.url, ['GET /api/status HTTP/1.1', `Host: ${host}`]);
+    expect(status.status).toBe(421);
+    expect(status.body).toMatch(/^misdirected request/);
+    expect(status.body).not.toContain('PRESS01');
+
+    const drop = await rawRequest(web.url, ['POST /api/dead-letters/7/drop HTTP/1.1', `Host: ${host}`, `Origin: http://${host}`]);
+    expect(drop.status).toBe(421);
+    expect(provider.calls.drop).toEqual([]);
+    for (const path of ['/api/events', '/', '/metrics', '/healthz']) {
+      expect((await rawRequest(web.url, [`GET ${path} HTTP/1.1`, `Host: ${host}`])).status, path).toBe(421);
+    }
+    for (const foreign of ['attacker.test', '127.0.0.1.attacker.test', 'localhost.attacker.test:80', '10.0.0.5', '[::2]']) {
+      expect((await rawRequest(web.url, ['GET /api/status HTTP/1.1', `Host: ${foreign}`])).status, foreign).toBe(421);
+    }
+    expect((await rawRequest(web.url, ['GET /api/status HTTP/1.0'])).status).toBe(421);
+    expect(logs.join('')).not.toContain('"level":50');
+  });
+
+  it('answers as usual to 127.0.0.1, localhost and [::1], with or without the port', async () => {
+    const { web, provider } = await server();
+    for (const host of [`127.0.0.1:${web.port}`, `localhost:${web.port}`, `LOCALHOST:${web.port}`, `[::1]:${web.port}`, '127.0.0.1', 'localhost', '[::1]']) {
+      const res = await rawRequest(web.url, ['GET /api/status HTTP/1.1', `Host: ${host}`]);
+      expect(res.status, host).toBe(200);
+      expect(JSON.parse(res.body).version).toBe('0.1.0');
+    }
+    const drop = await rawRequest(web.url, ['POST /api/dead-letters/7/drop HTTP/1.1', `Host: localhost:${web.port}`, `Origin: http://localhost:${web.port}`]);
+    expect(drop.status).toBe(200);
+    expect(provider.calls.drop).toEqual([7]);
+  });
+
+  it('leaves token mode as it was: the token decides, not the Host', async () => {
+    const token = 'a-long-enough-test-token-42';
+    const { web } = await server({ token });
+    const host = `attacker.test:${web.port}`;
+    expect((await rawRequest(web.url, ['GET /api/status HTTP/1.1', `Host: ${host}`])).status).toBe(401);
+    expect((await rawRequest(web.url, ['GET /api/status HTTP/1.1', `Host: ${host}`, `Authorization: Bearer ${token}`])).status).toBe(200);
+  });
+});
+
+describe('status web server: malformed requests', () => {
+  it.each([undefined, 'a-long-enough-test-token-42'])('answers 400 to a request target that is no URL, without an error log (token %s)', async (token) => {
+    const { web, logs } = await server({ token });
+    const res = await rawRequest(web.url, ['GET http://[ HTTP/1.1', `Host: 127.0.0.1:${web.port}`]);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ error: 'malformed request target' });
+    expect(logs.join('')).not.toContain('"level":50');
+    expect(logs.join('')).not.toContain('stack');
+  });
+});
+
+describe('status web server: live event streams', () => {
+  it('refuses the 17th stream with 503 and Retry-After, and takes one again when a stream ends', async () => {
+    const { web, get } = await server();
+    const streams = [];
+    for (let i = 0; i < 16; i++) {
+      const events = await openEvents(web.url);
+      closers.push(events.close);
+      await events.next();
+      streams.push(events);
+    }
+    const refused = await get('/api/events');
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.text()).toContain('/api/status');
+    // The page polls meanwhile.
+    expect((await get('/api/status')).status).toBe(200);
+
+    streams[0].close();
+    await vi.waitFor(
+      async () => {
+        const events = await openEvents(web.url);
+        closers.push(events.close);
+      },
+      { timeout: 5000, interval: 50 },
+    );
+  });
+
+  it('builds one status frame per push for all streams', async () => {
+    const { web, provider } = await server({ eventsMinIntervalMs: 50 });
+    const streams = [];
+    for (let i = 0; i < 5; i++) {
+      const events = await openEvents(web.url);
+      closers.push(events.close);
+      await events.next();
+      streams.push(events);
+    }
+    const status = vi.spyOn(provider, 'status');
+    provider.update((s) => {
+      s.outbox.pending = 42;
+    });
+    for (const events of streams) expect(JSON.parse((await events.next()).data).outbox.pending).toBe(42);
+    expect(status).toHaveBeenCalledTimes(1);
   });
 });
 

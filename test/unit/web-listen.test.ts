@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatUrl, isLoopback, parseListen } from '../../src/web/listen.js';
+import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from '../../src/web/listen.js';
 
 describe('web.listen', () => {
   it('parses host:port and [v6]:port', () => {
@@ -19,6 +19,33 @@ describe('web.listen', () => {
 
   it.each(['0.0.0.0', '::', '10.0.0.5', '::ffff:10.0.0.5', 'gateway.local', '128.0.0.1'])('%s is not loopback', (host) => {
     expect(isLoopback(host)).toBe(false);
+  });
+
+  it.each(['127.0.0.1:8080', '127.0.0.1', '127.9.8.7:80', 'localhost:8080', 'LOCALHOST', '[::1]:8080', '[::1]', '[0:0:0:0:0:0:0:1]:1'])(
+    'Host %s names a loopback address',
+    (host) => {
+      expect(isLoopbackHostHeader(host)).toBe(true);
+    },
+  );
+
+  it.each([
+    undefined,
+    '',
+    'attacker.test:8080',
+    'localhost.attacker.test',
+    '127.0.0.1.attacker.test:8080',
+    'localhost.:8080',
+    '127.0.0.1.',
+    '10.0.0.5:8080',
+    '0.0.0.0:8080',
+    '::1',
+    '[::]:8080',
+    '[localhost]:8080',
+    '127.0.0.1:8080:9',
+    '127.0.0.1:8080@attacker.test',
+    'localhost :8080',
+  ])('Host %j does not', (host) => {
+    expect(isLoopbackHostHeader(host)).toBe(false);
   });
 
   it('formats URLs with brackets for IPv6', () => {
