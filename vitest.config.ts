@@ -8,5 +8,7 @@ export default defineConfig({
     // Integration tests start real servers on loopback; two cores here.
     fileParallelism: true,
     maxWorkers: 2,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" line.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });
