@@ -186,6 +186,9 @@ describe('OPC UA adapter', () => {
         await until(r, 'disconnected', () => r.states.some((s) => s.state === 'disconnected'));
         await sim.start();
         await until(r, 'reconnected', () => connectedCount(r) === 2);
+        // What the PLC counted during the restart is read first (in poll mode "connected"
+        // comes before the first read, so wait for it rather than race the next change).
+        await until(r, 'count 42 after the restart', () => r.allValues('count').includes(42));
         await count(r, 43);
         const seen = [...new Set(r.allValues('count'))];
         expect(seen).toEqual([40, 42, 43]);
