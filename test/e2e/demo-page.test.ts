@@ -29,6 +29,7 @@ describe('status page of the running gateway', () => {
     defer(() => sim.close());
     sim.set('PRESS01', 'count', 1000);
     sim.set('PRESS02', 'count', 2000);
+    sim.set('PRESS02', 'waste:Waste1', 0); // a known start: the later 3 must be a change
     sim.set('PRESS01', 'running', true);
     sim.set('PRESS02', 'running', true);
     const mes = await startMesSandbox({
