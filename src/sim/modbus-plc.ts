@@ -5,7 +5,7 @@
  * written with each source's type, word order, byte swap, bit, scale and offset, so the
  * gateway reads them back exactly as from a real PLC. For demos and tests.
  */
-import net from 'node:net';
+import { freePort } from './free-port.js';
 import modbusSerial from 'modbus-serial';
 import { systemClock, type Clock } from '../clock.js';
 import type { DeviceOf, ModbusSource } from '../config/schema.js';
@@ -41,18 +41,6 @@ export interface ModbusPlcSim {
   /** True totals produced since start, whatever the counters show. */
   produced(machine: string): { count: number; waste: Record<string, number> };
   close(): Promise<void>;
-}
-
-/** A port free on `host` right now (bind to 0, read it, release it). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 type Area = ModbusSource['area'];

@@ -7,7 +7,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { connect as tcpConnect, createServer } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
+import { freePorts } from '../../src/sim/free-port.js';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ownedTempDir } from './tmp.js';
@@ -105,20 +106,6 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       remove();
     },
   };
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  // Held open together so the n ports differ.
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
 }
 
 async function waitListening(port: number, failed: () => string | undefined): Promise<void> {

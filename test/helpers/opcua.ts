@@ -1,17 +1,5 @@
 /** Shared pieces of the OPC UA tests: a device config, a free port. */
-import { createServer } from 'node:net';
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A line with every signal kind, on the simulator's default nodes. */
 export function opcuaDevice(

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BACKOFF_MAX_MS, createModbusAdapter } from '../../src/adapters/modbus/adapter.js';
-import { freePort } from '../../src/sim/modbus-plc.js';
+import { freePort } from '../../src/sim/free-port.js';
 import { ManualClock } from '../helpers/clocks.js';
 import { device } from '../helpers/modbus-harness.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createModbusAdapter } from '../../src/adapters/modbus/adapter.js';
 import type { DeviceAdapter } from '../../src/adapters/types.js';
-import { freePort } from '../../src/sim/modbus-plc.js';
+import { freePort } from '../../src/sim/free-port.js';
 import { device } from '../helpers/modbus-harness.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { eventually } from '../helpers/wait.js';

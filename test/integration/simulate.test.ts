@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../src/sim/modbus-plc.js';
+import { freePorts } from '../../src/sim/free-port.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 import { deferCleanup } from '../helpers/cleanup.js';
@@ -19,7 +19,7 @@ describe('simulate', () => {
   const defer = deferCleanup();
 
   it('serves every loopback Modbus TCP and OPC UA device of the config, for probe', async () => {
-    const [modbusPort, opcuaPort, mesPort] = [await freePort(), await freePort(), await freePort()];
+    const [modbusPort, opcuaPort, mesPort] = await freePorts(3);
     const cfg = writeConfig(dir, {
       mesUrl: `http://127.0.0.1:${mesPort}`,
       extra: `simulate:\n  mes: { listen: 127.0.0.1:${mesPort} }\n`,
