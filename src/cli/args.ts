@@ -35,6 +35,20 @@ export function parseVerbArgs<O extends ParseArgsOptionsConfig>(argv: string[], 
   return { values: parsed.values as Record<string, string | boolean | string[] | undefined> & { config: string }, positionals: parsed.positionals };
 }
 
+/**
+ * Loads the configuration for a verb; on a configuration error prints it (and `after`, if
+ * given) to stderr and returns undefined. Any other error is a bug and propagates.
+ */
+export function loadConfigOrReport(configFile: string, after = '', load: (file: string) => LoadedConfig = loadConfig): LoadedConfig | undefined {
+  try {
+    return load(configFile);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n${after}`);
+    return undefined;
+  }
+}
+
 const UNSET = /^environment variable ([A-Za-z_][A-Za-z0-9_]*) is not set$/;
 
 /**
@@ -62,14 +76,8 @@ export function deviceFromArgs(argv: string[]): { config: LoadedConfig; device: 
   const { values, positionals } = parseVerbArgs(argv);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'which device? give its id' : 'give one device id');
   const [configFile, id] = [values.config, positionals[0]];
-  let config: LoadedConfig;
-  try {
-    config = loadWithoutSecrets(configFile);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 1;
-  }
+  const config = loadConfigOrReport(configFile, '', loadWithoutSecrets);
+  if (!config) return 1;
   const device = config.devices.find((d) => d.config.device === id)?.config;
   if (!device) {
     process.stderr.write(`unknown device "${id}"; known: ${config.devices.map((d) => d.config.device).join(', ')}\n`);

@@ -1,19 +1,14 @@
 /** Opens the gateway's database for a CLI verb (safe while the gateway runs: SQLite WAL). */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
-import { loadConfig, ConfigError, resolvePath } from '../config/load.js';
+import { resolvePath } from '../config/load.js';
+import { loadConfigOrReport } from './args.js';
 import { openDatabase, type Db } from '../outbox/db.js';
 
 /** For the verbs that read what the gateway wrote (`outbox`, `rebase`): the file must exist. */
 export function openStoreFromConfig(configFile: string): Db | undefined {
-  let storagePath: string;
-  try {
-    storagePath = loadConfig(configFile).gateway.storage.path;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return undefined;
-  }
+  const storagePath = loadConfigOrReport(configFile)?.gateway.storage.path;
+  if (storagePath === undefined) return undefined;
   const db = openStore(storagePath, { mustExist: true });
   if (typeof db === 'string') process.stderr.write(`${db}\n`);
   return typeof db === 'string' ? undefined : db;

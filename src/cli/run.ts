@@ -1,7 +1,6 @@
 /** `shopfloor-gateway run [--config FILE]`: the daemon. */
 import { resolve } from 'node:path';
-import { parseVerbArgs } from './args.js';
-import { loadConfig, ConfigError } from '../config/load.js';
+import { loadConfigOrReport, parseVerbArgs } from './args.js';
 import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../log.js';
 import { Gateway } from '../gateway.js';
@@ -13,14 +12,11 @@ import { openStore } from './open-store.js';
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseVerbArgs(argv);
   const gatewayFile = resolve(String(values.config));
-  let config;
-  try {
-    config = loadConfig(gatewayFile);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n\nThe gateway did not start. Fix the configuration (check it with: shopfloor-gateway validate --config ${values.config}).\n`);
-    return 1;
-  }
+  const config = loadConfigOrReport(
+    gatewayFile,
+    `\nThe gateway did not start. Fix the configuration (check it with: shopfloor-gateway validate --config ${values.config}).\n`,
+  );
+  if (!config) return 1;
   // Checked here, so a bad storage.path is one clear line instead of a stack trace from the gateway.
   const store = openStore(config.gateway.storage.path, { mustExist: false });
   if (typeof store === 'string') {

@@ -1,25 +1,19 @@
 /**
  * `shopfloor-gateway simulate [--config FILE] [--mes-listen HOST:PORT]`: starts the MES
- * sandbox and a simulated PLC for each loopback Modbus TCP device of the configuration,
- * without the gateway — to run the gateway (or another tool) against them.
+ * sandbox and the simulators of the configuration's loopback devices (see sim/demo.ts),
+ * without the gateway — to run the gateway, `probe` or another tool against them.
  */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { parseVerbArgs } from './args.js';
-import { loadConfig, ConfigError, type LoadedConfig } from '../config/load.js';
+import { loadConfigOrReport, parseVerbArgs } from './args.js';
+import type { LoadedConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import type { DemoWorld, startDemoWorld } from '../sim/demo.js';
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseVerbArgs(argv, { 'mes-listen': { type: 'string' }, 'no-plcs': { type: 'boolean', default: false } });
-  let config;
-  try {
-    config = loadConfig(resolve(String(values.config)));
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 1;
-  }
+  const config = loadConfigOrReport(resolve(String(values.config)));
+  if (!config) return 1;
   const logger = createLogger(config.gateway.log.level);
   const mesListen = String(values['mes-listen'] ?? config.gateway.simulate?.mes.listen ?? '127.0.0.1:8090');
   const world = await startSimulators(config, logger, { mes: true, plcs: !values['no-plcs'], mesListen });
