@@ -1,5 +1,5 @@
 /**
- * The configuration contract (SPEC §3) as zod schemas. Every TypeScript type of the
+ * The configuration contract (docs/configuration.md) as zod schemas. Every TypeScript type of the
  * configuration is derived from here (z.infer / z.output), so defaults and types live in
  * one place. Objects are strict: an unknown key is almost always a typo.
  */
@@ -62,7 +62,7 @@ export const mqttSource = z.strictObject({
 function machineSchema<S extends z.ZodObject<z.core.$ZodShape, z.core.$strict>>(source: S) {
   const reasonOptions = { map: z.record(z.string(), name).default({}), default: name.optional() };
   const nestedReason = z.strictObject({ source, ...reasonOptions });
-  // SPEC §3 writes the source's keys inline beside map and default; a nested `source:` is
+  // docs/configuration.md#machines writes the source's keys inline beside map and default; a nested `source:` is
   // accepted too. Either way the result is { source, map, default }. (The cast: TypeScript
   // cannot see through the rest of a generic object that `inline` is the source.)
   const inlineReason = source

@@ -1,5 +1,5 @@
 /**
- * The incrementality guard (SPEC §4): turns a PLC counter that resets, wraps and glitches
+ * The incrementality guard (docs/guard.md): turns a PLC counter that resets, wraps and glitches
  * into a delivered total that only grows by what the machine really produced.
  * Pure: state in, state out. The caller persists the state in the same transaction as
  * the outbox, so a crash never separates "counted" from "queued".

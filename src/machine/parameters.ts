@@ -1,4 +1,4 @@
-/** Parameter deadband (SPEC §4): a change smaller than the deadband is not a change. */
+/** Parameter deadband (docs/delivery.md#parameters): a change smaller than the deadband is not a change. */
 import type { SignalValue } from '../adapters/types.js';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Run/stop state of a machine (SPEC §4): what the PLC says (running signal, stop reason)
+ * Run/stop state of a machine (docs/delivery.md#runstop-transitions): what the PLC says (running signal, stop reason)
  * or what the counter implies (stopWhenIdleSeconds), debounced by minStateSeconds, turned
  * into the ordered transitions the MES startstop endpoint wants. Pure.
  */

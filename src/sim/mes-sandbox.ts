@@ -1,5 +1,5 @@
 /**
- * A local stand-in for the Prodsmart MES, behaving as its reference docs say (SPEC §2):
+ * A local stand-in for the Prodsmart MES, behaving as its reference docs say (docs/mes-api.md):
  * auth (Basic or `?access_token=` from /api/authorization, tokens expire), 120 requests per
  * minute per company with 429 + Retry-After, the three machine endpoints with their
  * validation (incremental counts, known codes, whole request refused if any part is

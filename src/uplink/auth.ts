@@ -1,5 +1,5 @@
 /**
- * Token authentication against the MES (`/api/authorization`, SPEC §2). Tokens live 2 h.
+ * Token authentication against the MES (`/api/authorization`, docs/mes-api.md#authentication). Tokens live 2 h.
  * One authorization is shared by every integration of the company, so the existing token
  * is fetched (GET) and a new one is created (POST) only when there is none or the one the
  * MES hands out is the token it just refused: creating one needlessly could cut off the

@@ -1,5 +1,5 @@
 /**
- * Delay before retrying after a 5xx, a timeout or a connection error (SPEC §4).
+ * Delay before retrying after a 5xx, a timeout or a connection error (docs/delivery.md#5xx-timeouts-connection-errors).
  * Exponential with full jitter: many gateways of one company that lost the MES at the
  * same moment must not come back in lockstep against the shared 120/min limit.
  */

@@ -1,5 +1,5 @@
 /**
- * HTTP client for the three MES machine endpoints (SPEC §2). It sends one request and says
+ * HTTP client for the three MES machine endpoints (docs/mes-api.md). It sends one request and says
  * what the answer means; what to do next (retry, back off, pause, dead-letter) is the
  * uploader's decision. The only retry here is the one after a 401 with a fresh token.
  */

@@ -1,5 +1,5 @@
 /**
- * The gateway's one request budget towards the MES (SPEC §4 Rate budget). Every HTTP
+ * The gateway's one request budget towards the MES (docs/rate-budget.md). Every HTTP
  * request, token requests included, takes a slot.
  *
  * Two limits, both must allow a send:

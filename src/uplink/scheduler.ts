@@ -1,5 +1,5 @@
 /**
- * Which pending item gets the next request slot (SPEC §4 Rate budget): lanes in strict
+ * Which pending item gets the next request slot (docs/rate-budget.md#priorities-and-fairness): lanes in strict
  * priority order, machines round-robin within a lane. Pure: the caller says what is pending
  * and which machines already have a request in flight.
  */

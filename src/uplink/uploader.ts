@@ -1,7 +1,7 @@
 /**
  * The delivery loop: picks the next machine and lane (scheduler), builds the request from
  * the outbox, sends it within the shared rate budget, and settles the outbox by the MES's
- * answer (SPEC §4 "Delivery"). Requests for different machines may overlap; one machine
+ * answer (docs/delivery.md). Requests for different machines may overlap; one machine
  * never has two in flight, so its transitions stay in order.
  */
 import type { Logger } from 'pino';

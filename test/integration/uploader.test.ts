@@ -1,7 +1,7 @@
 /**
  * The uploader against the MES sandbox over real HTTP, on a warp clock so minutes of rate
  * limiting run in moments: the budget, fairness, priorities, Retry-After, backoff, and
- * the 400 rules of SPEC §4.
+ * the 400 rules of docs/delivery.md#answers-of-the-mes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Register words and bits ⇄ values, for every Modbus source `type` of SPEC §3.
+ * Register words and bits ⇄ values, for every Modbus source `type` of docs/configuration.md#modbus-sources.
  * Byte layout: `byteSwap` swaps the two bytes of every register, `wordOrder: little` puts
  * the least significant register first; the result is then read big-endian. `bit` picks
  * one bit (0 = least significant) of the register at `address`, whatever the type.
