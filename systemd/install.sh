@@ -15,7 +15,7 @@ UNIT=/etc/systemd/system/$NAME.service
 CLI=/usr/local/bin/$NAME
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What the application needs at run time; tests, data and node_modules stay behind.
-APP_FILES=(bin src package.json package-lock.json README.md ARCHITECTURE.md)
+APP_FILES=(bin src package.json package-lock.json README.md ARCHITECTURE.md docs)
 
 DRY_RUN=0
 usage() { sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }

@@ -69,7 +69,7 @@ export class Outbox {
         `SELECT attempted, delivered FROM counter_state WHERE machine = ? AND signal = ?`,
       ),
       deliver: db.prepare(`UPDATE counter_state SET delivered = MAX(delivered, @total) WHERE machine = @machine AND signal = @signal`),
-      // Refused for certain: the value no longer counts as possibly received.
+      // Refused for good: totals up to this one are not pending until the dead letter is retried.
       markDead: db.prepare(`UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total) WHERE machine = @machine AND signal = @signal`),
       // Refused for certain: the value no longer counts as possibly received.
       unattempt: db.prepare(`UPDATE counter_state SET attempted = @attempted WHERE machine = @machine AND signal = @signal`),

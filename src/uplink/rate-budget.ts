@@ -7,8 +7,9 @@
  *   requests evenly, as the MES asks;
  * - a sliding 60 s window of the sends themselves: the bucket alone lets perMinute + burst
  *   through in a minute, and the MES counts in windows. This is the hard guarantee: no
- *   half-open 60 s window ever holds more than perMinute sends, across restarts too when
- *   the previous process's `recent()` is passed back as `history`.
+ *   half-open 60 s window ever holds more than perMinute sends, across restarts too: the
+ *   gateway records each send in the database (`request_log`) and passes the last minute
+ *   of it back as `history`.
  */
 import { sleep, type Clock } from '../clock.js';
 

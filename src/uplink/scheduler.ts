@@ -8,7 +8,7 @@ export type Lane = 'startstop' | 'counter' | 'parameters';
 /** Highest priority first: a stop opens a downtime, so it must not wait behind counts. */
 export const lanes: readonly Lane[] = ['startstop', 'counter', 'parameters'];
 
-/** Parameters go before counters after waiting this many counter picks. */
+/** Parameters go before counters after waiting this many counter picks: 1 pick in 11 is theirs. */
 const PARAMETERS_EVERY = 10;
 const agedOrder: readonly Lane[] = ['startstop', 'parameters', 'counter'];
 
@@ -36,7 +36,7 @@ export class RoundRobinScheduler {
       if (best === undefined) continue;
       this.served.get(lane)!.set(best.machine, this.seq++);
       // Parameters of an idle machine wait behind counters, but not for ever: when the
-      // budget is saturated by counters, every tenth pick is theirs.
+      // budget is saturated by counters, the pick after every ten counter picks is theirs.
       if (lane === 'parameters') this.paramsWaited = 0;
       else if (lane === 'counter' && this.bestIn('parameters', candidates, busy)) this.paramsWaited++;
       return best;
