@@ -154,19 +154,28 @@ export class Uploader {
   }
 
   private async sendStartStop(machine: string): Promise<void> {
-    const { outbox, clock, client } = this.o;
+    const { outbox, clock, client, logger } = this.o;
     const item = outbox.nextStartStop(machine, clock.now());
     if (!item) return;
     const body = { type: item.type, running: item.running };
-    const res = await client.startstop(machine, body);
+    // Marked after the rate budget let it go and before the bytes leave (see Outbox.nextStartStop).
+    const res = await client.startstop(machine, body, () => outbox.markStartStopAttempt(item.id, clock.now()));
     this.count('startstop', res);
     if (res.outcome === 'ok') {
       outbox.startStopDelivered(machine, item, clock.now());
-      this.o.logger.info({ machine, ...body }, 'delivered startstop');
+      logger.info({ machine, ...body }, 'delivered startstop');
     } else if (res.outcome === 'rejected') {
       const id = outbox.startStopDead(machine, item, res.status, res.reason, clock.now());
       this.deadLettered('startstop', machine, id, res.status, res.reason, body);
-    } else this.handleFailure(res, [item.id]);
+    } else if (res.outcome === 'retry' && res.mayHaveArrived) {
+      // Sending it again could open a second downtime; the next transition corrects a miss.
+      outbox.startStopUncertain(machine, item, clock.now());
+      logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error }, `no answer for the ${machine} run/stop; taken as received, not sent again`);
+      this.noteFailure(res.error);
+    } else {
+      outbox.startStopNotSent(item, 'error' in res ? res.error : `HTTP ${res.status}`);
+      this.handleFailure(res, []);
+    }
   }
 
   private async sendCounter(machine: string): Promise<void> {

@@ -67,8 +67,11 @@ export interface MachineStatus {
   totals: Record<string, { total: number; delivered: number }>;
   pending: number;
   run: { running: boolean | null; type?: string; since?: number };
-  /** Run/stop transitions of the last hours, oldest first; `sent: false` for ones collapsed offline. */
-  timeline: { at: number; running: boolean; type?: string; sent: boolean }[];
+  /**
+   * Run/stop transitions of the last hours, oldest first; `sent: false` for ones collapsed
+   * offline or still queued; `uncertain` for one sent without an answer (taken as received).
+   */
+  timeline: { at: number; running: boolean; type?: string; sent: boolean; uncertain?: true }[];
   /** Delivered-total samples (about one a minute) for the production-rate plot. */
   production: { at: number; total: number }[];
 }

@@ -6,9 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import pino from 'pino';
+import Database from 'better-sqlite3';
 import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
+import { History } from '../../src/outbox/history.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
 import { deviceSchema } from '../../src/config/schema.js';
 import { MesClient } from '../../src/uplink/mes-client.js';
@@ -46,15 +48,21 @@ describe('uploader', () => {
     await mes?.close();
   });
 
-  async function setup(opts: { machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number; waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number }) {
+  async function setup(opts: {
+    machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number;
+    waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number; timeoutMs?: number; arrivalDelayMs?: (n: number) => number;
+  }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
-    mes = await startMesSandbox({
+    const sandbox = (port?: number) => startMesSandbox({
       credentials: { apiKey: 'k', apiSecret: 's' },
       machines: Object.fromEntries((opts.known ?? list).map((c) => [c, { downtimeTypes: ['Maintenance'], waste: opts.waste ?? ['W1'], parameters: opts.parameters }])),
       perMinute: opts.companyPerMinute ?? 120,
       clock,
+      port,
+      arrivalDelayMs: opts.arrivalDelayMs,
     });
+    mes = await sandbox();
     const db = openDatabase(join(dir, `${Math.random()}.db`));
     const state = new MachineStateStore(db);
     const outbox = new Outbox(db);
@@ -64,7 +72,7 @@ describe('uploader', () => {
     const client = new MesClient({
       baseUrl: mes.url,
       auth: { apiKey: 'k', apiSecret: opts.auth === 'bad' ? 'wrong' : 's', tokenAuth: false },
-      timeoutMs: 5000,
+      timeoutMs: opts.timeoutMs ?? 5000,
       clock,
       acquire: () => budget.acquire(),
     });
@@ -72,19 +80,23 @@ describe('uploader', () => {
     uploader = new Uploader({ outbox, client, budget, clock, logger: pino({ level: 'silent' }), concurrency: opts.concurrency, pausedUntil });
     const read = (machine: string, values: Record<string, number | boolean>) =>
       processor.apply(Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at: clock.now() })), clock.now());
-    return { clock, list, outbox, read, uploader, budget };
+    /** Run/stop outcomes in local history, oldest first. */
+    const startStopHistory = () =>
+      db.prepare<[], { body: string; outcome: string }>(`SELECT body, outcome FROM history WHERE kind = 'startstop' ORDER BY id`).all()
+        .map((r) => ({ running: (JSON.parse(r.body) as { running: number }).running, outcome: r.outcome }));
+    /** The MES going away and coming back on the same port (nothing listens in between). */
+    const mesDown = async () => {
+      const port = mes!.port;
+      await mes!.close();
+      return async () => {
+        mes = await sandbox(port);
+      };
+    };
+    return { clock, list, outbox, read, uploader, budget, startStopHistory, mesDown, history: new History(db) };
   }
 
-  /** The most requests the sandbox saw in any 60 s window. */
-  function busiestMinute(): number {
-    const at = mes!.requests.map((r) => r.at).sort((a, b) => a - b);
-    let max = 0;
-    for (let i = 0, j = 0; i < at.length; i++) {
-      while (at[i] - at[j] >= 60_000) j++;
-      max = Math.max(max, i - j + 1);
-    }
-    return max;
-  }
+  /** What the MES recorded as run/stop for a machine, `running` values in order. */
+  const recorded = (machine: string) => mes!.state[machine].startstop.map((t) => t.running);
 
   it('never exceeds requestsPerMinute in any minute and serves 50 machines in turn', async () => {
     const s = await setup({ machines: 50, perMinute: 100 });
@@ -97,7 +109,7 @@ describe('uploader', () => {
     for (const m of s.list) s.read(m, { count: 40 });
     await eventually(() => s.list.every((m) => mes!.state[m].count === 40), (ok) => ok, 30_000, 'all delivered');
 
-    expect(busiestMinute()).toBeLessThanOrEqual(100);
+    expect(mes!.busiestMinute()).toBeLessThanOrEqual(100);
     // Coalescing: the two queued rounds went out as one request per machine.
     expect(mes!.requests.length).toBe(100);
     // Round robin: the first 50 requests reached 50 different machines.
@@ -262,5 +274,107 @@ describe('uploader', () => {
     const at = mes!.requests.map((r) => r.at);
     for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(15 * 60_000);
     expect(s.uploader.health.authProblem).not.toMatch(/wrong/);
+  });
+
+  describe('run/stop exactly once', () => {
+    /** A stop queued and started towards the MES; the start after it comes once the stop is settled. */
+    async function stopThenStart(s: Awaited<ReturnType<typeof setup>>) {
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      s.read('M00', { running: true });
+      s.uploader.wake();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2, 10_000, 'start delivered');
+    }
+
+    it('a stop whose connection reset after the MES took it is recorded once, as uncertain, and the next start follows', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      mes!.setResetNext(1, 'after');
+      await stopThenStart(s);
+      expect(recorded('M00')).toEqual([0, 1]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }, { running: 1, outcome: 'delivered' }]);
+      // The timeline shows it as sent, marked uncertain, not as a stop the MES never got.
+      expect(s.history.timeline('M00', 0).map((t) => [t.running, t.sent, t.uncertain])).toEqual([[false, true, true], [true, true, undefined]]);
+    });
+
+    it('a stop that timed out is not sent again', async () => {
+      // The answer comes after the client gave up (real timers; undici's timeouts tick about
+      // once a second, so a 200 ms limit fires within ~1 s, well before the 2.5 s answer).
+      const s = await setup({ machines: 1, perMinute: 100, timeoutMs: 200 });
+      mes!.setDelay(2500);
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      mes!.setDelay(0);
+      s.read('M00', { running: true });
+      s.uploader.wake();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2, 10_000, 'start delivered');
+      expect(recorded('M00')).toEqual([0, 1]);
+      expect(s.uploader.stats.requests).toEqual({ 'startstop 0': 1, 'startstop 200': 1 });
+    });
+
+    it('a 200 whose local commit failed (SQLITE_FULL) is not sent again', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      const deliver = s.outbox.startStopDelivered.bind(s.outbox);
+      let full = true;
+      s.outbox.startStopDelivered = (...args) => {
+        if (!full) return deliver(...args);
+        full = false;
+        throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
+      };
+      await stopThenStart(s);
+      expect(full).toBe(false);
+      expect(recorded('M00')).toEqual([0, 1]);
+      expect(s.startStopHistory().map((h) => h.outcome)).toEqual(['uncertain', 'delivered']);
+    });
+
+    it('a transition marked as attempted by a process that died is settled at start, not sent', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      const item = s.outbox.nextStartStop('M00', s.clock.now())!;
+      s.outbox.markStartStopAttempt(item.id, s.clock.now());
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'settled');
+      expect(mes!.requests).toEqual([]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }]);
+    });
+
+    it('a stop refused a connection (it never left) is sent again once the MES is back', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      const back = await s.mesDown();
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      s.uploader.start();
+      await eventually(() => s.uploader.stats.requests['startstop 0'] ?? 0, (n) => n >= 2, 10_000, 'refused connections');
+      await back();
+      await eventually(() => mes!.state.M00.startstop.length, (n) => n >= 1, 10_000, 'stop delivered');
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'queue empty');
+      expect(recorded('M00')).toEqual([0]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'delivered' }]);
+    });
+  });
+
+  describe('rate budget as the MES sees it', () => {
+    // Arrival lags the send by 0..15 ms (a new connection), in a pattern whose period does
+    // not divide the budget: some request lands later than the one a budget after it.
+    const lag = (n: number) => [15, 0, 10, 5, 12, 3, 8][n % 7];
+
+    for (const perMinute of [120, 30]) {
+      it(`at ${perMinute}/min flat out, no 60 s window of arrivals holds more than ${perMinute}, and no 429`, async () => {
+        const machinesNeeded = Math.round(perMinute * 3.3);
+        const s = await setup({ machines: machinesNeeded, perMinute, companyPerMinute: perMinute, concurrency: 1, arrivalDelayMs: lag });
+        for (const m of s.list) s.read(m, { count: 0 });
+        for (const m of s.list) s.read(m, { count: 1 });
+        s.uploader.start();
+        await eventually(() => mes!.requests.length, (n) => n >= machinesNeeded, 60_000, 'all sent');
+        expect(mes!.requests.filter((r) => r.status === 429)).toEqual([]);
+        expect(mes!.busiestMinute()).toBeLessThanOrEqual(perMinute);
+        // Flat out means the budget is used, not starved: the busiest minute is nearly full.
+        expect(mes!.busiestMinute()).toBeGreaterThanOrEqual(perMinute - 5);
+      });
+    }
   });
 });
