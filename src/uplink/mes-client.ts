@@ -184,7 +184,8 @@ function notSent(failure: Exclude<MesResult, { outcome: 'ok' }>): MesResult {
 export function parseRetryAfter(value: string | string[] | undefined, now: number): number {
   const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (v === undefined || v === '') return DEFAULT_RETRY_AFTER_MS;
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // Finite however many digits: the uploader caps the pause, and the value is logged and shown.
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, Number.MAX_SAFE_INTEGER);
   // An HTTP date names its month; Date.parse alone would take "-5" for a year.
   const at = /[a-z]/i.test(v) ? Date.parse(v) : NaN;
   return Number.isNaN(at) ? DEFAULT_RETRY_AFTER_MS : Math.max(0, at - now);

@@ -15,6 +15,11 @@ export interface GatewayStatus {
     lastErrorAt?: number;
     /** Sending is paused until then (429 Retry-After or backoff). */
     pausedUntil?: number;
+    /**
+     * The MES's last 429 pause, until an answer ends it. `askedMs` is its Retry-After; a
+     * pause longer than `capMs` was cut to it (`until - since` < `askedMs`).
+     */
+    rateLimit?: { since: number; until: number; askedMs: number; capMs: number };
     /** Set when credentials are refused with Basic auth: sending has stopped. */
     authProblem?: string;
   };

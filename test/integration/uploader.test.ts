@@ -51,6 +51,7 @@ describe('uploader', () => {
   async function setup(opts: {
     machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number;
     waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number; timeoutMs?: number; arrivalDelayMs?: (n: number) => number;
+    logger?: pino.Logger; savePause?: (until: number) => void;
   }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
@@ -77,7 +78,8 @@ describe('uploader', () => {
       acquire: () => budget.acquire(),
     });
     const pausedUntil = opts.pausedUntil?.(clock.now());
-    uploader = new Uploader({ outbox, client, budget, clock, logger: pino({ level: 'silent' }), concurrency: opts.concurrency, pausedUntil });
+    const logger = opts.logger ?? pino({ level: 'silent' });
+    uploader = new Uploader({ outbox, client, budget, clock, logger, concurrency: opts.concurrency, pausedUntil, savePause: opts.savePause });
     const read = (machine: string, values: Record<string, number | boolean>) =>
       processor.apply(Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at: clock.now() })), clock.now());
     /** Run/stop outcomes in local history, oldest first. */
@@ -376,5 +378,70 @@ describe('uploader', () => {
         expect(mes!.busiestMinute()).toBeGreaterThanOrEqual(perMinute - 5);
       });
     }
+  });
+
+  describe('Retry-After cap', () => {
+    const MIN = 60_000;
+    /** Warnings as pino writes them, for their `event` fields. */
+    function warnings() {
+      const lines: { event?: string; askedMs?: number; pausedMs?: number }[] = [];
+      return { lines, logger: pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) }) };
+    }
+
+    it('a Retry-After of 99999 s pauses 15 min, not 27.8 h, says so once, remembers the cut pause, then delivers', async () => {
+      const log = warnings();
+      const saved: number[] = [];
+      const s = await setup({ machines: 1, perMinute: 100, logger: log.logger, savePause: (u) => saved.push(u) });
+      s.read('M00', { count: 0 });
+      s.read('M00', { count: 5 });
+      mes!.setFailNext(1, 429, { 'retry-after': '99999' });
+      s.uploader.start();
+      await eventually(() => mes!.state.M00.count, (c) => c === 5, 10_000, 'delivered after the pause');
+      const [limited, next] = mes!.requests;
+      expect(limited.status).toBe(429);
+      expect(next.at - limited.at).toBeGreaterThanOrEqual(15 * MIN);
+      expect(next.at - limited.at).toBeLessThan(16 * MIN);
+      expect(saved).toHaveLength(1);
+      expect(saved[0] - limited.at).toBeLessThan(15 * MIN + 1000);
+      expect(log.lines.filter((l) => l.event === 'mes.pause_capped')).toMatchObject([{ askedMs: 99_999_000, pausedMs: 15 * MIN }]);
+      // The answer after the pause ends it for the status page.
+      await eventually(() => s.uploader.health.rateLimit, (p) => p === undefined, 10_000, 'pause cleared');
+    });
+
+    it('shows a cut pause while it lasts: since, until and what the MES asked', async () => {
+      const s = await setup({ machines: 1, perMinute: 100, pausedUntil: (now) => now + 99_999_000 });
+      const p = s.uploader.health.rateLimit!;
+      expect(p.until - p.since).toBe(15 * MIN);
+      expect(p).toMatchObject({ askedMs: 99_999_000, capMs: 15 * MIN });
+      expect(s.uploader.health.pausedUntil).toBe(p.until);
+    });
+
+    it('a pause remembered from before a restart that is longer than the cap is cut to it at start', async () => {
+      const saved: number[] = [];
+      const s = await setup({ machines: 1, perMinute: 100, pausedUntil: (now) => now + 100_000 * 1000, savePause: (u) => saved.push(u) });
+      const started = s.clock.now();
+      expect(saved).toEqual([started + 15 * MIN]);
+      s.read('M00', { count: 0 });
+      s.read('M00', { count: 3 });
+      s.uploader.start();
+      await eventually(() => mes!.state.M00.count, (c) => c === 3, 10_000, 'delivered');
+      expect(mes!.requests[0].at - started).toBeGreaterThanOrEqual(15 * MIN);
+      expect(mes!.requests[0].at - started).toBeLessThan(16 * MIN);
+    });
+
+    it('a 429 without Retry-After, or with an unreadable one, pauses one minute', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      s.read('M00', { count: 0 });
+      s.read('M00', { count: 4 });
+      mes!.setFailNext(2, 429, { 'retry-after': 'abc' });
+      s.uploader.start();
+      await eventually(() => mes!.state.M00.count, (c) => c === 4, 10_000, 'delivered');
+      const at = mes!.requests.map((r) => r.at);
+      expect(at).toHaveLength(3);
+      for (const gap of [at[1] - at[0], at[2] - at[1]]) {
+        expect(gap).toBeGreaterThanOrEqual(MIN);
+        expect(gap).toBeLessThan(MIN + 1000);
+      }
+    });
   });
 });
