@@ -16,7 +16,7 @@ import { adapterFactory } from './adapters/registry.js';
 import { deviceStateDir } from './adapters/state-dir.js';
 import type { AdapterSink, DeviceAdapter } from './adapters/types.js';
 import { MesClient } from './uplink/mes-client.js';
-import { RateBudget } from './uplink/rate-budget.js';
+import { RateBudget, SPAN_MS } from './uplink/rate-budget.js';
 import { Uploader } from './uplink/uploader.js';
 import type { DeviceStatus, GatewayStatus, MachineStatus, StatusProvider } from './web/status-types.js';
 import { version } from './version.js';
@@ -159,7 +159,7 @@ export class Gateway implements StatusProvider {
     this.budget = new RateBudget({
       perMinute: g.prodsmart.requestsPerMinute,
       clock: this.clock,
-      history: this.history.recentRequests(now - 60_000),
+      history: this.history.recentRequests(now - SPAN_MS),
     });
     this.client = new MesClient({
       baseUrl: g.prodsmart.baseUrl,

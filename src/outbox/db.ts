@@ -53,7 +53,7 @@ const migrations: string[] = [
      machine TEXT NOT NULL,
      kind TEXT NOT NULL,              -- counter | parameters | startstop
      body TEXT NOT NULL,
-     outcome TEXT NOT NULL            -- delivered | settled | collapsed | dead
+     outcome TEXT NOT NULL            -- delivered | settled | collapsed | dead | uncertain
    )`,
   `CREATE INDEX history_at ON history (at)`,
   `CREATE INDEX history_machine ON history (machine, kind, at)`,
@@ -65,6 +65,9 @@ const migrations: string[] = [
   // Totals once a minute for the production-rate plot, so it survives a restart.
   `CREATE TABLE production_samples (machine TEXT NOT NULL, at INTEGER NOT NULL, total REAL NOT NULL)`,
   `CREATE INDEX production_samples_machine ON production_samples (machine, at)`,
+  // Run/stop attempt marker: set (committed) just before the request leaves, so a transition
+  // whose answer was lost is settled as `uncertain` instead of being sent a second time.
+  `ALTER TABLE outbox ADD COLUMN attempted_at INTEGER`,
 ];
 
 /**

@@ -27,12 +27,12 @@ export class History {
   }
 
   /** Run/stop transitions since `from` (by when they happened), pending ones last. */
-  timeline(machine: string, from: number): { at: number; running: boolean; type?: string; sent: boolean }[] {
-    const parse = (body: string, sent: boolean) => {
+  timeline(machine: string, from: number): { at: number; running: boolean; type?: string; sent: boolean; uncertain?: true }[] {
+    const parse = (body: string, sent: boolean, uncertain = false) => {
       const b = JSON.parse(body) as { at: number; running: number; type: string };
-      return { at: b.at, running: b.running === 1, type: b.type, sent };
+      return { at: b.at, running: b.running === 1, type: b.type, sent, ...(uncertain ? { uncertain: true as const } : {}) };
     };
-    const done = this.q.timeline.all(machine, from).map((r) => parse(r.body, r.outcome === 'delivered'));
+    const done = this.q.timeline.all(machine, from).map((r) => parse(r.body, r.outcome === 'delivered' || r.outcome === 'uncertain', r.outcome === 'uncertain'));
     const pending = this.q.pendingStartStop.all(machine).map((r) => parse(r.body, false));
     return [...done, ...pending].filter((t) => t.at >= from).sort((a, b) => a.at - b.at);
   }

@@ -94,13 +94,15 @@ export class Outbox {
       insertStartStop: db.prepare(
         `INSERT INTO outbox (kind, machine, key, body, created_at, updated_at) VALUES ('startstop', @machine, @key, @body, @at, @now)`,
       ),
-      startStops: db.prepare<[string], { id: number; body: string }>(
-        `SELECT id, body FROM outbox WHERE kind = 'startstop' AND machine = ? ORDER BY created_at, id`,
+      startStops: db.prepare<[string], { id: number; body: string; attempted_at: number | null }>(
+        `SELECT id, body, attempted_at FROM outbox WHERE kind = 'startstop' AND machine = ? ORDER BY created_at, id`,
       ),
+      markStartStop: db.prepare(`UPDATE outbox SET attempted_at = ? WHERE id = ?`),
+      unmarkStartStop: db.prepare(`UPDATE outbox SET attempted_at = NULL WHERE id = ?`),
       failed: db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = @error WHERE id = @id`),
       history: db.prepare(`INSERT INTO history (at, machine, kind, body, outcome) VALUES (?, ?, ?, ?, ?)`),
       lastSentStartStop: db.prepare<[string], { body: string }>(
-        `SELECT body FROM history WHERE machine = ? AND kind = 'startstop' AND outcome = 'delivered' ORDER BY id DESC LIMIT 1`,
+        `SELECT body FROM history WHERE machine = ? AND kind = 'startstop' AND outcome IN ('delivered', 'uncertain') ORDER BY id DESC LIMIT 1`,
       ),
       similarDead: db.prepare<[string, string, number], { id: number; reason: string }>(
         `SELECT id, reason FROM dead_letters WHERE kind = ? AND machine = ? AND status = ?`,
@@ -162,14 +164,29 @@ export class Outbox {
   }
 
   /**
-   * The run/stop item to send for a machine, applying the offline rule: when several
-   * transitions are queued, the ones before the newest both began and ended while they
-   * could not be sent; replaying them would make the MES (which stamps at receipt) record
-   * zero-length downtimes at the wrong time, so they go to history as `collapsed`, and
-   * the newest is sent only if it differs from what the MES last got.
+   * The run/stop item to send for a machine, applying two rules.
+   *
+   * Uncertain outcome: a row whose attempt is marked (see markStartStopAttempt) went out in a
+   * process that never settled it (crash, or its commit failed after the answer). The MES
+   * opens or closes a downtime from every {type, running} it receives, so a second copy could
+   * open a second downtime; such a row goes to history as `uncertain`, counts as the state
+   * the MES has, and is not sent again. If the MES did miss it, the next transition still
+   * brings it to the machine's real state.
+   *
+   * Offline collapse: when several transitions are queued, the ones before the newest both
+   * began and ended while they could not be sent; replaying them would make the MES (which
+   * stamps at receipt) record zero-length downtimes at the wrong time, so they go to history
+   * as `collapsed`, and the newest is sent only if it differs from what the MES last got.
    */
   nextStartStop(machine: string, now: number): StartStopItem | undefined {
-    const rows = this.q.startStops.all(machine).map((r) => ({ ...(JSON.parse(r.body) as Omit<StartStopItem, 'id'>), id: r.id }));
+    const all = this.q.startStops.all(machine).map((r) => ({ ...(JSON.parse(r.body) as Omit<StartStopItem, 'id'>), id: r.id, attempted: r.attempted_at !== null }));
+    const settled = all.filter((r) => r.attempted);
+    if (settled.length > 0) {
+      this.db.transaction(() => {
+        for (const r of settled) this.toHistory(machine, r, now, 'uncertain');
+      }).immediate();
+    }
+    const rows = all.filter((r) => !r.attempted);
     if (rows.length <= 1) return rows[0];
     const newest = rows[rows.length - 1];
     const last = this.q.lastSentStartStop.get(machine);
@@ -180,12 +197,30 @@ export class Outbox {
       lastSent === undefined ? newest.running === 1 : lastSent.running === newest.running && (newest.running === 1 || lastSent.type === newest.type);
     const collapse = redundant ? rows : rows.slice(0, -1);
     this.db.transaction(() => {
-      for (const r of collapse) {
-        this.q.deleteId.run(r.id);
-        this.q.history.run(now, machine, 'startstop', JSON.stringify({ type: r.type, running: r.running, at: r.at }), 'collapsed');
-      }
+      for (const r of collapse) this.toHistory(machine, r, now, 'collapsed');
     }).immediate();
     return redundant ? undefined : newest;
+  }
+
+  /**
+   * Committed on its own just before the request's bytes leave: from here on the MES may have
+   * the transition, whatever happens to this process or its disk.
+   */
+  markStartStopAttempt(id: number, at: number): void {
+    this.db.transaction(() => this.q.markStartStop.run(at, id)).immediate();
+  }
+
+  /** The request certainly did not reach the MES (refused connection, 429, a 5xx answer): send it again later. */
+  startStopNotSent(item: StartStopItem, error: string): void {
+    this.db.transaction(() => {
+      this.q.unmarkStartStop.run(item.id);
+      this.q.failed.run({ id: item.id, error });
+    }).immediate();
+  }
+
+  /** The request may have reached the MES but no answer came (timeout, reset): see nextStartStop. */
+  startStopUncertain(machine: string, item: StartStopItem, at: number): void {
+    this.db.transaction(() => this.toHistory(machine, item, at, 'uncertain')).immediate();
   }
 
   /** Highest total ever put on the wire, and the highest accepted, for one counter signal. */
@@ -243,10 +278,13 @@ export class Outbox {
   }
 
   startStopDelivered(machine: string, item: StartStopItem, at: number): void {
-    this.db.transaction(() => {
-      this.q.deleteId.run(item.id);
-      this.q.history.run(at, machine, 'startstop', JSON.stringify({ type: item.type, running: item.running, at: item.at }), 'delivered');
-    }).immediate();
+    this.db.transaction(() => this.toHistory(machine, item, at, 'delivered')).immediate();
+  }
+
+  /** Takes a run/stop row out of the queue into history. Call inside a transaction. */
+  private toHistory(machine: string, item: StartStopItem, at: number, outcome: 'delivered' | 'collapsed' | 'uncertain'): void {
+    this.q.deleteId.run(item.id);
+    this.q.history.run(at, machine, 'startstop', JSON.stringify({ type: item.type, running: item.running, at: item.at }), outcome);
   }
 
   startStopDead(machine: string, item: StartStopItem, status: number, reason: string, at: number): number {

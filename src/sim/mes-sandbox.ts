@@ -4,7 +4,9 @@
  * minute per company with 429 + Retry-After, the three machine endpoints with their
  * validation (incremental counts, known codes, whole request refused if any part is
  * invalid). Used by the demo (`simulate`) and by tests, which read `state` and `requests`
- * to see exactly what was accepted. Faults can be injected: delay, down (503), fail next.
+ * to see exactly what was accepted. Faults can be injected: delay, down (503), fail next,
+ * connection resets before or after the request is processed, and a network lag per request
+ * before it arrives (`arrivalDelayMs`), which is when it counts for the rate limit.
  * It shares no code with src/uplink on purpose: it is the referee the client is tested against.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -31,7 +33,14 @@ export interface MesSandboxOptions {
   tokenTtlMs?: number;
   /** Time of tokens, the rate window and the logs. Delays run on real timers (real sockets). */
   clock?: Clock;
+  /** Delay of every answer, on real timers. */
   delayMs?: number;
+  /**
+   * Network lag of the n-th request (0-based), in ms: it counts as arriving (stamped and
+   * rate-limited) that much later than its bytes reached the socket. Its answer is not held
+   * back, so the sender is not slowed, as when other requests travel on other connections.
+   */
+  arrivalDelayMs?: (n: number) => number;
 }
 
 export type ParameterValue = number | string | boolean;
@@ -48,6 +57,7 @@ export interface SandboxMachineState {
 }
 
 export interface SandboxRequest {
+  /** Arrival: when the request reached the MES (after `arrivalDelayMs`); what the rate limit counts. */
   at: number;
   method: string;
   /** As received, still URL-encoded, without the query (it may hold a token). */
@@ -67,8 +77,15 @@ export interface MesSandbox {
   setDelay(ms: number): void;
   /** While down, every request is answered 503. */
   setDown(down: boolean): void;
-  /** The next n requests, of any path, are answered with `status` (no Retry-After). */
-  setFailNext(n: number, status: number): void;
+  /** The next n requests, of any path, are answered with `status` and `headers` (e.g. a Retry-After; none by default). */
+  setFailNext(n: number, status: number, headers?: Record<string, string>): void;
+  /**
+   * The next n requests lose their connection without an answer: `before` the MES saw them
+   * (not processed, not in `requests`), or `after` it processed them (the answer is lost).
+   */
+  setResetNext(n: number, when: 'before' | 'after'): void;
+  /** The most requests that arrived in any 60 s window. */
+  busiestMinute(): number;
   tokens: { expireAll(): void };
   close(): Promise<void>;
 }
@@ -110,7 +127,9 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
   let window: number[] = [];
   let delayMs = opts.delayMs ?? 0;
   let down = false;
-  let failNext = { n: 0, status: 500 };
+  let failNext: { n: number; status: number; headers?: Record<string, string> } = { n: 0, status: 500 };
+  let resetNext: { n: number; when: 'before' | 'after' } = { n: 0, when: 'after' };
+  let received = 0;
   const pending = new Set<NodeJS.Timeout>();
 
   function validToken(token: string, now: number): boolean {
@@ -121,9 +140,11 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
 
   /** Seconds until a slot frees, or 0 after admitting the request. */
   function rateLimit(now: number): number {
+    // Sorted: with injected lag, arrivals need not come in the order of their requests.
     window = window.filter((t) => t > now - WINDOW_MS);
     if (window.length >= perMinute) return Math.max(1, Math.ceil((window[window.length - perMinute] + WINDOW_MS - now) / 1000));
     window.push(now);
+    window.sort((a, b) => a - b);
     return 0;
   }
 
@@ -171,10 +192,13 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = clock.now() + (opts.arrivalDelayMs?.(received++) ?? 0);
     const raw = await readBody(req);
+    const reset = resetNext.n > 0 ? (resetNext.n--, resetNext.when) : undefined;
+    if (reset === 'before') return void req.socket.destroy();
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const method = req.method ?? 'GET';
-    const entry: SandboxRequest = { at: clock.now(), method, path: url.pathname, status: 0 };
+    const entry: SandboxRequest = { at: arrivedAt, method, path: url.pathname, status: 0 };
     if (raw) entry.body = raw;
     log(requests, entry);
     const answer =
@@ -182,6 +206,7 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
         ? { ...text(413, 'Payload Too Large'), headers: { connection: 'close' } }
         : route(method, url, req.headers, raw, entry);
     entry.status = answer.status;
+    if (reset === 'after') return void req.socket.destroy();
     const reply = () => {
       if (res.destroyed) return;
       res.writeHead(answer.status, { ...(answer.type ? { 'content-type': answer.type } : {}), ...answer.headers });
@@ -199,7 +224,7 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
     // Injected faults stand for a broken proxy or an outage: they never reach the rate counter.
     if (failNext.n > 0) {
       failNext.n--;
-      return text(failNext.status, `injected failure ${failNext.status}`);
+      return { ...text(failNext.status, `injected failure ${failNext.status}`), headers: failNext.headers };
     }
     if (down) return text(503, 'Service Unavailable');
     const wait = rateLimit(entry.at);
@@ -251,8 +276,20 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
     setDown: (d) => {
       down = d;
     },
-    setFailNext: (n, status) => {
-      failNext = { n, status };
+    setFailNext: (n, status, headers) => {
+      failNext = { n, status, headers };
+    },
+    setResetNext: (n, when) => {
+      resetNext = { n, when };
+    },
+    busiestMinute: () => {
+      const at = requests.map((r) => r.at).sort((a, b) => a - b);
+      let max = 0;
+      for (let i = 0, j = 0; i < at.length; i++) {
+        while (at[i] - at[j] >= WINDOW_MS) j++;
+        max = Math.max(max, i - j + 1);
+      }
+      return max;
     },
     tokens: { expireAll: () => tokens.clear() },
     close: () =>

@@ -63,11 +63,11 @@ export class TokenKeeper {
       // A refused token request is not the fault of the item being sent: report it as
       // retryable, never as a rejection that would dead-letter the item.
       if (created.outcome === 'rejected') {
-        return { outcome: 'retry', status: created.status, error: `token request refused: ${created.reason}` };
+        return { outcome: 'retry', status: created.status, error: `token request refused: ${created.reason}`, mayHaveArrived: false };
       }
       if (created.outcome !== 'ok') return created;
       value = parseToken(created.body);
-      if (value === undefined) return { outcome: 'retry', status: created.status, error: 'the MES answered the token request without a token' };
+      if (value === undefined) return { outcome: 'retry', status: created.status, error: 'the MES answered the token request without a token', mayHaveArrived: false };
     }
     this.token = { value, since: this.clock.now() };
     return value;

@@ -14,8 +14,12 @@ export type MesResult =
   | { outcome: 'rejected'; status: number; reason: string }
   | { outcome: 'unauthorized'; status: 401 | 403; reason: string }
   | { outcome: 'rate-limited'; status: 429; retryAfterMs: number }
-  /** 5xx, timeout, connection error: worth sending again later. */
-  | { outcome: 'retry'; status?: number; error: string };
+  /**
+   * 5xx, timeout, connection error: worth sending again later. `mayHaveArrived` is false
+   * when the MES certainly did not take the request (an HTTP answer, or no connection was
+   * made) and true when it may have (no answer after the request could have left).
+   */
+  | { outcome: 'retry'; status?: number; error: string; mayHaveArrived: boolean };
 
 export type ParameterValue = number | string | boolean;
 export interface CounterBody {
@@ -44,6 +48,16 @@ export interface MesClientOptions {
   /** Defaults to an own keep-alive agent, closed by close(). */
   dispatcher?: Dispatcher;
 }
+
+/**
+ * Errors raised before a connection exists (undici and Node codes): the request never left.
+ * Anything else (timeouts after connecting, resets, "other side closed") may come after the
+ * MES read the request.
+ */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
+]);
 
 /** Retry-After when the MES leaves it out: one whole rate-limit window. */
 const DEFAULT_RETRY_AFTER_MS = 60_000;
@@ -78,27 +92,28 @@ export class MesClient {
     return this.post(machine, 'parameters', body);
   }
 
-  startstop(machine: string, body: StartStopBody): Promise<MesResult> {
-    return this.post(machine, 'startstop', body);
+  /** `onSend` runs after the rate budget let the request go and before its bytes leave (the attempt marker). */
+  startstop(machine: string, body: StartStopBody, onSend?: () => void): Promise<MesResult> {
+    return this.post(machine, 'startstop', body, onSend);
   }
 
   async close(): Promise<void> {
     await this.ownDispatcher?.close();
   }
 
-  private async post(machine: string, endpoint: string, body: object): Promise<MesResult> {
+  private async post(machine: string, endpoint: string, body: object, onSend?: () => void): Promise<MesResult> {
     const path = `/api/machines/${encodeURIComponent(machine)}/${endpoint}`;
     const payload = JSON.stringify(body);
     if (!this.tokens) {
-      return this.send('POST', path, payload, { header: this.basic, token: this.opts.auth.accessToken });
+      return this.send('POST', path, payload, { header: this.basic, token: this.opts.auth.accessToken }, onSend);
     }
     const token = await this.tokens.current();
-    if (typeof token !== 'string') return token;
-    const result = await this.send('POST', path, payload, { token });
+    if (typeof token !== 'string') return notSent(token);
+    const result = await this.send('POST', path, payload, { token }, onSend);
     if (result.status !== 401) return result;
     const renewed = await this.tokens.renew(token);
-    if (typeof renewed !== 'string') return renewed;
-    return this.send('POST', path, payload, { token: renewed });
+    if (typeof renewed !== 'string') return notSent(renewed);
+    return this.send('POST', path, payload, { token: renewed }, onSend);
   }
 
   private async send(
@@ -106,8 +121,10 @@ export class MesClient {
     path: string,
     body: string | undefined,
     auth: { header?: string; token?: string },
+    onSend?: () => void,
   ): Promise<MesResult> {
     await this.opts.acquire();
+    onSend?.();
     const query = auth.token === undefined ? '' : `?access_token=${encodeURIComponent(auth.token)}`;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'shopfloor-gateway' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -125,7 +142,11 @@ export class MesClient {
       return this.classify(res.statusCode, res.headers['retry-after'], text);
     } catch (err) {
       const e = err as { code?: string; message?: string };
-      return { outcome: 'retry', error: this.redact(`${e.code ?? 'error'}: ${e.message ?? String(err)}`) };
+      return {
+        outcome: 'retry',
+        error: this.redact(`${e.code ?? 'error'}: ${e.message ?? String(err)}`),
+        mayHaveArrived: !NOT_SENT_CODES.has(e.code ?? ''),
+      };
     }
   }
 
@@ -138,7 +159,8 @@ export class MesClient {
     // Only the MES's own "this request is wrong" answers take an item out of the queue. A
     // 404 or a redirect is a proxy, a maintenance page or a wrong baseUrl: keep the item.
     if (status === 400 || status === 422) return { outcome: 'rejected', status, reason };
-    return { outcome: 'retry', status, error: `HTTP ${status}: ${reason}` };
+    // An answer, even an error page, says the MES did not take it: a 2xx is how it takes one.
+    return { outcome: 'retry', status, error: `HTTP ${status}: ${reason}`, mayHaveArrived: false };
   }
 
   /** MES texts and transport errors may echo the request; keep credentials out of them. */
@@ -153,11 +175,17 @@ export class MesClient {
   }
 }
 
+/** A failed token request: the item's own request never left, whatever happened to the token's. */
+function notSent(failure: Exclude<MesResult, { outcome: 'ok' }>): MesResult {
+  return failure.outcome === 'retry' ? { ...failure, mayHaveArrived: false } : failure;
+}
+
 /** `Retry-After` as milliseconds from now: delay-seconds or an HTTP date; absent or unreadable → 60 s. */
 export function parseRetryAfter(value: string | string[] | undefined, now: number): number {
   const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (v === undefined || v === '') return DEFAULT_RETRY_AFTER_MS;
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // Finite however many digits: the uploader caps the pause, and the value is logged and shown.
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, Number.MAX_SAFE_INTEGER);
   // An HTTP date names its month; Date.parse alone would take "-5" for a year.
   const at = /[a-z]/i.test(v) ? Date.parse(v) : NaN;
   return Number.isNaN(at) ? DEFAULT_RETRY_AFTER_MS : Math.max(0, at - now);

@@ -5,22 +5,34 @@
  * Two limits, both must allow a send:
  * - a token bucket refilling perMinute/60 per second, holding at most `burst`: spreads
  *   requests evenly, as the MES asks;
- * - a sliding 60 s window of the sends themselves: the bucket alone lets perMinute + burst
+ * - a sliding window of the sends themselves: the bucket alone lets perMinute + burst
  *   through in a minute, and the MES counts in windows. This is the hard guarantee: no
- *   half-open 60 s window ever holds more than perMinute sends, across restarts too: the
- *   gateway records each send in the database (`request_log`) and passes the last minute
- *   of it back as `history`.
+ *   half-open window of SPAN_MS (60 s + ARRIVAL_MARGIN_MS) ever holds more than perMinute
+ *   sends, across restarts too: the gateway records each send in the database
+ *   (`request_log`) and passes the last SPAN_MS of it back as `history`. The MES counts
+ *   arrivals, not sends: with every arrival 0..margin after its send, a 60 s window of
+ *   arrivals holds only sends of a SPAN_MS window, so never more than perMinute.
  */
 import { sleep, type Clock } from '../clock.js';
 
 const WINDOW_MS = 60_000;
+/**
+ * How much later than its send a request may reach the MES. Measured: 10–15 ms on a new
+ * connection over loopback/LAN. A Pi opening a new TCP + TLS connection over a slow or
+ * cellular uplink needs 3 round trips of 100–300 ms, plus a TLS handshake that is slow on
+ * its CPU: under a second; 2 s covers that with room. It costs 3 % of the budget (120 per
+ * 62 s). A connect slower than this (up to timeoutMs) is a rare outlier not covered.
+ */
+export const ARRIVAL_MARGIN_MS = 2_000;
+/** The window the send times are limited in; also how far back a restart must look. */
+export const SPAN_MS = WINDOW_MS + ARRIVAL_MARGIN_MS;
 
 export interface RateBudgetOptions {
   perMinute: number;
   /** Sends allowed back to back after a quiet spell. Default min(5, perMinute). */
   burst?: number;
   clock: Clock;
-  /** Send timestamps of the last minute, e.g. persisted from before a restart. */
+  /** Send timestamps of the last SPAN_MS, e.g. persisted from before a restart. */
   history?: number[];
 }
 
@@ -48,7 +60,7 @@ export class RateBudget {
     // A timestamp ahead of now means the wall clock stepped back since: count it as now.
     const past = (opts.history ?? [])
       .map((t) => Math.min(t, now))
-      .filter((t) => t > now - WINDOW_MS)
+      .filter((t) => t > now - SPAN_MS)
       .sort((a, b) => a - b);
     this.level = burst * WINDOW_MS;
     this.levelAt = past[0] ?? now;
@@ -63,7 +75,7 @@ export class RateBudget {
     this.refill(now);
     const bucket = this.level >= WINDOW_MS ? 0 : Math.ceil((WINDOW_MS - this.level) / this.perMinute);
     const n = this.sends.length;
-    const window = n < this.perMinute ? 0 : this.sends[n - this.perMinute] + WINDOW_MS - now;
+    const window = n < this.perMinute ? 0 : this.sends[n - this.perMinute] + SPAN_MS - now;
     return Math.max(0, this.pausedUntilMs - now, bucket, window);
   }
 
@@ -78,11 +90,11 @@ export class RateBudget {
   }
 
   usedLastMinute(): number {
-    this.now();
-    return this.sends.length;
+    const now = this.now();
+    return this.sends.filter((t) => t > now - WINDOW_MS).length;
   }
 
-  /** The sends of the last minute, to persist and pass back as `history` after a restart. */
+  /** The sends of the current window (SPAN_MS), to persist and pass back as `history` after a restart. */
   recent(): number[] {
     this.now();
     return [...this.sends];
@@ -120,7 +132,7 @@ export class RateBudget {
       this.levelAt = now;
       this.sends = this.sends.map((t) => Math.min(t, now));
     }
-    while (this.sends.length > 0 && this.sends[0] <= now - WINDOW_MS) this.sends.shift();
+    while (this.sends.length > 0 && this.sends[0] <= now - SPAN_MS) this.sends.shift();
     return now;
   }
 }

@@ -41,10 +41,13 @@ const ISOLATE_MS = 10 * 60_000;
 /** After the MES refused Basic credentials, one request this often tells whether it takes them again. */
 const AUTH_RETRY_MS = 15 * 60_000;
 /**
- * No pause lasts longer: Retry-After and backoff are minutes at most, so a longer wait means
- * the wall clock stepped back (NTP on a Pi without a real-time clock) under an absolute deadline.
+ * No pause lasts longer. A Retry-After beyond it is cut to it (logged, shown): the MES's
+ * limit is per minute, so hours of silence would only pile up data (one gateway once waited
+ * 27.8 h on `Retry-After: 99999`); if the MES still refuses, the next 429 pauses again. A
+ * remembered pause further ahead also means the wall clock stepped back (NTP on a Pi
+ * without a real-time clock).
  */
-const MAX_PAUSE_MS = 15 * 60_000;
+export const MAX_PAUSE_MS = 15 * 60_000;
 
 /** Reasons the MES gives for a counter that is not above the one it has. */
 const NOT_GREATER = /not greater|greater than|must be (higher|incremental)|incremental|lower than|less than/i;
@@ -68,9 +71,10 @@ export class Uploader {
 
   constructor(private readonly o: UploaderOptions) {
     this.stats = o.stats ?? { requests: {}, rateLimited: 0, deliveredParts: {}, deliveredWaste: {} };
-    if (o.pausedUntil !== undefined && o.pausedUntil > o.clock.now()) {
-      o.budget.pauseUntil(o.pausedUntil);
-      this.health.pausedUntil = o.pausedUntil;
+    const now = o.clock.now();
+    if (o.pausedUntil !== undefined && o.pausedUntil > now) {
+      const until = this.pauseForMes(o.pausedUntil - now);
+      if (until < o.pausedUntil) o.savePause?.(until);
     }
   }
 
@@ -154,19 +158,28 @@ export class Uploader {
   }
 
   private async sendStartStop(machine: string): Promise<void> {
-    const { outbox, clock, client } = this.o;
+    const { outbox, clock, client, logger } = this.o;
     const item = outbox.nextStartStop(machine, clock.now());
     if (!item) return;
     const body = { type: item.type, running: item.running };
-    const res = await client.startstop(machine, body);
+    // Marked after the rate budget let it go and before the bytes leave (see Outbox.nextStartStop).
+    const res = await client.startstop(machine, body, () => outbox.markStartStopAttempt(item.id, clock.now()));
     this.count('startstop', res);
     if (res.outcome === 'ok') {
       outbox.startStopDelivered(machine, item, clock.now());
-      this.o.logger.info({ machine, ...body }, 'delivered startstop');
+      logger.info({ machine, ...body }, 'delivered startstop');
     } else if (res.outcome === 'rejected') {
       const id = outbox.startStopDead(machine, item, res.status, res.reason, clock.now());
       this.deadLettered('startstop', machine, id, res.status, res.reason, body);
-    } else this.handleFailure(res, [item.id]);
+    } else if (res.outcome === 'retry' && res.mayHaveArrived) {
+      // Sending it again could open a second downtime; the next transition corrects a miss.
+      outbox.startStopUncertain(machine, item, clock.now());
+      logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error }, `no answer for the ${machine} run/stop; taken as received, not sent again`);
+      this.noteFailure(res.error);
+    } else {
+      outbox.startStopNotSent(item, 'error' in res ? res.error : `HTTP ${res.status}`);
+      this.handleFailure(res, []);
+    }
   }
 
   private async sendCounter(machine: string): Promise<void> {
@@ -275,6 +288,7 @@ export class Uploader {
       this.health.reachable = true;
       this.health.lastOkAt = this.o.clock.now();
       this.health.pausedUntil = undefined;
+      this.health.rateLimit = undefined;
     }
   }
 
@@ -286,12 +300,9 @@ export class Uploader {
     const { clock, logger } = this.o;
     if (res.outcome === 'rate-limited') {
       this.stats.rateLimited++;
-      // The limit is company-wide: every send waits, not just this machine's.
-      const until = clock.now() + res.retryAfterMs;
-      this.o.budget.pauseUntil(until);
-      this.health.pausedUntil = until;
+      logger.warn({ event: 'mes.rate_limited', retryAfterMs: res.retryAfterMs }, 'MES rate limit reached (429); pausing all sends');
+      const until = this.pauseForMes(res.retryAfterMs);
       this.o.savePause?.(until);
-      logger.warn({ retryAfterMs: res.retryAfterMs }, 'MES rate limit reached (429); pausing all sends');
       return;
     }
     if (res.outcome === 'unauthorized') {
@@ -304,6 +315,25 @@ export class Uploader {
     }
     this.o.outbox.failed(ids, res.error);
     this.noteFailure(res.error);
+  }
+
+  /**
+   * A 429 pause: the limit is company-wide, so every send waits, not just this machine's.
+   * Cut to MAX_PAUSE_MS. Returns when it ends.
+   */
+  private pauseForMes(askedMs: number): number {
+    const now = this.o.clock.now();
+    const until = now + Math.min(askedMs, MAX_PAUSE_MS);
+    this.o.budget.pauseUntil(until);
+    this.health.pausedUntil = until;
+    this.health.rateLimit = { since: now, until, askedMs, capMs: MAX_PAUSE_MS };
+    if (askedMs > MAX_PAUSE_MS) {
+      this.o.logger.warn(
+        { event: 'mes.pause_capped', askedMs, pausedMs: until - now, until: new Date(until).toISOString() },
+        `MES asked to wait ${Math.round(askedMs / 1000)} s; pausing ${MAX_PAUSE_MS / 60_000} min at most`,
+      );
+    }
+    return until;
   }
 
   private noteFailure(error: string): void {

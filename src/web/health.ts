@@ -1,7 +1,7 @@
 /**
  * GET /healthz rules. Unhealthy means "a person must act", not "something is imperfect":
- * one dead PLC of several, dead letters or a 429 pause keep the gateway healthy (they are on
- * the page and in /metrics). Each rule gives one human-readable reason.
+ * one dead PLC of several, dead letters or a short 429 pause keep the gateway healthy (they
+ * are on the page and in /metrics). Each rule gives one human-readable reason.
  */
 import type { GatewayStatus } from './status-types.js';
 
@@ -11,6 +11,11 @@ export const MES_UNREACHABLE_MS = 60_000;
 export const DEVICE_GRACE_MS = 60_000;
 /** A pending item this old means delivery is stuck even if the MES answers. */
 export const OUTBOX_STUCK_MS = 15 * 60_000;
+/**
+ * A 429 pause longer than this holds back every machine's data long enough for someone to
+ * ask the MES (or whoever shares the company's limit) why; a minute's pause is routine.
+ */
+export const LONG_PAUSE_MS = 5 * 60_000;
 
 export function healthProblems(s: GatewayStatus): string[] {
   const problems: string[] = [];
@@ -20,6 +25,12 @@ export function healthProblems(s: GatewayStatus): string[] {
   const downFor = s.now - (s.mes.lastOkAt ?? s.startedAt);
   if (s.mes.reachable === false && downFor > MES_UNREACHABLE_MS) {
     problems.push(`MES unreachable for ${Math.round(downFor / 1000)} s${s.mes.lastError ? `: ${s.mes.lastError}` : ''}`);
+  }
+
+  const pause = s.mes.rateLimit;
+  if (pause && pause.until > s.now && pause.until - pause.since > LONG_PAUSE_MS) {
+    const cut = pause.askedMs > pause.until - pause.since ? ` (it asked for ${Math.round(pause.askedMs / 1000)} s, cut to ${pause.capMs / 60_000} min)` : '';
+    problems.push(`sending paused by the MES (429) until ${new Date(pause.until).toISOString()}${cut}`);
   }
 
   const connected = s.devices.some((d) => d.state === 'connected');

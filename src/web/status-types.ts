@@ -15,6 +15,11 @@ export interface GatewayStatus {
     lastErrorAt?: number;
     /** Sending is paused until then (429 Retry-After or backoff). */
     pausedUntil?: number;
+    /**
+     * The MES's last 429 pause, until an answer ends it. `askedMs` is its Retry-After; a
+     * pause longer than `capMs` was cut to it (`until - since` < `askedMs`).
+     */
+    rateLimit?: { since: number; until: number; askedMs: number; capMs: number };
     /** Set when credentials are refused with Basic auth: sending has stopped. */
     authProblem?: string;
   };
@@ -67,8 +72,11 @@ export interface MachineStatus {
   totals: Record<string, { total: number; delivered: number }>;
   pending: number;
   run: { running: boolean | null; type?: string; since?: number };
-  /** Run/stop transitions of the last hours, oldest first; `sent: false` for ones collapsed offline. */
-  timeline: { at: number; running: boolean; type?: string; sent: boolean }[];
+  /**
+   * Run/stop transitions of the last hours, oldest first; `sent: false` for ones collapsed
+   * offline or still queued; `uncertain` for one sent without an answer (taken as received).
+   */
+  timeline: { at: number; running: boolean; type?: string; sent: boolean; uncertain?: true }[];
   /** Delivered-total samples (about one a minute) for the production-rate plot. */
   production: { at: number; total: number }[];
 }

@@ -114,6 +114,18 @@ describe('status page', () => {
     expect(await page.locator('[data-field="config-error-list"]').textContent()).toContain('devices/press.yaml:7:5');
   });
 
+  it('shows a 429 pause, and what the MES asked when it was cut to the cap', async () => {
+    const { page, web, provider } = await open();
+    await ready(page, web.url);
+    provider.update((s) => {
+      s.mes.pausedUntil = s.now + 10 * 60_000;
+      s.mes.rateLimit = { since: s.now - 5 * 60_000, until: s.now + 10 * 60_000, askedMs: 99_999_000, capMs: 15 * 60_000 };
+    });
+    const detail = page.locator('[data-field="mes-detail"]');
+    await page.waitForSelector('[data-field="mes-detail"]:has-text("(429)")');
+    expect(await detail.textContent()).toMatch(/^sending paused for (9|10) min by the MES \(429\) \(MES asked for 27 h 46 min, cut to 15 min\)$/);
+  });
+
   it('asks for the token when web.token is set, then shows the page', async () => {
     const token = 'browser-test-token-0123456789';
     const { page, web } = await open({ token });

@@ -223,7 +223,8 @@ describe('MesClient: rate limit, errors, timeouts', () => {
   it('returns 5xx as retry with the status', async () => {
     const c = client(basicAuth);
     mes.setFailNext(1, 500);
-    expect(await c.counter('PRESS01', { count: 1 })).toEqual({ outcome: 'retry', status: 500, error: 'HTTP 500: injected failure 500' });
+    // An answer, even an error, means the MES did not take it: safe to send again.
+    expect(await c.counter('PRESS01', { count: 1 })).toEqual({ outcome: 'retry', status: 500, error: 'HTTP 500: injected failure 500', mayHaveArrived: false });
     mes.setDown(true);
     expect(await c.counter('PRESS01', { count: 1 })).toMatchObject({ outcome: 'retry', status: 503 });
     expect(mes.state.PRESS01.counterLog).toEqual([]);
@@ -232,8 +233,14 @@ describe('MesClient: rate limit, errors, timeouts', () => {
   it('returns a timeout as retry', async () => {
     mes.setDelay(2000);
     const res = await client(basicAuth, { timeoutMs: 100 }).counter('PRESS01', { count: 1 });
-    expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('UND_ERR_HEADERS_TIMEOUT') });
+    expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('UND_ERR_HEADERS_TIMEOUT'), mayHaveArrived: true });
     expect(res).not.toHaveProperty('status');
+  });
+
+  it('a connection reset after the MES processed the request may have arrived', async () => {
+    mes.setResetNext(1, 'after');
+    const res = await client(basicAuth).startstop('PRESS01', { type: 'Maintenance', running: 0 });
+    expect(res).toMatchObject({ outcome: 'retry', mayHaveArrived: true });
   });
 
   it('keeps credentials out of what the MES echoes back', async () => {
@@ -268,6 +275,6 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     const { port } = server.address() as AddressInfo;
     await new Promise((r) => server.close(r));
     const res = await client(basicAuth, { baseUrl: `http://127.0.0.1:${port}` }).counter('PRESS01', { count: 1 });
-    expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('ECONNREFUSED') });
+    expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('ECONNREFUSED'), mayHaveArrived: false });
   });
 });

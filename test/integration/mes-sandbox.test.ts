@@ -180,3 +180,29 @@ describe('MES sandbox: rate limit and faults', () => {
     expect(mes.requests.map((r) => r.status)).toEqual([503, 502, 502, 200]);
   });
 });
+
+describe('MES sandbox: injected network faults', () => {
+  const stop = { type: 'Maintenance', running: 0 };
+
+  it('a reset before processing leaves no trace; a reset after processing keeps what the MES recorded', async () => {
+    mes.setResetNext(1, 'before');
+    await expect(post('PRESS01', 'startstop', stop)).rejects.toThrow();
+    expect(mes.state.PRESS01.startstop).toEqual([]);
+    expect(mes.requests).toEqual([]);
+    mes.setResetNext(1, 'after');
+    await expect(post('PRESS01', 'startstop', stop)).rejects.toThrow();
+    expect(mes.state.PRESS01.startstop).toEqual([{ at: clock.t, ...stop }]);
+    expect(await post('PRESS01', 'startstop', { ...stop, running: 1 })).toMatchObject({ status: 200 });
+  });
+
+  it('stamps and rate-counts a request at its arrival, injected lag included', async () => {
+    await mes.close();
+    mes = await startMesSandbox({ credentials, machines, clock, perMinute: 2, arrivalDelayMs: (n) => [500, 0, 0][n] });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await post('PRESS01', 'startstop', stop)).status);
+    expect(mes.requests.map((r) => r.at - clock.t)).toEqual([500, 0, 0]);
+    // The late first arrival still counts in the window of the third.
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(mes.busiestMinute()).toBe(3);
+  });
+});

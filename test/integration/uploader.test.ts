@@ -6,9 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import pino from 'pino';
+import Database from 'better-sqlite3';
 import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
+import { History } from '../../src/outbox/history.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
 import { deviceSchema } from '../../src/config/schema.js';
 import { MesClient } from '../../src/uplink/mes-client.js';
@@ -46,15 +48,22 @@ describe('uploader', () => {
     await mes?.close();
   });
 
-  async function setup(opts: { machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number; waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number }) {
+  async function setup(opts: {
+    machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number;
+    waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number; timeoutMs?: number; arrivalDelayMs?: (n: number) => number;
+    logger?: pino.Logger; savePause?: (until: number) => void;
+  }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
-    mes = await startMesSandbox({
+    const sandbox = (port?: number) => startMesSandbox({
       credentials: { apiKey: 'k', apiSecret: 's' },
       machines: Object.fromEntries((opts.known ?? list).map((c) => [c, { downtimeTypes: ['Maintenance'], waste: opts.waste ?? ['W1'], parameters: opts.parameters }])),
       perMinute: opts.companyPerMinute ?? 120,
       clock,
+      port,
+      arrivalDelayMs: opts.arrivalDelayMs,
     });
+    mes = await sandbox();
     const db = openDatabase(join(dir, `${Math.random()}.db`));
     const state = new MachineStateStore(db);
     const outbox = new Outbox(db);
@@ -64,27 +73,32 @@ describe('uploader', () => {
     const client = new MesClient({
       baseUrl: mes.url,
       auth: { apiKey: 'k', apiSecret: opts.auth === 'bad' ? 'wrong' : 's', tokenAuth: false },
-      timeoutMs: 5000,
+      timeoutMs: opts.timeoutMs ?? 5000,
       clock,
       acquire: () => budget.acquire(),
     });
     const pausedUntil = opts.pausedUntil?.(clock.now());
-    uploader = new Uploader({ outbox, client, budget, clock, logger: pino({ level: 'silent' }), concurrency: opts.concurrency, pausedUntil });
+    const logger = opts.logger ?? pino({ level: 'silent' });
+    uploader = new Uploader({ outbox, client, budget, clock, logger, concurrency: opts.concurrency, pausedUntil, savePause: opts.savePause });
     const read = (machine: string, values: Record<string, number | boolean>) =>
       processor.apply(Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at: clock.now() })), clock.now());
-    return { clock, list, outbox, read, uploader, budget };
+    /** Run/stop outcomes in local history, oldest first. */
+    const startStopHistory = () =>
+      db.prepare<[], { body: string; outcome: string }>(`SELECT body, outcome FROM history WHERE kind = 'startstop' ORDER BY id`).all()
+        .map((r) => ({ running: (JSON.parse(r.body) as { running: number }).running, outcome: r.outcome }));
+    /** The MES going away and coming back on the same port (nothing listens in between). */
+    const mesDown = async () => {
+      const port = mes!.port;
+      await mes!.close();
+      return async () => {
+        mes = await sandbox(port);
+      };
+    };
+    return { clock, list, outbox, read, uploader, budget, startStopHistory, mesDown, history: new History(db) };
   }
 
-  /** The most requests the sandbox saw in any 60 s window. */
-  function busiestMinute(): number {
-    const at = mes!.requests.map((r) => r.at).sort((a, b) => a - b);
-    let max = 0;
-    for (let i = 0, j = 0; i < at.length; i++) {
-      while (at[i] - at[j] >= 60_000) j++;
-      max = Math.max(max, i - j + 1);
-    }
-    return max;
-  }
+  /** What the MES recorded as run/stop for a machine, `running` values in order. */
+  const recorded = (machine: string) => mes!.state[machine].startstop.map((t) => t.running);
 
   it('never exceeds requestsPerMinute in any minute and serves 50 machines in turn', async () => {
     const s = await setup({ machines: 50, perMinute: 100 });
@@ -97,7 +111,7 @@ describe('uploader', () => {
     for (const m of s.list) s.read(m, { count: 40 });
     await eventually(() => s.list.every((m) => mes!.state[m].count === 40), (ok) => ok, 30_000, 'all delivered');
 
-    expect(busiestMinute()).toBeLessThanOrEqual(100);
+    expect(mes!.busiestMinute()).toBeLessThanOrEqual(100);
     // Coalescing: the two queued rounds went out as one request per machine.
     expect(mes!.requests.length).toBe(100);
     // Round robin: the first 50 requests reached 50 different machines.
@@ -262,5 +276,172 @@ describe('uploader', () => {
     const at = mes!.requests.map((r) => r.at);
     for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(15 * 60_000);
     expect(s.uploader.health.authProblem).not.toMatch(/wrong/);
+  });
+
+  describe('run/stop exactly once', () => {
+    /** A stop queued and started towards the MES; the start after it comes once the stop is settled. */
+    async function stopThenStart(s: Awaited<ReturnType<typeof setup>>) {
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      s.read('M00', { running: true });
+      s.uploader.wake();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2, 10_000, 'start delivered');
+    }
+
+    it('a stop whose connection reset after the MES took it is recorded once, as uncertain, and the next start follows', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      mes!.setResetNext(1, 'after');
+      await stopThenStart(s);
+      expect(recorded('M00')).toEqual([0, 1]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }, { running: 1, outcome: 'delivered' }]);
+      // The timeline shows it as sent, marked uncertain, not as a stop the MES never got.
+      expect(s.history.timeline('M00', 0).map((t) => [t.running, t.sent, t.uncertain])).toEqual([[false, true, true], [true, true, undefined]]);
+    });
+
+    it('a stop that timed out is not sent again', async () => {
+      // The answer comes after the client gave up (real timers; undici's timeouts tick about
+      // once a second, so a 200 ms limit fires within ~1 s, well before the 2.5 s answer).
+      const s = await setup({ machines: 1, perMinute: 100, timeoutMs: 200 });
+      mes!.setDelay(2500);
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      mes!.setDelay(0);
+      s.read('M00', { running: true });
+      s.uploader.wake();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2, 10_000, 'start delivered');
+      expect(recorded('M00')).toEqual([0, 1]);
+      expect(s.uploader.stats.requests).toEqual({ 'startstop 0': 1, 'startstop 200': 1 });
+    });
+
+    it('a 200 whose local commit failed (SQLITE_FULL) is not sent again', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      const deliver = s.outbox.startStopDelivered.bind(s.outbox);
+      let full = true;
+      s.outbox.startStopDelivered = (...args) => {
+        if (!full) return deliver(...args);
+        full = false;
+        throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
+      };
+      await stopThenStart(s);
+      expect(full).toBe(false);
+      expect(recorded('M00')).toEqual([0, 1]);
+      expect(s.startStopHistory().map((h) => h.outcome)).toEqual(['uncertain', 'delivered']);
+    });
+
+    it('a transition marked as attempted by a process that died is settled at start, not sent', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      const item = s.outbox.nextStartStop('M00', s.clock.now())!;
+      s.outbox.markStartStopAttempt(item.id, s.clock.now());
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'settled');
+      expect(mes!.requests).toEqual([]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }]);
+    });
+
+    it('a stop refused a connection (it never left) is sent again once the MES is back', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      const back = await s.mesDown();
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      s.uploader.start();
+      await eventually(() => s.uploader.stats.requests['startstop 0'] ?? 0, (n) => n >= 2, 10_000, 'refused connections');
+      await back();
+      await eventually(() => mes!.state.M00.startstop.length, (n) => n >= 1, 10_000, 'stop delivered');
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'queue empty');
+      expect(recorded('M00')).toEqual([0]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'delivered' }]);
+    });
+  });
+
+  describe('rate budget as the MES sees it', () => {
+    // Arrival lags the send by 0..15 ms (a new connection), in a pattern whose period does
+    // not divide the budget: some request lands later than the one a budget after it.
+    const lag = (n: number) => [15, 0, 10, 5, 12, 3, 8][n % 7];
+
+    for (const perMinute of [120, 30]) {
+      it(`at ${perMinute}/min flat out, no 60 s window of arrivals holds more than ${perMinute}, and no 429`, async () => {
+        const machinesNeeded = Math.round(perMinute * 3.3);
+        const s = await setup({ machines: machinesNeeded, perMinute, companyPerMinute: perMinute, concurrency: 1, arrivalDelayMs: lag });
+        for (const m of s.list) s.read(m, { count: 0 });
+        for (const m of s.list) s.read(m, { count: 1 });
+        s.uploader.start();
+        await eventually(() => mes!.requests.length, (n) => n >= machinesNeeded, 60_000, 'all sent');
+        expect(mes!.requests.filter((r) => r.status === 429)).toEqual([]);
+        expect(mes!.busiestMinute()).toBeLessThanOrEqual(perMinute);
+        // Flat out means the budget is used, not starved: the busiest minute is nearly full.
+        expect(mes!.busiestMinute()).toBeGreaterThanOrEqual(perMinute - 5);
+      });
+    }
+  });
+
+  describe('Retry-After cap', () => {
+    const MIN = 60_000;
+    /** Warnings as pino writes them, for their `event` fields. */
+    function warnings() {
+      const lines: { event?: string; askedMs?: number; pausedMs?: number }[] = [];
+      return { lines, logger: pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) }) };
+    }
+
+    it('a Retry-After of 99999 s pauses 15 min, not 27.8 h, says so once, remembers the cut pause, then delivers', async () => {
+      const log = warnings();
+      const saved: number[] = [];
+      const s = await setup({ machines: 1, perMinute: 100, logger: log.logger, savePause: (u) => saved.push(u) });
+      s.read('M00', { count: 0 });
+      s.read('M00', { count: 5 });
+      mes!.setFailNext(1, 429, { 'retry-after': '99999' });
+      s.uploader.start();
+      await eventually(() => mes!.state.M00.count, (c) => c === 5, 10_000, 'delivered after the pause');
+      const [limited, next] = mes!.requests;
+      expect(limited.status).toBe(429);
+      expect(next.at - limited.at).toBeGreaterThanOrEqual(15 * MIN);
+      expect(next.at - limited.at).toBeLessThan(16 * MIN);
+      expect(saved).toHaveLength(1);
+      expect(saved[0] - limited.at).toBeLessThan(15 * MIN + 1000);
+      expect(log.lines.filter((l) => l.event === 'mes.pause_capped')).toMatchObject([{ askedMs: 99_999_000, pausedMs: 15 * MIN }]);
+      // The answer after the pause ends it for the status page.
+      await eventually(() => s.uploader.health.rateLimit, (p) => p === undefined, 10_000, 'pause cleared');
+    });
+
+    it('shows a cut pause while it lasts: since, until and what the MES asked', async () => {
+      const s = await setup({ machines: 1, perMinute: 100, pausedUntil: (now) => now + 99_999_000 });
+      const p = s.uploader.health.rateLimit!;
+      expect(p.until - p.since).toBe(15 * MIN);
+      expect(p).toMatchObject({ askedMs: 99_999_000, capMs: 15 * MIN });
+      expect(s.uploader.health.pausedUntil).toBe(p.until);
+    });
+
+    it('a pause remembered from before a restart that is longer than the cap is cut to it at start', async () => {
+      const saved: number[] = [];
+      const s = await setup({ machines: 1, perMinute: 100, pausedUntil: (now) => now + 100_000 * 1000, savePause: (u) => saved.push(u) });
+      const started = s.clock.now();
+      expect(saved).toEqual([started + 15 * MIN]);
+      s.read('M00', { count: 0 });
+      s.read('M00', { count: 3 });
+      s.uploader.start();
+      await eventually(() => mes!.state.M00.count, (c) => c === 3, 10_000, 'delivered');
+      expect(mes!.requests[0].at - started).toBeGreaterThanOrEqual(15 * MIN);
+      expect(mes!.requests[0].at - started).toBeLessThan(16 * MIN);
+    });
+
+    it('a 429 without Retry-After, or with an unreadable one, pauses one minute', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      s.read('M00', { count: 0 });
+      s.read('M00', { count: 4 });
+      mes!.setFailNext(2, 429, { 'retry-after': 'abc' });
+      s.uploader.start();
+      await eventually(() => mes!.state.M00.count, (c) => c === 4, 10_000, 'delivered');
+      const at = mes!.requests.map((r) => r.at);
+      expect(at).toHaveLength(3);
+      for (const gap of [at[1] - at[0], at[2] - at[1]]) {
+        expect(gap).toBeGreaterThanOrEqual(MIN);
+        expect(gap).toBeLessThan(MIN + 1000);
+      }
+    });
   });
 });

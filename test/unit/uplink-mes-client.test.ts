@@ -9,6 +9,9 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('17', now)).toBe(17_000);
     expect(parseRetryAfter(' 0 ', now)).toBe(0);
     expect(parseRetryAfter(['5', '9'], now)).toBe(5000);
+    // Absurd values stay numbers (the uploader cuts the pause to 15 min).
+    expect(parseRetryAfter('99999', now)).toBe(99_999_000);
+    expect(parseRetryAfter('9'.repeat(400), now)).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it('reads an HTTP date, never below zero', () => {
@@ -21,6 +24,8 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('', now)).toBe(60_000);
     expect(parseRetryAfter('soon', now)).toBe(60_000);
     expect(parseRetryAfter('-5', now)).toBe(60_000);
+    expect(parseRetryAfter('abc', now)).toBe(60_000);
+    expect(parseRetryAfter('1.5', now)).toBe(60_000);
   });
 });
 

@@ -104,3 +104,16 @@ describe('RoundRobinScheduler under a budget saturated by counters', () => {
     expect(s.pick([...pending, { machine: 'M07', lane: 'startstop' }], none)).toEqual({ machine: 'M07', lane: 'startstop' });
   });
 });
+
+describe('RoundRobinScheduler under a budget saturated by run/stop', () => {
+  it('still gives counters every fifth pick, in turn, and run/stop the rest', () => {
+    const s = new RoundRobinScheduler();
+    const pending: Candidate[] = [...all('startstop'), ...all('counter')];
+    const picks = Array.from({ length: 20 }, () => s.pick(pending, none)!);
+    const counters = picks.map((p, i) => (p.lane === 'counter' ? i : -1)).filter((i) => i >= 0);
+    expect(counters).toEqual([4, 9, 14, 19]);
+    expect(picks.filter((p) => p.lane === 'counter').map((p) => p.machine)).toEqual(['M00', 'M01', 'M02', 'M03']);
+    // A lone transition after the counters had their turn goes first again.
+    expect(s.pick([{ machine: 'M09', lane: 'startstop' }, { machine: 'M01', lane: 'counter' }], none)!.lane).toBe('startstop');
+  });
+});

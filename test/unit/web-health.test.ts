@@ -34,6 +34,19 @@ describe('healthProblems', () => {
     expect(withChange((s) => Object.assign(s.mes, { pausedUntil: now + 30_000 }))).toEqual([]);
   });
 
+  it('reports a 429 pause longer than 5 min, with what the MES asked when it was cut', () => {
+    const pause = (askedMs: number, length: number) => (s: GatewayStatus) => {
+      Object.assign(s.mes, { pausedUntil: now + length / 2, rateLimit: { since: now - length / 2, until: now + length / 2, askedMs, capMs: 15 * MIN } });
+    };
+    expect(withChange(pause(5 * MIN, 5 * MIN))).toEqual([]);
+    expect(withChange(pause(99_999_000, 15 * MIN))).toEqual([
+      'sending paused by the MES (429) until 2025-01-06T08:07:30.000Z (it asked for 99999 s, cut to 15 min)',
+    ]);
+    expect(withChange(pause(10 * MIN, 10 * MIN))).toEqual(['sending paused by the MES (429) until 2025-01-06T08:05:00.000Z']);
+    // Over: healthy again even before the next answer clears it.
+    expect(withChange((s) => Object.assign(s.mes, { rateLimit: { since: now - 20 * MIN, until: now - 5 * MIN, askedMs: 15 * MIN, capMs: 15 * MIN } }))).toEqual([]);
+  });
+
   it('reports refused credentials at once', () => {
     expect(withChange((s) => (s.mes.authProblem = 'HTTP 401 with Basic auth'))).toEqual([
       'MES refused the credentials, sending stopped: HTTP 401 with Basic auth',

@@ -38,7 +38,8 @@ function describe(seg) {
   const span = `${clock(seg.from)}–${clock(seg.to)} (${duration(seg.to - seg.from)})`;
   if (seg.running === null) return `State unknown, ${span}`;
   const what = seg.running ? 'Running' : `Stopped${seg.type ? `: ${seg.type}` : ''}`;
-  return `${what}, ${span}${seg.sent ? '' : ' — not sent to the MES: began and ended while it was unreachable'}`;
+  const note = !seg.sent ? ' — not sent to the MES: began and ended while it was unreachable' : seg.uncertain ? ' — sent, but no answer came: taken as received, not sent again' : '';
+  return `${what}, ${span}${note}`;
 }
 
 /** Green running, red stopped, grey unknown; hatched where the change was not sent. */
@@ -46,11 +47,11 @@ export function timelineChart(m, win, width) {
   const x = scale(win, width);
   const svg = s('svg', { class: 'chart', width, height: 48, viewBox: `0 0 ${width} 48`, role: 'img', 'aria-label': `Run and stop of ${m.code}` });
   const before = m.timeline.filter((c) => c.at <= win.start).at(-1);
-  let current = { running: before ? before.running : null, type: before?.type, sent: before?.sent ?? true, from: win.start };
+  let current = { running: before ? before.running : null, type: before?.type, sent: before?.sent ?? true, uncertain: before?.uncertain, from: win.start };
   const segments = [];
   for (const c of m.timeline.filter((c) => c.at > win.start && c.at <= win.end)) {
     segments.push({ ...current, to: c.at });
-    current = { running: c.running, type: c.type, sent: c.sent, from: c.at };
+    current = { running: c.running, type: c.type, sent: c.sent, uncertain: c.uncertain, from: c.at };
   }
   segments.push({ ...current, to: win.end });
 

@@ -20,8 +20,10 @@ function renderHeader(st, now) {
   setAttr(mes, 'data-state', state);
   setText(field(mes, 'mes-state'), { auth: 'Credentials refused', unknown: 'No answer yet', reachable: 'Reachable', unreachable: 'Unreachable' }[state]);
   const paused = st.mes.pausedUntil !== undefined && st.mes.pausedUntil > now;
+  const limit = st.mes.rateLimit;
+  const cut = limit && limit.askedMs > limit.until - limit.since ? ` (MES asked for ${duration(limit.askedMs)}, cut to ${duration(limit.capMs)})` : '';
   const detail = paused
-    ? `sending paused for ${duration(st.mes.pausedUntil - now)}`
+    ? `sending paused for ${duration(st.mes.pausedUntil - now)}${limit && limit.until > now ? ` by the MES (429)${cut}` : ''}`
     : state === 'reachable' ? `last answer ${ago(st.mes.lastOkAt, now)}` : st.mes.lastError ?? st.mes.baseUrl;
   setText(field(mes, 'mes-detail'), detail);
   setAttr(field(mes, 'mes-detail'), 'title', `${st.mes.baseUrl}${st.mes.lastError ? ` — ${st.mes.lastError}` : ''}`);
