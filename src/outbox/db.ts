@@ -15,7 +15,7 @@ const migrations: string[] = [
      machine TEXT NOT NULL,
      signal TEXT NOT NULL,            -- 'count' or 'waste:<code>'
      last_raw REAL NOT NULL,
-     held_raw REAL,
+     held_raw REAL,                   -- replaced by held (JSON) below
      total REAL NOT NULL,             -- monotonic guarded total
      delivered REAL NOT NULL,         -- highest total the MES accepted (or the starting point)
      attempted REAL NOT NULL,         -- highest total ever put on the wire
@@ -65,6 +65,14 @@ const migrations: string[] = [
   // Totals once a minute for the production-rate plot, so it survives a restart.
   `CREATE TABLE production_samples (machine TEXT NOT NULL, at INTEGER NOT NULL, total REAL NOT NULL)`,
   `CREATE INDEX production_samples_machine ON production_samples (machine, at)`,
+  // The guard judges moves by time and the machine's observed rate (machine/guard.ts). A
+  // value held under the old rules is dropped: the next read is judged from last_raw.
+  `ALTER TABLE counter_state ADD COLUMN seen_at INTEGER;
+   ALTER TABLE counter_state ADD COLUMN changed_at INTEGER;
+   ALTER TABLE counter_state ADD COLUMN rate REAL;
+   ALTER TABLE counter_state ADD COLUMN held TEXT;
+   UPDATE counter_state SET seen_at = updated_at, changed_at = updated_at;
+   ALTER TABLE counter_state DROP COLUMN held_raw`,
 ];
 
 /**

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import pino from 'pino';
 import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
@@ -30,7 +29,7 @@ function open(file: string, initialCount: 'raw' | 'zero' = 'raw', change: Partia
   const db = openDatabase(file);
   const state = new MachineStateStore(db);
   const outbox = new Outbox(db);
-  const processor = new MachineProcessor(db, state, outbox, pino({ level: 'silent' }));
+  const processor = new MachineProcessor(db, state, outbox);
   processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: { ...m, initialCount, ...change } as MachineConfig })));
   const read = (at: number, values: Record<string, number | boolean>) =>
     processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at })), at);
@@ -71,12 +70,14 @@ describe('machine state and outbox on a real SQLite file', () => {
     const file = join(dir, 'b.db');
     let g = open(file);
     g.read(0, { count: 100 });
-    g.read(1, { count: 150 });
+    g.read(1000, { count: 130 });
     g.db.close();
-    // PLC restarted while we were down: its counter started again and reached 20.
+    // PLC restarted while we were down a minute: its counter started again and reached 20.
+    // A wrap would mean 65 426 parts in that minute; the next read confirms the reset.
     g = open(file);
-    g.read(2, { count: 20 });
-    expect(pendingCount(g.outbox)).toBe(170);
+    g.read(61_000, { count: 20 });
+    g.read(62_000, { count: 25 });
+    expect(pendingCount(g.outbox)).toBe(155);
     g.db.close();
   });
 
@@ -269,7 +270,7 @@ describe('machine state and outbox on a real SQLite file', () => {
   it('never lowers a stored total', () => {
     const g = open(join(dir, 'k.db'));
     g.read(0, { count: 10 });
-    expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5 }, 1)).toThrow(/refusing to lower/);
+    expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5, seenAt: 1, changedAt: 1 }, 1)).toThrow(/refusing to lower/);
     g.db.close();
   });
 });
