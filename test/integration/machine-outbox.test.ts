@@ -267,6 +267,24 @@ describe('machine state and outbox on a real SQLite file', () => {
     g.db.close();
   });
 
+  it('a count of -5, 112.5 or 1e20 is a bad value: returned with its reason, never a total', () => {
+    const g = open(join(dir, 'bad.db'));
+    g.read(0, { count: 100 });
+    const bad = [-5, 112.5, 1e20, Number.NaN].flatMap((v, i) => g.read(1000 * (i + 1), { count: v }));
+    expect(bad.map((b) => [b.signal, b.message])).toEqual([
+      ['count', 'count is negative: -5'],
+      ['count', 'count is not a whole number: 112.5'],
+      ['count', "count 100000000000000000000 is beyond the counter's range (0 to 65535)"],
+      ['count', 'count is not a number: NaN'],
+    ]);
+    expect(g.state.counter('M1', 'count')).toMatchObject({ lastRaw: 100, total: 100 });
+    expect(g.processor.values('M1').count.value).toBe(100);
+    // The next good value counts from the last good one: +20, not a reset adding 120.
+    expect(g.read(5000, { count: 120 })).toEqual([]);
+    expect(pendingCount(g.outbox)).toBe(120);
+    g.db.close();
+  });
+
   it('never lowers a stored total', () => {
     const g = open(join(dir, 'k.db'));
     g.read(0, { count: 10 });
