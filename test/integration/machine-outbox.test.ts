@@ -5,7 +5,7 @@ import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
 import { deviceSchema, type MachineConfig } from '../../src/config/schema.js';
-import { rebaseCounter } from '../../src/outbox/rebase.js';
+import { rebaseCounter, setCounter } from '../../src/outbox/rebase.js';
 import { History } from '../../src/outbox/history.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -183,6 +183,22 @@ describe('machine state and outbox on a real SQLite file', () => {
     expect(pendingCount(g.outbox)).toBe(5030);
     g.read(3, { count: 131 });
     expect(pendingCount(g.outbox)).toBe(5031);
+    g.db.close();
+  });
+
+  it('rebase --set puts the totals on the MES value, even downward, and counts on from the PLC value', () => {
+    const g = open(join(dir, 'set.db'));
+    g.read(0, { count: 100, 'waste:W1': 7 });
+    g.read(1000, { count: 130, 'waste:W1': 9 });
+    expect(setCounter(g.db, 'M1', 'count', 50, 2000)).toEqual({ before: 130, after: 50 });
+    expect(setCounter(g.db, 'M1', 'waste:W1', 2, 2000)).toEqual({ before: 9, after: 2 });
+    expect(setCounter(g.db, 'M1', 'waste:W404', 2, 2000)).toBeUndefined();
+    expect(g.outbox.pendingCounters('M1')).toEqual([]);
+    g.read(3000, { count: 131, 'waste:W1': 10 });
+    expect(g.outbox.pendingCounters('M1')).toEqual([
+      { signal: 'count', total: 51 },
+      { signal: 'waste:W1', total: 3 },
+    ]);
     g.db.close();
   });
 
