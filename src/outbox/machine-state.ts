@@ -19,15 +19,14 @@ interface CounterDbRow {
   signal: string;
   last_raw: number;
   held: string | null;
-  seen_at: number | null;
-  changed_at: number | null;
+  seen_at: number;
+  changed_at: number;
   rate: number | null;
   total: number;
   delivered: number;
   attempted: number;
   dead: number | null;
   source: string | null;
-  updated_at: number;
 }
 
 const fromDb = (r: CounterDbRow): CounterRow => ({
@@ -35,8 +34,8 @@ const fromDb = (r: CounterDbRow): CounterRow => ({
   signal: r.signal,
   lastRaw: r.last_raw,
   held: r.held === null ? undefined : (JSON.parse(r.held) as HeldValue),
-  seenAt: r.seen_at ?? r.updated_at,
-  changedAt: r.changed_at ?? r.updated_at,
+  seenAt: r.seen_at,
+  changedAt: r.changed_at,
   rate: r.rate ?? undefined,
   total: r.total,
   delivered: r.delivered,

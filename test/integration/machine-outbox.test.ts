@@ -81,6 +81,32 @@ describe('machine state and outbox on a real SQLite file', () => {
     g.db.close();
   });
 
+  it('keeps the observed rate across a restart: a reset seen at start-up is no phantom wrap', () => {
+    const file = join(dir, 'rate.db');
+    let g = open(file);
+    for (let i = 0; i <= 10; i++) g.read(i * 1000, { count: 61989 + 5 * i }); // 5 parts/s up to 62039
+    expect(g.state.counter('M1', 'count')?.rate).toBeCloseTo(5);
+    g.db.close();
+    g = open(file);
+    expect(g.state.counter('M1', 'count')?.rate).toBeCloseTo(5);
+    // Down 30 s; a wrap would be 3497 parts in that time (a wrap at 5 parts/s is ~150).
+    g.read(40_000, { count: 0 });
+    g.read(41_000, { count: 5 });
+    expect(pendingCount(g.outbox)).toBe(62044);
+    g.db.close();
+  });
+
+  it('an idle machine is still read: a reset after hours standing still is no phantom wrap', () => {
+    const g = open(join(dir, 'idle.db'));
+    for (let i = 0; i <= 10; i++) g.read(i * 1000, { count: 61989 + 5 * i });
+    // Two hours without a part, read every 5 s.
+    for (let t = 15_000; t <= 7_200_000; t += 5000) g.read(t, { count: 62039 });
+    g.read(7_201_000, { count: 0 });
+    g.read(7_202_000, { count: 5 });
+    expect(pendingCount(g.outbox)).toBe(62044);
+    g.db.close();
+  });
+
   it('a delivered counter is no longer pending, and a newer total is', () => {
     const g = open(join(dir, 'c.db'));
     g.read(0, { count: 1 });
