@@ -9,10 +9,10 @@ import type { MachineStateStore } from '../outbox/machine-state.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { MachineConfig } from '../config/schema.js';
 import type { Reading, SignalValue } from '../adapters/types.js';
-import { defaultRollover, initGuard, stepGuard, type GuardOptions } from './guard.js';
+import { initGuard, stepGuard, type GuardOptions } from './guard.js';
 import { stepRunStop, type RunStopOptions, type RunStopInput, type RunStopState } from './runstop.js';
 import { parameterChanged } from './parameters.js';
-import { checkCountValue } from './count-value.js';
+import { checkCountValue, counterRollover } from './count-value.js';
 
 /**
  * An unchanged counter read is written only this often: the guard measures the time a move
@@ -48,14 +48,10 @@ interface Prepared {
   deadband: Record<string, number>;
 }
 
-function sourceType(source: unknown): string | undefined {
-  return typeof source === 'object' && source !== null ? (source as { type?: string }).type : undefined;
-}
-
 function prepare(b: MachineBinding): Prepared {
   const m = b.config;
   const guardFor = (source: unknown): GuardOptions => ({
-    rollover: m.counterRollover ?? defaultRollover(sourceType(source) ?? (isRegister(source) ? 'uint16' : undefined)),
+    rollover: counterRollover(m, source),
     maxJump: m.maxCountJump,
   });
   const guard: Record<string, GuardOptions> = {};
@@ -87,12 +83,6 @@ function prepare(b: MachineBinding): Prepared {
       : undefined,
     deadband: Object.fromEntries(m.parameters.map((p) => [p.code, p.deadband])),
   };
-}
-
-/** A Modbus register source without an explicit type is a uint16. */
-function isRegister(source: unknown): boolean {
-  const area = typeof source === 'object' && source !== null ? (source as { area?: string }).area : undefined;
-  return area === 'holding' || area === 'input';
 }
 
 function truthy(v: SignalValue): boolean {
