@@ -153,18 +153,10 @@ function resolve(state: GuardState, held: HeldValue, raw: number, at: number): G
       // A reset adds what was counted since — if the machine could have made that many since
       // the last good read. A fall to a mid-range value is a preset: counting resumes there.
       return riseIsPlausible(state, raw, at - state.seenAt) ? count(base, raw, at, raw, 'reset') : count(base, raw, at, 0, 'rebaseline');
-    case 'jump': {
+    case 'jump':
       // The jump itself is no production (a preset, or a value the rate cannot explain);
-      // what the counter moved since is. A run of rising reads shows a faster machine.
-      const moved = raw - held.first;
-      const step = count(base, raw, at, 0, 'rebaseline');
-      if (moved > 0) {
-        step.state.total += moved;
-        step.state.rate = Math.max(state.rate ?? 0, learnRate(undefined, moved, at - held.since));
-        step.added = moved;
-      }
-      return step;
-    }
+      // what the counter moved since is, and its pace is the rate (a faster machine).
+      return count({ ...base, changedAt: held.since }, raw, at, Math.max(0, raw - held.first), 'rebaseline');
   }
 }
 

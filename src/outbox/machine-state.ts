@@ -57,7 +57,7 @@ export class MachineStateStore {
          VALUES (@machine, @signal, @lastRaw, @total, @total, 0, @source, @at, @at, @at)`,
       ),
       rebaseline: db.prepare(
-        `UPDATE counter_state SET last_raw = @raw, held = NULL, source = @source, seen_at = @at, changed_at = @at, updated_at = @at
+        `UPDATE counter_state SET last_raw = @raw, held = NULL, rate = NULL, source = @source, seen_at = @at, changed_at = @at, updated_at = @at
          WHERE machine = @machine AND signal = @signal`,
       ),
       updateGuard: db.prepare(
@@ -89,7 +89,7 @@ export class MachineStateStore {
     this.q.insertCounter.run({ machine, signal, lastRaw: state.lastRaw, total: state.total, source, at });
   }
 
-  /** Counting goes on from `raw` of a (new) source; the total is kept. */
+  /** Counting goes on from `raw` of a (new) source, whose rate is yet to be seen; the total is kept. */
   rebaseline(machine: string, signal: string, raw: number, source: string, at: number): void {
     this.q.rebaseline.run({ machine, signal, raw, source, at });
   }

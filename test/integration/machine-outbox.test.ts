@@ -238,6 +238,8 @@ describe('machine state and outbox on a real SQLite file', () => {
     g = open(file, 'raw', { count: { area: 'holding', address: 40, type: 'uint16', wordOrder: 'big', byteSwap: false } });
     g.read(2, { count: 48_000 });
     expect(pendingCount(g.outbox)).toBe(12);
+    // Another counter: the old one's rate says nothing about it.
+    expect(g.state.counter('M1', 'count')?.rate).toBeUndefined();
     g.read(3, { count: 48_005 });
     expect(pendingCount(g.outbox)).toBe(17);
     g.db.close();
