@@ -62,12 +62,16 @@ export interface GuardStep {
   event: GuardEvent;
 }
 
-/** A rise may imply up to this many times the observed rate: it is only held, never lost. */
+/**
+ * A rise may imply up to RISE_FACTOR times the observed rate plus RISE_FLOOR parts: a slow
+ * or fresh counter, or scrap booked in a batch, is not held; a bad or torn read (0, 65535,
+ * a word off by 65536) is far beyond it.
+ */
 export const RISE_FACTOR = 10;
-/** A wrap is accepted at once and invents parts if wrong, so it gets a tighter bound. */
+export const RISE_FLOOR = 100;
+/** A wrap is accepted at once and invents parts if wrong, so it gets tighter bounds. */
 export const WRAP_FACTOR = 3;
-/** Parts always plausible in one read, so a slow or freshly started machine is not held. */
-export const FLOOR_PARTS = 20;
+export const WRAP_FLOOR = 20;
 /** The rate assumed while none is known or the known one is lower (parts/s). */
 export const MIN_RATE = 2;
 /** Consistent reads after which a held value is resolved, even if the counter stands still. */
@@ -87,12 +91,12 @@ export function initGuard(raw: number, initialCount: 'raw' | 'zero', at: number)
  * closer than MIN_INTERVAL_MS (MQTT messages queued during an outage arrive together)
  * count as that far apart: their time of arrival is not their time of production.
  */
-function allowance(state: GuardState, ms: number, factor: number): number {
-  return FLOOR_PARTS + factor * Math.max(state.rate ?? 0, MIN_RATE) * (Math.max(ms, MIN_INTERVAL_MS) / 1000);
+function allowance(state: GuardState, ms: number, factor: number, floor: number): number {
+  return floor + factor * Math.max(state.rate ?? 0, MIN_RATE) * (Math.max(ms, MIN_INTERVAL_MS) / 1000);
 }
 
 function riseIsPlausible(state: GuardState, parts: number, ms: number): boolean {
-  return parts <= allowance(state, ms, RISE_FACTOR);
+  return parts <= allowance(state, ms, RISE_FACTOR, RISE_FLOOR);
 }
 
 /**
@@ -103,7 +107,7 @@ function plausibleWrap(state: GuardState, prev: number, raw: number, ms: number,
   const m = opts.rollover;
   if (m === undefined) return undefined;
   const wrapped = raw + m - prev;
-  if (wrapped <= 0 || wrapped > allowance(state, ms, WRAP_FACTOR)) return undefined;
+  if (wrapped <= 0 || wrapped > allowance(state, ms, WRAP_FACTOR, WRAP_FLOOR)) return undefined;
   if (opts.maxJump !== undefined && wrapped > opts.maxJump) return undefined;
   if (state.rate === undefined && wrapped > m / 10) return undefined;
   return wrapped;

@@ -172,14 +172,14 @@ describe('uploader', () => {
   it('an unknown waste code is dead-lettered alone; the count and the other waste still arrive', async () => {
     const s = await setup({ machines: 1, perMinute: 100 });
     s.read('M00', { count: 0, 'waste:W1': 0, 'waste:W9': 0 });
-    s.read('M00', { count: 30, 'waste:W1': 2, 'waste:W9': 3 });
+    s.read('M00', { count: 50, 'waste:W1': 2, 'waste:W9': 3 });
     s.uploader.start();
     await eventually(() => s.outbox.deadLetters(), (d) => d.length === 1, 30_000, 'dead letter');
-    await eventually(() => mes!.state.M00, (m) => m.count === 30 && m.waste.W1 === 2, 30_000, 'count and W1');
+    await eventually(() => mes!.state.M00, (m) => m.count === 50 && m.waste.W1 === 2, 30_000, 'count and W1');
     expect(s.outbox.deadLetters()[0].body).toEqual({ waste: [{ code: 'W9', quantity: 3 }] });
     // Later production and parameters still flow while W9 stays refused.
-    s.read('M00', { count: 40, 'waste:W9': 4, 'param:temp': 31 });
-    await eventually(() => mes!.state.M00.count, (c) => c === 40, 30_000, 'later count');
+    s.read('M00', { count: 60, 'waste:W9': 4, 'param:temp': 31 });
+    await eventually(() => mes!.state.M00.count, (c) => c === 60, 30_000, 'later count');
     await eventually(() => mes!.state.M00.parameters.temp, (t) => t === 31, 30_000, 'parameter');
     // W9 refused again at its new total: still one dead letter, now with the newest body.
     await eventually(() => s.outbox.deadLetters(), (d) => JSON.stringify(d[0]?.body) === JSON.stringify({ waste: [{ code: 'W9', quantity: 4 }] }), 30_000, 'refreshed dead letter');
