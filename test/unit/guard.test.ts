@@ -244,10 +244,11 @@ describe('guard plausibility (issue 7: phantom wraps, torn reads)', () => {
     expect(step.added).toBe(100 + 65536 - 62039);
   });
 
-  it('never exceeds the true production of a model counter with resets, bad reads and torn words', () => {
+  it('never exceeds the true production of a model counter with resets, bad reads and torn words, with and without maxCountJump', () => {
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (let round = 0; round < 20; round++) {
+      const opts = round % 2 === 0 ? u16 : { ...u16, maxJump: 500 };
       let counter = Math.floor(rnd() * 65536);
       let produced = 0;
       let state = initGuard(counter, 'raw', 0);
@@ -264,7 +265,7 @@ describe('guard plausibility (issue 7: phantom wraps, torn reads)', () => {
         else if (q < 0.02) read = 65535;
         else if (q < 0.03) read = counter ^ 0xff00; // a torn high byte
         else if (q < 0.04) read = (counter + 1000 + Math.floor(rnd() * 60000)) % 65536;
-        const step = stepGuard(state, read, i * 1000, u16);
+        const step = stepGuard(state, read, i * 1000, opts);
         expect(step.state.total).toBeGreaterThanOrEqual(state.total);
         state = step.state;
         expect(state.total - start).toBeLessThanOrEqual(produced);
