@@ -38,6 +38,18 @@ function open(file: string, initialCount: 'raw' | 'zero' = 'raw', change: Partia
 
 const pendingCount = (outbox: Outbox) => outbox.pendingCounters('M1').find((v) => v.signal === 'count')?.total;
 
+/** 5 parts a second, read every second, up to 62039 (near the top of the uint16 range). */
+const runUpTo62039 = (g: ReturnType<typeof open>) => {
+  for (let i = 0; i <= 10; i++) g.read(i * 1000, { count: 61989 + 5 * i });
+};
+
+/** The PLC counter reset, then 5 parts: a reset adds 5 to 62039, a phantom wrap 3502. */
+const resetAndCount5 = (g: ReturnType<typeof open>, at: number) => {
+  g.read(at, { count: 0 });
+  g.read(at + 1000, { count: 5 });
+  expect(pendingCount(g.outbox)).toBe(62044);
+};
+
 describe('machine state and outbox on a real SQLite file', () => {
   const dir = tempDir();
 
@@ -84,26 +96,22 @@ describe('machine state and outbox on a real SQLite file', () => {
   it('keeps the observed rate across a restart: a reset seen at start-up is no phantom wrap', () => {
     const file = join(dir, 'rate.db');
     let g = open(file);
-    for (let i = 0; i <= 10; i++) g.read(i * 1000, { count: 61989 + 5 * i }); // 5 parts/s up to 62039
+    runUpTo62039(g);
     expect(g.state.counter('M1', 'count')?.rate).toBeCloseTo(5);
     g.db.close();
     g = open(file);
     expect(g.state.counter('M1', 'count')?.rate).toBeCloseTo(5);
     // Down 30 s; a wrap would be 3497 parts in that time (a wrap at 5 parts/s is ~150).
-    g.read(40_000, { count: 0 });
-    g.read(41_000, { count: 5 });
-    expect(pendingCount(g.outbox)).toBe(62044);
+    resetAndCount5(g, 40_000);
     g.db.close();
   });
 
   it('an idle machine is still read: a reset after hours standing still is no phantom wrap', () => {
     const g = open(join(dir, 'idle.db'));
-    for (let i = 0; i <= 10; i++) g.read(i * 1000, { count: 61989 + 5 * i });
+    runUpTo62039(g);
     // Two hours without a part, read every 5 s.
     for (let t = 15_000; t <= 7_200_000; t += 5000) g.read(t, { count: 62039 });
-    g.read(7_201_000, { count: 0 });
-    g.read(7_202_000, { count: 5 });
-    expect(pendingCount(g.outbox)).toBe(62044);
+    resetAndCount5(g, 7_201_000);
     g.db.close();
   });
 
