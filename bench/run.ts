@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { openDatabase } from '../src/outbox/db.js';
 import { MachineStateStore } from '../src/outbox/machine-state.js';
 import { Outbox } from '../src/outbox/outbox.js';
@@ -23,9 +22,9 @@ function time(label: string, n: number, unit: string, fn: (i: number) => void): 
 
 const dir = mkdtempSync(join(tmpdir(), 'sfg-bench-'));
 try {
-  let state = initGuard(0, 'raw');
+  let state = initGuard(0, 'raw', 0);
   time('guard step (pure)', 1_000_000, 'reads', (i) => {
-    state = stepGuard(state, i % 65536, { rollover: 65536 }).state;
+    state = stepGuard(state, i % 65536, i * 1000, { rollover: 65536 }).state;
   });
 
   const machines = Array.from({ length: 50 }, (_, i) => ({
@@ -38,7 +37,7 @@ try {
   }));
   const device = deviceSchema.parse({ device: 'bench', protocol: 'modbus-tcp', connection: { host: '127.0.0.1' }, machines });
   const db = openDatabase(join(dir, 'bench.db'));
-  const processor = new MachineProcessor(db, new MachineStateStore(db), new Outbox(db), pino({ level: 'silent' }));
+  const processor = new MachineProcessor(db, new MachineStateStore(db), new Outbox(db));
   processor.setMachines(device.machines.map((config) => ({ device: 'bench', config })));
   time('poll batch of 50 machines × 4 signals, SQLite WAL FULL', 2000, 'batches', (i) => {
     const at = 1000 * i;

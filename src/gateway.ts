@@ -84,7 +84,7 @@ export class Gateway implements StatusProvider {
     this.state = new MachineStateStore(this.db);
     this.outbox = new Outbox(this.db);
     this.history = new History(this.db);
-    this.processor = new MachineProcessor(this.db, this.state, this.outbox, this.logger.child({ component: 'machine' }), {
+    this.processor = new MachineProcessor(this.db, this.state, this.outbox, {
       event: (machine, message, fields) => this.logger.info({ machine, ...fields }, message),
     });
     this.processor.setMachines(this.bindings(this.config));
@@ -201,7 +201,8 @@ export class Gateway implements StatusProvider {
         if (running !== this.devices.get(config.device)) return;
         status.lastGoodReadAt = this.clock.now();
         try {
-          this.processor.apply(batch, this.clock.now());
+          // A count of -5 or 112.5 is refused before any state: shown like any other bad value.
+          for (const b of this.processor.apply(batch, this.clock.now())) sink.signalError(b.machine, b.signal, b.message, b.at);
           this.uploader.wake();
         } catch (err) {
           logger.error({ err }, 'could not store readings');
@@ -217,7 +218,7 @@ export class Gateway implements StatusProvider {
         const key = `${machine} ${signal}`;
         const logged = badValueLog.get(key);
         if (!logged || logged.message !== message || at - logged.at >= BAD_VALUE_LOG_MS) {
-          logger.warn({ machine, signal, error: message, times: e.count - (logged?.count ?? 0) }, 'bad value');
+          logger.warn({ event: 'signal.bad_value', machine, signal, error: message, times: e.count - (logged?.count ?? 0) }, 'bad value');
           badValueLog.set(key, { message, at, count: e.count });
         }
         e.lastMessage = message;

@@ -27,8 +27,8 @@ const verbs: Record<string, Verb> = {
     load: () => import('./outbox.js'),
   },
   rebase: {
-    summary: 'raise a machine\'s delivered totals above what the MES already has',
-    usage: '<machine> <count the MES shows> [--waste CODE=QTY ...] [--config FILE]',
+    summary: 'raise a machine\'s delivered totals above what the MES already has, or --set them to it',
+    usage: '<machine> <count the MES shows> [--waste CODE=QTY ...] [--set] [--config FILE]',
     load: () => import('./rebase.js'),
   },
   trust: { summary: 'trust the certificate an OPC UA device presents', usage: '<device> [--config FILE]', load: () => import('./trust.js') },

@@ -10,6 +10,7 @@ import type { AdapterSink, ProbeRow } from '../adapters/types.js';
 import { systemClock } from '../clock.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { reasonType } from '../machine/runstop.js';
+import { checkCountValue, counterRollover } from '../machine/count-value.js';
 import { createLogger } from '../log.js';
 import { deviceFromArgs } from './args.js';
 import { probeTable } from './table.js';
@@ -36,8 +37,9 @@ export async function main(argv: string[]): Promise<number> {
     await adapter.stop();
   }
 
-  process.stdout.write(`${device.device} (${device.protocol})\n\n${probeTable(rows.map((r) => withStopType(device, r)))}`);
-  const failed = rows.filter((r) => r.error !== undefined);
+  const shown = rows.map((r) => withStopType(device, checkedCount(device, r)));
+  process.stdout.write(`${device.device} (${device.protocol})\n\n${probeTable(shown)}`);
+  const failed = shown.filter((r) => r.error !== undefined);
   if (failed.length > 0) process.stderr.write(`\n${failed.length} of ${rows.length} signals could not be read\n${portHint(device, failed.map((r) => r.error!))}`);
   return failed.length > 0 ? 1 : 0;
 }
@@ -49,6 +51,15 @@ function portHint(device: DeviceConfig, errors: string[]): string {
     `${device.connection.path} is held by another program, most likely the running gateway (it keeps its serial ports open): ` +
     'stop it first (systemctl stop shopfloor-gateway), or read the values on its status page instead.\n'
   );
+}
+
+/** A count the gateway would refuse (-5, 112.5, beyond its range) is shown as the error it is. */
+function checkedCount(device: DeviceConfig, r: ProbeRow): ProbeRow {
+  const m = device.machines.find((x) => x.code === r.machine);
+  const source = r.signal === 'count' ? m?.count : m?.waste.find((w) => `waste:${w.code}` === r.signal)?.source;
+  if (!m || source === undefined || r.value === undefined) return r;
+  const v = checkCountValue(r.value, counterRollover(m, source));
+  return v.ok ? r : { ...r, value: undefined, error: v.error };
 }
 
 /** A stop reason is shown with the downtime type it maps to, as the gateway would send it. */

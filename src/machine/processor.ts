@@ -4,15 +4,29 @@
  * SQLite transaction, so a crash leaves either the old state with nothing queued or the
  * new state with its deliveries queued — never a count that is neither.
  */
-import type { Logger } from 'pino';
 import type { Db } from '../outbox/db.js';
 import type { MachineStateStore } from '../outbox/machine-state.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { MachineConfig } from '../config/schema.js';
 import type { Reading, SignalValue } from '../adapters/types.js';
-import { defaultRollover, initGuard, stepGuard, type GuardOptions } from './guard.js';
+import { initGuard, stepGuard, type GuardOptions } from './guard.js';
 import { stepRunStop, type RunStopOptions, type RunStopInput, type RunStopState } from './runstop.js';
 import { parameterChanged } from './parameters.js';
+import { checkCountValue, counterRollover } from './count-value.js';
+
+/**
+ * An unchanged counter read is written only this often: the guard measures the time a move
+ * took from the last read, and a few seconds' slack in that is far below any bound it uses.
+ */
+const SEEN_PERSIST_MS = 10_000;
+
+/** A reading refused before it reached any state (e.g. a count of -5 or 112.5). */
+export interface BadValue {
+  machine: string;
+  signal: string;
+  message: string;
+  at: number;
+}
 
 export interface MachineBinding {
   device: string;
@@ -34,14 +48,10 @@ interface Prepared {
   deadband: Record<string, number>;
 }
 
-function sourceType(source: unknown): string | undefined {
-  return typeof source === 'object' && source !== null ? (source as { type?: string }).type : undefined;
-}
-
 function prepare(b: MachineBinding): Prepared {
   const m = b.config;
   const guardFor = (source: unknown): GuardOptions => ({
-    rollover: m.counterRollover ?? defaultRollover(sourceType(source) ?? (isRegister(source) ? 'uint16' : undefined)),
+    rollover: counterRollover(m, source),
     maxJump: m.maxCountJump,
   });
   const guard: Record<string, GuardOptions> = {};
@@ -75,12 +85,6 @@ function prepare(b: MachineBinding): Prepared {
   };
 }
 
-/** A Modbus register source without an explicit type is a uint16. */
-function isRegister(source: unknown): boolean {
-  const area = typeof source === 'object' && source !== null ? (source as { area?: string }).area : undefined;
-  return area === 'holding' || area === 'input';
-}
-
 function truthy(v: SignalValue): boolean {
   if (typeof v === 'string') return !['', '0', 'false', 'off', 'stop', 'stopped'].includes(v.trim().toLowerCase());
   return Boolean(v);
@@ -95,7 +99,6 @@ export class MachineProcessor {
     private readonly db: Db,
     private readonly state: MachineStateStore,
     private readonly outbox: Outbox,
-    private readonly logger: Logger,
     private readonly events: ProcessorEvents = { event: () => {} },
   ) {}
 
@@ -121,10 +124,18 @@ export class MachineProcessor {
     return this.runStates.get(machine) ?? this.state.runState(machine);
   }
 
-  apply(batch: Reading[], now: number): void {
+  /** Returns the readings refused as bad values, for the caller to count and show. */
+  apply(batch: Reading[], now: number): BadValue[] {
     const byMachine = new Map<string, Reading[]>();
-    for (const r of batch) {
-      if (!this.machines.has(r.machine)) continue;
+    const bad: BadValue[] = [];
+    for (const reading of batch) {
+      const m = this.machines.get(reading.machine);
+      if (!m) continue;
+      const r = this.checked(m, reading);
+      if ('message' in r) {
+        bad.push(r);
+        continue;
+      }
       (byMachine.get(r.machine) ?? byMachine.set(r.machine, []).get(r.machine)!).push(r);
       const values = this.lastValues.get(r.machine) ?? this.lastValues.set(r.machine, new Map()).get(r.machine)!;
       values.set(r.signal, { value: r.value, at: r.at });
@@ -132,6 +143,15 @@ export class MachineProcessor {
     this.write((staged) => {
       for (const [code, readings] of byMachine) this.applyMachine(this.machines.get(code)!, readings, now, staged);
     });
+    return bad;
+  }
+
+  /** A count or waste value the guard may see, with float noise of a scale rounded off. */
+  private checked(m: Prepared, r: Reading): Reading | BadValue {
+    const opts = m.guard[r.signal];
+    if (!opts) return r;
+    const v = checkCountValue(r.value, opts.rollover);
+    return v.ok ? { ...r, value: v.value } : { machine: r.machine, signal: r.signal, message: v.error, at: r.at };
   }
 
   /**
@@ -187,15 +207,11 @@ export class MachineProcessor {
   private applyCounter(m: Prepared, r: Reading): number {
     const code = m.config.code;
     const opts = m.guard[r.signal];
-    if (!opts) return 0;
-    if (typeof r.value !== 'number' || !Number.isFinite(r.value)) {
-      this.logger.warn({ machine: code, signal: r.signal, value: r.value }, 'counter value is not a number; ignored');
-      return 0;
-    }
+    if (!opts || typeof r.value !== 'number') return 0;
     const row = this.state.counter(code, r.signal);
     const source = m.sourceKey[r.signal];
     if (!row) {
-      const init = initGuard(r.value, m.config.initialCount);
+      const init = initGuard(r.value, m.config.initialCount, r.at);
       this.state.insertCounter(code, r.signal, init, source, r.at);
       this.events.event(code, 'counter first seen', { signal: r.signal, raw: r.value, total: init.total });
       return 0;
@@ -207,17 +223,21 @@ export class MachineProcessor {
       if (row.source !== undefined) this.events.event(code, 'counter source changed; counting from its current value', { signal: r.signal, raw: r.value, total: row.total });
       return 0;
     }
-    const step = stepGuard(row, r.value, opts);
-    if (step.event === 'same') return 0;
+    const step = stepGuard(row, r.value, r.at, opts);
+    if (step.event === 'same') {
+      if (r.at - row.seenAt >= SEEN_PERSIST_MS) this.state.markSeen(code, r.signal, r.at);
+      return 0;
+    }
     this.state.updateGuard(code, r.signal, step.state, r.at);
     if (step.event !== 'rise') {
       this.events.event(code, `counter ${step.event}`, {
+        event: `counter.${step.event}`,
         signal: r.signal,
         previousRaw: row.lastRaw,
         raw: r.value,
         added: step.added,
         total: step.state.total,
-        held: step.state.held,
+        held: step.state.held?.raw,
       });
     }
     return step.added;

@@ -15,7 +15,7 @@ const migrations: string[] = [
      machine TEXT NOT NULL,
      signal TEXT NOT NULL,            -- 'count' or 'waste:<code>'
      last_raw REAL NOT NULL,
-     held_raw REAL,
+     held_raw REAL,                   -- replaced by held (JSON) below
      total REAL NOT NULL,             -- monotonic guarded total
      delivered REAL NOT NULL,         -- highest total the MES accepted (or the starting point)
      attempted REAL NOT NULL,         -- highest total ever put on the wire
@@ -68,6 +68,14 @@ const migrations: string[] = [
   // Run/stop attempt marker: set (committed) just before the request leaves, so a transition
   // whose answer was lost is settled as `uncertain` instead of being sent a second time.
   `ALTER TABLE outbox ADD COLUMN attempted_at INTEGER`,
+  // The guard judges moves by time and the machine's observed rate (machine/guard.ts). A
+  // value held under the old rules is dropped: the next read is judged from last_raw.
+  `ALTER TABLE counter_state ADD COLUMN seen_at INTEGER;
+   ALTER TABLE counter_state ADD COLUMN changed_at INTEGER;
+   ALTER TABLE counter_state ADD COLUMN rate REAL;
+   ALTER TABLE counter_state ADD COLUMN held TEXT;
+   UPDATE counter_state SET seen_at = updated_at, changed_at = updated_at;
+   ALTER TABLE counter_state DROP COLUMN held_raw`,
 ];
 
 /**

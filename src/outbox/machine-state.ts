@@ -1,6 +1,6 @@
 /** Per-machine state that must survive restarts: guarded counters, run/stop, last parameters. */
 import type { Db } from './db.js';
-import type { GuardState } from '../machine/guard.js';
+import type { GuardState, HeldValue } from '../machine/guard.js';
 import type { RunStopState } from '../machine/runstop.js';
 import type { SignalValue } from '../adapters/types.js';
 
@@ -18,7 +18,10 @@ interface CounterDbRow {
   machine: string;
   signal: string;
   last_raw: number;
-  held_raw: number | null;
+  held: string | null;
+  seen_at: number;
+  changed_at: number;
+  rate: number | null;
   total: number;
   delivered: number;
   attempted: number;
@@ -30,7 +33,10 @@ const fromDb = (r: CounterDbRow): CounterRow => ({
   machine: r.machine,
   signal: r.signal,
   lastRaw: r.last_raw,
-  held: r.held_raw ?? undefined,
+  held: r.held === null ? undefined : (JSON.parse(r.held) as HeldValue),
+  seenAt: r.seen_at,
+  changedAt: r.changed_at,
+  rate: r.rate ?? undefined,
   total: r.total,
   delivered: r.delivered,
   attempted: r.attempted,
@@ -47,15 +53,20 @@ export class MachineStateStore {
       counters: db.prepare<[string], CounterDbRow>('SELECT * FROM counter_state WHERE machine = ? ORDER BY signal'),
       allCounters: db.prepare<[], CounterDbRow>('SELECT * FROM counter_state ORDER BY machine, signal'),
       insertCounter: db.prepare(
-        `INSERT INTO counter_state (machine, signal, last_raw, held_raw, total, delivered, attempted, source, updated_at)
-         VALUES (@machine, @signal, @lastRaw, @held, @total, @total, 0, @source, @at)`,
+        `INSERT INTO counter_state (machine, signal, last_raw, total, delivered, attempted, source, seen_at, changed_at, updated_at)
+         VALUES (@machine, @signal, @lastRaw, @total, @total, 0, @source, @at, @at, @at)`,
       ),
       rebaseline: db.prepare(
-        `UPDATE counter_state SET last_raw = @raw, held_raw = NULL, source = @source, updated_at = @at WHERE machine = @machine AND signal = @signal`,
+        `UPDATE counter_state SET last_raw = @raw, held = NULL, rate = NULL, source = @source, seen_at = @at, changed_at = @at, updated_at = @at
+         WHERE machine = @machine AND signal = @signal`,
       ),
       updateGuard: db.prepare(
-        `UPDATE counter_state SET last_raw = @lastRaw, held_raw = @held, total = @total, updated_at = @at
+        `UPDATE counter_state SET last_raw = @lastRaw, held = @held, total = @total, seen_at = @seenAt, changed_at = @changedAt,
+           rate = @rate, updated_at = @at
          WHERE machine = @machine AND signal = @signal AND total <= @total`,
+      ),
+      markSeen: db.prepare(
+        `UPDATE counter_state SET seen_at = MAX(IFNULL(seen_at, 0), @at) WHERE machine = @machine AND signal = @signal`,
       ),
       runState: db.prepare<[string], { state: string }>('SELECT state FROM run_state WHERE machine = ?'),
       putRunState: db.prepare('INSERT INTO run_state (machine, state) VALUES (?, ?) ON CONFLICT (machine) DO UPDATE SET state = excluded.state'),
@@ -74,19 +85,34 @@ export class MachineStateStore {
   }
 
   /** First sight: the starting point counts as delivered, so nothing is sent until it moves. */
-  insertCounter(machine: string, signal: string, state: GuardState, source: string, at: number): void {
-    this.q.insertCounter.run({ machine, signal, lastRaw: state.lastRaw, held: state.held ?? null, total: state.total, source, at });
+  insertCounter(machine: string, signal: string, state: Pick<GuardState, 'lastRaw' | 'total'>, source: string, at: number): void {
+    this.q.insertCounter.run({ machine, signal, lastRaw: state.lastRaw, total: state.total, source, at });
   }
 
-  /** Counting goes on from `raw` of a (new) source; the total is kept. */
+  /** Counting goes on from `raw` of a (new) source, whose rate is yet to be seen; the total is kept. */
   rebaseline(machine: string, signal: string, raw: number, source: string, at: number): void {
     this.q.rebaseline.run({ machine, signal, raw, source, at });
   }
 
   updateGuard(machine: string, signal: string, state: GuardState, at: number): void {
-    const r = this.q.updateGuard.run({ machine, signal, lastRaw: state.lastRaw, held: state.held ?? null, total: state.total, at });
+    const r = this.q.updateGuard.run({
+      machine,
+      signal,
+      lastRaw: state.lastRaw,
+      held: state.held === undefined ? null : JSON.stringify(state.held),
+      total: state.total,
+      seenAt: state.seenAt,
+      changedAt: state.changedAt,
+      rate: state.rate ?? null,
+      at,
+    });
     // The guard only adds; a smaller total here would be a bug that must not reach the MES.
     if (r.changes !== 1) throw new Error(`refusing to lower the total of ${machine} ${signal}`);
+  }
+
+  /** An unchanged read: only the time it was seen moves on (what a later move may have taken). */
+  markSeen(machine: string, signal: string, at: number): void {
+    this.q.markSeen.run({ machine, signal, at });
   }
 
   runState(machine: string): RunStopState | undefined {

@@ -1,6 +1,7 @@
 /**
  * A signal that is bad at every poll (NaN in a float register) is counted and shown, never
- * reaches the MES, and is logged once — not at every poll into the journal.
+ * reaches the MES, and is logged once — not at every poll into the journal. A count that is
+ * no non-negative integer (-5, 112.5, 1e20) is a bad value too, never a total.
  */
 import { describe, expect, it } from 'vitest';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
@@ -11,6 +12,8 @@ import { deferCleanup } from '../helpers/cleanup.js';
 import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { publisher, topicPrefix } from '../helpers/mosquitto-harness.js';
 
 describe('bad values', () => {
   const dir = tempDir();
@@ -49,5 +52,44 @@ machines:
     await plc.set('holding', 0, 3);
     await eventually(() => mes!.state.M1.count, (c) => c === 3, 20_000, 'count delivered');
     expect(mes.state.M1.parameters).toEqual({});
+  });
+
+  it('an MQTT count of -5, 112.5, 1e20 or "NaN" never reaches the MES and is shown per signal', async () => {
+    const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M2: {} } });
+    defer(() => mes.close());
+    const broker = await startMosquitto();
+    defer(() => broker.cleanup());
+    const pub = await publisher(broker.url);
+    defer(() => pub.close());
+    const t = topicPrefix();
+    const cfg = writeConfig(tempDir(), {
+      mesUrl: mes.url,
+      devices: {
+        sensors: `device: sensors
+protocol: mqtt
+connection: { url: "${broker.url}" }
+machines:
+  - code: M2
+    count: { topic: ${t}/count }
+`,
+      },
+    });
+    const gw = startGateway(cfg.gatewayFile);
+    defer(() => gw.kill());
+    const url = String((await gw.waitForLog((l) => l.msg === 'status page listening')).url);
+    const status = async () => (await (await fetch(`${url}api/status`)).json()) as GatewayStatus;
+    await gw.waitForLog((l) => l.msg === 'device connected');
+    await pub.publish(`${t}/count`, '100');
+    await gw.waitForLog((l) => l.msg === 'counter first seen');
+    for (const bad of ['-5', '112.5', '1e20', '"NaN"']) await pub.publish(`${t}/count`, bad);
+    const s = await eventually(status, (st) => (st.devices[0]?.signalErrors[0]?.count ?? 0) >= 4, 20_000, '4 bad counts');
+    expect(s.devices[0].signalErrors).toEqual([expect.objectContaining({ machine: 'M2', signal: 'count', count: 4, lastMessage: 'not a number: "NaN"' })]);
+    const reasons = gw.logs.filter((l) => l.event === 'signal.bad_value').map((l) => l.error);
+    expect(reasons).toEqual(['count is negative: -5', 'count is not a whole number: 112.5', expect.stringMatching(/^count 100000000000000000000 is beyond/), 'not a number: "NaN"']);
+
+    // The next good count counts from 100: +20 reaches the MES, not a reset adding 120.
+    await pub.publish(`${t}/count`, '120');
+    await eventually(() => mes.state.M2.count, (c) => c === 120, 20_000, 'count 120 delivered');
+    expect(mes.state.M2.counterLog.map((c) => c.count)).toEqual([120]);
   });
 });

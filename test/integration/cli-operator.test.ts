@@ -108,10 +108,10 @@ describe('the CLI and the database', () => {
     const outbox = new Outbox(db);
     const t = Date.UTC(2025, 2, 3, 6, 30);
     state.insertCounter('M1', 'count', { lastRaw: 10, total: 10 }, 'src', t);
-    state.updateGuard('M1', 'count', { lastRaw: 15, total: 15 }, t);
+    state.updateGuard('M1', 'count', { lastRaw: 15, total: 15, seenAt: t, changedAt: t }, t);
     // Refused by the MES: a dead letter, not pending until the total passes it.
     state.insertCounter('M1', 'waste:W9', { lastRaw: 0, total: 0 }, 'src', t);
-    state.updateGuard('M1', 'waste:W9', { lastRaw: 3, total: 3 }, t);
+    state.updateGuard('M1', 'waste:W9', { lastRaw: 3, total: 3, seenAt: t, changedAt: t }, t);
     outbox.counterDead('M1', [{ signal: 'waste:W9', total: 3 }], new Map(), { waste: 3 }, 400, 'unknown waste W9', t);
     state.insertCounter('M2', 'count', { lastRaw: 5, total: 5 }, 'src', t); // delivered: nothing to show
     outbox.enqueueParameter('M1', 'temperature', 23.5, t);

@@ -39,7 +39,7 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
   const dir = tempDir();
   const defer = deferCleanup();
 
-  it('delivers counts through a reset and a wrap, two waste codes, a stop with its reason, and parameters', async () => {
+  it('delivers counts through a reset, a preset and a wrap, two waste codes, a stop with its reason, and parameters', async () => {
     const M = 'PRESS 01';
     const mes = await startMesSandbox({
       credentials: { apiKey: 'test-key', apiSecret: 'test-secret' },
@@ -68,12 +68,13 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
     await plc.set('holding', 0, 30);
     await eventually(() => state().count, (c) => c === 180, 20_000, 'count after reset');
 
-    // Runs up to the top of the 16-bit range and wraps.
+    // Preset near the top of the 16-bit range: no production explains the jump, so counting
+    // goes on from there without adding it; then the counter wraps.
     await plc.set('holding', 0, 65530);
-    await eventually(() => state().count, (c) => c === 180 + 65500, 20_000, 'count near the top');
+    await gw.waitForLog((l) => l.msg === 'counter rebaseline' && l.raw === 65530);
     await plc.set('holding', 0, 10);
     await gw.waitForLog((l) => l.msg === 'counter wrap');
-    await eventually(() => state().count, (c) => c === 180 + 65500 + 16, 20_000, 'count after wrap');
+    await eventually(() => state().count, (c) => c === 180 + 16, 20_000, 'count after wrap');
 
     await plc.set('holding', 1, 5, 7);
     await eventually(() => state().waste, (w) => w.Waste1 === 5 && w.Waste2 === 7, 20_000, 'waste');
@@ -95,7 +96,7 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
     await eventually(() => state().parameters.temperature, (v) => v === 26.2, 20_000, 'temperature 26.2');
     expect(state().parameterLog.map((p) => p.value)).not.toContain(25.5);
 
-    expect(state().count).toBe(65696);
+    expect(state().count).toBe(196);
     const counts = state().counterLog.map((c) => c.count).filter((c): c is number => c !== undefined);
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
     expect(new Set(counts).size).toBe(counts.length);

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import pino from 'pino';
 import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
 import { deviceSchema, type MachineConfig } from '../../src/config/schema.js';
-import { rebaseCounter } from '../../src/outbox/rebase.js';
+import { rebaseCounter, setCounter } from '../../src/outbox/rebase.js';
 import { History } from '../../src/outbox/history.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -30,7 +29,7 @@ function open(file: string, initialCount: 'raw' | 'zero' = 'raw', change: Partia
   const db = openDatabase(file);
   const state = new MachineStateStore(db);
   const outbox = new Outbox(db);
-  const processor = new MachineProcessor(db, state, outbox, pino({ level: 'silent' }));
+  const processor = new MachineProcessor(db, state, outbox);
   processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: { ...m, initialCount, ...change } as MachineConfig })));
   const read = (at: number, values: Record<string, number | boolean>) =>
     processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at })), at);
@@ -38,6 +37,18 @@ function open(file: string, initialCount: 'raw' | 'zero' = 'raw', change: Partia
 }
 
 const pendingCount = (outbox: Outbox) => outbox.pendingCounters('M1').find((v) => v.signal === 'count')?.total;
+
+/** 5 parts a second, read every second, up to 62039 (near the top of the uint16 range). */
+const runUpTo62039 = (g: ReturnType<typeof open>) => {
+  for (let i = 0; i <= 10; i++) g.read(i * 1000, { count: 61989 + 5 * i });
+};
+
+/** The PLC counter reset, then 5 parts: a reset adds 5 to 62039, a phantom wrap 3502. */
+const resetAndCount5 = (g: ReturnType<typeof open>, at: number) => {
+  g.read(at, { count: 0 });
+  g.read(at + 1000, { count: 5 });
+  expect(pendingCount(g.outbox)).toBe(62044);
+};
 
 describe('machine state and outbox on a real SQLite file', () => {
   const dir = tempDir();
@@ -71,12 +82,36 @@ describe('machine state and outbox on a real SQLite file', () => {
     const file = join(dir, 'b.db');
     let g = open(file);
     g.read(0, { count: 100 });
-    g.read(1, { count: 150 });
+    g.read(1000, { count: 130 });
     g.db.close();
-    // PLC restarted while we were down: its counter started again and reached 20.
+    // PLC restarted while we were down a minute: its counter started again and reached 20.
+    // A wrap would mean 65 426 parts in that minute; the next read confirms the reset.
     g = open(file);
-    g.read(2, { count: 20 });
-    expect(pendingCount(g.outbox)).toBe(170);
+    g.read(61_000, { count: 20 });
+    g.read(62_000, { count: 25 });
+    expect(pendingCount(g.outbox)).toBe(155);
+    g.db.close();
+  });
+
+  it('keeps the observed rate across a restart: a reset seen at start-up is no phantom wrap', () => {
+    const file = join(dir, 'rate.db');
+    let g = open(file);
+    runUpTo62039(g);
+    expect(g.state.counter('M1', 'count')?.rate).toBeCloseTo(5);
+    g.db.close();
+    g = open(file);
+    expect(g.state.counter('M1', 'count')?.rate).toBeCloseTo(5);
+    // Down 30 s; a wrap would be 3497 parts in that time (a wrap at 5 parts/s is ~150).
+    resetAndCount5(g, 40_000);
+    g.db.close();
+  });
+
+  it('an idle machine is still read: a reset after hours standing still is no phantom wrap', () => {
+    const g = open(join(dir, 'idle.db'));
+    runUpTo62039(g);
+    // Two hours without a part, read every 5 s.
+    for (let t = 15_000; t <= 7_200_000; t += 5000) g.read(t, { count: 62039 });
+    resetAndCount5(g, 7_201_000);
     g.db.close();
   });
 
@@ -185,6 +220,22 @@ describe('machine state and outbox on a real SQLite file', () => {
     g.db.close();
   });
 
+  it('rebase --set puts the totals on the MES value, even downward, and counts on from the PLC value', () => {
+    const g = open(join(dir, 'set.db'));
+    g.read(0, { count: 100, 'waste:W1': 7 });
+    g.read(1000, { count: 130, 'waste:W1': 9 });
+    expect(setCounter(g.db, 'M1', 'count', 50, 2000)).toEqual({ before: 130, after: 50 });
+    expect(setCounter(g.db, 'M1', 'waste:W1', 2, 2000)).toEqual({ before: 9, after: 2 });
+    expect(setCounter(g.db, 'M1', 'waste:W404', 2, 2000)).toBeUndefined();
+    expect(g.outbox.pendingCounters('M1')).toEqual([]);
+    g.read(3000, { count: 131, 'waste:W1': 10 });
+    expect(g.outbox.pendingCounters('M1')).toEqual([
+      { signal: 'count', total: 51 },
+      { signal: 'waste:W1', total: 3 },
+    ]);
+    g.db.close();
+  });
+
   it('a counter moved to another register starts a new baseline instead of inventing production', () => {
     const file = join(dir, 'src.db');
     let g = open(file);
@@ -195,6 +246,8 @@ describe('machine state and outbox on a real SQLite file', () => {
     g = open(file, 'raw', { count: { area: 'holding', address: 40, type: 'uint16', wordOrder: 'big', byteSwap: false } });
     g.read(2, { count: 48_000 });
     expect(pendingCount(g.outbox)).toBe(12);
+    // Another counter: the old one's rate says nothing about it.
+    expect(g.state.counter('M1', 'count')?.rate).toBeUndefined();
     g.read(3, { count: 48_005 });
     expect(pendingCount(g.outbox)).toBe(17);
     g.db.close();
@@ -266,10 +319,28 @@ describe('machine state and outbox on a real SQLite file', () => {
     g.db.close();
   });
 
+  it('a count of -5, 112.5 or 1e20 is a bad value: returned with its reason, never a total', () => {
+    const g = open(join(dir, 'bad.db'));
+    g.read(0, { count: 100 });
+    const bad = [-5, 112.5, 1e20, Number.NaN].flatMap((v, i) => g.read(1000 * (i + 1), { count: v }));
+    expect(bad.map((b) => [b.signal, b.message])).toEqual([
+      ['count', 'count is negative: -5'],
+      ['count', 'count is not a whole number: 112.5'],
+      ['count', "count 100000000000000000000 is beyond the counter's range (0 to 65535)"],
+      ['count', 'count is not a number: NaN'],
+    ]);
+    expect(g.state.counter('M1', 'count')).toMatchObject({ lastRaw: 100, total: 100 });
+    expect(g.processor.values('M1').count.value).toBe(100);
+    // The next good value counts from the last good one: +20, not a reset adding 120.
+    expect(g.read(5000, { count: 120 })).toEqual([]);
+    expect(pendingCount(g.outbox)).toBe(120);
+    g.db.close();
+  });
+
   it('never lowers a stored total', () => {
     const g = open(join(dir, 'k.db'));
     g.read(0, { count: 10 });
-    expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5 }, 1)).toThrow(/refusing to lower/);
+    expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5, seenAt: 1, changedAt: 1 }, 1)).toThrow(/refusing to lower/);
     g.db.close();
   });
 });

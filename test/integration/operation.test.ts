@@ -16,6 +16,7 @@ import { deferCleanup } from '../helpers/cleanup.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
+import { openDatabase } from '../../src/outbox/db.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
 const run = promisify(execFile);
@@ -125,6 +126,26 @@ describe('operating the running gateway', () => {
     await eventually(() => mes!.state.M1.count, (c) => c === 10_005, 20_000, 'count above the MES value');
     await plc!.set('holding', 0, 8);
     await eventually(() => mes!.state.M1.count, (c) => c === 10_008, 20_000, 'later production');
+  });
+
+  it('rebase --set brings a machine stuck on a wrong total back to what the MES shows, while running', async () => {
+    const { cfg } = await boot(['M1']);
+    await gw!.waitForLog((l) => l.msg === 'counter first seen');
+    await plc!.set('holding', 0, 5);
+    await eventually(() => mes!.state.M1.count, (c) => c === 5, 20_000, 'first count');
+    // A total no MES value can follow (as a 1e20 taken before values were checked left it):
+    // later totals are never pending, and a plain rebase only raises.
+    const db = openDatabase(cfg.dbPath, { mustExist: true });
+    db.prepare(`UPDATE counter_state SET total = 1e20, delivered = 1e20, attempted = 1e20 WHERE machine = 'M1'`).run();
+    db.close();
+
+    const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--config', cfg.gatewayFile], { env: { ...process.env, CI: 'true' } });
+    const r = await cli('rebase', 'M1', '5', '--set');
+    expect(r.stdout).toMatch(/M1 count: total 100000000000000000000 → 5 \(MES had 5; 0 still to send\)/);
+    // Counting goes on from the PLC's current value: 3 more parts, 8 at the MES.
+    await plc!.set('holding', 0, 8);
+    await eventually(() => mes!.state.M1.count, (c) => c === 8, 20_000, 'counting again after --set');
+    expect(mes!.state.M1.counterLog.map((c) => c.count)).toEqual([5, 8]);
   });
 
   it('never shows the API secret or the Authorization header in logs, status or metrics', async () => {

@@ -13,6 +13,7 @@ import { freePort } from '../../src/sim/free-port.js';
 import { startMqttSensorSim } from '../../src/sim/mqtt-sensor.js';
 import { startOpcuaSim } from '../../src/sim/opcua-server.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { publisher, topicPrefix } from '../helpers/mosquitto-harness.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { startPtyPair } from '../helpers/modbus-socat.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -165,6 +166,31 @@ machines:
     const r = await probe(cfg.gatewayFile, 'sensors');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/PACK01.*count.*probe\/pack01 counter.*\d/);
+  });
+
+  it('shows a count the gateway would refuse (-5, 112.5) as the error, not as a value', async () => {
+    const broker: Mosquitto = await startMosquitto();
+    defer(() => broker.cleanup());
+    const pub = await publisher(broker.url);
+    defer(() => pub.close());
+    const t = topicPrefix();
+    await pub.publish(`${t}/count`, '-5', true);
+    await pub.publish(`${t}/scrap`, '112.5', true);
+    const yaml = `device: sensors
+protocol: mqtt
+connection: { url: "${broker.url}" }
+machines:
+  - code: PACK01
+    count: { topic: ${t}/count }
+    waste:
+      - code: Scrap
+        source: { topic: ${t}/scrap }
+`;
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { sensors: yaml } });
+    const r = await probe(cfg.gatewayFile, 'sensors');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/PACK01 +count .*count is negative: -5/);
+    expect(r.out).toMatch(/PACK01 +waste:Scrap .*count is not a whole number: 112.5/);
   });
 
   it('reads an OPC UA server (trusting it on first use) and reports a bad node per signal', async () => {

@@ -51,8 +51,8 @@ describe('command line usage', () => {
       [
         'outbox retry needs a dead letter id (see: shopfloor-gateway outbox dead)',
         'usage: shopfloor-gateway outbox [list | dead | retry ID | drop ID] [--config FILE]',
-        'give the machine and the count the MES shows (numbers, 0 or more)',
-        'usage: shopfloor-gateway rebase <machine> <count the MES shows> [--waste CODE=QTY ...] [--config FILE]',
+        'give the machine and the count the MES shows (whole numbers, 0 or more)',
+        'usage: shopfloor-gateway rebase <machine> <count the MES shows> [--waste CODE=QTY ...] [--set] [--config FILE]',
         'which device? give its id',
         'usage: shopfloor-gateway probe <device> [--config FILE]',
         '',

@@ -50,6 +50,25 @@ describe('planReads', () => {
     ]);
   });
 
+  it('never splits a 32- or 64-bit value across two requests, whatever the layout and gap', () => {
+    // A value split over two requests can be read torn: low word after a carry, high word before.
+    let seed = 3;
+    const rnd = (k: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * k);
+    const types = ['uint16', 'uint32', 'int32', 'float32', 'uint64', 'float64'];
+    for (let round = 0; round < 200; round++) {
+      const signals = Array.from({ length: 1 + rnd(60) }, () => sig(rnd(2) ? 'holding' : 'input', rnd(400), { type: types[rnd(types.length)] }));
+      const { blocks } = planReads(signals, rnd(20));
+      for (const s of signals) {
+        const holding = blocks.filter((b) => b.signals.includes(s));
+        expect(holding).toHaveLength(1);
+        const [b] = holding;
+        expect(s.source.address).toBeGreaterThanOrEqual(b.start);
+        expect(s.source.address + span(s.source)).toBeLessThanOrEqual(b.start + b.count);
+        expect(b.count).toBeLessThanOrEqual(MAX_READ[b.area]);
+      }
+    }
+  });
+
   it('reads up to 2000 coils or discrete inputs at once', () => {
     const coils = Array.from({ length: 41 }, (_, i) => sig('coil', i * 50));
     expect(ranges(planReads(coils, 49).blocks)).toEqual(['coil 0+1951', 'coil 2000+1']);

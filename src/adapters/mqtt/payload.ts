@@ -10,7 +10,9 @@
  *   as numbers: `data.counter`, `values.0`) must lead to a value.
  * - count, waste: a finite number, or a string that is exactly a decimal number ("12",
  *   "-3.5e2") because many gateways stringify numbers. Anything else ("abc", "", "NaN",
- *   "Infinity", "0x10", booleans, null, objects, arrays) is an error.
+ *   "Infinity", "0x10", booleans, null, objects, arrays) is an error. Whether the number
+ *   is a count at all (a non-negative integer in range: not -5, 112.5, 1e20) is decided for
+ *   every protocol alike in machine/count-value.ts.
  * - running: booleans; numbers (0 = stopped, any other = running, as with a PLC bit);
  *   case-insensitive text true/false, on/off, run/stop, running/stopped, 1/0.
  * - stopReason: a number or any text (the machine's `map` turns codes into downtime types).
