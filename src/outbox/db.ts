@@ -65,6 +65,10 @@ const migrations: string[] = [
   // Totals once a minute for the production-rate plot, so it survives a restart.
   `CREATE TABLE production_samples (machine TEXT NOT NULL, at INTEGER NOT NULL, total REAL NOT NULL)`,
   `CREATE INDEX production_samples_machine ON production_samples (machine, at)`,
+  // When production first became undelivered (NULL when total = delivered): updated_at moves
+  // with every reading, so it cannot tell how long the oldest undelivered count has waited.
+  `ALTER TABLE counter_state ADD COLUMN pending_since INTEGER`,
+  `UPDATE counter_state SET pending_since = updated_at WHERE total > delivered`,
 ];
 
 /**

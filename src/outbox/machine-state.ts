@@ -54,7 +54,8 @@ export class MachineStateStore {
         `UPDATE counter_state SET last_raw = @raw, held_raw = NULL, source = @source, updated_at = @at WHERE machine = @machine AND signal = @signal`,
       ),
       updateGuard: db.prepare(
-        `UPDATE counter_state SET last_raw = @lastRaw, held_raw = @held, total = @total, updated_at = @at
+        `UPDATE counter_state SET last_raw = @lastRaw, held_raw = @held, total = @total, updated_at = @at,
+           pending_since = CASE WHEN @total > delivered THEN IFNULL(pending_since, @at) END
          WHERE machine = @machine AND signal = @signal AND total <= @total`,
       ),
       runState: db.prepare<[string], { state: string }>('SELECT state FROM run_state WHERE machine = ?'),

@@ -10,9 +10,10 @@ export function rebaseCounter(db: Db, machine: string, signal: string, mesValue:
     const undelivered = Math.max(0, row.total - row.delivered);
     const after = Math.max(row.total, mesValue + undelivered);
     db.prepare(
-      `UPDATE counter_state SET total = ?, delivered = MAX(delivered, ?), attempted = MAX(attempted, ?), dead = NULL, updated_at = ?
-       WHERE machine = ? AND signal = ?`,
-    ).run(after, mesValue, mesValue, at, machine, signal);
+      `UPDATE counter_state SET total = @after, delivered = MAX(delivered, @mes), attempted = MAX(attempted, @mes), dead = NULL, updated_at = @at,
+         pending_since = CASE WHEN @after > MAX(delivered, @mes) THEN IFNULL(pending_since, @at) END
+       WHERE machine = @machine AND signal = @signal`,
+    ).run({ after, mes: mesValue, at, machine, signal });
     return { before: row.total, after };
   }).immediate();
 }
