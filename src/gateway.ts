@@ -11,6 +11,7 @@ import { openDatabase, type Db } from './outbox/db.js';
 import { MachineStateStore } from './outbox/machine-state.js';
 import { Outbox } from './outbox/outbox.js';
 import { History } from './outbox/history.js';
+import { StorageMonitor } from './outbox/storage-monitor.js';
 import { MachineProcessor } from './machine/processor.js';
 import { adapterFactory } from './adapters/registry.js';
 import { deviceStateDir } from './adapters/state-dir.js';
@@ -50,6 +51,7 @@ export class Gateway implements StatusProvider {
   private state!: MachineStateStore;
   private outbox!: Outbox;
   private history!: History;
+  private storage!: StorageMonitor;
   private processor!: MachineProcessor;
   private budget!: RateBudget;
   private client!: MesClient;
@@ -84,6 +86,7 @@ export class Gateway implements StatusProvider {
     this.state = new MachineStateStore(this.db);
     this.outbox = new Outbox(this.db);
     this.history = new History(this.db);
+    this.storage = new StorageMonitor(this.db, g.storage.path, this.clock, this.logger.child({ component: 'storage' }));
     this.processor = new MachineProcessor(this.db, this.state, this.outbox, this.logger.child({ component: 'machine' }), {
       event: (machine, message, fields) => this.logger.info({ machine, ...fields }, message),
     });
@@ -179,6 +182,7 @@ export class Gateway implements StatusProvider {
       clock: this.clock,
       logger: this.logger.child({ component: 'uplink' }),
       onChange: () => this.changed(),
+      onStorageFault: (err) => this.storage.failed(err, 'uplink'),
       stats: this.uplinkStats,
       pausedUntil: this.history.pausedUntil(),
       savePause: (until) => this.history.savePause(until),
@@ -200,12 +204,7 @@ export class Gateway implements StatusProvider {
       readings: (batch) => {
         if (running !== this.devices.get(config.device)) return;
         status.lastGoodReadAt = this.clock.now();
-        try {
-          this.processor.apply(batch, this.clock.now());
-          this.uploader.wake();
-        } catch (err) {
-          logger.error({ err }, 'could not store readings');
-        }
+        if (this.storage.run('readings', () => this.processor.apply(batch, this.clock.now()))) this.uploader.wake();
         this.changed();
       },
       signalError: (machine, signal, message, at) => {
@@ -255,14 +254,11 @@ export class Gateway implements StatusProvider {
     }
   }
 
+  /** A periodic database task; a failure is the storage monitor's to report (throttled), not one line a second. */
   private every(name: string, ms: number, fn: () => void): void {
     const loop = () => {
       if (this.stopped) return;
-      try {
-        fn();
-      } catch (err) {
-        this.logger.error({ err, task: name }, 'periodic task failed');
-      }
+      this.storage.run(name, fn);
       this.timers.set(name, this.clock.setTimeout(loop, ms));
     };
     this.timers.set(name, this.clock.setTimeout(loop, ms));
@@ -313,6 +309,7 @@ export class Gateway implements StatusProvider {
       startedAt: this.startedAt,
       now,
       mes: { baseUrl: g.prodsmart.baseUrl, ...this.uploader.health },
+      storage: this.storage.status(),
       budget: { perMinute: g.prodsmart.requestsPerMinute, usedLastMinute: this.budget.usedLastMinute() },
       outbox: { pending: summary.pending, deadLetters: deadLetters.length, oldestPendingAt: summary.oldestAt },
       deadLetters,
