@@ -12,6 +12,7 @@ import { MachineStateStore } from './outbox/machine-state.js';
 import { Outbox } from './outbox/outbox.js';
 import { History } from './outbox/history.js';
 import { StorageMonitor } from './outbox/storage-monitor.js';
+import { quickCheck } from './outbox/integrity.js';
 import { MachineProcessor } from './machine/processor.js';
 import { adapterFactory } from './adapters/registry.js';
 import { deviceStateDir } from './adapters/state-dir.js';
@@ -42,6 +43,7 @@ const TIMELINE_MS = 8 * 3600_000;
 const BAD_VALUE_LOG_MS = 10 * 60_000;
 // One sample a minute over the timeline window keeps the live status small (480 points a machine).
 const SAMPLE_MS = 60_000;
+const INTEGRITY_CHECK_MS = 6 * 3600_000;
 
 export class Gateway implements StatusProvider {
   private readonly clock: Clock;
@@ -96,7 +98,9 @@ export class Gateway implements StatusProvider {
     this.every('tick', 1000, () => this.processor.tick(this.clock.now(), (device) => this.devices.get(device)?.status.state === 'connected'));
     this.every('sample', SAMPLE_MS, () => this.sampleProduction());
     this.every('prune', 3600_000, () => this.history.prune(this.clock.now() - g.storage.retentionDays * 86400_000));
-    this.sampleProduction();
+    // At start openDatabase checked it; a page going bad while running is found within this.
+    this.every('integrity', INTEGRITY_CHECK_MS, () => quickCheck(this.db, g.storage.path));
+    this.storage.run('sample', () => this.sampleProduction());
     this.logger.info(
       { devices: this.devices.size, machines: this.processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
       'gateway started',

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Db } from './db.js';
+import { RECOVERY, StorageOpenError } from './integrity.js';
 import type { GatewayStatus } from '../web/status-types.js';
 
 export type StorageStatus = GatewayStatus['storage'];
@@ -19,12 +20,19 @@ export const STORAGE_LOG_MS = 5 * 60_000;
 
 /** What kind of storage fault an error is; undefined when it is not SQLite's. */
 export function storageFault(err: unknown): StorageFault | undefined {
+  if (err instanceof StorageOpenError && err.code === 'STORAGE_CORRUPT') return 'corrupt';
   if (!(err instanceof Database.SqliteError)) return undefined;
   // SQLite reports a full disk as SQLITE_FULL, or as an I/O error when the WAL cannot grow.
   if (err.code === 'SQLITE_FULL' || err.code.startsWith('SQLITE_IOERR')) return 'full';
   if (err.code === 'SQLITE_CORRUPT' || err.code === 'SQLITE_NOTADB') return 'corrupt';
   return 'error';
 }
+
+const NEXT: Record<StorageFault, string> = {
+  full: 'readings go on, nothing is lost, writing resumes by itself once there is space',
+  corrupt: `the gateway goes on as far as it can; a restart refuses this file — ${RECOVERY}`,
+  error: 'readings go on, nothing is lost, writing resumes by itself once the database takes writes',
+};
 
 const EVENTS: Record<StorageFault, string> = { full: 'storage.full', corrupt: 'storage.corrupt', error: 'storage.error' };
 
@@ -61,7 +69,8 @@ export class StorageMonitor {
       this.failed(err, where);
       return false;
     }
-    if (this.current.state !== 'ok' && this.changes.get()! > before) this.recovered();
+    // A damaged file does not heal by a write landing; it stays reported until a restart refuses it.
+    if ((this.current.state === 'full' || this.current.state === 'error') && this.changes.get()! > before) this.recovered();
     return true;
   }
 
@@ -85,7 +94,7 @@ export class StorageMonitor {
     const fields = { event: EVENTS[fault], path: this.path, where, code: (err as { code?: string }).code, error: message };
     // The stack only for what is not a known disk condition: it is a bug or an unknown fault.
     const line = fault === 'error' ? { ...fields, err } : fields;
-    if (first) this.logger.error(line, `${faultLabel(fault)}: ${this.path}; readings go on, nothing is lost, writing resumes by itself`);
+    if (first) this.logger.error(line, `${faultLabel(fault)}: ${this.path}; ${NEXT[fault]}`);
     else this.logger.error({ ...line, failures: this.unlogged + 1 }, `${faultLabel(fault)} still: ${this.path}`);
     this.lastLogAt = now;
     this.unlogged = 0;
