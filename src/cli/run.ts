@@ -47,7 +47,16 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const gateway = new Gateway({ config, logger, db: store });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    // One line with the cause, and an exit systemd restarts, instead of a crash on a rejected promise.
+    logger.fatal({ err, event: 'gateway.start_failed' }, 'the gateway could not start');
+    await gateway.stop().catch(() => {});
+    lock.release();
+    await world?.close();
+    return 1;
+  }
   const startWeb = (g: GatewayConfig) =>
     startWebServer({ listen: g.web.listen, token: g.web.token, provider: gateway, logger: logger.child({ component: 'web' }) }).then((w) => {
       logger.info({ url: w.url }, 'status page listening');

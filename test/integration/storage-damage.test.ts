@@ -21,6 +21,10 @@ import { writeConfig, type TestConfig } from '../helpers/config-files.js';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { tempDir } from '../helpers/tmp.js';
 import { main as cli } from '../../src/cli/main.js';
+import { Gateway } from '../../src/gateway.js';
+import { loadConfig } from '../../src/config/load.js';
+import { healthProblems } from '../../src/web/health.js';
+import { ManualClock } from '../helpers/clocks.js';
 import { captureOutput, restoreOutputAfterEach } from '../helpers/capture-output.js';
 
 const deviceYaml = (port: number) => `device: plc
@@ -152,5 +156,30 @@ describe('damaged, missing or shared database', () => {
     const next = startGateway(cfg.gatewayFile);
     defer(() => next.kill('SIGKILL'));
     await next.waitForLog((l) => l.msg === 'gateway started');
+  });
+
+  it('a page going bad while running is found by the periodic check and shown, not ignored', async () => {
+    const cfg = await withState();
+    const clock = new ManualClock();
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const db = openDatabase(cfg.dbPath);
+    const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger, clock, db });
+    await gateway.start();
+    defer(() => gateway.stop());
+    const { rootpage } = db.prepare<[], { rootpage: number }>(`SELECT rootpage FROM sqlite_master WHERE name = 'param_state'`).get()!;
+    const fd = openSync(cfg.dbPath, 'r+');
+    writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (rootpage - 1) * 4096);
+    closeSync(fd);
+    // A table nothing here reads or writes, so only the check can find it. SQLite's cached
+    // pages are dropped, as time and other work would: the check must read the disk.
+    db.pragma('shrink_memory');
+    clock.advance(5 * 3600_000);
+    expect(gateway.status().storage.state).toBe('ok');
+    clock.advance(3600_000);
+    expect(gateway.status().storage).toMatchObject({ state: 'corrupt', path: cfg.dbPath });
+    expect(logs.filter((l) => l.event === 'storage.corrupt')).toHaveLength(1);
+    const problems = healthProblems(gateway.status());
+    expect(problems[0]).toMatch(new RegExp(`^storage corrupt: ${cfg.dbPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
   });
 });
