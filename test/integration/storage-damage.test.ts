@@ -5,7 +5,7 @@
  * rejection, and the damaged file left as it was. The documented recovery then works.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { copyFileSync, existsSync, openSync, statSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { openDatabase } from '../../src/outbox/db.js';
@@ -109,6 +109,20 @@ describe('damaged, missing or shared database', () => {
     rmSync(cfg.dbPath);
     expect((await expectRefusal(cfg, 'storage.missing', 78)).msg).toMatch(/is missing/);
     expect(existsSync(cfg.dbPath)).toBe(false);
+  });
+
+  it('opens a database whose write-ahead log holds committed work (as after kill -9), with that work', async () => {
+    const cfg = await withState();
+    const writer = openDatabase(cfg.dbPath);
+    writer.prepare(`INSERT INTO kv (key, value) VALUES ('probe', 'in the log only')`).run();
+    // A copy of the files while the writer is open is what a killed gateway leaves behind.
+    copyFileSync(cfg.dbPath, `${cfg.dbPath}.copy`);
+    copyFileSync(`${cfg.dbPath}-wal`, `${cfg.dbPath}.copy-wal`);
+    writer.close();
+    expect(statSync(`${cfg.dbPath}.copy-wal`).size).toBeGreaterThan(0);
+    const db = openDatabase(`${cfg.dbPath}.copy`);
+    expect(db.prepare(`SELECT value FROM kv WHERE key = 'probe'`).pluck().get()).toBe('in the log only');
+    db.close();
   });
 
   it('refuses a write-ahead log that is garbage', async () => {
