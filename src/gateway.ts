@@ -306,8 +306,8 @@ export class Gateway implements StatusProvider {
   status(): GatewayStatus {
     const now = this.clock.now();
     const g = this.config.gateway;
-    const summary = this.outbox.summary();
-    const deadLetters = this.outbox.deadLetters();
+    const summary = this.read(() => this.outbox.summary(), { pending: 0, byMachine: {} });
+    const deadLetters = this.read(() => this.outbox.deadLetters(), []);
     return {
       version,
       startedAt: this.startedAt,
@@ -325,19 +325,29 @@ export class Gateway implements StatusProvider {
   }
 
   private machineStatus(code: string, now: number, pending: number): MachineStatus {
-    const run = this.processor.runState(code)?.reported;
-    const timeline = this.history.timeline(code, now - TIMELINE_MS);
+    const run = this.read(() => this.processor.runState(code)?.reported, undefined);
+    const timeline = this.read(() => this.history.timeline(code, now - TIMELINE_MS), []);
     // A machine running since it was first seen has no transition: its state still shows.
     if (run && timeline.length === 0) timeline.push({ at: Math.max(run.since, now - TIMELINE_MS), running: run.running, type: run.type, sent: true });
     return {
       code,
       device: this.processor.binding(code)?.device ?? '',
       values: this.processor.values(code),
-      totals: Object.fromEntries(this.state.counters(code).map((c) => [c.signal, { total: c.total, delivered: c.delivered }])),
+      totals: Object.fromEntries(this.read(() => this.state.counters(code), []).map((c) => [c.signal, { total: c.total, delivered: c.delivered }])),
       pending,
       run: run ? { running: run.running, type: run.type, since: run.since } : { running: null },
       timeline,
-      production: this.history.production(code, now - TIMELINE_MS),
+      production: this.read(() => this.history.production(code, now - TIMELINE_MS), []),
     };
+  }
+
+  /** A status read the database refuses (a damaged page): the fault is reported and shown, the rest of the status still is. */
+  private read<T>(fn: () => T, fallback: T): T {
+    try {
+      return fn();
+    } catch (err) {
+      this.storage.failed(err, 'status');
+      return fallback;
+    }
   }
 }

@@ -196,4 +196,21 @@ describe('damaged, missing or shared database', () => {
     const problems = healthProblems(gateway.status());
     expect(problems[0]).toMatch(new RegExp(`^storage corrupt: ${cfg.dbPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
   });
+
+  it('a damaged page the status reads makes /healthz say "storage corrupt", not fail', async () => {
+    const cfg = await withState();
+    const db = openDatabase(cfg.dbPath);
+    const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger: pino({ level: 'silent' }), clock: new ManualClock(), db });
+    await gateway.start();
+    defer(() => gateway.stop());
+    const { rootpage } = db.prepare<[], { rootpage: number }>(`SELECT rootpage FROM sqlite_master WHERE name = 'dead_letters'`).get()!;
+    const fd = openSync(cfg.dbPath, 'r+');
+    writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (rootpage - 1) * 4096);
+    closeSync(fd);
+    db.pragma('shrink_memory');
+    const status = gateway.status();
+    expect(status.storage).toMatchObject({ state: 'corrupt', path: cfg.dbPath });
+    expect(status.machines[0].totals.count.total).toBe(150);
+    expect(healthProblems(status)[0]).toMatch(/^storage corrupt: /);
+  });
 });
