@@ -39,7 +39,7 @@ describe('damaged, missing or shared database', () => {
   const defer = deferCleanup();
   restoreOutputAfterEach();
 
-  /** A config whose database holds state: M1 counted 100 → 150, 50 undelivered, some history. */
+  /** A config whose database holds state: M1 counted 100 → 150, 120 delivered, history and samples. */
   async function withState(): Promise<TestConfig> {
     // Nothing listens on the device port: the gateway runs (or refuses) without a PLC.
     const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { plc: deviceYaml(await freePort()) } });
@@ -54,6 +54,7 @@ describe('damaged, missing or shared database', () => {
       processor.apply([{ machine: 'M1', signal: 'count', value: 100 + i / 8, at: 1 + i }], 1 + i);
       history.sampleProduction(1 + i, 0);
     }
+    outbox.counterDelivered('M1', [{ signal: 'count', total: 120 }], [], { count: 120 }, 500);
     db.close();
     return cfg;
   }
@@ -96,9 +97,9 @@ describe('damaged, missing or shared database', () => {
     expect(sha(cfg.dbPath)).toBe(before);
   });
 
-  it('refuses a damaged history page', async () => {
+  it.each(['history', 'production_samples'])('refuses a damaged %s page', async (table) => {
     const cfg = await withState();
-    damageTable(cfg.dbPath, 'production_samples');
+    damageTable(cfg.dbPath, table);
     await expectRefusal(cfg, 'storage.corrupt', 78);
   });
 
