@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { parse } from 'yaml';
 import { Gateway } from '../../src/gateway.js';
@@ -32,12 +32,8 @@ import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { deferCleanup } from '../helpers/cleanup.js';
 
-/**
- * Mounts a small tmpfs. Only a user without the right to mount (not root) gets a refusal,
- * which skips the suite with the reason; as root a failing mount fails the suite.
- */
-function mountTmpfs(size: string): { dir: string; unmount(): void } | { refused: string } {
-  if (process.getuid?.() !== 0) return { refused: 'mounting a tmpfs needs root (this runs as uid ' + process.getuid?.() + ')' };
+/** Mounts a small tmpfs (as root; a failing mount fails the suite). */
+function mountTmpfs(size: string): { dir: string; unmount(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'sfg-full-'));
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
   return {
@@ -65,21 +61,24 @@ function fillDisk(file: string): void {
   }
 }
 
-const mount = mountTmpfs('4m');
-const refused = 'refused' in mount ? mount.refused : undefined;
+// Only a user without the right to mount skips, with the reason; root must run these.
+const refused = process.getuid?.() === 0 ? undefined : `mounting a tmpfs needs root (this runs as uid ${process.getuid?.()})`;
 if (refused) console.warn(`disk-full tests skipped: ${refused}`);
 
 describe.skipIf(refused !== undefined)('disk full', () => {
   const defer = deferCleanup();
-  const root = 'dir' in mount ? mount.dir : '';
-  afterAll(() => 'unmount' in mount && mount.unmount());
-  const junk = join(root, 'junk');
+  let mount: ReturnType<typeof mountTmpfs> | undefined;
+  beforeAll(() => {
+    mount = mountTmpfs('4m');
+  });
+  afterAll(() => mount?.unmount());
+  const junk = () => join(mount!.dir, 'junk');
 
   /** A fresh folder on the tmpfs for one test; the junk is always removed after it. */
   function testDir(): string {
-    const dir = mkdtempSync(join(root, 't-'));
+    const dir = mkdtempSync(join(mount!.dir, 't-'));
     defer(() => rmSync(dir, { recursive: true, force: true }));
-    defer(() => rmSync(junk, { force: true }));
+    defer(() => rmSync(junk(), { force: true }));
     return dir;
   }
 
@@ -120,7 +119,7 @@ machines:
     sim.set('M1', 'count', (count += 4));
     await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'delivered before the disk fills');
 
-    fillDisk(junk);
+    fillDisk(junk());
     sim.set('M1', 'count', (count += 5));
     sim.set('M1', 'running', false);
     const full = await eventually(() => gateway.status().storage, (s) => s.state === 'full' && (s.failures ?? 0) >= 5, 20_000, 'storage full, several polls');
@@ -138,7 +137,7 @@ machines:
     // A stop that could not be stored has not happened yet as far as the log goes: said once, when stored.
     expect(logs.filter((l) => l.msg === 'machine stopped')).toEqual([]);
 
-    rmSync(junk);
+    rmSync(junk());
     await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'every count delivered after space returned');
     await eventually(() => mes.state.M1.startstop.at(-1)?.running, (r) => r === 0, 20_000, 'the stop delivered after space returned');
     await eventually(health, (x) => x.status === 200, 20_000, 'healthy again');
@@ -186,7 +185,7 @@ machines:
       logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }),
       onStorageFault: (err) => faults.push((err as Error & { code: string }).code),
     });
-    fillDisk(junk);
+    fillDisk(junk());
     uploader.start();
     defer(() => uploader.stop());
     await eventually(() => faults.length, (n) => n >= 3, 20_000, 'storage faults reported by the uploader');
@@ -197,7 +196,7 @@ machines:
     expect(uploader.health.reachable).not.toBe(false);
     expect(logs.filter((l) => l.msg === 'MES not reachable; backing off' || l.msg === 'delivery failed unexpectedly')).toEqual([]);
 
-    rmSync(junk);
+    rmSync(junk());
     await eventually(() => mes.state.M1.count, (c) => c === 17, 20_000, 'counter delivered after space returned');
     await eventually(() => outbox.summary().pending, (n) => n === 0, 20_000, 'nothing left pending');
     expect(mes.state.M1.startstop.map((t) => t.running)).toEqual([0]);
