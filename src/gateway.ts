@@ -11,7 +11,9 @@ import { openDatabase, type Db } from './outbox/db.js';
 import { MachineStateStore } from './outbox/machine-state.js';
 import { Outbox } from './outbox/outbox.js';
 import { History } from './outbox/history.js';
-import { MachineProcessor } from './machine/processor.js';
+import { StorageMonitor } from './outbox/storage-monitor.js';
+import { quickCheck } from './outbox/integrity.js';
+import { MachineProcessor, type BadValue } from './machine/processor.js';
 import { adapterFactory } from './adapters/registry.js';
 import { deviceStateDir } from './adapters/state-dir.js';
 import type { AdapterSink, DeviceAdapter } from './adapters/types.js';
@@ -41,6 +43,7 @@ const TIMELINE_MS = 8 * 3600_000;
 const BAD_VALUE_LOG_MS = 10 * 60_000;
 // One sample a minute over the timeline window keeps the live status small (480 points a machine).
 const SAMPLE_MS = 60_000;
+const INTEGRITY_CHECK_MS = 6 * 3600_000;
 
 export class Gateway implements StatusProvider {
   private readonly clock: Clock;
@@ -50,6 +53,7 @@ export class Gateway implements StatusProvider {
   private state!: MachineStateStore;
   private outbox!: Outbox;
   private history!: History;
+  private storage!: StorageMonitor;
   private processor!: MachineProcessor;
   private budget!: RateBudget;
   private client!: MesClient;
@@ -84,6 +88,7 @@ export class Gateway implements StatusProvider {
     this.state = new MachineStateStore(this.db);
     this.outbox = new Outbox(this.db);
     this.history = new History(this.db);
+    this.storage = new StorageMonitor(this.db, g.storage.path, this.clock, this.logger.child({ component: 'storage' }));
     this.processor = new MachineProcessor(this.db, this.state, this.outbox, {
       event: (machine, message, fields) => this.logger.info({ machine, ...fields }, message),
     });
@@ -93,7 +98,9 @@ export class Gateway implements StatusProvider {
     this.every('tick', 1000, () => this.processor.tick(this.clock.now(), (device) => this.devices.get(device)?.status.state === 'connected'));
     this.every('sample', SAMPLE_MS, () => this.sampleProduction());
     this.every('prune', 3600_000, () => this.history.prune(this.clock.now() - g.storage.retentionDays * 86400_000));
-    this.sampleProduction();
+    // At start openDatabase checked it; a page going bad while running is found within this.
+    this.every('integrity', INTEGRITY_CHECK_MS, () => quickCheck(this.db, g.storage.path));
+    this.storage.run('sample', () => this.sampleProduction());
     this.logger.info(
       { devices: this.devices.size, machines: this.processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
       'gateway started',
@@ -179,6 +186,7 @@ export class Gateway implements StatusProvider {
       clock: this.clock,
       logger: this.logger.child({ component: 'uplink' }),
       onChange: () => this.changed(),
+      onStorageFault: (err) => this.storage.failed(err, 'uplink'),
       stats: this.uplinkStats,
       pausedUntil: this.history.pausedUntil(),
       savePause: (until) => this.history.savePause(until),
@@ -200,13 +208,10 @@ export class Gateway implements StatusProvider {
       readings: (batch) => {
         if (running !== this.devices.get(config.device)) return;
         status.lastGoodReadAt = this.clock.now();
-        try {
-          // A count of -5 or 112.5 is refused before any state: shown like any other bad value.
-          for (const b of this.processor.apply(batch, this.clock.now())) sink.signalError(b.machine, b.signal, b.message, b.at);
-          this.uploader.wake();
-        } catch (err) {
-          logger.error({ err }, 'could not store readings');
-        }
+        // A count of -5 or 112.5 is refused before any state: shown like any other bad value.
+        let bad: BadValue[] = [];
+        if (this.storage.run('readings', () => (bad = this.processor.apply(batch, this.clock.now())))) this.uploader.wake();
+        for (const b of bad) sink.signalError(b.machine, b.signal, b.message, b.at);
         this.changed();
       },
       signalError: (machine, signal, message, at) => {
@@ -256,14 +261,11 @@ export class Gateway implements StatusProvider {
     }
   }
 
+  /** A periodic database task; a failure is the storage monitor's to report (throttled), not one line a second. */
   private every(name: string, ms: number, fn: () => void): void {
     const loop = () => {
       if (this.stopped) return;
-      try {
-        fn();
-      } catch (err) {
-        this.logger.error({ err, task: name }, 'periodic task failed');
-      }
+      this.storage.run(name, fn);
       this.timers.set(name, this.clock.setTimeout(loop, ms));
     };
     this.timers.set(name, this.clock.setTimeout(loop, ms));
@@ -307,13 +309,14 @@ export class Gateway implements StatusProvider {
   status(): GatewayStatus {
     const now = this.clock.now();
     const g = this.config.gateway;
-    const summary = this.outbox.summary();
-    const deadLetters = this.outbox.deadLetters();
+    const summary = this.read(() => this.outbox.summary(), { pending: 0, byMachine: {} });
+    const deadLetters = this.read(() => this.outbox.deadLetters(), []);
     return {
       version,
       startedAt: this.startedAt,
       now,
       mes: { baseUrl: g.prodsmart.baseUrl, ...this.uploader.health },
+      storage: this.storage.status(),
       budget: { perMinute: g.prodsmart.requestsPerMinute, usedLastMinute: this.budget.usedLastMinute() },
       outbox: { pending: summary.pending, deadLetters: deadLetters.length, oldestPendingAt: summary.oldestAt },
       deadLetters,
@@ -325,19 +328,29 @@ export class Gateway implements StatusProvider {
   }
 
   private machineStatus(code: string, now: number, pending: number): MachineStatus {
-    const run = this.processor.runState(code)?.reported;
-    const timeline = this.history.timeline(code, now - TIMELINE_MS);
+    const run = this.read(() => this.processor.runState(code)?.reported, undefined);
+    const timeline = this.read(() => this.history.timeline(code, now - TIMELINE_MS), []);
     // A machine running since it was first seen has no transition: its state still shows.
     if (run && timeline.length === 0) timeline.push({ at: Math.max(run.since, now - TIMELINE_MS), running: run.running, type: run.type, sent: true });
     return {
       code,
       device: this.processor.binding(code)?.device ?? '',
       values: this.processor.values(code),
-      totals: Object.fromEntries(this.state.counters(code).map((c) => [c.signal, { total: c.total, delivered: c.delivered }])),
+      totals: Object.fromEntries(this.read(() => this.state.counters(code), []).map((c) => [c.signal, { total: c.total, delivered: c.delivered }])),
       pending,
       run: run ? { running: run.running, type: run.type, since: run.since } : { running: null },
       timeline,
-      production: this.history.production(code, now - TIMELINE_MS),
+      production: this.read(() => this.history.production(code, now - TIMELINE_MS), []),
     };
+  }
+
+  /** A status read the database refuses (a damaged page): the fault is reported and shown, the rest of the status still is. */
+  private read<T>(fn: () => T, fallback: T): T {
+    try {
+      return fn();
+    } catch (err) {
+      this.storage.failed(err, 'status');
+      return fallback;
+    }
   }
 }

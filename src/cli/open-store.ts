@@ -4,26 +4,34 @@ import { dirname, isAbsolute } from 'node:path';
 import { resolvePath } from '../config/load.js';
 import { loadConfigOrReport } from './args.js';
 import { openDatabase, type Db } from '../outbox/db.js';
+import { StorageOpenError, type StorageOpenCode } from '../outbox/integrity.js';
 
 /** For the verbs that read what the gateway wrote (`outbox`, `rebase`): the file must exist. */
 export function openStoreFromConfig(configFile: string): Db | undefined {
   const storagePath = loadConfigOrReport(configFile)?.gateway.storage.path;
   if (storagePath === undefined) return undefined;
   const db = openStore(storagePath, { mustExist: true });
-  if (typeof db === 'string') process.stderr.write(`${db}\n`);
-  return typeof db === 'string' ? undefined : db;
+  if ('message' in db) process.stderr.write(`${db.message}\n`);
+  return 'message' in db ? undefined : db;
+}
+
+/** Why the database cannot be used; `code` when it is damaged, missing where there was state, or locked. */
+export interface StoreProblem {
+  message: string;
+  code?: StorageOpenCode;
 }
 
 /**
  * Opens the database at storage.path (creating it unless `mustExist`), or returns in one
- * line what is wrong with it: missing, unreadable, or a file where a folder should be.
+ * line what is wrong with it: missing, unreadable, a file where a folder should be, damaged.
  */
-export function openStore(storagePath: string, opts: { mustExist: boolean }): Db | string {
+export function openStore(storagePath: string, opts: { mustExist: boolean }): Db | StoreProblem {
   const path = resolvePath(storagePath);
   try {
     return openDatabase(path, opts);
   } catch (err) {
-    return explainOpenFailure(err as Error & { code?: string }, storagePath, path, opts);
+    if (err instanceof StorageOpenError) return { message: err.message, code: err.code };
+    return { message: explainOpenFailure(err as Error & { code?: string }, storagePath, path, opts) };
   }
 }
 

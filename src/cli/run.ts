@@ -7,7 +7,12 @@ import { Gateway } from '../gateway.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { startWebServer } from '../web/server.js';
 import { createNotifier } from './sd-notify.js';
-import { openStore } from './open-store.js';
+import { explainOpenFailure, openStore } from './open-store.js';
+import type { Logger } from 'pino';
+import { resolvePath } from '../config/load.js';
+import { systemClock } from '../clock.js';
+import { lockDatabase, type DatabaseLock } from '../outbox/lock.js';
+import { StorageOpenError, type StorageOpenCode } from '../outbox/integrity.js';
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseVerbArgs(argv);
@@ -17,13 +22,17 @@ export async function main(argv: string[]): Promise<number> {
     `\nThe gateway did not start. Fix the configuration (check it with: shopfloor-gateway validate --config ${values.config}).\n`,
   );
   if (!config) return 1;
+  const logger = createLogger(config.gateway.log.level);
+  const lock = takeLock(config.gateway.storage.path, logger);
+  if (typeof lock === 'number') return lock;
   // Checked here, so a bad storage.path is one clear line instead of a stack trace from the gateway.
   const store = openStore(config.gateway.storage.path, { mustExist: false });
-  if (typeof store === 'string') {
-    process.stderr.write(`${store}\n\nThe gateway did not start.\n`);
-    return 1;
+  if ('message' in store) {
+    lock.release();
+    if (store.code === undefined) process.stderr.write(`${store.message}\n\nThe gateway did not start.\n`);
+    else refuse(logger, config.gateway.storage.path, store.code, store.message);
+    return store.code === undefined ? 1 : exitCodes[store.code];
   }
-  const logger = createLogger(config.gateway.log.level);
   const sim = config.gateway.simulate;
   let world;
   try {
@@ -34,10 +43,20 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (sim && !world) {
     store.close();
+    lock.release();
     return 1;
   }
   const gateway = new Gateway({ config, logger, db: store });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    // One line with the cause, and an exit systemd restarts, instead of a crash on a rejected promise.
+    logger.fatal({ err, event: 'gateway.start_failed' }, 'the gateway could not start');
+    await gateway.stop().catch(() => {});
+    lock.release();
+    await world?.close();
+    return 1;
+  }
   const startWeb = (g: GatewayConfig) =>
     startWebServer({ listen: g.web.listen, token: g.web.token, provider: gateway, logger: logger.child({ component: 'web' }) }).then((w) => {
       logger.info({ url: w.url }, 'status page listening');
@@ -50,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     logger.fatal({ err }, 'status page could not start');
     await gateway.stop();
     await world?.close();
+    lock.release();
     return 1;
   }
   let current = config;
@@ -90,7 +110,37 @@ export async function main(argv: string[]): Promise<number> {
   watcher.close();
   await web.close();
   await gateway.stop();
+  lock.release();
   await world?.close();
   notifier.close();
   return 0;
+}
+
+/**
+ * Exit codes of a refusal. A damaged or missing database stays so until a person acts: the
+ * unit's RestartPreventExitStatus= names 78, so systemd does not restart into it every 5 s.
+ * Another gateway on the database may stop soon: 75 (temporary), restarted as usual.
+ */
+export const exitCodes: Record<StorageOpenCode, number> = { STORAGE_CORRUPT: 78, STORAGE_MISSING: 78, STORAGE_LOCKED: 75 };
+
+const events: Record<StorageOpenCode, string> = { STORAGE_CORRUPT: 'storage.corrupt', STORAGE_MISSING: 'storage.missing', STORAGE_LOCKED: 'storage.locked' };
+
+/** The one line a refusal gets: the journal shows it as the reason the service failed. */
+function refuse(logger: Logger, path: string, code: StorageOpenCode, message: string): void {
+  logger.fatal({ event: events[code], code, path }, `The gateway did not start: ${message}`);
+}
+
+/** Before anything is written: a second gateway on the same database is refused here. */
+function takeLock(storagePath: string, logger: Logger): DatabaseLock | number {
+  const path = resolvePath(storagePath);
+  try {
+    return lockDatabase(path, systemClock);
+  } catch (err) {
+    if (err instanceof StorageOpenError) {
+      refuse(logger, storagePath, err.code, err.message);
+      return exitCodes[err.code];
+    }
+    process.stderr.write(`${explainOpenFailure(err as Error & { code?: string }, storagePath, path, { mustExist: false })}\n\nThe gateway did not start.\n`);
+    return 1;
+  }
 }

@@ -94,6 +94,8 @@ export class MachineProcessor {
   private machines = new Map<string, Prepared>();
   private readonly runStates = new Map<string, RunStopState>();
   private readonly lastValues = new Map<string, Map<string, { value: SignalValue; at: number }>>();
+  /** Events of the transaction being written, told only once it commits. */
+  private unwritten: Parameters<ProcessorEvents['event']>[] = [];
 
   constructor(
     private readonly db: Db,
@@ -170,11 +172,18 @@ export class MachineProcessor {
   /**
    * One IMMEDIATE transaction. Run/stop state reaches memory only after the commit: were
    * the transaction rolled back, its transitions would otherwise never be produced again.
+   * Its events likewise: a stop that a full disk could not store is logged when it is stored.
    */
   private write(fn: (staged: Map<string, RunStopState>) => void): void {
     const staged = new Map<string, RunStopState>();
+    this.unwritten = [];
     this.db.transaction(() => fn(staged)).immediate();
     for (const [code, state] of staged) this.runStates.set(code, state);
+    for (const e of this.unwritten.splice(0)) this.events.event(...e);
+  }
+
+  private event(...e: Parameters<ProcessorEvents['event']>): void {
+    this.unwritten.push(e);
   }
 
   /** The run/stop signals as last read, for batches and ticks that do not carry them. */
@@ -213,14 +222,14 @@ export class MachineProcessor {
     if (!row) {
       const init = initGuard(r.value, m.config.initialCount, r.at);
       this.state.insertCounter(code, r.signal, init, source, r.at);
-      this.events.event(code, 'counter first seen', { signal: r.signal, raw: r.value, total: init.total });
+      this.event(code, 'counter first seen', { signal: r.signal, raw: r.value, total: init.total });
       return 0;
     }
     if (row.source !== source) {
       // Another register, node or topic (a config edit): comparing its value with the old
       // one's would invent or lose production. The total stays; counting resumes from here.
       this.state.rebaseline(code, r.signal, r.value, source, r.at);
-      if (row.source !== undefined) this.events.event(code, 'counter source changed; counting from its current value', { signal: r.signal, raw: r.value, total: row.total });
+      if (row.source !== undefined) this.event(code, 'counter source changed; counting from its current value', { signal: r.signal, raw: r.value, total: row.total });
       return 0;
     }
     const step = stepGuard(row, r.value, r.at, opts);
@@ -230,7 +239,7 @@ export class MachineProcessor {
     }
     this.state.updateGuard(code, r.signal, step.state, r.at);
     if (step.event !== 'rise') {
-      this.events.event(code, `counter ${step.event}`, {
+      this.event(code, `counter ${step.event}`, {
         event: `counter.${step.event}`,
         signal: r.signal,
         previousRaw: row.lastRaw,
@@ -251,7 +260,7 @@ export class MachineProcessor {
     if (JSON.stringify(state) !== JSON.stringify(before)) this.state.putRunState(code, state);
     for (const t of transitions) {
       this.outbox.enqueueStartStop(code, t, now);
-      this.events.event(code, t.running ? 'machine running' : 'machine stopped', { type: t.type, at: t.at });
+      this.event(code, t.running ? 'machine running' : 'machine stopped', { type: t.type, at: t.at });
     }
   }
 }

@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { checkBeforeOpen, checkMarker, quickCheck, RECOVERY, StorageOpenError } from './integrity.js';
 
 export type Db = Database.Database;
 
@@ -76,6 +77,10 @@ const migrations: string[] = [
    ALTER TABLE counter_state ADD COLUMN held TEXT;
    UPDATE counter_state SET seen_at = updated_at, changed_at = updated_at;
    ALTER TABLE counter_state DROP COLUMN held_raw`,
+  // When production first became undelivered (NULL when total = delivered): updated_at moves
+  // with every reading, so it cannot tell how long the oldest undelivered count has waited.
+  `ALTER TABLE counter_state ADD COLUMN pending_since INTEGER`,
+  `UPDATE counter_state SET pending_since = updated_at WHERE total > delivered`,
 ];
 
 /**
@@ -84,13 +89,27 @@ const migrations: string[] = [
  * failing it with SQLITE_BUSY_SNAPSHOT half-way.
  */
 export function openDatabase(path: string, opts: { mustExist?: boolean } = {}): Db {
+  const file = path !== ':memory:';
   // The CLI verbs pass mustExist: a missing file there is a wrong path, not a new gateway.
-  if (path !== ':memory:' && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
+  if (file && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
+  if (file) checkBeforeOpen(path);
   const db = new Database(path, { fileMustExist: opts.mustExist === true });
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    // Checked before migrating: a damaged file is kept as it is, for whoever looks at it.
+    if (file) quickCheck(db, path);
+    migrate(db);
+    if (file) checkMarker(db, path);
+  } catch (err) {
+    db.close();
+    const code = (err as { code?: string }).code;
+    if (err instanceof Database.SqliteError && (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')) {
+      throw new StorageOpenError('STORAGE_CORRUPT', `database ${path} is damaged (${err.message}) — ${RECOVERY}`, { cause: err });
+    }
+    throw err;
+  }
   return db;
 }
 

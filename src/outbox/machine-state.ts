@@ -62,7 +62,8 @@ export class MachineStateStore {
       ),
       updateGuard: db.prepare(
         `UPDATE counter_state SET last_raw = @lastRaw, held = @held, total = @total, seen_at = @seenAt, changed_at = @changedAt,
-           rate = @rate, updated_at = @at
+           rate = @rate, updated_at = @at,
+           pending_since = CASE WHEN @total > delivered THEN IFNULL(pending_since, @at) END
          WHERE machine = @machine AND signal = @signal AND total <= @total`,
       ),
       markSeen: db.prepare(

@@ -68,12 +68,20 @@ export class Outbox {
       attempted: db.prepare<[string, string], { attempted: number; delivered: number }>(
         `SELECT attempted, delivered FROM counter_state WHERE machine = ? AND signal = ?`,
       ),
-      deliver: db.prepare(`UPDATE counter_state SET delivered = MAX(delivered, @total) WHERE machine = @machine AND signal = @signal`),
+      // What is still above the delivered value came after the value sent: its wait starts now at the latest.
+      deliver: db.prepare(
+        `UPDATE counter_state SET delivered = MAX(delivered, @total), pending_since = CASE WHEN total > MAX(delivered, @total) THEN @at END
+         WHERE machine = @machine AND signal = @signal`,
+      ),
       // Refused for good: totals up to this one are not pending until the dead letter is retried.
-      markDead: db.prepare(`UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total) WHERE machine = @machine AND signal = @signal`),
+      markDead: db.prepare(
+        `UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total), pending_since = NULL WHERE machine = @machine AND signal = @signal`,
+      ),
       // Refused for certain: the value no longer counts as possibly received.
       unattempt: db.prepare(`UPDATE counter_state SET attempted = @attempted WHERE machine = @machine AND signal = @signal`),
-      undead: db.prepare(`UPDATE counter_state SET dead = NULL WHERE machine = ?`),
+      undead: db.prepare(
+        `UPDATE counter_state SET dead = NULL, pending_since = CASE WHEN total > delivered THEN IFNULL(pending_since, @now) END WHERE machine = @machine`,
+      ),
       params: db.prepare<[string], { id: number; rev: number; key: string; body: string }>(
         `SELECT id, rev, key, body FROM outbox WHERE kind = 'parameter' AND machine = ? ORDER BY key`,
       ),
@@ -122,7 +130,7 @@ export class Outbox {
         `SELECT machine, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox GROUP BY machine`,
       ),
       pendingCounterRows: db.prepare<[], { machine: string; n: number; oldest: number }>(
-        `SELECT machine, COUNT(*) AS n, MIN(updated_at) AS oldest FROM counter_state
+        `SELECT machine, COUNT(*) AS n, MIN(pending_since) AS oldest FROM counter_state
          WHERE total > delivered AND (dead IS NULL OR total > dead) GROUP BY machine`,
       ),
     };
@@ -237,7 +245,7 @@ export class Outbox {
 
   counterDelivered(machine: string, values: CounterValue[], params: ParameterItem[], body: unknown, at: number, outcome: 'delivered' | 'settled' = 'delivered'): void {
     this.db.transaction(() => {
-      for (const v of values) this.q.deliver.run({ machine, signal: v.signal, total: v.total });
+      for (const v of values) this.q.deliver.run({ machine, signal: v.signal, total: v.total, at });
       for (const p of params) this.q.deleteRev.run(p.id, p.rev);
       this.q.history.run(at, machine, 'counter', JSON.stringify(body), outcome);
     }).immediate();
@@ -345,7 +353,7 @@ export class Outbox {
     if (!r) return false;
     this.db.transaction(() => {
       const body = JSON.parse(r.body);
-      if (r.kind === 'counter') this.q.undead.run(r.machine);
+      if (r.kind === 'counter') this.q.undead.run({ machine: r.machine, now });
       else if (r.kind === 'parameters') {
         // A newer value queued since then wins over the refused one.
         for (const p of (body as { parameters: { code: string; value: SignalValue }[] }).parameters) {

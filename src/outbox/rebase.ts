@@ -21,9 +21,10 @@ export function rebaseCounter(db: Db, machine: string, signal: string, mesValue:
     const undelivered = Math.max(0, row.total - row.delivered);
     const after = Math.max(row.total, mesValue + undelivered);
     db.prepare(
-      `UPDATE counter_state SET total = ?, delivered = MAX(delivered, ?), attempted = MAX(attempted, ?), dead = NULL, updated_at = ?
-       WHERE machine = ? AND signal = ?`,
-    ).run(after, mesValue, mesValue, at, machine, signal);
+      `UPDATE counter_state SET total = @after, delivered = MAX(delivered, @mes), attempted = MAX(attempted, @mes), dead = NULL, updated_at = @at,
+         pending_since = CASE WHEN @after > MAX(delivered, @mes) THEN IFNULL(pending_since, @at) END
+       WHERE machine = @machine AND signal = @signal`,
+    ).run({ after, mes: mesValue, at, machine, signal });
     return { before: row.total, after };
   }).immediate();
 }
@@ -38,7 +39,7 @@ export function setCounter(db: Db, machine: string, signal: string, mesValue: nu
     const row = db.prepare<[string, string], { total: number }>('SELECT total FROM counter_state WHERE machine = ? AND signal = ?').get(machine, signal);
     if (!row) return undefined;
     db.prepare(
-      `UPDATE counter_state SET total = @v, delivered = @v, attempted = @v, dead = NULL, held = NULL, updated_at = @at
+      `UPDATE counter_state SET total = @v, delivered = @v, attempted = @v, dead = NULL, held = NULL, pending_since = NULL, updated_at = @at
        WHERE machine = @machine AND signal = @signal`,
     ).run({ v: mesValue, at, machine, signal });
     return { before: row.total, after: mesValue };

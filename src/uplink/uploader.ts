@@ -4,6 +4,7 @@
  * answer (docs/delivery.md). Requests for different machines may overlap; one machine
  * never has two in flight, so its transitions stay in order.
  */
+import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { sleep } from '../clock.js';
@@ -28,6 +29,8 @@ export interface UploaderOptions {
   concurrency?: number;
   /** Called after every settled request, for the status page. */
   onChange?: () => void;
+  /** A local database write failed (disk full, I/O error): the gateway's to report, not the MES's. */
+  onStorageFault?: (err: Error) => void;
   /** Counters for /metrics; pass the same object to a new uploader so they never go back. */
   stats?: UplinkStats;
   /** A 429 pause to honour from the start (it outlives a restart or a reload of the uplink). */
@@ -48,6 +51,8 @@ const AUTH_RETRY_MS = 15 * 60_000;
  * without a real-time clock).
  */
 export const MAX_PAUSE_MS = 15 * 60_000;
+/** After a local database write failed, sending waits this long (nothing can be settled meanwhile). */
+const STORAGE_RETRY_MS = 5000;
 
 /** Reasons the MES gives for a counter that is not above the one it has. */
 const NOT_GREATER = /not greater|greater than|must be (higher|incremental)|incremental|lower than|less than/i;
@@ -67,6 +72,9 @@ export class Uploader {
   private readonly abort = new AbortController();
   private wakeUp: (() => void) | undefined;
   private failures = 0;
+  private storageRetryAt = 0;
+  /** Per machine, an answer the MES gave that the local disk could not record yet: recorded before anything else is sent for it. */
+  private readonly unsettled = new Map<string, () => void>();
   private loop: Promise<void> | undefined;
 
   constructor(private readonly o: UploaderOptions) {
@@ -106,7 +114,7 @@ export class Uploader {
     const concurrency = this.o.concurrency ?? 2;
     while (!this.abort.signal.aborted) {
       const now = clock.now();
-      const pausedFor = Math.min(MAX_PAUSE_MS, Math.max((this.health.pausedUntil ?? 0) - now, this.o.budget.delayMs()));
+      const pausedFor = Math.min(MAX_PAUSE_MS, Math.max((this.health.pausedUntil ?? 0) - now, this.o.budget.delayMs(), this.storageRetryAt - now));
       if (this.health.authProblem && now - this.authProblemAt < AUTH_RETRY_MS) {
         await this.idle(Math.min(60_000, AUTH_RETRY_MS - (now - this.authProblemAt)));
         continue;
@@ -146,13 +154,22 @@ export class Uploader {
 
   private async send(machine: string, lane: Lane): Promise<void> {
     try {
+      this.unsettled.get(machine)?.();
+      this.unsettled.delete(machine);
       if (lane === 'startstop') await this.sendStartStop(machine);
       else if (lane === 'counter') await this.sendCounter(machine);
       else await this.sendParameters(machine);
     } catch (err) {
-      // A bug here must not stop delivery for everyone; the item stays queued.
-      this.o.logger.error({ err, machine, lane }, 'delivery failed unexpectedly');
-      this.noteFailure((err as Error).message);
+      if (err instanceof Database.SqliteError) {
+        // The local disk, not the MES: the item stays queued (an accepted counter is settled
+        // when re-sent, as after a crash), and the MES is not blamed.
+        this.storageRetryAt = this.o.clock.now() + STORAGE_RETRY_MS;
+        this.o.onStorageFault?.(err);
+      } else {
+        // A bug here must not stop delivery for everyone; the item stays queued.
+        this.o.logger.error({ err, machine, lane }, 'delivery failed unexpectedly');
+        this.noteFailure((err as Error).message);
+      }
     }
     this.o.onChange?.();
   }
@@ -166,7 +183,8 @@ export class Uploader {
     const res = await client.startstop(machine, body, () => outbox.markStartStopAttempt(item.id, clock.now()));
     this.count('startstop', res);
     if (res.outcome === 'ok') {
-      outbox.startStopDelivered(machine, item, clock.now());
+      const at = clock.now();
+      this.settle(machine, () => outbox.startStopDelivered(machine, item, at));
       logger.info({ machine, ...body }, 'delivered startstop');
     } else if (res.outcome === 'rejected') {
       const id = outbox.startStopDead(machine, item, res.status, res.reason, clock.now());
@@ -241,6 +259,13 @@ export class Uploader {
     }
     const id = outbox.counterDead(machine, values, before, body, res.status, reason, now);
     this.deadLettered('counter', machine, id, res.status, reason, body);
+  }
+
+  /** Records an answer; if the disk refuses, it is kept and recorded first next time, never sent again. */
+  private settle(machine: string, record: () => void): void {
+    this.unsettled.set(machine, record);
+    record();
+    this.unsettled.delete(machine);
   }
 
   /** The next pending counter part after the one sent last, so every part gets its turn. */

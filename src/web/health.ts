@@ -4,6 +4,7 @@
  * are on the page and in /metrics). Each rule gives one human-readable reason.
  */
 import type { GatewayStatus } from './status-types.js';
+import { faultLabel } from '../outbox/storage-monitor.js';
 
 /** How long the MES may be unreachable before it counts (covers a router reboot or an MES deploy). */
 export const MES_UNREACHABLE_MS = 60_000;
@@ -19,6 +20,9 @@ export const LONG_PAUSE_MS = 5 * 60_000;
 
 export function healthProblems(s: GatewayStatus): string[] {
   const problems: string[] = [];
+
+  // First: while the disk takes no writes, what else looks wrong (a stuck outbox) follows from it.
+  if (s.storage.state !== 'ok') problems.push(`${faultLabel(s.storage.state)}: ${s.storage.path}${s.storage.lastError ? ` (${s.storage.lastError})` : ''}`);
 
   if (s.mes.authProblem) problems.push(`MES refused the credentials, sending stopped: ${s.mes.authProblem}`);
 

@@ -23,6 +23,8 @@ export interface GatewayStatus {
     /** Set when credentials are refused with Basic auth: sending has stopped. */
     authProblem?: string;
   };
+  /** The database at storage.path: `full` (disk full or I/O error), `corrupt`, or another SQLite `error`. */
+  storage: { path: string; state: 'ok' | 'full' | 'corrupt' | 'error'; since?: number; lastError?: string; failures?: number };
   budget: { perMinute: number; usedLastMinute: number };
   outbox: { pending: number; deadLetters: number; oldestPendingAt?: number };
   deadLetters: DeadLetterView[];

@@ -126,6 +126,23 @@ describe('status page', () => {
     expect(await detail.textContent()).toMatch(/^sending paused for (9|10) min by the MES \(429\) \(MES asked for 27 h 46 min, cut to 15 min\)$/);
   });
 
+  it('shows a full disk in a banner, and hides it once writing resumes', async () => {
+    const { page, web, provider, errors } = await open();
+    await ready(page, web.url);
+    const banner = page.locator('[data-field="storage-problem"]');
+    expect(await banner.isVisible()).toBe(false);
+    provider.update((s) => {
+      s.storage = { path: '/var/lib/shopfloor-gateway/gateway.db', state: 'full', since: s.now, lastError: 'database or disk is full', failures: 12 };
+    });
+    await banner.waitFor({ state: 'visible' });
+    expect(await banner.textContent()).toMatch(/Storage full.*\/var\/lib\/shopfloor-gateway\/gateway\.db: database or disk is full \(12 failed writes\)/s);
+    provider.update((s) => {
+      s.storage = { path: s.storage.path, state: 'ok' };
+    });
+    await banner.waitFor({ state: 'hidden' });
+    expect(errors).toEqual([]);
+  });
+
   it('asks for the token when web.token is set, then shows the page', async () => {
     const token = 'browser-test-token-0123456789';
     const { page, web } = await open({ token });

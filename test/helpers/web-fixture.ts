@@ -12,6 +12,7 @@ export function fixtureStatus(now = Date.now()): GatewayStatus {
     startedAt: now - 190 * MIN,
     now,
     mes: { baseUrl: 'http://127.0.0.1:8090', reachable: true, lastOkAt: now - 2000 },
+    storage: { path: '/var/lib/shopfloor-gateway/gateway.db', state: 'ok' },
     budget: { perMinute: 100, usedLastMinute: 37 },
     outbox: { pending: 3, deadLetters: 1, oldestPendingAt: now - 4000 },
     deadLetters: [

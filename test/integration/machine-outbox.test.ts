@@ -343,4 +343,24 @@ describe('machine state and outbox on a real SQLite file', () => {
     expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5, seenAt: 1, changedAt: 1 }, 1)).toThrow(/refusing to lower/);
     g.db.close();
   });
+
+  it('the oldest pending age is when production first went undelivered, not the last reading', () => {
+    const g = open(join(dir, 'age.db'));
+    const MIN = 60_000;
+    g.read(0, { count: 100 });
+    expect(g.outbox.summary().oldestAt).toBeUndefined();
+    g.read(1 * MIN, { count: 101 });
+    // Readings go on for 16 minutes without a delivery: the wait starts at the first undelivered part.
+    for (let m = 2; m <= 16; m++) g.read(m * MIN, { count: 100 + m });
+    expect(g.outbox.summary().oldestAt).toBe(1 * MIN);
+    // A delivery of what was read at 16 min, while 2 more came: those wait from the delivery on.
+    g.read(17 * MIN, { count: 118 });
+    g.outbox.counterDelivered('M1', [{ signal: 'count', total: 116 }], [], {}, 18 * MIN);
+    expect(g.outbox.summary().oldestAt).toBe(18 * MIN);
+    g.outbox.counterDelivered('M1', [{ signal: 'count', total: 118 }], [], {}, 19 * MIN);
+    expect(g.outbox.summary()).toMatchObject({ pending: 0, oldestAt: undefined });
+    g.read(20 * MIN, { count: 119 });
+    expect(g.outbox.summary().oldestAt).toBe(20 * MIN);
+    g.db.close();
+  });
 });

@@ -76,4 +76,15 @@ describe('healthProblems', () => {
       'outbox stuck: the oldest of 3 pending items has waited 20 min',
     ]);
   });
+
+  it('reports a full or damaged database first, with its path', () => {
+    const problems = withChange((s) => {
+      s.storage = { path: '/var/lib/sfg/gateway.db', state: 'full', since: now - MIN, lastError: 'database or disk is full', failures: 40 };
+      s.outbox.oldestPendingAt = now - 20 * MIN;
+    });
+    expect(problems[0]).toBe('storage full: /var/lib/sfg/gateway.db (database or disk is full)');
+    expect(withChange((s) => (s.storage = { path: '/x.db', state: 'corrupt', lastError: 'database disk image is malformed' }))).toEqual([
+      'storage corrupt: /x.db (database disk image is malformed)',
+    ]);
+  });
 });

@@ -41,10 +41,21 @@ function renderHeader(st, now) {
   setAttr(field(document, 'dead-letters'), 'data-state', st.outbox.deadLetters > 0 ? 'attention' : 'ok');
 }
 
+const STORAGE_TITLES = {
+  full: 'Storage full: nothing new can be stored. Readings go on and nothing queued is lost; free disk space and writing resumes by itself.',
+  corrupt: 'Storage corrupt: the database is damaged. See README, "Damaged or missing database".',
+  error: 'Storage failing: the database refuses writes.',
+};
+
 function renderBanners(st) {
   const config = field(document, 'config-errors');
   config.hidden = st.config.errors.length === 0;
   syncList(field(config, 'config-error-list'), st.config.errors, 'data-error', (e) => e, (e) => h('li', {}, e), () => {});
+  const storage = field(document, 'storage-problem');
+  const sp = st.storage;
+  storage.hidden = sp.state === 'ok';
+  setText(field(storage, 'storage-problem-title'), STORAGE_TITLES[sp.state] ?? '');
+  setText(field(storage, 'storage-problem-text'), sp.state === 'ok' ? '' : `${sp.path}: ${sp.lastError ?? ''} (${number(sp.failures ?? 0)} failed writes)`);
   const auth = field(document, 'auth-problem');
   auth.hidden = !st.mes.authProblem;
   setText(field(auth, 'auth-problem-text'), st.mes.authProblem ?? '');

@@ -1,0 +1,100 @@
+/**
+ * Whether the database at storage.path can be trusted, checked before the gateway writes
+ * to it. Starting silently from an empty database where there was state would re-baseline
+ * every counter (production since the last delivery lost) and forget the run/stop the MES
+ * has, so a damaged, emptied or replaced file is refused with one line that names the
+ * recovery (README, "Damaged or missing database").
+ *
+ * "There was state" is known from a marker next to the database, `<db>.id`, holding the
+ * random id the database keeps in kv 'storage.id'. It is written once the database is
+ * complete on its own (checkpointed, so the main file is never legitimately empty after).
+ */
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync, fsyncSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import type { Db } from './db.js';
+
+export type StorageOpenCode = 'STORAGE_CORRUPT' | 'STORAGE_MISSING' | 'STORAGE_LOCKED';
+
+export const RECOVERY = 'recovery: README.md, "Damaged or missing database"';
+
+export class StorageOpenError extends Error {
+  constructor(
+    readonly code: StorageOpenCode,
+    message: string,
+    opts?: { cause?: unknown },
+  ) {
+    super(message, opts);
+    this.name = 'StorageOpenError';
+  }
+}
+
+export const markerPath = (path: string) => `${path}.id`;
+
+/** Before SQLite opens the file (opening would quietly discard a WAL it cannot read). */
+export function checkBeforeOpen(path: string): void {
+  const marker = existsSync(markerPath(path)) ? readFileSync(markerPath(path), 'utf8').trim() : undefined;
+  const size = existsSync(path) ? statSync(path).size : undefined;
+  if (marker !== undefined && (size === undefined || size === 0)) {
+    throw new StorageOpenError(
+      'STORAGE_MISSING',
+      `database ${path} is ${size === undefined ? 'missing' : 'empty (0 bytes)'}, but ${markerPath(path)} says it held this gateway's state (id ${marker}); refusing to start from nothing — ${RECOVERY}`,
+    );
+  }
+  const wal = `${path}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0 && !validWalHeader(wal)) {
+    throw new StorageOpenError('STORAGE_CORRUPT', `database ${path} has a damaged write-ahead log ${wal} (its header is not SQLite's); refusing to start without what it holds — ${RECOVERY}`);
+  }
+}
+
+/**
+ * The 32-byte WAL header: magic, version 3007000, and a checksum over its first 24 bytes
+ * (SQLite's Fletcher-like sum; the magic's low bit says the byte order of the words).
+ */
+function validWalHeader(wal: string): boolean {
+  const header = Buffer.alloc(32);
+  const fd = openSync(wal, 'r');
+  const n = readSync(fd, header, 0, 32, 0);
+  closeSync(fd);
+  if (n < 32) return false;
+  const magic = header.readUInt32BE(0);
+  if ((magic !== 0x377f0682 && magic !== 0x377f0683) || header.readUInt32BE(4) !== 3007000) return false;
+  const word = (i: number) => (magic & 1 ? header.readUInt32BE(i) : header.readUInt32LE(i));
+  let s0 = 0;
+  let s1 = 0;
+  for (let i = 0; i < 24; i += 8) {
+    s0 = (s0 + word(i) + s1) >>> 0;
+    s1 = (s1 + word(i + 4) + s0) >>> 0;
+  }
+  return s0 === header.readUInt32BE(24) && s1 === header.readUInt32BE(28);
+}
+
+/** SQLite's own page-level check (quick_check: every page and record, not index contents). */
+export function quickCheck(db: Db, path: string): void {
+  const rows = db.pragma('quick_check(5)', { simple: false }) as { quick_check: string }[];
+  const found = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+  if (found.length > 0) throw new StorageOpenError('STORAGE_CORRUPT', `database ${path} is damaged (quick_check: ${found.join('; ')}) — ${RECOVERY}`);
+}
+
+/** The database's id, matched against the marker (written here the first time). */
+export function checkMarker(db: Db, path: string): void {
+  const get = db.prepare<[], { value: string }>(`SELECT value FROM kv WHERE key = 'storage.id'`);
+  let id = get.get()?.value;
+  const marker = existsSync(markerPath(path)) ? readFileSync(markerPath(path), 'utf8').trim() : undefined;
+  if (marker !== undefined && id !== marker) {
+    throw new StorageOpenError(
+      'STORAGE_MISSING',
+      `database ${path} is not the one this gateway had (its id is ${id ?? 'none'}, ${markerPath(path)} says ${marker}): it was replaced or recreated; refusing to start from it — ${RECOVERY}`,
+    );
+  }
+  if (marker !== undefined) return;
+  if (id === undefined) {
+    id = randomUUID();
+    db.prepare(`INSERT INTO kv (key, value) VALUES ('storage.id', ?)`).run(id);
+  }
+  // Everything into the main file first: from now on an empty main file is damage, not a new database.
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const fd = openSync(markerPath(path), 'w');
+  writeFileSync(fd, `${id}\n`);
+  fsyncSync(fd);
+  closeSync(fd);
+}
