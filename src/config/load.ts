@@ -87,16 +87,33 @@ export function loadDeviceFile(file: string, env: Env = process.env): LoadedDevi
  * in gateway.yaml, for the message.
  */
 export function listDeviceFiles(dir: string, setting = dir): { files: string[] } | { error: string } {
-  const stat = statSync(dir, { throwIfNoEntry: false });
   const relativeNote = isAbsolute(setting) ? '' : ` (${setting} is relative to the working directory ${process.cwd()})`;
-  if (!stat) return { error: `devices folder ${dir} not found${relativeNote}` };
-  if (!stat.isDirectory()) return { error: `${dir} is a file, expected a folder of device files` };
-  const files = readdirSync(dir)
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { error: `devices folder ${dir} not found${relativeNote}` };
+    if (code === 'ENOTDIR') return { error: `${dir} is a file, expected a folder of device files` };
+    if (code === 'ELOOP') return { error: `devices folder ${dir}: its symbolic links point at each other in a loop` };
+    if (code === 'EACCES') return { error: `devices folder ${dir} cannot be read: permission denied` };
+    return { error: `devices folder ${dir} cannot be read: ${(err as Error).message}` };
+  }
+  const files = names
     .filter((name) => /\.ya?ml$/i.test(name) && !name.startsWith('.'))
     .map((name) => join(dir, name))
-    .filter((f) => statSync(f, { throwIfNoEntry: false })?.isFile())
+    .filter(isFileOrUnreadable)
     .sort();
   return files.length > 0 ? { files } : { error: `no device files (*.yaml) in ${dir}` };
+}
+
+/** A device file that cannot be examined (a symlink loop, no permission) stays, so its read failure is reported. */
+function isFileOrUnreadable(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
