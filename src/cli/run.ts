@@ -24,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const logger = createLogger(config.gateway.log.level);
+  for (const w of config.warnings) logger.warn({ event: w.event, file: w.file }, w.message);
   const sim = config.gateway.simulate;
   let world;
   try {

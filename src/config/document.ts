@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { expandEnv, retypeWholeEnvValues, type Env } from './env.js';
 import { byPosition, displayPath, formatPath, type ConfigProblem } from './errors.js';
+import { clearSecrets } from './clear-secrets.js';
 import { validate } from './issues.js';
 import { locator, positionAt, type Locate, type Position } from './positions.js';
 import { shapeProblem, TOO_DEEP } from './yaml-shape.js';
@@ -16,6 +17,8 @@ export interface ParsedFile<T> {
   data: unknown;
   problems: ConfigProblem[];
   locate: Locate;
+  /** Key paths of secrets written in the file in clear, not as `${ENV}`. */
+  clearSecrets: string[];
 }
 
 /** `what` completes "the file is empty; expected ...". */
@@ -23,7 +26,7 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
   const shown = displayPath(file);
   const at = (pos: Position, path: string, message: string): ConfigProblem => ({ file: shown, ...pos, path, message });
   const read = readText(file);
-  if ('error' in read) return { data: undefined, problems: [at(read.at, '', read.error)], locate: () => ({ line: 0, column: 0 }) };
+  if ('error' in read) return { data: undefined, problems: [at(read.at, '', read.error)], locate: () => ({ line: 0, column: 0 }), clearSecrets: [] };
   const text = read.text;
   const lines = new LineCounter();
   // merge: lets a plant share a source template with `<<: *anchor`. uniqueKeys: a key
@@ -34,12 +37,13 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
   if (syntax) {
     // Only the first: what the parser reports after it is mostly the same mistake echoing on.
     const message = syntax.code === 'RESOURCE_EXHAUSTION' ? TOO_DEEP : syntaxMessage(syntax.message, text, syntax.pos[0]);
-    return { data: undefined, problems: [at(positionAt(syntax.pos[0], lines), '', message)], locate };
+    return { data: undefined, problems: [at(positionAt(syntax.pos[0], lines), '', message)], locate, clearSecrets: [] };
   }
-  if (doc.contents === null) return { data: undefined, problems: [at({ line: 1, column: 1 }, '', `the file is empty; expected ${what}`)], locate };
+  if (doc.contents === null) return { data: undefined, problems: [at({ line: 1, column: 1 }, '', `the file is empty; expected ${what}`)], locate, clearSecrets: [] };
   const shape = shapeProblem(doc);
-  if (shape) return { data: undefined, problems: [at(positionAt(shape.offset, lines), formatPath(shape.path), shape.message)], locate };
+  if (shape) return { data: undefined, problems: [at(positionAt(shape.offset, lines), formatPath(shape.path), shape.message)], locate, clearSecrets: [] };
 
+  const secrets = clearSecrets(doc);
   const env = expandEnv(doc, vars);
   const problems = env.problems.map((p) => at(locate(p.path), formatPath(p.path), p.message));
   // A `${VAR}` that could not be expanded would only fail validation again at the same key.
@@ -52,7 +56,7 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
     // alias expanding too often (an "alias bomb") or, through aliases, nesting too deep.
     if (!(err instanceof RangeError || err instanceof ReferenceError)) throw err;
     const message = err instanceof RangeError ? TOO_DEEP : `aliases expand to more than ${MAX_ALIAS_EXPANSION} values; use each anchor fewer times`;
-    return { data: undefined, problems: [...problems, at(firstAlias(doc, lines), '', message)], locate };
+    return { data: undefined, problems: [...problems, at(firstAlias(doc, lines), '', message)], locate, clearSecrets: secrets };
   }
   let result = validate(schema, data);
   if (!result.ok && retypeWholeEnvValues(result.issues, env.whole)) result = validate(schema, (data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION })));
@@ -63,7 +67,7 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
     }
   }
   problems.sort(byPosition);
-  return result.ok && problems.length === 0 ? { value: result.value, data, problems, locate } : { data, problems, locate };
+  return result.ok && problems.length === 0 ? { value: result.value, data, problems, locate, clearSecrets: secrets } : { data, problems, locate, clearSecrets: secrets };
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { readableSecretWarnings, type ConfigWarning } from './clear-secrets.js';
 import { crossFileProblems } from './cross-file.js';
 import { parseConfigFile } from './document.js';
 import type { Env } from './env.js';
@@ -15,6 +16,7 @@ import { ConfigError, displayPath, type ConfigProblem } from './errors.js';
 import type { Locate } from './positions.js';
 import { deviceSchema, gatewaySchema, type DeviceConfig, type GatewayConfig } from './schema.js';
 
+export type { ConfigWarning } from './clear-secrets.js';
 export type { Env } from './env.js';
 export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
 export type { Locate, Position } from './positions.js';
@@ -34,6 +36,8 @@ export interface LoadedConfig {
   /** Absolute. */
   devicesDir: string;
   devices: LoadedDevice[];
+  /** Not errors: the configuration works, but should be fixed (shown by validate, logged at start). */
+  warnings: ConfigWarning[];
 }
 
 const gatewayContent = 'the gateway settings (prodsmart, storage, web, devices, log)';
@@ -63,14 +67,16 @@ export function loadConfig(gatewayFile: string, opts: { env?: Env } = {}): Loade
   if ('error' in listed) throw new ConfigError([...problems, folderProblem(listed.error)]);
 
   const devices: LoadedDevice[] = [];
+  const secrets = [{ file, secrets: gateway.clearSecrets }];
   for (const f of listed.files) {
     const parsed = parseConfigFile(f, deviceSchema, env, deviceContent);
     problems.push(...parsed.problems);
+    secrets.push({ file: f, secrets: parsed.clearSecrets });
     if (parsed.value) devices.push({ file: f, config: parsed.value, locate: parsed.locate });
   }
   problems.push(...crossFileProblems(devices));
   if (problems.length > 0 || !gateway.value) throw new ConfigError(problems);
-  return { gateway: gateway.value, gatewayFile: file, devicesDir, devices };
+  return { gateway: gateway.value, gatewayFile: file, devicesDir, devices, warnings: readableSecretWarnings(secrets) };
 }
 
 /** One device file alone (hot reload); check it against the others with crossFileProblems. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isLoopback } from '../web/listen.js';
+import { hasUrlCredentials } from './words.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -161,7 +162,10 @@ const modbusRtuConnection = z.strictObject({
 });
 
 const opcuaConnection = z.strictObject({
-  endpointUrl: z.string().regex(/^opc\.tcp:\/\/.+/, 'an endpoint URL such as opc.tcp://10.0.0.60:4840'),
+  endpointUrl: z
+    .string()
+    .regex(/^opc\.tcp:\/\/.+/, 'an endpoint URL such as opc.tcp://10.0.0.60:4840')
+    .refine((u) => !hasUrlCredentials(u), 'no user:password@ in the URL: set username and password, the password as ${ENV}'),
   securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']).default('None'),
   securityPolicy: z.enum(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']).optional(),
   username: z.string().optional(),
@@ -224,7 +228,11 @@ function listenHost(hostPort: string): string {
 export const gatewaySchema = z.strictObject({
   prodsmart: z
     .strictObject({
-      baseUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://app.prodsmart.com'),
+      // The URL is logged and shown on the status page: credentials in it would be too.
+      baseUrl: z
+        .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+        .refine((u) => !hasUrlCredentials(u), 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}')
+        .default('https://app.prodsmart.com'),
       auth: z
         .strictObject({
           apiKey: z.string().min(1).optional(),
