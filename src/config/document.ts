@@ -8,7 +8,7 @@ import { byPosition, displayPath, formatPath, type ConfigProblem } from './error
 import { clearSecrets } from './clear-secrets.js';
 import { validate } from './issues.js';
 import { locator, positionAt, type Locate, type Position } from './positions.js';
-import { shapeProblem, TOO_DEEP } from './yaml-shape.js';
+import { shapeProblem, TOO_DEEP, tooDeepAt } from './yaml-shape.js';
 
 export interface ParsedFile<T> {
   /** Present only when the file has no problem. */
@@ -31,13 +31,24 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
   const lines = new LineCounter();
   // merge: lets a plant share a source template with `<<: *anchor`. uniqueKeys: a key
   // written twice is an error, not "the last one wins".
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: true });
+  } catch (err) {
+    // The parser recurses per level of block nesting and does not catch its own overflow.
+    if (!(err instanceof RangeError)) throw err;
+    return { data: undefined, problems: [at(tooDeepAt(text) ?? { line: 1, column: 1 }, '', TOO_DEEP)], locate: () => ({ line: 1, column: 1 }), clearSecrets: [] };
+  }
   const locate = locator(doc, lines);
   const syntax = doc.errors[0];
   if (syntax) {
     // Only the first: what the parser reports after it is mostly the same mistake echoing on.
-    const message = syntax.code === 'RESOURCE_EXHAUSTION' ? TOO_DEEP : syntaxMessage(syntax.message, text, syntax.pos[0]);
-    return { data: undefined, problems: [at(positionAt(syntax.pos[0], lines), '', message)], locate, clearSecrets: [] };
+    // RESOURCE_EXHAUSTION: the parser ran out of stack, wherever that happened to be.
+    const problem =
+      syntax.code === 'RESOURCE_EXHAUSTION'
+        ? at(tooDeepAt(text) ?? positionAt(syntax.pos[0], lines), '', TOO_DEEP)
+        : at(positionAt(syntax.pos[0], lines), '', syntaxMessage(syntax.message, text, syntax.pos[0]));
+    return { data: undefined, problems: [problem], locate, clearSecrets: [] };
   }
   if (doc.contents === null) return { data: undefined, problems: [at({ line: 1, column: 1 }, '', `the file is empty; expected ${what}`)], locate, clearSecrets: [] };
   const shape = shapeProblem(doc);

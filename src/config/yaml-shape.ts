@@ -54,6 +54,26 @@ export function shapeProblem(doc: Document): ShapeProblem | undefined {
   return undefined;
 }
 
+/**
+ * Where a file nests too deeply by its indentation (and `- ` items on one line), for when
+ * the YAML parser ran out of stack: the line and column of the first line deeper than the
+ * limit. Undefined when the depth is not in the indentation (`[[[[...` on one line).
+ */
+export function tooDeepAt(text: string): { line: number; column: number } | undefined {
+  const indents: number[] = [];
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    const content = /^( *)((?:- +)*)(.?)/.exec(line)!;
+    if (content[3] === '' || content[3] === '#') continue;
+    const indent = content[1]!.length;
+    while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
+    indents.push(indent);
+    const items = content[2]!.split('-').length - 1;
+    if (indents.length + items > MAX_DEPTH) return { line: i + 1, column: indent + 1 };
+  }
+  return undefined;
+}
+
 /** The node that a merge key cannot merge, if any: `<<: 5`, `<<: [*a, text]`. */
 function badMergeSource(doc: Document, value: Node | null): Node | null | undefined {
   const mergeable = (n: unknown) => isMap(isAlias(n) ? n.resolve(doc) : n);

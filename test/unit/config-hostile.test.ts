@@ -59,6 +59,11 @@ describe('hostile configuration files', () => {
     }
   });
 
+  it('says so too for block nesting deep enough to overflow the YAML parser itself, at the first line too deep', () => {
+    const f = configFixture({ 'devices/press.yaml': `${Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}k:`).join('\n')}\n${validDevice}` });
+    expect(problems(f)).toEqual([{ file: f.path('devices/press.yaml'), line: 65, column: 65, path: '', message: 'nesting too deep: more than 64 levels of mappings and lists' }]);
+  });
+
   it('refuses a file that is not UTF-8 at the line and column of the first bad byte', () => {
     const f = configFixture({});
     const text = Buffer.from(validDevice.replace('PRESS01', 'PRÉSS\u0000'), 'utf8');
