@@ -39,13 +39,29 @@ function keyPath(ancestors: readonly unknown[]): (string | number)[] {
   return path;
 }
 
-/** One warning per file that holds a secret in clear and whose mode lets group or others read it. */
-export function readableSecretWarnings(files: { file: string; secrets: string[] }[]): ConfigWarning[] {
+/** Who reads the files: the gateway's user and group (the service user, or whoever runs the CLI). */
+export interface Reader {
+  uid: number;
+  gid: number;
+}
+
+const currentReader = (): Reader => ({ uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 });
+
+/**
+ * One warning per file that holds a secret in clear and that users other than the reader
+ * can read: any user (o+r), or a group that is not the reader's (g+r). install.sh gives
+ * gateway.yaml root:<service group> 0640: the service reads it through its group, so that
+ * is no warning, and the fix keeps the group's read (640) when the reader does not own the file.
+ */
+export function readableSecretWarnings(files: { file: string; secrets: string[] }[], reader: Reader = currentReader()): ConfigWarning[] {
   return files.flatMap(({ file, secrets }) => {
     if (secrets.length === 0) return [];
-    const mode = statSync(file, { throwIfNoEntry: false })?.mode ?? 0;
-    if ((mode & 0o044) === 0) return [];
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (!stat) return [];
+    const byOthers = (stat.mode & 0o004) !== 0 || ((stat.mode & 0o040) !== 0 && stat.gid !== reader.gid);
+    if (!byOthers) return [];
+    const mode = stat.uid === reader.uid ? '600' : '640';
     const shown = displayPath(file);
-    return [{ event: 'config.secret_readable' as const, file: shown, message: `${shown}: holds a secret in clear (${secrets.join(', ')}) and is readable by other users; run: chmod 600 ${shown}` }];
+    return [{ event: 'config.secret_readable' as const, file: shown, message: `${shown}: holds a secret in clear (${secrets.join(', ')}) and is readable by other users; run: chmod ${mode} ${shown}` }];
   });
 }

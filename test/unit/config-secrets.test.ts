@@ -2,9 +2,10 @@
  * Secrets in the configuration: never in a URL (that is logged and shown on the status
  * page), never echoed by an error, and a file holding one in clear must be the owner's only.
  */
-import { chmodSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { main as validate } from '../../src/cli/validate.js';
+import { readableSecretWarnings } from '../../src/config/clear-secrets.js';
 import { loadConfig } from '../../src/config/load.js';
 import { captureOutput, restoreOutputAfterEach } from '../helpers/capture-output.js';
 import { configError, configFixture, problems, validDevice, yaml } from '../helpers/config-fixture.js';
@@ -83,7 +84,7 @@ describe('a secret written in clear in a file others can read', () => {
     expect(io.stdout()).toContain(`WARN  ${warning(f.gatewayFile, 'prodsmart.auth.apiKey, prodsmart.auth.apiSecret').message}\n`);
   });
 
-  it('also in a device file, for a device password; group-readable is enough', () => {
+  it('also in a device file, for a device password', () => {
     const f = configFixture({
       'devices/line.yaml': yaml`
         device: line
@@ -94,10 +95,25 @@ describe('a secret written in clear in a file others can read', () => {
             count: { nodeId: ns=3;s=Counter }
       `,
     });
-    chmodSync(f.path('devices/line.yaml'), 0o640);
+    chmodSync(f.path('devices/line.yaml'), 0o604);
     const warnings = loadConfig(f.gatewayFile, { env: {} }).warnings;
     expect(warnings).toEqual([warning(f.path('devices/line.yaml'), 'connection.password')]);
     expect(JSON.stringify(warnings)).not.toContain('Pw0rd');
+  });
+
+  it('counts a group as other users unless it is the gateway\'s own, and keeps the group\'s read when the gateway does not own the file', () => {
+    const f = configFixture({ 'devices/press.yaml': validDevice });
+    const file = f.gatewayFile;
+    const { uid, gid } = statSync(file);
+    const secrets = [{ file, secrets: ['prodsmart.auth.apiSecret'] }];
+    chmodSync(file, 0o640);
+    // install.sh: root:<service group> 0640, read by the service user through its group.
+    expect(readableSecretWarnings(secrets, { uid: uid + 1, gid })).toEqual([]);
+    expect(readableSecretWarnings(secrets, { uid, gid: gid + 1 })).toEqual([warning(file, 'prodsmart.auth.apiSecret')]);
+    chmodSync(file, 0o644);
+    expect(readableSecretWarnings(secrets, { uid: uid + 1, gid })).toEqual([
+      { ...warning(file, 'prodsmart.auth.apiSecret'), message: `${file}: holds a secret in clear (prodsmart.auth.apiSecret) and is readable by other users; run: chmod 640 ${file}` },
+    ]);
   });
 
   it('is no warning once the file is the owner\'s only, or when the secret is an ${ENV} reference', () => {
