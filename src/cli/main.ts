@@ -36,6 +36,9 @@ const verbs: Record<string, Verb> = {
 
 export async function main(argv: string[]): Promise<number> {
   const first = argv[0];
+  // A verb's output may be piped into `head`; the daemon's goes to the journal and must not end with it.
+  const daemon = first === undefined || first === 'run' || (first.startsWith('-') && first !== '--help' && first !== '-h');
+  if (!daemon) endQuietlyOnBrokenPipe();
   if (first === 'help' && argv[1] !== undefined && Object.hasOwn(verbs, argv[1])) return main([argv[1], '--help']);
   if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(usage());
@@ -60,6 +63,21 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${line}\n${entry.summary}\n\n  -c, --config FILE  gateway.yaml (default: ${DEFAULT_CONFIG})\n  -h, --help         this text\n`);
     return 0;
   }
+}
+
+/**
+ * `validate | head -1`: the reader has gone, so nobody is left to read a stack trace or the
+ * rest of the output. Any other write error is still one.
+ */
+function endQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (!stream.listeners('error').includes(onWriteError)) stream.on('error', onWriteError);
+  }
+}
+
+function onWriteError(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
 }
 
 function usage(): string {

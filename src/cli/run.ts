@@ -23,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   );
   if (!config) return 1;
   const logger = createLogger(config.gateway.log.level);
+  for (const w of config.warnings) logger.warn({ event: w.event, file: w.file }, w.message);
   const lock = takeLock(config.gateway.storage.path, logger);
   if (typeof lock === 'number') return lock;
   // Checked here, so a bad storage.path is one clear line instead of a stack trace from the gateway.

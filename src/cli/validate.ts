@@ -10,7 +10,7 @@ export async function main(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const configFile = values.config;
   try {
-    const { gatewayFile, devices } = loadConfig(configFile);
+    const { gatewayFile, devices, warnings } = loadConfig(configFile);
     const machines = devices.reduce((n, d) => n + d.config.machines.length, 0);
     const rows = devices.map(({ config: d }) => ({ device: d.device, protocol: d.protocol, machines: d.machines.map((m) => m.code).join(', ') }));
     process.stdout.write(`OK  ${displayPath(gatewayFile)}: ${count(devices.length, 'device')}, ${count(machines, 'machine')}\n`);
@@ -22,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`WARN  ${displayPath(file)}: connection.ca ${d.connection.ca} does not exist (yet); ${d.device} cannot connect until it does\n`);
       }
     }
+    for (const w of warnings) process.stdout.write(`WARN  ${w.message}\n`);
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -1,11 +1,14 @@
 /** One YAML configuration file: read, parse with positions, expand `${ENV}`, validate. */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, visit } from 'yaml';
+import { isUtf8 } from 'node:buffer';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { expandEnv, retypeWholeEnvValues, type Env } from './env.js';
 import { byPosition, displayPath, formatPath, type ConfigProblem } from './errors.js';
+import { clearSecrets } from './clear-secrets.js';
 import { validate } from './issues.js';
 import { locator, positionAt, type Locate, type Position } from './positions.js';
+import { shapeProblem, TOO_DEEP, tooDeepAt } from './yaml-shape.js';
 
 export interface ParsedFile<T> {
   /** Present only when the file has no problem. */
@@ -14,46 +17,60 @@ export interface ParsedFile<T> {
   data: unknown;
   problems: ConfigProblem[];
   locate: Locate;
+  /** Key paths of secrets written in the file in clear, not as `${ENV}`. */
+  clearSecrets: string[];
 }
 
 /** `what` completes "the file is empty; expected ...". */
 export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, vars: Env, what: string): ParsedFile<z.output<S>> {
   const shown = displayPath(file);
   const at = (pos: Position, path: string, message: string): ConfigProblem => ({ file: shown, ...pos, path, message });
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    return { data: undefined, problems: [at({ line: 0, column: 0 }, '', readFailure(err))], locate: () => ({ line: 0, column: 0 }) };
-  }
+  const read = readText(file);
+  if ('error' in read) return { data: undefined, problems: [at(read.at, '', read.error)], locate: () => ({ line: 0, column: 0 }), clearSecrets: [] };
+  const text = read.text;
   const lines = new LineCounter();
-  // merge: lets a plant share a source template with `<<: *anchor`.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
+  // merge: lets a plant share a source template with `<<: *anchor`. uniqueKeys: a key
+  // written twice is an error, not "the last one wins".
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: true });
+  } catch (err) {
+    // The parser recurses per level of block nesting and does not catch its own overflow.
+    if (!(err instanceof RangeError)) throw err;
+    return { data: undefined, problems: [at(tooDeepAt(text) ?? { line: 1, column: 1 }, '', TOO_DEEP)], locate: () => ({ line: 1, column: 1 }), clearSecrets: [] };
+  }
   const locate = locator(doc, lines);
   const syntax = doc.errors[0];
   if (syntax) {
     // Only the first: what the parser reports after it is mostly the same mistake echoing on.
-    return { data: undefined, problems: [at(positionAt(syntax.pos[0], lines), '', syntaxMessage(syntax.message, text, syntax.pos[0]))], locate };
+    // RESOURCE_EXHAUSTION: the parser ran out of stack, wherever that happened to be.
+    const problem =
+      syntax.code === 'RESOURCE_EXHAUSTION'
+        ? at(tooDeepAt(text) ?? positionAt(syntax.pos[0], lines), '', TOO_DEEP)
+        : at(positionAt(syntax.pos[0], lines), '', syntaxMessage(syntax.message, text, syntax.pos[0]));
+    return { data: undefined, problems: [problem], locate, clearSecrets: [] };
   }
-  if (doc.contents === null) return { data: undefined, problems: [at({ line: 1, column: 1 }, '', `the file is empty; expected ${what}`)], locate };
+  if (doc.contents === null) return { data: undefined, problems: [at({ line: 1, column: 1 }, '', `the file is empty; expected ${what}`)], locate, clearSecrets: [] };
+  const shape = shapeProblem(doc);
+  if (shape) return { data: undefined, problems: [at(positionAt(shape.offset, lines), formatPath(shape.path), shape.message)], locate, clearSecrets: [] };
 
+  const secrets = clearSecrets(doc);
   const env = expandEnv(doc, vars);
   const problems = env.problems.map((p) => at(locate(p.path), formatPath(p.path), p.message));
   // A `${VAR}` that could not be expanded would only fail validation again at the same key.
   const reported = new Set(problems.map((p) => p.path));
   let data: unknown;
   try {
-    data = doc.toJS();
-  } catch {
-    // An unresolved alias: YAML read a value starting with `*` (a password, say) as a
-    // reference. Its message quotes the text, so it is never passed on.
-    let offset = 0;
-    visit(doc, { Alias: (_, node) => ((offset = node.range?.[0] ?? 0), visit.BREAK) });
-    const message = 'this value starts with * and YAML reads it as an alias that is not defined; put a value that starts with * or & in quotes';
-    return { data: undefined, problems: [...problems, at(positionAt(offset, lines), '', message)], locate };
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch (err) {
+    // shapeProblem found every undefined alias and bad merge key: what is left is an
+    // alias expanding too often (an "alias bomb") or, through aliases, nesting too deep.
+    if (!(err instanceof RangeError || err instanceof ReferenceError)) throw err;
+    const message = err instanceof RangeError ? TOO_DEEP : `aliases expand to more than ${MAX_ALIAS_EXPANSION} values; use each anchor fewer times`;
+    return { data: undefined, problems: [...problems, at(firstAlias(doc, lines), '', message)], locate, clearSecrets: secrets };
   }
   let result = validate(schema, data);
-  if (!result.ok && retypeWholeEnvValues(result.issues, env.whole)) result = validate(schema, (data = doc.toJS()));
+  if (!result.ok && retypeWholeEnvValues(result.issues, env.whole)) result = validate(schema, (data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION })));
   if (!result.ok) {
     for (const p of result.problems) {
       const path = formatPath(p.path);
@@ -61,7 +78,64 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
     }
   }
   problems.sort(byPosition);
-  return result.ok && problems.length === 0 ? { value: result.value, data, problems, locate } : { data, problems, locate };
+  return result.ok && problems.length === 0 ? { value: result.value, data, problems, locate, clearSecrets: secrets } : { data, problems, locate, clearSecrets: secrets };
+}
+
+/**
+ * Far above any real file (60 machines sharing one 5-key template is 300), far below
+ * what would take the gateway's memory.
+ */
+const MAX_ALIAS_EXPANSION = 10_000;
+
+function firstAlias(doc: Document, lines: LineCounter): Position {
+  let offset = 0;
+  visit(doc, { Alias: (_, node) => ((offset = node.range?.[0] ?? 0), visit.BREAK) });
+  return positionAt(offset, lines);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The file as text; a file that is not UTF-8 is refused at its first bad byte. */
+function readText(file: string): { text: string } | { error: string; at: Position } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    return { error: readFailure(err), at: { line: 0, column: 0 } };
+  }
+  try {
+    return { text: utf8.decode(bytes) };
+  } catch {
+    return { error: 'not UTF-8 text: save the file as UTF-8', at: firstBadByte(bytes) };
+  }
+}
+
+/** Line and column (in characters) of the first byte that is not UTF-8. */
+function firstBadByte(bytes: Buffer): Position {
+  let line = 1;
+  let start = 0;
+  for (let end = bytes.indexOf(0x0a); ; end = bytes.indexOf(0x0a, start)) {
+    const row = bytes.subarray(start, end === -1 ? bytes.length : end);
+    if (!isUtf8(row)) return { line, column: badColumn(row) };
+    if (end === -1) return { line, column: 1 };
+    line++;
+    start = end + 1;
+  }
+}
+
+/** Byte by byte: the decoder throws at the first byte that cannot continue a character. */
+function badColumn(row: Uint8Array): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let column = 1;
+  for (const byte of row) {
+    try {
+      column += [...decoder.decode(Uint8Array.of(byte), { stream: true })].length;
+    } catch {
+      return column;
+    }
+  }
+  // The line ends inside a character.
+  return column;
 }
 
 function readFailure(err: unknown): string {
@@ -69,6 +143,7 @@ function readFailure(err: unknown): string {
   if (code === 'ENOENT') return 'file not found';
   if (code === 'EISDIR') return 'is a folder, expected a YAML file';
   if (code === 'EACCES') return 'cannot be read: permission denied';
+  if (code === 'ELOOP') return 'cannot be read: its symbolic links point at each other in a loop';
   return `cannot be read: ${(err as Error).message}`;
 }
 

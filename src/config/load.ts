@@ -8,6 +8,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { readableSecretWarnings, type ConfigWarning } from './clear-secrets.js';
 import { crossFileProblems } from './cross-file.js';
 import { parseConfigFile } from './document.js';
 import type { Env } from './env.js';
@@ -15,6 +16,7 @@ import { ConfigError, displayPath, type ConfigProblem } from './errors.js';
 import type { Locate } from './positions.js';
 import { deviceSchema, gatewaySchema, type DeviceConfig, type GatewayConfig } from './schema.js';
 
+export type { ConfigWarning } from './clear-secrets.js';
 export type { Env } from './env.js';
 export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
 export type { Locate, Position } from './positions.js';
@@ -34,6 +36,8 @@ export interface LoadedConfig {
   /** Absolute. */
   devicesDir: string;
   devices: LoadedDevice[];
+  /** Not errors: the configuration works, but should be fixed (shown by validate, logged at start). */
+  warnings: ConfigWarning[];
 }
 
 const gatewayContent = 'the gateway settings (prodsmart, storage, web, devices, log)';
@@ -63,14 +67,16 @@ export function loadConfig(gatewayFile: string, opts: { env?: Env } = {}): Loade
   if ('error' in listed) throw new ConfigError([...problems, folderProblem(listed.error)]);
 
   const devices: LoadedDevice[] = [];
+  const secrets = [{ file, secrets: gateway.clearSecrets }];
   for (const f of listed.files) {
     const parsed = parseConfigFile(f, deviceSchema, env, deviceContent);
     problems.push(...parsed.problems);
+    secrets.push({ file: f, secrets: parsed.clearSecrets });
     if (parsed.value) devices.push({ file: f, config: parsed.value, locate: parsed.locate });
   }
   problems.push(...crossFileProblems(devices));
   if (problems.length > 0 || !gateway.value) throw new ConfigError(problems);
-  return { gateway: gateway.value, gatewayFile: file, devicesDir, devices };
+  return { gateway: gateway.value, gatewayFile: file, devicesDir, devices, warnings: readableSecretWarnings(secrets) };
 }
 
 /** One device file alone (hot reload); check it against the others with crossFileProblems. */
@@ -87,16 +93,33 @@ export function loadDeviceFile(file: string, env: Env = process.env): LoadedDevi
  * in gateway.yaml, for the message.
  */
 export function listDeviceFiles(dir: string, setting = dir): { files: string[] } | { error: string } {
-  const stat = statSync(dir, { throwIfNoEntry: false });
   const relativeNote = isAbsolute(setting) ? '' : ` (${setting} is relative to the working directory ${process.cwd()})`;
-  if (!stat) return { error: `devices folder ${dir} not found${relativeNote}` };
-  if (!stat.isDirectory()) return { error: `${dir} is a file, expected a folder of device files` };
-  const files = readdirSync(dir)
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { error: `devices folder ${dir} not found${relativeNote}` };
+    if (code === 'ENOTDIR') return { error: `${dir} is a file, expected a folder of device files` };
+    if (code === 'ELOOP') return { error: `devices folder ${dir}: its symbolic links point at each other in a loop` };
+    if (code === 'EACCES') return { error: `devices folder ${dir} cannot be read: permission denied` };
+    return { error: `devices folder ${dir} cannot be read: ${(err as Error).message}` };
+  }
+  const files = names
     .filter((name) => /\.ya?ml$/i.test(name) && !name.startsWith('.'))
     .map((name) => join(dir, name))
-    .filter((f) => statSync(f, { throwIfNoEntry: false })?.isFile())
+    .filter(isFileOrUnreadable)
     .sort();
   return files.length > 0 ? { files } : { error: `no device files (*.yaml) in ${dir}` };
+}
+
+/** A device file that cannot be examined (a symlink loop, no permission) stays, so its read failure is reported. */
+function isFileOrUnreadable(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -5,9 +5,34 @@
  */
 import { z } from 'zod';
 import { isLoopback } from '../web/listen.js';
+import { hasUrlCredentials } from './words.js';
 
-const name = z.string().min(1, 'a non-empty string');
 const positiveInt = z.number().int().positive();
+
+/**
+ * A code the MES matches exactly (machine, waste, parameter, downtime type). A control
+ * character (NUL, a tab, a line break) or half of a UTF-16 pair (from a "\uD800" escape)
+ * is invisible in the file and never what the MES has.
+ */
+const code = z
+  .string()
+  .min(1, 'a non-empty string')
+  .regex(/^[^\p{Cc}\p{Cs}]*$/u, 'text without control characters (NUL, tab, line break) or broken escapes');
+
+/**
+ * Whole milliseconds from `min` to `max`. Node timers fire at once above 2^31-1 ms
+ * (24.8 days), so every duration has an upper bound; the message names it.
+ */
+function millis(min: number, max: number, maxWords: string) {
+  return z.number().int().min(min).max(max, `at most ${max} (${maxWords})`);
+}
+const minute = 60_000;
+const hour = 60 * minute;
+const timeoutMs = millis(1, 5 * minute, '5 minutes');
+/** Seconds from `min` to `max`, fractions allowed. */
+function seconds(max: number, maxWords: string) {
+  return z.number().max(max, `at most ${max} (${maxWords})`);
+}
 
 // ---------------------------------------------------------------- signal sources
 
@@ -60,7 +85,7 @@ export const mqttSource = z.strictObject({
 
 /** A machine mapping, generic over the protocol's source schema. */
 function machineSchema<S extends z.ZodObject<z.core.$ZodShape, z.core.$strict>>(source: S) {
-  const reasonOptions = { map: z.record(z.string(), name).default({}), default: name.optional() };
+  const reasonOptions = { map: z.record(z.string(), code).default({}), default: code.optional() };
   const nestedReason = z.strictObject({ source, ...reasonOptions });
   // docs/configuration.md#machines writes the source's keys inline beside map and default; a nested `source:` is
   // accepted too. Either way the result is { source, map, default }. (The cast: TypeScript
@@ -71,20 +96,20 @@ function machineSchema<S extends z.ZodObject<z.core.$ZodShape, z.core.$strict>>(
   const stopReason = z.union([inlineReason, nestedReason]);
   return z
     .strictObject({
-      code: name,
+      code,
       count: source.optional(),
       initialCount: z.enum(['raw', 'zero']).default('raw'),
-      waste: z.array(z.strictObject({ code: name, source })).default([]),
+      waste: z.array(z.strictObject({ code, source })).default([]),
       running: source.optional(),
       stopReason: stopReason.optional(),
       parameters: z
-        .array(z.strictObject({ code: name, source, deadband: z.number().min(0).default(0) }))
+        .array(z.strictObject({ code, source, deadband: z.number().min(0).default(0) }))
         .default([]),
       counterRollover: positiveInt.optional(),
       maxCountJump: positiveInt.optional(),
-      downtimeType: name.optional(),
-      stopWhenIdleSeconds: z.number().positive().optional(),
-      minStateSeconds: z.number().min(0).default(0),
+      downtimeType: code.optional(),
+      stopWhenIdleSeconds: seconds(86_400, '24 hours').positive().optional(),
+      minStateSeconds: seconds(3600, '1 hour').min(0).default(0),
     })
     .superRefine((m, ctx) => {
       const tracksState = m.running !== undefined || m.stopWhenIdleSeconds !== undefined;
@@ -120,30 +145,33 @@ const modbusTcpConnection = z.strictObject({
   host,
   port: port.default(502),
   unitId: z.number().int().min(0).max(255).default(1),
-  timeoutMs: positiveInt.default(2000),
+  timeoutMs: timeoutMs.default(2000),
   /** Unused addresses a batched read may span to save a request. */
   maxGap: z.number().int().min(0).max(100).default(8),
 });
 
 const modbusRtuConnection = z.strictObject({
   path: z.string().min(1, 'a serial device such as /dev/ttyUSB0'),
-  baudRate: positiveInt.default(9600),
+  baudRate: z.number().int().min(50).max(4_000_000).default(9600),
   parity: z.enum(['none', 'even', 'odd']).default('none'),
   dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
   stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
   unitId: z.number().int().min(0).max(247).default(1),
-  timeoutMs: positiveInt.default(1000),
+  timeoutMs: timeoutMs.default(1000),
   maxGap: z.number().int().min(0).max(100).default(8),
 });
 
 const opcuaConnection = z.strictObject({
-  endpointUrl: z.string().regex(/^opc\.tcp:\/\/.+/, 'an endpoint URL such as opc.tcp://10.0.0.60:4840'),
+  endpointUrl: z
+    .string()
+    .regex(/^opc\.tcp:\/\/.+/, 'an endpoint URL such as opc.tcp://10.0.0.60:4840')
+    .refine((u) => !hasUrlCredentials(u), 'no user:password@ in the URL: set username and password, the password as ${ENV}'),
   securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']).default('None'),
   securityPolicy: z.enum(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']).optional(),
   username: z.string().optional(),
   password: z.string().optional(),
   mode: z.enum(['subscribe', 'poll']).default('subscribe'),
-  samplingIntervalMs: positiveInt.default(500),
+  samplingIntervalMs: millis(1, hour, '1 hour').default(500),
   /** Accept an unknown server certificate the first time it is seen (else `trust` it by hand). */
   trustOnFirstUse: z.boolean().default(false),
 });
@@ -164,7 +192,7 @@ const mqttConnection = z.strictObject({
 
 const deviceBase = {
   device: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'an id of letters, digits, - _ .'),
-  pollIntervalMs: z.number().int().min(10).default(1000),
+  pollIntervalMs: millis(10, hour, '1 hour').default(1000),
 };
 
 function device<P extends string, C extends z.ZodType, S extends z.ZodObject<z.core.$ZodShape, z.core.$strict>>(protocol: P, connection: C, source: S) {
@@ -200,7 +228,11 @@ function listenHost(hostPort: string): string {
 export const gatewaySchema = z.strictObject({
   prodsmart: z
     .strictObject({
-      baseUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://app.prodsmart.com'),
+      // The URL is logged and shown on the status page: credentials in it would be too.
+      baseUrl: z
+        .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+        .refine((u) => !hasUrlCredentials(u), 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}')
+        .default('https://app.prodsmart.com'),
       auth: z
         .strictObject({
           apiKey: z.string().min(1).optional(),
@@ -220,12 +252,12 @@ export const gatewaySchema = z.strictObject({
           }
         }),
       requestsPerMinute: z.number().int().min(1).max(120).default(100),
-      timeoutMs: positiveInt.default(10000),
+      timeoutMs: timeoutMs.default(10000),
     }),
   storage: z
     .strictObject({
       path: z.string().min(1).default('./data/gateway.db'),
-      retentionDays: z.number().positive().default(30),
+      retentionDays: z.number().positive().max(3650, 'at most 3650 (10 years)').default(30),
     })
     .prefault({}),
   web: z

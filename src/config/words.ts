@@ -31,9 +31,34 @@ export function describeValue(value: unknown, opts: { withType?: boolean; secret
   if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : `a list of ${plural(value.length, 'item')}`;
   if (typeof value === 'object') return 'a mapping (key: value)';
   if (opts.secret) return `${typeof value === 'string' ? 'a string' : typeWord(typeof value)} (value hidden)`;
-  if (typeof value === 'string') return `${opts.withType ? 'string ' : ''}${JSON.stringify(clip(value))}`;
+  if (typeof value === 'string') return `${opts.withType ? 'string ' : ''}${JSON.stringify(clip(safeUrl(value)))}`;
   if (typeof value === 'number') return `${opts.withType ? 'number ' : ''}${value}`;
   return String(value);
+}
+
+/**
+ * A URL without the `user:password@` it may carry, for logs, errors and pages. Text that is
+ * not a valid URL loses everything up to its last `@` after the scheme: a password may
+ * contain `/` or `#`.
+ */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    return url.replace(/\/\/[^/]*@/, '//');
+  } catch {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, '$1');
+  }
+}
+
+/** Whether a URL carries `user:password@` (an unparseable one never reaches a connection). */
+export function hasUrlCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
+  }
 }
 
 export function plural(n: number, word: string): string {

@@ -52,7 +52,8 @@ export function configFixture(files: Record<string, string> | ((dir: string) => 
   mkdirSync(join(dir, 'devices'), { recursive: true });
   for (const [name, text] of Object.entries(all)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
+    // Owner only, as a file with a secret in clear should be (else validate warns).
+    writeFileSync(join(dir, name), text, { mode: 0o600 });
   }
   return { dir, gatewayFile: join(dir, 'gateway.yaml'), path: (name) => join(dir, name) };
 }

@@ -5,6 +5,9 @@ import { hostname } from 'node:os';
 import type { IClientOptions } from 'mqtt';
 import type { DeviceOf } from '../../config/schema.js';
 
+/** The broker URL without credentials, for logs and errors (the config loader shows URLs the same way). */
+export { safeUrl } from '../../config/words.js';
+
 export type MqttDevice = DeviceOf<'mqtt'>;
 
 /**
@@ -70,9 +73,4 @@ export function clientOptions(device: MqttDevice, role: 'gateway' | 'probe' | 's
     }
   }
   return options;
-}
-
-/** The broker URL without credentials, for logs and errors. */
-export function safeUrl(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//');
 }
