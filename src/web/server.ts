@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { createAuth } from './auth.js';
+import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
 import { healthProblems } from './health.js';
 import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
@@ -36,11 +37,14 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-/** Sockets at the same time; the event streams are capped far below this. */
-const MAX_CONNECTIONS = 256;
-/** A client must send its request headers within this, and the whole request within REQUEST_TIMEOUT_MS. */
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A client must send its request headers within this, and the whole request (a login form at
+ * most) within REQUEST_TIMEOUT_MS, so sockets that trickle or say nothing are shed within
+ * seconds; node checks every CHECK_INTERVAL_MS.
+ */
+const HEADERS_TIMEOUT_MS = 5000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const CHECK_INTERVAL_MS = 1000;
 
 /** Served without login: the login form needs its stylesheet and icon. */
 const PUBLIC = new Set(['/login', '/style.css', '/favicon.svg']);
@@ -124,7 +128,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const server = createServer(
     // The timeouts are checked every connectionsCheckingInterval (default 30 s).
-    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 2000 },
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CHECK_INTERVAL_MS },
     (req, res) => {
       route(req, res).catch((err: unknown) => {
         if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: err.message });
@@ -135,7 +139,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     },
   );
 
-  server.maxConnections = MAX_CONNECTIONS;
+  limitConnections(server, log);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`web.listen ${opts.listen}: ${err.message}`, { cause: err })));

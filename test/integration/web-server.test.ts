@@ -1,9 +1,10 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startWebServer } from '../../src/web/server.js';
+import { eventuallyPasses } from '../helpers/wait.js';
 import { fixtureProvider, fixtureStatus } from '../helpers/web-fixture.js';
 import { parseExposition } from '../helpers/web-prometheus.js';
-import { openEvents, rawRequest, startFixtureServer } from '../helpers/web-server.js';
+import { openEvents, openSlowSockets, rawRequest, startFixtureServer } from '../helpers/web-server.js';
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
@@ -322,5 +323,20 @@ describe('status web server with web.token', () => {
     const events = await openEvents(web.url, { authorization: `Bearer ${token}` });
     closers.push(events.close);
     expect(JSON.parse((await events.next()).data).version).toBe(fixtureStatus().version);
+  });
+});
+
+describe('status web server: one client cannot lock out the others', () => {
+  it('keeps answering /healthz from this host while another client holds 300 slow sockets', async () => {
+    const { get, web, lines } = await server();
+    const slow = await openSlowSockets(web.url, 300, '127.0.0.2');
+    closers.push(slow.close);
+    // The first 32 are held (until the header timeout), the rest are closed at once.
+    await eventuallyPasses(() => expect(slow.closed()).toBe(300 - 32), 10_000);
+    const health = await get('/healthz');
+    expect(health.status).toBe(200);
+    expect(await health.text()).toBe('ok\n');
+    expect(slow.closed()).toBe(300 - 32);
+    expect(lines('web.connections_limited')).toEqual([expect.objectContaining({ remote: '127.0.0.2', limit: 32 })]);
   });
 });
