@@ -4,13 +4,16 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { createAuth } from './auth.js';
+import { type Clock, systemClock } from '../clock.js';
+import { type Auth, createAuth } from './auth.js';
+import { clientAddress } from './client.js';
 import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
 import { healthProblems } from './health.js';
 import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
 import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from './listen.js';
-import { handleLogin } from './login.js';
+import { handleLogin, handleLogout, retryAfterSeconds } from './login.js';
+import { LoginThrottle } from './login-throttle.js';
 import { createMetrics } from './metrics.js';
 import { loadStatic, serveStatic } from './static.js';
 import type { StatusProvider } from './status-types.js';
@@ -29,6 +32,8 @@ export interface WebServerOptions {
   heartbeatMs?: number;
   /** Concurrent /api/events streams; more are answered 503 (the page then polls). Default 16. */
   maxEventClients?: number;
+  /** Session expiry and login lockouts; default the system clock. */
+  clock?: Clock;
 }
 
 export interface WebServer {
@@ -66,8 +71,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         'set web.token in gateway.yaml (at least 16 characters), or listen on 127.0.0.1',
     );
   }
-  const auth = opts.token ? createAuth(opts.token) : undefined;
   const { provider, logger: log } = opts;
+  const clock = opts.clock ?? systemClock;
+  const auth = opts.token ? createAuth(opts.token, clock) : undefined;
+  const throttle = new LoginThrottle(clock, log);
   const files = await loadStatic(new URL('./page/', import.meta.url));
   const metrics = createMetrics(provider);
   const events = createEventHub(provider, {
@@ -90,12 +97,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
     // Another site open in the same browser could otherwise POST here (CSRF).
     if (method === 'POST' && !sameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin request refused' });
-    if (path === '/login') return auth ? handleLogin(req, res, auth, log) : redirect(res, '/');
-    if (auth && !PUBLIC.has(path) && !auth.allows(req)) {
-      if (method === 'GET' && (path === '/' || path === '/index.html')) return redirect(res, '/login');
-      res.setHeader('www-authenticate', 'Bearer realm="shopfloor-gateway"');
-      return sendJson(res, 401, { error: 'authentication required: Authorization: Bearer <web.token>, or log in at /login' });
+    if (path === '/login') return auth ? handleLogin(req, res, auth, throttle) : redirect(res, '/');
+    if (path === '/logout') {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      return auth ? handleLogout(req, res, auth) : redirect(res, '/');
     }
+    if (auth && !PUBLIC.has(path) && refused(req, res, auth, throttle, path, method)) return;
 
     const action = /^\/api\/dead-letters\/(\d{1,15})\/(retry|drop)$/.exec(path);
     if (action) {
@@ -154,6 +161,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     close: () =>
       new Promise<void>((resolve) => {
         events.close();
+        throttle.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -178,6 +186,38 @@ function sameOrigin(req: IncomingMessage): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Answers 401 (or sends a browser to /login) without a valid session or the token, and 429 with
+ * Retry-After while the client is locked out for wrong tokens. Returns whether it answered.
+ */
+function refused(req: IncomingMessage, res: ServerResponse, auth: Auth, throttle: LoginThrottle, path: string, method: string | undefined): boolean {
+  const credential = auth.credential(req);
+  if (credential === 'session') return false;
+  const client = clientAddress(req);
+  if (credential !== 'none') {
+    // While locked out even the right token is refused: a different answer would tell a guesser it was right.
+    const lockedMs = throttle.lockedFor(client);
+    if (lockedMs > 0) {
+      const seconds = retryAfterSeconds(lockedMs);
+      res.setHeader('retry-after', String(seconds));
+      sendJson(res, 429, { error: `too many wrong tokens from ${client}, retry after ${seconds} s` });
+      return true;
+    }
+    if (credential === 'token') {
+      throttle.succeeded(client);
+      return false;
+    }
+    throttle.failed(client);
+  }
+  if (method === 'GET' && (path === '/' || path === '/index.html')) {
+    redirect(res, '/login');
+  } else {
+    res.setHeader('www-authenticate', 'Bearer realm="shopfloor-gateway"');
+    sendJson(res, 401, { error: 'authentication required: Authorization: Bearer <web.token>, or log in at /login' });
+  }
+  return true;
 }
 
 function notAllowed(res: ServerResponse, allow: string): void {
