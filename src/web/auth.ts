@@ -4,7 +4,7 @@
  * never the token, and is Secure when the browser came over HTTPS (through a local proxy).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
 import { SessionStore } from './sessions.js';
 
@@ -14,7 +14,8 @@ const COOKIE = 'sfg_session';
 export type Credential = 'session' | 'token' | 'wrong-token' | 'none';
 
 export interface Auth {
-  credential(req: IncomingMessage): Credential;
+  /** What `req` shows. For a session, `res` is cut when the session ends (a live event stream outlasts any check at its start). */
+  credential(req: IncomingMessage, res: ServerResponse): Credential;
   /** `candidate` is the token (constant time). */
   isToken(candidate: string): boolean;
   /** Starts a session; the Set-Cookie header value that carries it. */
@@ -30,13 +31,21 @@ export function createAuth(token: string, clock: Clock): Auth {
     `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(maxAgeMs / 1000)}${secure ? '; Secure' : ''}`;
   return {
     isToken,
-    credential(req) {
+    credential(req, res) {
       const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
       if (bearer) return isToken(bearer[1]) ? 'token' : 'wrong-token';
       const id = readCookie(req.headers.cookie, COOKIE);
-      return id !== undefined && sessions.use(id) ? 'session' : 'none';
+      if (id === undefined) return 'none';
+      const leftMs = sessions.requestStarted(id);
+      if (leftMs <= 0) return 'none';
+      const cut = clock.setTimeout(() => res.destroy(), leftMs);
+      res.once('close', () => {
+        clock.clearTimeout(cut);
+        sessions.requestEnded(id);
+      });
+      return 'session';
     },
-    startSession: (secure) => cookie(sessions.start(), sessions.policy.maxAgeMs, secure),
+    startSession: (secure) => cookie(sessions.create(), sessions.policy.maxAgeMs, secure),
     endSession(req, secure) {
       const id = readCookie(req.headers.cookie, COOKIE);
       if (id !== undefined) sessions.end(id);

@@ -193,7 +193,7 @@ function sameOrigin(req: IncomingMessage): boolean {
  * Retry-After while the client is locked out for wrong tokens. Returns whether it answered.
  */
 function refused(req: IncomingMessage, res: ServerResponse, auth: Auth, throttle: LoginThrottle, path: string, method: string | undefined): boolean {
-  const credential = auth.credential(req);
+  const credential = auth.credential(req, res);
   if (credential === 'session') return false;
   const client = clientAddress(req);
   if (credential !== 'none') {

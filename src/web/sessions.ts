@@ -20,6 +20,8 @@ export const SESSION_POLICY: SessionPolicy = { maxAgeMs: 12 * 3600_000, idleMs: 
 interface Session {
   startedAt: number;
   seenAt: number;
+  /** Requests under way; a session with one open (the page's event stream) is not idle. */
+  open: number;
 }
 
 export class SessionStore {
@@ -32,26 +34,37 @@ export class SessionStore {
   ) {}
 
   /** A new session id (256 random bits, URL-safe). */
-  start(): string {
+  create(): string {
     const now = this.clock.now();
     for (const [id, s] of this.sessions) if (this.expired(s, now)) this.sessions.delete(id);
     while (this.sessions.size >= this.policy.maxSessions) this.sessions.delete(this.sessions.keys().next().value!);
     const id = randomBytes(32).toString('base64url');
-    this.sessions.set(id, { startedAt: now, seenAt: now });
+    this.sessions.set(id, { startedAt: now, seenAt: now, open: 0 });
     return id;
   }
 
-  /** The session is valid; it counts as used now. An expired one is forgotten. */
-  use(id: string): boolean {
+  /**
+   * A request shows session `id`: milliseconds until the session ends for good, or 0 when it
+   * is not valid (an expired one is forgotten). Call requestEnded when a valid one is answered.
+   */
+  requestStarted(id: string): number {
     const s = this.sessions.get(id);
-    if (!s) return false;
+    if (!s) return 0;
     const now = this.clock.now();
     if (this.expired(s, now)) {
       this.sessions.delete(id);
-      return false;
+      return 0;
     }
+    s.open++;
     s.seenAt = now;
-    return true;
+    return s.startedAt + this.policy.maxAgeMs - now;
+  }
+
+  requestEnded(id: string): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    s.open = Math.max(0, s.open - 1);
+    s.seenAt = this.clock.now();
   }
 
   end(id: string): void {
@@ -59,6 +72,6 @@ export class SessionStore {
   }
 
   private expired(s: Session, now: number): boolean {
-    return now - s.startedAt >= this.policy.maxAgeMs || now - s.seenAt >= this.policy.idleMs;
+    return now - s.startedAt >= this.policy.maxAgeMs || (s.open === 0 && now - s.seenAt >= this.policy.idleMs);
   }
 }

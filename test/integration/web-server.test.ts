@@ -427,6 +427,21 @@ describe('status web server: sessions', () => {
     expect((await get('/', session(busy))).headers.get('location')).toBe('/login');
   });
 
+  it('keeps the session of an open page while its event stream runs, and ends the stream when the session ends', async () => {
+    const clock = new ManualClock();
+    const { get, web } = await server({ token, clock });
+    const cookie = session(await logIn(get));
+    const events = await openEvents(web.url, cookie.headers);
+    closers.push(events.close);
+    await events.next();
+    clock.advance(3 * H);
+    expect((await get('/api/status', cookie)).status).toBe(200);
+    clock.advance(9 * H);
+    // Cut, not ended: the browser reconnects, gets 401 and goes to the login form.
+    await expect(events.next()).rejects.toThrow(/terminated/);
+    expect((await get('/api/status', cookie)).status).toBe(401);
+  });
+
   it('ends the session on logout and clears the cookie', async () => {
     const { get } = await server({ token });
     const cookie = await logIn(get);
