@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../clock.js';
-import { type Auth, createAuth } from './auth.js';
+import { type Auth, createAuth, type Credential } from './auth.js';
 import { clientAddress } from './client.js';
 import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
@@ -102,7 +102,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       if (method !== 'POST') return notAllowed(res, 'POST');
       return auth ? handleLogout(req, res, auth) : redirect(res, '/');
     }
-    if (auth && !PUBLIC.has(path) && refused(req, res, auth, throttle, path, method)) return;
+    let credential: Credential | undefined;
+    if (auth && !PUBLIC.has(path)) {
+      credential = admit(req, res, auth, throttle, path, method);
+      if (!credential) return;
+    }
 
     const action = /^\/api\/dead-letters\/(\d{1,15})\/(retry|drop)$/.exec(path);
     if (action) {
@@ -116,6 +120,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (method !== 'GET') return notAllowed(res, 'GET, HEAD');
 
     switch (path) {
+      // The page shows "Log out" only where there is a session to end.
+      case '/api/session':
+        return sendJson(res, 200, { session: credential === 'session' });
       case '/api/status':
         return sendJson(res, 200, provider.status());
       case '/api/events':
@@ -189,12 +196,13 @@ function sameOrigin(req: IncomingMessage): boolean {
 }
 
 /**
- * Answers 401 (or sends a browser to /login) without a valid session or the token, and 429 with
- * Retry-After while the client is locked out for wrong tokens. Returns whether it answered.
+ * The credential that lets the request in, or undefined after answering 401 (or sending a
+ * browser to /login) without one, and 429 with Retry-After while the client is locked out for
+ * wrong tokens.
  */
-function refused(req: IncomingMessage, res: ServerResponse, auth: Auth, throttle: LoginThrottle, path: string, method: string | undefined): boolean {
+function admit(req: IncomingMessage, res: ServerResponse, auth: Auth, throttle: LoginThrottle, path: string, method: string | undefined): 'session' | 'token' | undefined {
   const credential = auth.credential(req, res);
-  if (credential === 'session') return false;
+  if (credential === 'session') return credential;
   const client = clientAddress(req);
   if (credential !== 'none') {
     // While locked out even the right token is refused: a different answer would tell a guesser it was right.
@@ -203,11 +211,11 @@ function refused(req: IncomingMessage, res: ServerResponse, auth: Auth, throttle
       const seconds = retryAfterSeconds(lockedMs);
       res.setHeader('retry-after', String(seconds));
       sendJson(res, 429, { error: `too many wrong tokens from ${client}, retry after ${seconds} s` });
-      return true;
+      return undefined;
     }
     if (credential === 'token') {
       throttle.succeeded(client);
-      return false;
+      return credential;
     }
     throttle.failed(client);
   }
@@ -217,7 +225,7 @@ function refused(req: IncomingMessage, res: ServerResponse, auth: Auth, throttle
     res.setHeader('www-authenticate', 'Bearer realm="shopfloor-gateway"');
     sendJson(res, 401, { error: 'authentication required: Authorization: Bearer <web.token>, or log in at /login' });
   }
-  return true;
+  return undefined;
 }
 
 function notAllowed(res: ServerResponse, allow: string): void {

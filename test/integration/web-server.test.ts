@@ -455,6 +455,15 @@ describe('status web server: sessions', () => {
     expect((await get('/logout')).status).toBe(405);
   });
 
+  it('tells the page whether it has a session to log out of', async () => {
+    const { get } = await server({ token });
+    expect(await (await get('/api/session', session(await logIn(get)))).json()).toEqual({ session: true });
+    expect(await (await get('/api/session', { headers: { authorization: `Bearer ${token}` } })).json()).toEqual({ session: false });
+    expect((await get('/api/session')).status).toBe(401);
+    const open = await server();
+    expect(await (await open.get('/api/session')).json()).toEqual({ session: false });
+  });
+
   it('does not carry sessions over to a server with a new web.token', async () => {
     const { get, web } = await server({ token });
     const cookie = await logIn(get);
