@@ -156,7 +156,7 @@ export class LoginThrottle {
         addresses: rows.length,
         byAddress: Object.fromEntries(named),
       },
-      'status page: %d more wrong tokens and %d tries while locked out, from %d addresses',
+      'status page: %d more wrong tokens and %d tries while locked out, from %d address(es)',
       wrong,
       locked,
       rows.length,
