@@ -1,17 +1,40 @@
-/** The login form used when web.token is set: POST /login with the token sets the session cookie. */
+/**
+ * The login form used when web.token is set: POST /login with the token starts a session,
+ * POST /logout ends it. Wrong tokens are charged to the client (login-throttle.ts).
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
+import { clientAddress, viaHttps } from './client.js';
 import { readBody, redirect, sendText } from './http-util.js';
+import type { LoginThrottle } from './login-throttle.js';
 
 const HTML = 'text/html; charset=utf-8';
 
-export async function handleLogin(req: IncomingMessage, res: ServerResponse, auth: Auth, log: Logger): Promise<void> {
+export async function handleLogin(req: IncomingMessage, res: ServerResponse, auth: Auth, throttle: LoginThrottle): Promise<void> {
   if (req.method !== 'POST') return sendText(res, 200, page(''), HTML);
+  const client = clientAddress(req);
   const form = new URLSearchParams(await readBody(req, 4096));
-  if (auth.isToken(form.get('token') ?? '')) return redirect(res, '/', { 'set-cookie': auth.sessionCookie() });
-  log.warn({ remote: req.socket.remoteAddress }, 'status page login refused: wrong token');
+  const lockedMs = throttle.lockedFor(client);
+  if (lockedMs > 0) {
+    const seconds = retryAfterSeconds(lockedMs);
+    res.setHeader('retry-after', String(seconds));
+    return sendText(res, 429, page(`Too many wrong tokens from this address. Try again in ${seconds} s.`), HTML);
+  }
+  if (auth.isToken(form.get('token') ?? '')) {
+    throttle.succeeded(client);
+    return redirect(res, '/', { 'set-cookie': auth.startSession(viaHttps(req)) });
+  }
+  throttle.failed(client);
   sendText(res, 401, page('That token is not right.'), HTML);
+}
+
+export function handleLogout(req: IncomingMessage, res: ServerResponse, auth: Auth): void {
+  redirect(res, '/login', { 'set-cookie': auth.endSession(req, viaHttps(req)) });
+}
+
+/** Retry-After in whole seconds, never 0 while still locked. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 function page(message: string): string {

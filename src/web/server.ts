@@ -4,12 +4,16 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { createAuth } from './auth.js';
+import { type Clock, systemClock } from '../clock.js';
+import { type Auth, createAuth, type Credential } from './auth.js';
+import { clientAddress } from './client.js';
+import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
 import { healthProblems } from './health.js';
 import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
 import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from './listen.js';
-import { handleLogin } from './login.js';
+import { handleLogin, handleLogout, retryAfterSeconds } from './login.js';
+import { LoginThrottle } from './login-throttle.js';
 import { createMetrics } from './metrics.js';
 import { loadStatic, serveStatic } from './static.js';
 import type { StatusProvider } from './status-types.js';
@@ -28,6 +32,8 @@ export interface WebServerOptions {
   heartbeatMs?: number;
   /** Concurrent /api/events streams; more are answered 503 (the page then polls). Default 16. */
   maxEventClients?: number;
+  /** Session expiry and login lockouts; default the system clock. */
+  clock?: Clock;
 }
 
 export interface WebServer {
@@ -36,11 +42,14 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-/** Sockets at the same time; the event streams are capped far below this. */
-const MAX_CONNECTIONS = 256;
-/** A client must send its request headers within this, and the whole request within REQUEST_TIMEOUT_MS. */
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A client must send its request headers within this, and the whole request (a login form at
+ * most) within REQUEST_TIMEOUT_MS, so sockets that trickle or say nothing are shed within
+ * seconds; node checks every CHECK_INTERVAL_MS.
+ */
+const HEADERS_TIMEOUT_MS = 5000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const CHECK_INTERVAL_MS = 1000;
 
 /** Served without login: the login form needs its stylesheet and icon. */
 const PUBLIC = new Set(['/login', '/style.css', '/favicon.svg']);
@@ -62,8 +71,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         'set web.token in gateway.yaml (at least 16 characters), or listen on 127.0.0.1',
     );
   }
-  const auth = opts.token ? createAuth(opts.token) : undefined;
   const { provider, logger: log } = opts;
+  const clock = opts.clock ?? systemClock;
+  const auth = opts.token ? createAuth(opts.token, clock) : undefined;
+  const throttle = new LoginThrottle(clock, log);
   const files = await loadStatic(new URL('./page/', import.meta.url));
   const metrics = createMetrics(provider);
   const events = createEventHub(provider, {
@@ -86,11 +97,15 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
     // Another site open in the same browser could otherwise POST here (CSRF).
     if (method === 'POST' && !sameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin request refused' });
-    if (path === '/login') return auth ? handleLogin(req, res, auth, log) : redirect(res, '/');
-    if (auth && !PUBLIC.has(path) && !auth.allows(req)) {
-      if (method === 'GET' && (path === '/' || path === '/index.html')) return redirect(res, '/login');
-      res.setHeader('www-authenticate', 'Bearer realm="shopfloor-gateway"');
-      return sendJson(res, 401, { error: 'authentication required: Authorization: Bearer <web.token>, or log in at /login' });
+    if (path === '/login') return auth ? handleLogin(req, res, auth, throttle) : redirect(res, '/');
+    if (path === '/logout') {
+      if (method !== 'POST') return notAllowed(res, 'POST');
+      return auth ? handleLogout(req, res, auth) : redirect(res, '/');
+    }
+    let credential: Credential | undefined;
+    if (auth && !PUBLIC.has(path)) {
+      credential = admit(req, res, auth, throttle, path, method);
+      if (!credential) return;
     }
 
     const action = /^\/api\/dead-letters\/(\d{1,15})\/(retry|drop)$/.exec(path);
@@ -105,6 +120,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (method !== 'GET') return notAllowed(res, 'GET, HEAD');
 
     switch (path) {
+      // The page shows "Log out" only where there is a session to end.
+      case '/api/session':
+        return sendJson(res, 200, { session: credential === 'session' });
       case '/api/status':
         return sendJson(res, 200, provider.status());
       case '/api/events':
@@ -124,7 +142,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   const server = createServer(
     // The timeouts are checked every connectionsCheckingInterval (default 30 s).
-    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 2000 },
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: CHECK_INTERVAL_MS },
     (req, res) => {
       route(req, res).catch((err: unknown) => {
         if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: err.message });
@@ -135,7 +153,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     },
   );
 
-  server.maxConnections = MAX_CONNECTIONS;
+  limitConnections(server, log);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`web.listen ${opts.listen}: ${err.message}`, { cause: err })));
@@ -150,6 +168,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     close: () =>
       new Promise<void>((resolve) => {
         events.close();
+        throttle.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -174,6 +193,39 @@ function sameOrigin(req: IncomingMessage): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The credential that lets the request in, or undefined after answering 401 (or sending a
+ * browser to /login) without one, and 429 with Retry-After while the client is locked out for
+ * wrong tokens.
+ */
+function admit(req: IncomingMessage, res: ServerResponse, auth: Auth, throttle: LoginThrottle, path: string, method: string | undefined): 'session' | 'token' | undefined {
+  const credential = auth.credential(req, res);
+  if (credential === 'session') return credential;
+  const client = clientAddress(req);
+  if (credential !== 'none') {
+    // While locked out even the right token is refused: a different answer would tell a guesser it was right.
+    const lockedMs = throttle.lockedFor(client);
+    if (lockedMs > 0) {
+      const seconds = retryAfterSeconds(lockedMs);
+      res.setHeader('retry-after', String(seconds));
+      sendJson(res, 429, { error: `too many wrong tokens from ${client}, retry after ${seconds} s` });
+      return undefined;
+    }
+    if (credential === 'token') {
+      throttle.succeeded(client);
+      return credential;
+    }
+    throttle.failed(client);
+  }
+  if (method === 'GET' && (path === '/' || path === '/index.html')) {
+    redirect(res, '/login');
+  } else {
+    res.setHeader('www-authenticate', 'Bearer realm="shopfloor-gateway"');
+    sendJson(res, 401, { error: 'authentication required: Authorization: Bearer <web.token>, or log in at /login' });
+  }
+  return undefined;
 }
 
 function notAllowed(res: ServerResponse, allow: string): void {

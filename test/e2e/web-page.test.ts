@@ -143,7 +143,7 @@ describe('status page', () => {
     expect(errors).toEqual([]);
   });
 
-  it('asks for the token when web.token is set, then shows the page', async () => {
+  it('asks for the token when web.token is set, shows the page, and logs out', async () => {
     const token = 'browser-test-token-0123456789';
     const { page, web } = await open({ token });
     await page.goto(web.url);
@@ -152,6 +152,19 @@ describe('status page', () => {
     await page.click('button[type="submit"]');
     await page.waitForSelector('body[data-ready="true"]');
     expect(await page.locator('[data-machine="PRESS01"]').isVisible()).toBe(true);
+
+    await page.click('[data-field="logout"] button');
+    await page.waitForURL(/\/login$/);
+    await page.goto(web.url);
+    expect(new URL(page.url()).pathname).toBe('/login');
+  });
+
+  it('shows no Log out button without web.token', async () => {
+    const { page, web } = await open();
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/session'));
+    await ready(page, web.url);
+    expect(await (await answered).json()).toEqual({ session: false });
+    expect(await page.locator('[data-field="logout"]').isVisible()).toBe(false);
   });
 
   it('saves screenshots for a person to look at', async () => {

@@ -1,18 +1,17 @@
 /** Starts the status web server on a free loopback port over the fixture provider. */
-import { connect } from 'node:net';
-import pino from 'pino';
+import { connect, type Socket } from 'node:net';
 import { startWebServer, type WebServerOptions } from '../../src/web/server.js';
 import type { GatewayStatus } from '../../src/web/status-types.js';
+import { recordingLogger } from './log-lines.js';
 import { fixtureProvider } from './web-fixture.js';
 
-export async function startFixtureServer(opts: { status?: GatewayStatus } & Partial<Pick<WebServerOptions, 'token' | 'heartbeatMs' | 'eventsMinIntervalMs' | 'maxEventClients'>> = {}) {
+export async function startFixtureServer(opts: { status?: GatewayStatus } & Partial<Pick<WebServerOptions, 'token' | 'heartbeatMs' | 'eventsMinIntervalMs' | 'maxEventClients' | 'clock'>> = {}) {
   const { status, ...rest } = opts;
   const provider = fixtureProvider(status);
-  /** Every log line the server wrote, as JSON text. */
-  const logs: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });
+  /** `logs`: every log line the server wrote, as JSON text; `lines(event)` parsed. */
+  const { logger, logs, lines } = recordingLogger();
   const web = await startWebServer({ listen: '127.0.0.1:0', provider, logger, ...rest });
-  return { provider, web, logs };
+  return { provider, web, logs, lines };
 }
 
 export interface ServerEvent {
@@ -76,4 +75,29 @@ export async function rawRequest(url: string, lines: string[], body = ''): Promi
   const headers = text.slice(0, end);
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? NaN);
   return { status, headers, body: text.slice(end + 4) };
+}
+
+/**
+ * Opens `n` sockets from `localAddress` (any 127.x address is another client on Linux) that
+ * send half a request and then nothing, as a slow or hostile client does.
+ */
+export async function openSlowSockets(url: string, n: number, localAddress: string) {
+  const { hostname, port } = new URL(url);
+  let closed = 0;
+  const sockets = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const socket = connect({ port: Number(port), host: hostname, localAddress }, () => {
+            socket.write(`GET /healthz HTTP/1.1\r\nHost: ${hostname}:${port}\r\n`);
+            resolve(socket);
+          });
+          // The server destroys a refused socket at once, which may reset it before it connected.
+          socket.once('close', () => closed++);
+          socket.on('error', () => resolve(socket));
+        }),
+    ),
+  );
+  return { closed: () => closed, close: () => sockets.forEach((s) => s.destroy()) };
 }

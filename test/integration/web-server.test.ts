@@ -1,9 +1,11 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startWebServer } from '../../src/web/server.js';
+import { ManualClock } from '../helpers/clocks.js';
+import { eventuallyPasses } from '../helpers/wait.js';
 import { fixtureProvider, fixtureStatus } from '../helpers/web-fixture.js';
 import { parseExposition } from '../helpers/web-prometheus.js';
-import { openEvents, rawRequest, startFixtureServer } from '../helpers/web-server.js';
+import { openEvents, openSlowSockets, rawRequest, startFixtureServer } from '../helpers/web-server.js';
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {
@@ -322,5 +324,151 @@ describe('status web server with web.token', () => {
     const events = await openEvents(web.url, { authorization: `Bearer ${token}` });
     closers.push(events.close);
     expect(JSON.parse((await events.next()).data).version).toBe(fixtureStatus().version);
+  });
+});
+
+describe('status web server: one client cannot lock out the others', () => {
+  it('keeps answering /healthz from this host while another client holds 300 slow sockets', async () => {
+    const { get, web, lines } = await server();
+    const slow = await openSlowSockets(web.url, 300, '127.0.0.2');
+    closers.push(slow.close);
+    // The first 32 are held (until the header timeout), the rest are closed at once.
+    await eventuallyPasses(() => expect(slow.closed()).toBe(300 - 32), 10_000);
+    const health = await get('/healthz');
+    expect(health.status).toBe(200);
+    expect(await health.text()).toBe('ok\n');
+    expect(slow.closed()).toBe(300 - 32);
+    expect(lines('web.connections_limited')).toEqual([expect.objectContaining({ remote: '127.0.0.2', limit: 32 })]);
+  });
+});
+
+describe('status web server: wrong tokens', () => {
+  const token = 'a-long-enough-test-token-42';
+  const bearer = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
+  const login = (t: string) => ({ method: 'POST', body: new URLSearchParams({ token: t }) });
+
+  it('answers 429 with Retry-After to Bearer guesses after five, doubling, and the right token starts over', async () => {
+    const clock = new ManualClock();
+    const { get, logs, lines } = await server({ token, clock });
+    const statuses = [];
+    for (let i = 0; i < 50; i++) statuses.push((await get('/api/status', bearer(`guess-${i}-guess-guess`))).status);
+    expect(statuses).toEqual([...Array(5).fill(401), ...Array(45).fill(429)]);
+
+    const locked = await get('/api/status', bearer(token));
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('retry-after')).toBe('1');
+    clock.advance(1000);
+    expect((await get('/api/status', bearer('guess-again-guess-guess'))).status).toBe(401);
+    expect((await get('/api/status', bearer(token))).headers.get('retry-after')).toBe('2');
+    clock.advance(2000);
+    expect((await get('/api/status', bearer(token))).status).toBe(200);
+    expect((await get('/api/status', bearer('guess-after-success-1'))).status).toBe(401);
+
+    // One line for the first wrong token, not one per try, and no token in any of them.
+    expect(lines('web.login_failed')).toEqual([expect.objectContaining({ level: 40, remote: '127.0.0.1' })]);
+    expect(logs.join('')).not.toMatch(/guess|a-long-enough/);
+  });
+
+  it('locks out the login form the same way, and a browser that is logged in keeps its session', async () => {
+    const clock = new ManualClock();
+    const { get } = await server({ token, clock });
+    const cookie = (await get('/login', login(token))).headers.get('set-cookie')!.split(';')[0];
+    for (let i = 0; i < 5; i++) expect((await get('/login', login(`wrong-${i}-wrong-wrong`))).status).toBe(401);
+    const refused = await get('/login', login(token));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.headers.get('set-cookie')).toBeNull();
+    expect(await refused.text()).toContain('Try again in 1 s');
+    expect((await get('/api/status', { headers: { cookie } })).status).toBe(200);
+    clock.advance(1000);
+    expect((await get('/login', login(token))).status).toBe(303);
+  });
+});
+
+describe('status web server: sessions', () => {
+  const token = 'a-long-enough-test-token-42';
+  const H = 3600_000;
+
+  async function logIn(get: (path: string, init?: RequestInit) => Promise<Response>, headers: Record<string, string> = {}) {
+    const res = await get('/login', { method: 'POST', body: new URLSearchParams({ token }), headers });
+    expect(res.status).toBe(303);
+    return res.headers.get('set-cookie')!;
+  }
+  const session = (setCookie: string) => ({ headers: { cookie: setCookie.split(';')[0] } });
+
+  it('gives every login its own session cookie, for 12 h, Secure only when a local proxy says the browser used HTTPS', async () => {
+    const { get } = await server({ token });
+    const first = await logIn(get);
+    const second = await logIn(get);
+    expect(first.split(';')[0]).not.toBe(second.split(';')[0]);
+    expect(first).toMatch(/^sfg_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    expect((await get('/api/status', session(first))).status).toBe(200);
+    expect((await get('/api/status', session(second))).status).toBe(200);
+
+    expect(await logIn(get, { 'x-forwarded-proto': 'https' })).toMatch(/; Secure$/);
+  });
+
+  it('ends a session after 12 h of use or an hour unused', async () => {
+    const clock = new ManualClock();
+    const { get } = await server({ token, clock });
+    const busy = await logIn(get);
+    const idle = await logIn(get);
+    clock.advance(H - 1);
+    expect((await get('/api/status', session(busy))).status).toBe(200);
+    clock.advance(2);
+    expect((await get('/api/status', session(idle))).status).toBe(401);
+    // 1 h in; 11.5 h more of use, then past 12 h.
+    for (let i = 0; i < 21; i++) {
+      clock.advance(H / 2);
+      expect((await get('/api/status', session(busy))).status).toBe(200);
+    }
+    clock.advance(H / 2);
+    expect((await get('/api/status', session(busy))).status).toBe(401);
+    expect((await get('/', session(busy))).headers.get('location')).toBe('/login');
+  });
+
+  it('keeps the session of an open page while its event stream runs, and ends the stream when the session ends', async () => {
+    const clock = new ManualClock();
+    const { get, web } = await server({ token, clock });
+    const cookie = session(await logIn(get));
+    const events = await openEvents(web.url, cookie.headers);
+    closers.push(events.close);
+    await events.next();
+    clock.advance(3 * H);
+    expect((await get('/api/status', cookie)).status).toBe(200);
+    clock.advance(9 * H);
+    // Cut, not ended: the browser reconnects, gets 401 and goes to the login form.
+    await expect(events.next()).rejects.toThrow(/terminated/);
+    expect((await get('/api/status', cookie)).status).toBe(401);
+  });
+
+  it('ends the session on logout and clears the cookie', async () => {
+    const { get } = await server({ token });
+    const cookie = await logIn(get);
+    const other = await logIn(get);
+    const out = await get('/logout', { method: 'POST', ...session(cookie) });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/login');
+    expect(out.headers.get('set-cookie')).toMatch(/^sfg_session=; .*Max-Age=0/);
+    expect((await get('/api/status', session(cookie))).status).toBe(401);
+    expect((await get('/api/status', session(other))).status).toBe(200);
+    expect((await get('/logout')).status).toBe(405);
+  });
+
+  it('tells the page whether it has a session to log out of', async () => {
+    const { get } = await server({ token });
+    expect(await (await get('/api/session', session(await logIn(get)))).json()).toEqual({ session: true });
+    expect(await (await get('/api/session', { headers: { authorization: `Bearer ${token}` } })).json()).toEqual({ session: false });
+    expect((await get('/api/session')).status).toBe(401);
+    const open = await server();
+    expect(await (await open.get('/api/session')).json()).toEqual({ session: false });
+  });
+
+  it('does not carry sessions over to a server with a new web.token', async () => {
+    const { get, web } = await server({ token });
+    const cookie = await logIn(get);
+    await web.close();
+    const next = await server({ token: 'the-rotated-token-0123456789' });
+    expect((await next.get('/api/status', session(cookie))).status).toBe(401);
   });
 });

@@ -103,6 +103,12 @@ async function act(button) {
   }
 }
 
+async function showLogout() {
+  const res = await fetch('/api/session', { cache: 'no-store' }).catch(() => null);
+  if (res?.ok && (await res.json()).session) field(document, 'logout').hidden = false;
+}
+
 setMode('connecting');
+showLogout();
 if ('EventSource' in window) connect();
 else startPolling();
