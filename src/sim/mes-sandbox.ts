@@ -48,6 +48,7 @@ export interface SandboxMachineState {
 }
 
 export interface SandboxRequest {
+  /** When the request's headers arrived (what the rate limit counts). */
   at: number;
   method: string;
   /** As received, still URL-encoded, without the query (it may hold a token). */
@@ -171,10 +172,12 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Stamped when the request arrives, not when its body is in: the MES counts arrivals.
+    const at = clock.now();
     const raw = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const method = req.method ?? 'GET';
-    const entry: SandboxRequest = { at: clock.now(), method, path: url.pathname, status: 0 };
+    const entry: SandboxRequest = { at, method, path: url.pathname, status: 0 };
     if (raw) entry.body = raw;
     log(requests, entry);
     const answer =
