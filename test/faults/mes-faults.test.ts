@@ -115,6 +115,13 @@ describe('fault suite: MES faults', () => {
     expect(r.plant.differences(r.mes.state)).toEqual([]);
     const counts = r.mes.state[m1.code].counterLog.flatMap((c) => (c.count === undefined ? [] : [c.count]));
     expect(counts.every((c, i) => i === 0 || c > counts[i - 1])).toBe(true);
+    // Which fault made a transition arrive twice: the MES's k-th startstop came from the k-th
+    // forwarded one, so a repeat at k means the answer to k − 1 was lost on its way back.
+    const forwarded = r.proxy.requests.filter((p) => p.forwarded && p.path.endsWith('/startstop'));
+    const recordedTwice = r.mes.state[m2.code].startstop.flatMap((e, k, all) =>
+      e.running === (k === 0 ? 1 : all[k - 1].running) ? [`after ${JSON.stringify(forwarded[k - 1]?.fault)}`] : [],
+    );
+    expect(recordedTwice).toEqual([]);
     expect(runStopProblems(m2.code, r.mes.state[m2.code].startstop, m2.transitions)).toEqual([]);
     expect((await status(r.gw)).deadLetters).toEqual([]);
   }, LONG ? 10 * MINUTE : 150_000);

@@ -62,8 +62,10 @@ describe('fault suite: MES outage and catch-up', () => {
       if (group(i) === 0) m.running = false;
     }
     await plant.flush();
-    await eventually(() => plant.differences(mes.state), (d) => d.length === 0, 60_000, 'online counts delivered');
-    await eventually(() => plant.machines.slice(0, 5).every((m) => mes.state[m.code].startstop.length === 1), (ok) => ok, 60_000, 'online stops delivered');
+    // The first parameters, the counts and the stops: 45 requests, at RPM a minute.
+    const onlineMs = 30_000 + (45 * 60_000) / RPM;
+    await eventually(() => plant.differences(mes.state), (d) => d.length === 0, onlineMs, 'online counts delivered');
+    await eventually(() => plant.machines.slice(0, 5).every((m) => mes.state[m.code].startstop.length === 1), (ok) => ok, onlineMs, 'online stops delivered');
 
     // Outage: every change is seen by the gateway (two polls after each) and queued.
     mes.setDown(true);
