@@ -148,9 +148,7 @@ describe('fault suite: MES faults', () => {
     expect(paused! - bare!.at).toBeLessThanOrEqual(MINUTE + 1000);
     // A restart must not send before the pause ends: it is on disk.
     await r.gw.kill('SIGKILL');
-    const db = new Database(r.cfg.dbPath, { readonly: true });
-    const saved = Number((db.prepare(`SELECT value FROM kv WHERE key = 'uplink.pausedUntil'`).get() as { value: string }).value);
-    db.close();
+    const saved = savedPause(r.cfg.dbPath);
     expect(saved).toBe(paused);
     r.gw = startGateway(r.cfg.gatewayFile);
     defer(() => r.gw.kill('SIGKILL'));
@@ -173,9 +171,7 @@ describe('fault suite: MES faults', () => {
     const paused = await eventually(async () => (await status(r.gw)).mes.pausedUntil, (t) => t !== undefined, 5_000, 'the pause shown');
     expect(paused! - limited!.at).toBeGreaterThan(MINUTE);
     expect(paused! - limited!.at).toBeLessThanOrEqual(MAX_PAUSE_MS + 1000);
-    const db = new Database(r.cfg.dbPath, { readonly: true });
-    const saved = Number((db.prepare(`SELECT value FROM kv WHERE key = 'uplink.pausedUntil'`).get() as { value: string }).value);
-    db.close();
+    const saved = savedPause(r.cfg.dbPath);
     expect(saved - limited!.at).toBeLessThanOrEqual(MAX_PAUSE_MS + 1000);
   }, 60_000);
 
@@ -222,3 +218,13 @@ describe('fault suite: MES faults', () => {
     expect((await status(r.gw)).deadLetters).toEqual([]);
   }, 60_000);
 });
+
+/** The 429 pause the gateway stored for its next start. */
+function savedPause(dbPath: string): number {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return Number((db.prepare(`SELECT value FROM kv WHERE key = 'uplink.pausedUntil'`).get() as { value: string }).value);
+  } finally {
+    db.close();
+  }
+}
