@@ -151,7 +151,12 @@ export class MesClient {
   }
 
   private classify(status: number, retryAfter: string | string[] | undefined, text: string): MesResult {
-    if (status >= 200 && status < 300) return { outcome: 'ok', status, body: text };
+    if (status >= 200 && status < 300) {
+      // The MES answers JSON or nothing. Anything else came from a proxy, a captive portal or a
+      // broken answer: the request may or may not have been taken, so it is not a delivery.
+      if (!isJsonOrEmpty(text)) return { outcome: 'retry', status, error: `HTTP ${status} with an answer that is not the MES's (not JSON)`, mayHaveArrived: true };
+      return { outcome: 'ok', status, body: text };
+    }
     if (status === 429) return { outcome: 'rate-limited', status, retryAfterMs: parseRetryAfter(retryAfter, this.opts.clock.now()) };
     // Redacted before it is cut: a secret cut in half would no longer match.
     const reason = this.redact(text.trim()).slice(0, MAX_REASON_CHARS) || `HTTP ${status}`;
@@ -178,6 +183,18 @@ export class MesClient {
 /** A failed token request: the item's own request never left, whatever happened to the token's. */
 function notSent(failure: Exclude<MesResult, { outcome: 'ok' }>): MesResult {
   return failure.outcome === 'retry' ? { ...failure, mayHaveArrived: false } : failure;
+}
+
+/** Empty, JSON, or JSON-shaped (the reference's own examples carry trailing commas). */
+function isJsonOrEmpty(text: string): boolean {
+  const t = text.trim();
+  if (t === '' || /^(\{[\s\S]*\}|\[[\s\S]*\])$/.test(t)) return true;
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `Retry-After` as milliseconds from now: delay-seconds or an HTTP date; absent or unreadable → 60 s. */

@@ -8,7 +8,7 @@ export interface TestConfig {
   dbPath: string;
 }
 
-export function writeConfig(dir: string, opts: { mesUrl: string; devices: Record<string, string>; extra?: string; requestsPerMinute?: number; timeoutMs?: number }): TestConfig {
+export function writeConfig(dir: string, opts: { mesUrl: string; devices: Record<string, string>; extra?: string; requestsPerMinute?: number; timeoutMs?: number; tokenAuth?: boolean }): TestConfig {
   const devicesDir = join(dir, 'devices');
   mkdirSync(devicesDir, { recursive: true });
   const dbPath = join(dir, 'data', 'gateway.db');
@@ -20,6 +20,7 @@ export function writeConfig(dir: string, opts: { mesUrl: string; devices: Record
   auth:
     apiKey: test-key
     apiSecret: \${TEST_API_SECRET:-test-secret}
+    tokenAuth: ${opts.tokenAuth ?? false}
   requestsPerMinute: ${opts.requestsPerMinute ?? 100}
   timeoutMs: ${opts.timeoutMs ?? 2000}
 storage:

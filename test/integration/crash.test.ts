@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { startPymodbus } from '../helpers/modbus-pymodbus.js';
-import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
+import { startGateway, statusUrl, type GatewayProcess } from '../helpers/gateway-process.js';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -94,13 +94,8 @@ describe('crash safety', () => {
     for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeGreaterThan(counts[i - 1]);
     // The re-sent totals were refused by the MES and settled, not dead-lettered.
     expect(mes.requests.some((r) => r.status === 400)).toBe(true);
-    const res = await fetch(`http://${await webAddress(gw)}/api/status`);
+    const res = await fetch(`${await statusUrl(gw)}/api/status`);
     const status = (await res.json()) as { deadLetters: unknown[]; outbox: { pending: number } };
     expect(status.deadLetters).toEqual([]);
   });
 });
-
-async function webAddress(gw: GatewayProcess): Promise<string> {
-  const line = await gw.waitForLog((l) => l.msg === 'status page listening');
-  return new URL(String(line.url)).host;
-}

@@ -5,6 +5,8 @@ import type { GatewayConfig } from '../../src/config/schema.js';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import { MesClient, type MesClientOptions } from '../../src/uplink/mes-client.js';
 import { PinnedClock } from '../helpers/clocks.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const SECRET = 'very-secret';
 const FIXED = 'fixed-token-abc';
@@ -266,6 +268,23 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('returns a 200 whose body is no MES answer (a portal page, a cut answer) as retry, not as delivered', async () => {
+    const proxy = await startFaultProxy({ target: mes.url, random: seededRandom(1) });
+    try {
+      const c = client(basicAuth, { baseUrl: proxy.url });
+      proxy.inject([{ kind: 'garbage', forward: false }, { kind: 'garbage', forward: true }, { kind: 'garbage', forward: false }]);
+      const notTaken = await c.counter('PRESS01', { count: 1 });
+      const taken = await c.counter('PRESS01', { count: 2 });
+      const params = await c.parameters('PRESS01', { parameters: [{ code: 'temperature', value: 20 }] });
+      for (const res of [notTaken, taken, params]) expect(res).toMatchObject({ outcome: 'retry', status: 200, error: expect.stringContaining('not JSON') });
+      // Through the same proxy, real answers (a JSON number, an empty body) still count as delivered.
+      expect(await c.counter('PRESS01', { count: 3 })).toEqual({ outcome: 'ok', status: 200, body: '3' });
+      expect(await c.parameters('PRESS01', { parameters: [{ code: 'temperature', value: 21 }] })).toEqual({ outcome: 'ok', status: 200, body: '' });
+    } finally {
+      await proxy.close();
     }
   });
 

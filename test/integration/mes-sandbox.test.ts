@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
+import { connect } from 'node:net';
 import { PinnedClock } from '../helpers/clocks.js';
+import { eventuallyPasses } from '../helpers/wait.js';
 
 const credentials = { apiKey: 'key', apiSecret: 'secret' };
 const basic = `Basic ${Buffer.from('key:secret').toString('base64')}`;
@@ -167,6 +169,20 @@ describe('MES sandbox: rate limit and faults', () => {
     clock.t += 14_500; // exactly 60 s after the first 120: all of them left the window
     expect((await post('PRESS01', 'counter', { count: 1000 })).status).toBe(200);
     expect(mes.state.PRESS01.count).toBe(1000);
+  });
+
+  it('stamps a request with the time it arrived, not the time its last byte came in', async () => {
+    const arrived = clock.t;
+    const socket = connect(mes.port, '127.0.0.1');
+    const body = JSON.stringify({ count: 1 });
+    socket.write(`POST /api/machines/PRESS01/counter HTTP/1.1\r\nhost: x\r\nauthorization: ${basic}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    // A slow sender: the body comes 5 s (of the sandbox's clock) after the headers.
+    await new Promise((r) => setTimeout(r, 200));
+    clock.t += 5000;
+    socket.end(body);
+    await eventuallyPasses(() => expect(mes.requests).toMatchObject([{ at: arrived, status: 200 }]), 5000);
+    expect(mes.state.PRESS01.counterLog).toMatchObject([{ count: 1 }]);
+    socket.destroy();
   });
 
   it('answers 503 while down and injected statuses for the next n requests', async () => {
