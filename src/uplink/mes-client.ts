@@ -6,6 +6,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { GatewayConfig } from '../config/schema.js';
+import type { Answered } from './rate-budget.js';
 import { basicAuthorization, TokenKeeper } from './auth.js';
 
 export type MesResult =
@@ -38,8 +39,11 @@ export interface MesClientOptions {
   auth: GatewayConfig['prodsmart']['auth'];
   /** Limit for the answer's headers and for each pause in its body. */
   timeoutMs: number;
-  /** Called before every HTTP request, token requests included: the rate budget. */
-  acquire: () => Promise<void>;
+  /**
+   * Called before every HTTP request, token requests included: the rate budget. Resolves
+   * with what to call once the answer (or the failure) came.
+   */
+  acquire: () => Promise<Answered>;
   clock: Clock;
   /** Defaults to an own keep-alive agent, closed by close(). */
   dispatcher?: Dispatcher;
@@ -107,7 +111,7 @@ export class MesClient {
     body: string | undefined,
     auth: { header?: string; token?: string },
   ): Promise<MesResult> {
-    await this.opts.acquire();
+    const answered = await this.opts.acquire();
     const query = auth.token === undefined ? '' : `?access_token=${encodeURIComponent(auth.token)}`;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'shopfloor-gateway' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -126,6 +130,8 @@ export class MesClient {
     } catch (err) {
       const e = err as { code?: string; message?: string };
       return { outcome: 'retry', error: this.redact(`${e.code ?? 'error'}: ${e.message ?? String(err)}`) };
+    } finally {
+      answered();
     }
   }
 

@@ -9,10 +9,17 @@
  *   through in a minute, and the MES counts in windows. This is the hard guarantee: no
  *   half-open 60 s window ever holds more than perMinute sends, across restarts too when
  *   the previous process's `recent()` is passed back as `history`.
+ *
+ * The MES counts a request when it arrives, somewhere between our send and its answer; a
+ * slow answer at the start of a window and a quick one at its end would put perMinute + 1
+ * into one of its windows. So a send stays in the window as of its answer (`answered`).
  */
 import { sleep, type Clock } from '../clock.js';
 
 const WINDOW_MS = 60_000;
+
+/** Marks a send as answered: from then on the window counts it from now. */
+export type Answered = () => void;
 
 export interface RateBudgetOptions {
   perMinute: number;
@@ -30,8 +37,8 @@ export class RateBudget {
   /** Bucket level in 1/60000 of a token: refills by perMinute per ms, so integer ms stay exact. */
   private level: number;
   private levelAt: number;
-  /** Sends of the current window, oldest first. */
-  private sends: number[] = [];
+  /** Sends of the current window, oldest first; `at` moves to the answer once it came. */
+  private sends: { at: number }[] = [];
   private pausedUntilMs = 0;
 
   constructor(opts: RateBudgetOptions) {
@@ -62,13 +69,14 @@ export class RateBudget {
     this.refill(now);
     const bucket = this.level >= WINDOW_MS ? 0 : Math.ceil((WINDOW_MS - this.level) / this.perMinute);
     const n = this.sends.length;
-    const window = n < this.perMinute ? 0 : this.sends[n - this.perMinute] + WINDOW_MS - now;
+    const window = n < this.perMinute ? 0 : this.sends[n - this.perMinute].at + WINDOW_MS - now;
     return Math.max(0, this.pausedUntilMs - now, bucket, window);
   }
 
-  /** Records a send made now. */
-  take(): void {
-    this.record(this.now());
+  /** Records a send made now; call the returned function when its answer (or failure) came. */
+  take(): Answered {
+    const send = this.record(this.now());
+    return () => this.answered(send);
   }
 
   /** Nothing may be sent before t (a 429's Retry-After: the limit is company-wide). */
@@ -84,11 +92,11 @@ export class RateBudget {
   /** The sends of the last minute, to persist and pass back as `history` after a restart. */
   recent(): number[] {
     this.now();
-    return [...this.sends];
+    return this.sends.map((s) => s.at);
   }
 
-  /** Waits on the clock until a send is allowed, then takes it. Rejects if `signal` aborts. */
-  async acquire(signal?: AbortSignal): Promise<void> {
+  /** Waits on the clock until a send is allowed, then takes it (see `take`). Rejects if `signal` aborts. */
+  async acquire(signal?: AbortSignal): Promise<Answered> {
     for (;;) {
       signal?.throwIfAborted();
       const wait = this.delayMs();
@@ -97,11 +105,22 @@ export class RateBudget {
     }
   }
 
-  private record(at: number): void {
+  private record(at: number): { at: number } {
     this.refill(at);
     // Floor at empty: a send taken without waiting is already counted by the window.
     this.level = Math.max(0, this.level - WINDOW_MS);
-    this.sends.push(at);
+    const send = { at };
+    this.sends.push(send);
+    return send;
+  }
+
+  private answered(send: { at: number }): void {
+    const now = this.now();
+    if (now <= send.at) return;
+    send.at = now;
+    // An answer slower than the window had already let the send go: it counts from now.
+    if (!this.sends.includes(send)) this.sends.push(send);
+    this.sends.sort((a, b) => a.at - b.at);
   }
 
   private refill(at: number): void {
@@ -117,9 +136,9 @@ export class RateBudget {
       // The wall clock stepped back (NTP on a Pi without RTC): restart the minute at now
       // rather than blocking until the clock catches up with the old timestamps.
       this.levelAt = now;
-      this.sends = this.sends.map((t) => Math.min(t, now));
+      for (const s of this.sends) s.at = Math.min(s.at, now);
     }
-    while (this.sends.length > 0 && this.sends[0] <= now - WINDOW_MS) this.sends.shift();
+    while (this.sends.length > 0 && this.sends[0].at <= now - WINDOW_MS) this.sends.shift();
     return now;
   }
 }
