@@ -174,9 +174,13 @@ export class Gateway implements StatusProvider {
       timeoutMs: g.prodsmart.timeoutMs,
       clock: this.clock,
       acquire: async () => {
-        await this.budget.acquire();
+        const answered = await this.budget.acquire();
         // Remembered on disk so that a restart cannot burst past the company limit.
-        this.history.recordRequest(this.clock.now());
+        const request = this.history.recordRequest(this.clock.now());
+        return () => {
+          answered();
+          this.history.requestAnswered(request, this.clock.now());
+        };
       },
     });
     this.uploader = new Uploader({

@@ -14,6 +14,7 @@ export class History {
       ),
       prune: db.prepare(`DELETE FROM history WHERE at < ?`),
       record: db.prepare(`INSERT INTO request_log (at) VALUES (?)`),
+      answered: db.prepare(`UPDATE request_log SET at = ? WHERE rowid = ?`),
       recent: db.prepare<[number], { at: number }>(`SELECT at FROM request_log WHERE at >= ? ORDER BY at`),
       pruneRequests: db.prepare(`DELETE FROM request_log WHERE at < ?`),
       sample: db.prepare(`INSERT INTO production_samples (machine, at, total) SELECT machine, ?, total FROM counter_state WHERE signal = 'count'`),
@@ -51,9 +52,16 @@ export class History {
     return this.q.samples.all(machine, from);
   }
 
-  recordRequest(at: number): void {
-    this.q.record.run(at);
+  /** Returns the row, for `requestAnswered`. */
+  recordRequest(at: number): number {
+    const row = Number(this.q.record.run(at).lastInsertRowid);
     this.q.pruneRequests.run(at - 120_000);
+    return row;
+  }
+
+  /** The MES counts a request somewhere up to its answer: the window keeps it until then (rate-budget.ts). */
+  requestAnswered(row: number, at: number): void {
+    this.q.answered.run(at, row);
   }
 
   recentRequests(from: number): number[] {

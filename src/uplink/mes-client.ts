@@ -6,6 +6,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { GatewayConfig } from '../config/schema.js';
+import type { Answered } from './rate-budget.js';
 import { basicAuthorization, TokenKeeper } from './auth.js';
 
 export type MesResult =
@@ -42,8 +43,11 @@ export interface MesClientOptions {
   auth: GatewayConfig['prodsmart']['auth'];
   /** Limit for the answer's headers and for each pause in its body. */
   timeoutMs: number;
-  /** Called before every HTTP request, token requests included: the rate budget. */
-  acquire: () => Promise<void>;
+  /**
+   * Called before every HTTP request, token requests included: the rate budget. Resolves
+   * with what to call once the answer (or the failure) came.
+   */
+  acquire: () => Promise<Answered>;
   clock: Clock;
   /** Defaults to an own keep-alive agent, closed by close(). */
   dispatcher?: Dispatcher;
@@ -123,7 +127,7 @@ export class MesClient {
     auth: { header?: string; token?: string },
     onSend?: () => void,
   ): Promise<MesResult> {
-    await this.opts.acquire();
+    const answered = await this.opts.acquire();
     onSend?.();
     const query = auth.token === undefined ? '' : `?access_token=${encodeURIComponent(auth.token)}`;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'shopfloor-gateway' };
@@ -147,6 +151,8 @@ export class MesClient {
         error: this.redact(`${e.code ?? 'error'}: ${e.message ?? String(err)}`),
         mayHaveArrived: !NOT_SENT_CODES.has(e.code ?? ''),
       };
+    } finally {
+      answered();
     }
   }
 

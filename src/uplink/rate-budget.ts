@@ -9,9 +9,13 @@
  *   through in a minute, and the MES counts in windows. This is the hard guarantee: no
  *   half-open window of SPAN_MS (60 s + ARRIVAL_MARGIN_MS) ever holds more than perMinute
  *   sends, across restarts too: the gateway records each send in the database
- *   (`request_log`) and passes the last SPAN_MS of it back as `history`. The MES counts
- *   arrivals, not sends: with every arrival 0..margin after its send, a 60 s window of
- *   arrivals holds only sends of a SPAN_MS window, so never more than perMinute.
+ *   (`request_log`) and passes the last SPAN_MS of it back as `history`.
+ *
+ * The MES counts a request when it arrives, somewhere between our send and its answer; a
+ * slow answer at the start of a window and a quick one at its end would put perMinute + 1
+ * into one of its windows. So a send stays in the window as of its answer (`answered`);
+ * the margin covers what arrives later than the gateway could tell (a request still on its
+ * way when the gateway gave up on it).
  */
 import { sleep, type Clock } from '../clock.js';
 
@@ -26,6 +30,9 @@ const WINDOW_MS = 60_000;
 export const ARRIVAL_MARGIN_MS = 2_000;
 /** The window the send times are limited in; also how far back a restart must look. */
 export const SPAN_MS = WINDOW_MS + ARRIVAL_MARGIN_MS;
+
+/** Marks a send as answered: from then on the window counts it from now. */
+export type Answered = () => void;
 
 export interface RateBudgetOptions {
   perMinute: number;
@@ -43,8 +50,8 @@ export class RateBudget {
   /** Bucket level in 1/60000 of a token: refills by perMinute per ms, so integer ms stay exact. */
   private level: number;
   private levelAt: number;
-  /** Sends of the current window, oldest first. */
-  private sends: number[] = [];
+  /** Sends of the current window, oldest first; `at` moves to the answer once it came. */
+  private sends: { at: number }[] = [];
   private pausedUntilMs = 0;
 
   constructor(opts: RateBudgetOptions) {
@@ -75,13 +82,14 @@ export class RateBudget {
     this.refill(now);
     const bucket = this.level >= WINDOW_MS ? 0 : Math.ceil((WINDOW_MS - this.level) / this.perMinute);
     const n = this.sends.length;
-    const window = n < this.perMinute ? 0 : this.sends[n - this.perMinute] + SPAN_MS - now;
+    const window = n < this.perMinute ? 0 : this.sends[n - this.perMinute].at + SPAN_MS - now;
     return Math.max(0, this.pausedUntilMs - now, bucket, window);
   }
 
-  /** Records a send made now. */
-  take(): void {
-    this.record(this.now());
+  /** Records a send made now; call the returned function when its answer (or failure) came. */
+  take(): Answered {
+    const send = this.record(this.now());
+    return () => this.answered(send);
   }
 
   /** Nothing may be sent before t (a 429's Retry-After: the limit is company-wide). */
@@ -91,17 +99,17 @@ export class RateBudget {
 
   usedLastMinute(): number {
     const now = this.now();
-    return this.sends.filter((t) => t > now - WINDOW_MS).length;
+    return this.sends.filter((s) => s.at > now - WINDOW_MS).length;
   }
 
   /** The sends of the current window (SPAN_MS), to persist and pass back as `history` after a restart. */
   recent(): number[] {
     this.now();
-    return [...this.sends];
+    return this.sends.map((s) => s.at);
   }
 
-  /** Waits on the clock until a send is allowed, then takes it. Rejects if `signal` aborts. */
-  async acquire(signal?: AbortSignal): Promise<void> {
+  /** Waits on the clock until a send is allowed, then takes it (see `take`). Rejects if `signal` aborts. */
+  async acquire(signal?: AbortSignal): Promise<Answered> {
     for (;;) {
       signal?.throwIfAborted();
       const wait = this.delayMs();
@@ -110,11 +118,22 @@ export class RateBudget {
     }
   }
 
-  private record(at: number): void {
+  private record(at: number): { at: number } {
     this.refill(at);
     // Floor at empty: a send taken without waiting is already counted by the window.
     this.level = Math.max(0, this.level - WINDOW_MS);
-    this.sends.push(at);
+    const send = { at };
+    this.sends.push(send);
+    return send;
+  }
+
+  private answered(send: { at: number }): void {
+    const now = this.now();
+    if (now <= send.at) return;
+    send.at = now;
+    // An answer slower than the window had already let the send go: it counts from now.
+    if (!this.sends.includes(send)) this.sends.push(send);
+    this.sends.sort((a, b) => a.at - b.at);
   }
 
   private refill(at: number): void {
@@ -130,9 +149,9 @@ export class RateBudget {
       // The wall clock stepped back (NTP on a Pi without RTC): restart the minute at now
       // rather than blocking until the clock catches up with the old timestamps.
       this.levelAt = now;
-      this.sends = this.sends.map((t) => Math.min(t, now));
+      for (const s of this.sends) s.at = Math.min(s.at, now);
     }
-    while (this.sends.length > 0 && this.sends[0] <= now - SPAN_MS) this.sends.shift();
+    while (this.sends.length > 0 && this.sends[0].at <= now - SPAN_MS) this.sends.shift();
     return now;
   }
 }

@@ -8,7 +8,7 @@ export interface TestConfig {
   dbPath: string;
 }
 
-export function writeConfig(dir: string, opts: { mesUrl: string; devices: Record<string, string>; extra?: string; requestsPerMinute?: number; timeoutMs?: number; tokenAuth?: boolean }): TestConfig {
+export function writeConfig(dir: string, opts: { mesUrl: string; devices: Record<string, string>; extra?: string; requestsPerMinute?: number; timeoutMs?: number; tokenAuth?: boolean; logLevel?: string }): TestConfig {
   const devicesDir = join(dir, 'devices');
   mkdirSync(devicesDir, { recursive: true });
   const dbPath = join(dir, 'data', 'gateway.db');
@@ -29,7 +29,7 @@ web:
   listen: 127.0.0.1:0
 devices: ${devicesDir}
 log:
-  level: debug
+  level: ${opts.logLevel ?? 'debug'}
 ${opts.extra ?? ''}`,
   );
   for (const [name, text] of Object.entries(opts.devices)) writeFileSync(join(devicesDir, `${name}.yaml`), text);

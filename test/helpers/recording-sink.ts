@@ -22,6 +22,11 @@ export class RecordingSink implements AdapterSink {
   get state(): ConnectionState | undefined {
     return this.states.at(-1)?.state;
   }
+  /** The connection states in order, repeats collapsed: a repeat only updates the error (e.g. "Timed out", then ECONNREFUSED). */
+  stateChanges(): ConnectionState[] {
+    return this.states.map((s) => s.state).filter((s, i, all) => s !== all[i - 1]);
+  }
+
   /** The newest value of a signal, or undefined. */
   latest(machine: string, signal: string): Reading['value'] | undefined {
     for (let i = this.batches.length - 1; i >= 0; i--) {

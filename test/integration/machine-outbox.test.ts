@@ -337,6 +337,19 @@ describe('machine state and outbox on a real SQLite file', () => {
     g.db.close();
   });
 
+  it('remembers a request by the time of its answer across a restart, for the rate budget', () => {
+    const file = join(dir, 'requests.db');
+    let db = openDatabase(file);
+    const history = new History(db);
+    const slow = history.recordRequest(1000);
+    history.recordRequest(2000);
+    history.requestAnswered(slow, 6000);
+    db.close();
+    db = openDatabase(file);
+    expect(new History(db).recentRequests(0)).toEqual([2000, 6000]);
+    db.close();
+  });
+
   it('never lowers a stored total', () => {
     const g = open(join(dir, 'k.db'));
     g.read(0, { count: 10 });

@@ -23,6 +23,8 @@ const clock = new PinnedClock(1_700_000_000_000);
 
 let mes: MesSandbox;
 let acquired: number;
+/** Requests whose answer (or failure) was reported back to the budget. */
+let answered: number;
 const clients: MesClient[] = [];
 
 async function sandbox(opts: { perMinute?: number; accessToken?: string } = {}): Promise<void> {
@@ -39,6 +41,7 @@ function client(auth: GatewayConfig['prodsmart']['auth'], extra: Partial<MesClie
     clock,
     acquire: async () => {
       acquired++;
+      return () => answered++;
     },
     ...extra,
   });
@@ -52,6 +55,7 @@ const seen = () => mes.requests.map(({ method, path, status, auth }) => `${metho
 beforeEach(async () => {
   clock.t = 1_700_000_000_000;
   acquired = 0;
+  answered = 0;
   await sandbox();
 });
 afterEach(async () => {
@@ -122,6 +126,7 @@ describe('MesClient: auth', () => {
     ]);
     expect(mes.requests[1].body).toBe('{"scopes":["productions_write"]}');
     expect(acquired).toBe(4);
+    expect(answered).toBe(4);
   });
 
   it('tokenAuth: uses the company\'s existing token rather than creating one', async () => {
@@ -170,6 +175,7 @@ describe('MesClient: auth', () => {
       acquire: async () => {
         acquired++;
         mes.tokens.expireAll(); // every token dies before it can be used
+        return () => answered++;
       },
     });
     const res = await c.counter('PRESS01', { count: 1 });
@@ -237,6 +243,8 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     const res = await client(basicAuth, { timeoutMs: 100 }).counter('PRESS01', { count: 1 });
     expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('UND_ERR_HEADERS_TIMEOUT'), mayHaveArrived: true });
     expect(res).not.toHaveProperty('status');
+    // A request that timed out may still have reached the MES: the budget hears when it ended.
+    expect(answered).toBe(1);
   });
 
   it('a connection reset after the MES processed the request may have arrived', async () => {
@@ -295,5 +303,6 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     await new Promise((r) => server.close(r));
     const res = await client(basicAuth, { baseUrl: `http://127.0.0.1:${port}` }).counter('PRESS01', { count: 1 });
     expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('ECONNREFUSED'), mayHaveArrived: false });
+    expect(answered).toBe(1);
   });
 });

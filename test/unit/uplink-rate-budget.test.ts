@@ -63,6 +63,23 @@ describe('RateBudget', () => {
     expect(new Set(gaps)).toEqual(new Set([1000]));
   });
 
+  it('keeps a send in the window until its answer: the MES counts it when it arrives, up to then', () => {
+    const clock = new ManualClock();
+    const budget = new RateBudget({ perMinute: 2, clock });
+    const start = clock.now();
+    const slow = budget.take();
+    clock.set(start + 1000);
+    budget.take()(); // answered at once
+    clock.set(start + 5000);
+    slow(); // answered 5 s after it was sent: it may have reached the MES only now
+    // A third send at start + 60 s could share an MES window with both: not before the quick one's minute is over.
+    clock.set(start + 60_000);
+    expect(budget.delayMs()).toBe(1000);
+    clock.set(start + 61_000);
+    expect(budget.delayMs()).toBe(0);
+    expect(budget.recent()).toEqual([start + 5000]);
+  });
+
   it('keeps the window across a restart given the history', () => {
     const clock = new ManualClock();
     const first = new RateBudget({ perMinute: 10, burst: 10, clock });
