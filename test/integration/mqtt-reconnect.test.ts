@@ -5,6 +5,7 @@ import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { mqttDevice, publisher, topicPrefix, type Publisher } from '../helpers/mosquitto-harness.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { eventuallyPasses } from '../helpers/wait.js';
+import { fixedBackoff } from '../helpers/backoff.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -19,7 +20,7 @@ async function setup(): Promise<{ broker: Mosquitto; pub: Publisher; sink: Recor
   const t = topicPrefix();
   const sink = new RecordingSink();
   const device = mqttDevice({ url: broker.url }, [{ code: 'M1', count: { topic: `${t}/count`, path: 'n' } }]);
-  const adapter = createMqttAdapter(device, adapterContext(sink), { reconnectPeriodMs: 200 });
+  const adapter = createMqttAdapter(device, adapterContext(sink), { backoff: fixedBackoff(200) });
   cleanups.push(() => adapter.stop());
   return { broker, pub, sink, adapter, t };
 }

@@ -46,7 +46,7 @@ describe('uploader', () => {
     await mes?.close();
   });
 
-  async function setup(opts: { machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number; waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number }) {
+  async function setup(opts: { machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number; waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number; random?: () => number }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
     mes = await startMesSandbox({
@@ -69,7 +69,9 @@ describe('uploader', () => {
       acquire: () => budget.acquire(),
     });
     const pausedUntil = opts.pausedUntil?.(clock.now());
-    uploader = new Uploader({ outbox, client, budget, clock, logger: pino({ level: 'silent' }), concurrency: opts.concurrency, pausedUntil });
+    // The backoff's jitter is fixed unless a test brings its own: the same delays every run.
+    const random = opts.random ?? (() => 0.5);
+    uploader = new Uploader({ outbox, client, budget, clock, random, logger: pino({ level: 'silent' }), concurrency: opts.concurrency, pausedUntil });
     const read = (machine: string, values: Record<string, number | boolean>) =>
       processor.apply(Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at: clock.now() })), clock.now());
     return { clock, list, outbox, read, uploader, budget };
@@ -153,9 +155,14 @@ describe('uploader', () => {
     mes!.setDown(false);
     await eventually(() => mes!.state.M00.count, (c) => c === 9, 30_000, 'delivered after outage');
     const gaps = mes!.requests.slice(0, 6).map((r, i, all) => (i ? r.at - all[i - 1].at : 0)).slice(1);
-    // Growing gaps (with jitter, so compare the late ones with the early ones).
-    expect(gaps[4]).toBeGreaterThan(gaps[0]);
-    expect(s.uploader.health.reachable).toBe(true);
+    // The jitter is fixed at half the ceiling: 500 ms, then doubling, each gap a little
+    // longer than its delay (the loop's own turns), never shorter.
+    gaps.forEach((gap, i) => {
+      expect(gap).toBeGreaterThanOrEqual(500 * 2 ** i);
+      expect(gap).toBeLessThan(500 * 2 ** i + 500);
+    });
+    // The sandbox counts the value before its answer reaches the uploader.
+    await eventually(() => s.uploader.health.reachable, (r) => r === true, 30_000, 'reachable again');
   });
 
   it('dead-letters what the MES refuses without blocking the other machines', async () => {
