@@ -8,10 +8,12 @@
  * - start() reports `connecting` first, resolves at once and connects in the background;
  *   it never rejects for a dead peer. A second start() does nothing.
  * - Then `connected`, or `disconnected` with the error; after a loss, `disconnected` with
- *   the reason and retries with backoff. Only changes are reported, not every retry.
+ *   the reason, and retries with backoff. A failed retry may report `disconnected` again
+ *   (the sink takes repeats).
  * - readings() only while connected; signalError() for a signal that cannot be read.
- * - stop() resolves once every timer and socket of the adapter is gone, also against a
- *   dead or silent peer; nothing is reported after it; a second stop() does nothing.
+ * - stop() resolves once every timer and socket of the adapter is gone (a library may
+ *   still finish a close within a moment), also against a dead or silent peer; nothing is
+ *   reported after it; a second stop() does nothing.
  * - A stopped adapter stays stopped: start() after stop() resolves and does nothing. The
  *   gateway builds a new adapter for a changed device (Gateway.reload), never restarts one.
  * - probe() may be called without start(): it reads every signal once over a connection of

@@ -95,6 +95,8 @@ export const createOpcuaAdapter: AdapterFactory<DeviceOf<'opcua'>> = (device, ct
 
   return {
     async start() {
+      // A stopped adapter stays stopped (types.ts).
+      if (stopping.signal.aborted) return;
       running ??= supervise();
     },
     async stop() {
