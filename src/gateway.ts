@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
+import type { Random } from './backoff.js';
 import type { LoadedConfig } from './config/load.js';
 import type { DeviceConfig, GatewayConfig } from './config/schema.js';
 import { openDatabase, type Db } from './outbox/db.js';
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   config: LoadedConfig;
   logger: Logger;
   clock?: Clock;
+  /** Jitter of every backoff (adapters and uplink). Default Math.random. */
+  random?: Random;
   /** The database at storage.path, when the caller opened it already (to report problems its own way). */
   db?: Db;
 }
@@ -47,6 +50,7 @@ const INTEGRITY_CHECK_MS = 6 * 3600_000;
 
 export class Gateway implements StatusProvider {
   private readonly clock: Clock;
+  private readonly random: Random;
   private readonly logger: Logger;
   private config: LoadedConfig;
   private db!: Db;
@@ -71,6 +75,7 @@ export class Gateway implements StatusProvider {
 
   constructor(opts: GatewayOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
     this.logger = opts.logger;
     this.config = opts.config;
     if (opts.db) this.db = opts.db;
@@ -188,6 +193,7 @@ export class Gateway implements StatusProvider {
       client: this.client,
       budget: this.budget,
       clock: this.clock,
+      random: this.random,
       logger: this.logger.child({ component: 'uplink' }),
       onChange: () => this.changed(),
       onStorageFault: (err) => this.storage.failed(err, 'uplink'),
@@ -253,6 +259,7 @@ export class Gateway implements StatusProvider {
         sink,
         logger,
         clock: this.clock,
+        random: this.random,
         stateDir: deviceStateDir(this.config.gateway, config.device),
       });
       await running.adapter.start();

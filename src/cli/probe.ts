@@ -26,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
   const stateDir = deviceStateDir(config.gateway, device.device);
   mkdirSync(stateDir, { recursive: true });
   const logger = createLogger('warn', pino.destination({ dest: 2, sync: true }));
-  const adapter = (await adapterFactory(device.protocol))(device, { sink: ignore, logger, clock: systemClock, stateDir });
+  const adapter = (await adapterFactory(device.protocol))(device, { sink: ignore, logger, clock: systemClock, random: Math.random, stateDir });
   let rows: ProbeRow[];
   try {
     rows = await adapter.probe();

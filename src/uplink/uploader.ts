@@ -12,7 +12,7 @@ import type { Outbox, CounterValue, Lane, MesKind } from '../outbox/outbox.js';
 import type { MesClient, MesResult } from './mes-client.js';
 import type { RateBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
-import { backoffDelay } from './backoff.js';
+import { BACKOFF, backoffDelay, type Random } from '../backoff.js';
 import type { GatewayStatus } from '../web/status-types.js';
 
 /** What the uplink knows of the MES, as the status page shows it. */
@@ -25,6 +25,8 @@ export interface UploaderOptions {
   budget: RateBudget;
   clock: Clock;
   logger: Logger;
+  /** Jitter of the backoff while the MES is unreachable. */
+  random: Random;
   /** Requests in flight at once (each for a different machine). */
   concurrency?: number;
   /** Called after every settled request, for the status page. */
@@ -363,7 +365,7 @@ export class Uploader {
 
   private noteFailure(error: string): void {
     const { clock, logger } = this.o;
-    const delay = backoffDelay(this.failures++);
+    const delay = backoffDelay(this.failures++, BACKOFF.uplink, this.o.random);
     this.health.reachable = false;
     this.health.lastError = error;
     this.health.lastErrorAt = clock.now();

@@ -4,6 +4,7 @@
  * - WarpClock: timers fire at once (next event-loop turn), time jumps to when they were due.
  * - PinnedClock: time stands still unless the test sets `t`; timers are real.
  * - SkewedClock: real time plus an adjustable `skew`; timers are real.
+ * - TrackingClock: real time and timers; records their delays and how many are still waiting.
  */
 import type { Clock } from '../../src/clock.js';
 
@@ -143,4 +144,31 @@ export class SkewedClock implements Clock {
   now = (): number => Date.now() + this.skew;
   setTimeout = (fn: () => void, ms: number): unknown => setTimeout(fn, ms);
   clearTimeout = (handle: unknown): void => clearTimeout(handle as NodeJS.Timeout);
+}
+
+/** Real time and timers, counting the timers set through it that have neither fired nor been cleared. */
+export class TrackingClock implements Clock {
+  private readonly live = new Set<NodeJS.Timeout>();
+  /** The delay of every timer set, in order. */
+  readonly delays: number[] = [];
+
+  now = (): number => Date.now();
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    this.delays.push(ms);
+    const h = setTimeout(() => {
+      this.live.delete(h);
+      fn();
+    }, ms);
+    this.live.add(h);
+    return h;
+  };
+  clearTimeout = (handle: unknown): void => {
+    clearTimeout(handle as NodeJS.Timeout);
+    this.live.delete(handle as NodeJS.Timeout);
+  };
+
+  /** Timers still waiting. */
+  get pending(): number {
+    return this.live.size;
+  }
 }

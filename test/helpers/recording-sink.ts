@@ -49,7 +49,7 @@ export class RecordingSink implements AdapterSink {
   }
 }
 
-/** A context for an adapter under test: silent logger, system clock, no state folder unless given. */
+/** A context for an adapter under test: silent logger, system clock, Math.random, no state folder unless given. */
 export function adapterContext(sink: AdapterSink, overrides: Partial<Omit<AdapterContext, 'sink'>> = {}): AdapterContext {
-  return { sink, logger: pino({ level: 'silent' }), clock: systemClock, stateDir: '/nonexistent', ...overrides };
+  return { sink, logger: pino({ level: 'silent' }), clock: systemClock, random: Math.random, stateDir: '/nonexistent', ...overrides };
 }

@@ -3,7 +3,8 @@
  * backoff while the PLC is away, the poll interval while it answers, nothing after stop().
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { BACKOFF_MAX_MS, createModbusAdapter } from '../../src/adapters/modbus/adapter.js';
+import { createModbusAdapter } from '../../src/adapters/modbus/adapter.js';
+import { BACKOFF } from '../../src/backoff.js';
 import { freePort } from '../../src/sim/free-port.js';
 import { ManualClock } from '../helpers/clocks.js';
 import { device } from '../helpers/modbus-harness.js';
@@ -43,7 +44,7 @@ describe('modbus poll schedule', () => {
       delays.push(await nextTimer());
       clock.advance(delays[i]);
     }
-    expect(delays).toEqual([1000, 2000, 4000, 8000, 16000, BACKOFF_MAX_MS, BACKOFF_MAX_MS]);
+    expect(delays).toEqual([1000, 2000, 4000, 8000, 16000, BACKOFF.modbus.maxMs, BACKOFF.modbus.maxMs]);
     expect(sink.states.map((s) => s.state)).toEqual(['connecting', 'disconnected']);
     expect(sink.states[1].error).toMatch(/ECONNREFUSED/);
 

@@ -5,6 +5,7 @@ import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { mqttDevice, publisher, topicPrefix, type Publisher } from '../helpers/mosquitto-harness.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { eventuallyPasses } from '../helpers/wait.js';
+import { fixedBackoff } from '../helpers/backoff.js';
 
 let broker: Mosquitto;
 let pub: Publisher;
@@ -173,7 +174,7 @@ describe('mqtt adapter', () => {
   it('reports a broker it cannot reach, without throwing, and stops cleanly', async () => {
     const sink = new RecordingSink();
     const adapter = createMqttAdapter(mqttDevice({ url: 'mqtt://127.0.0.1:1' }, [{ code: 'M1', count: { topic: 'x/y' } }]), adapterContext(sink), {
-      reconnectPeriodMs: 100,
+      backoff: fixedBackoff(100),
     });
     await adapter.start();
     await eventuallyPasses(() => expect(sink.states.at(-1)).toEqual({ state: 'disconnected', error: expect.stringMatching(/ECONNREFUSED/) }));

@@ -5,6 +5,10 @@ import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { mqttDevice, publisher, topicPrefix, type Publisher } from '../helpers/mosquitto-harness.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { eventuallyPasses } from '../helpers/wait.js';
+import { fixedBackoff } from '../helpers/backoff.js';
+import { ManualClock } from '../helpers/clocks.js';
+import { BACKOFF } from '../../src/backoff.js';
+import { eventually } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -19,7 +23,7 @@ async function setup(): Promise<{ broker: Mosquitto; pub: Publisher; sink: Recor
   const t = topicPrefix();
   const sink = new RecordingSink();
   const device = mqttDevice({ url: broker.url }, [{ code: 'M1', count: { topic: `${t}/count`, path: 'n' } }]);
-  const adapter = createMqttAdapter(device, adapterContext(sink), { reconnectPeriodMs: 200 });
+  const adapter = createMqttAdapter(device, adapterContext(sink), { backoff: fixedBackoff(200) });
   cleanups.push(() => adapter.stop());
   return { broker, pub, sink, adapter, t };
 }
@@ -55,6 +59,41 @@ describe('mqtt adapter and a broker that goes away', () => {
     await eventuallyPasses(() => expect(sink.state).toBe('connected'));
     await pub.publish(`${t}/count`, '{"n":7}', true);
     await eventuallyPasses(() => expect(sink.values('count')).toEqual([7]));
+  });
+
+  it('retries with the MQTT backoff while the broker is away, and from the first delay again after a good spell', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.cleanup());
+    await broker.stop();
+    const clock = new ManualClock();
+    const sink = new RecordingSink();
+    const device = mqttDevice({ url: broker.url }, [{ code: 'M1', count: { topic: `${topicPrefix()}/count` } }]);
+    // Jitter 0.2 with the random source at 0.5: each delay is 90 % of its ceiling.
+    const adapter = createMqttAdapter(device, adapterContext(sink, { clock, random: () => 0.5 }));
+    cleanups.push(() => adapter.stop());
+    const nextRetry = async () => {
+      const [delay] = await eventually(() => clock.pending(), (p) => p.length === 1, 20_000, 'the next retry to be scheduled');
+      return delay;
+    };
+
+    await adapter.start();
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      delays.push(await nextRetry());
+      clock.advance(delays[i]);
+    }
+    const { firstMs, maxMs } = BACKOFF.mqtt;
+    expect(delays).toEqual([firstMs, firstMs * 2, firstMs * 4, firstMs * 8, maxMs, maxMs].map((c) => Math.min(c, maxMs) * 0.9));
+
+    await broker.restart();
+    clock.advance(await nextRetry());
+    await eventuallyPasses(() => expect(sink.state).toBe('connected'));
+    expect(clock.pending()).toEqual([]);
+    await broker.stop();
+    await eventuallyPasses(() => expect(sink.state).toBe('disconnected'));
+    expect(await nextRetry()).toBe(firstMs * 0.9);
+    await adapter.stop();
+    expect(clock.pending()).toEqual([]);
   });
 
   it('stops promptly while the broker is down', async () => {

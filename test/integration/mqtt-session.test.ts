@@ -13,6 +13,7 @@ import { mqttDevice, publisher, topicPrefix, type Publisher } from '../helpers/m
 import { startSilentLink } from '../helpers/opcua-proxy.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { eventuallyPasses } from '../helpers/wait.js';
+import { fixedBackoff } from '../helpers/backoff.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -34,7 +35,7 @@ function device(url: string, t: string) {
 
 async function started(dev: ReturnType<typeof device>): Promise<{ sink: RecordingSink; adapter: DeviceAdapter }> {
   const sink = new RecordingSink();
-  const adapter = createMqttAdapter(dev, adapterContext(sink), { reconnectPeriodMs: 200, probeWaitMs: 5000 });
+  const adapter = createMqttAdapter(dev, adapterContext(sink), { backoff: fixedBackoff(200), probeWaitMs: 5000 });
   cleanups.push(() => adapter.stop());
   await adapter.start();
   await eventuallyPasses(() => expect(sink.state).toBe('connected'));

@@ -7,6 +7,7 @@ import { mqttDevice, publisher, topicPrefix, type Publisher } from '../helpers/m
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { ownedTempDir } from '../helpers/tmp.js';
 import { eventuallyPasses } from '../helpers/wait.js';
+import { fixedBackoff } from '../helpers/backoff.js';
 
 // Broker users need mosquitto_passwd; without it the same tests run anonymously.
 const auth = hasMosquittoPasswd();
@@ -36,7 +37,7 @@ afterAll(async () => {
 function adapterFor(connection: Record<string, unknown>, topic: string) {
   const sink = new RecordingSink();
   const adapter = createMqttAdapter(mqttDevice(connection, [{ code: 'M1', count: { topic, path: 'c' } }]), adapterContext(sink), {
-    reconnectPeriodMs: 200,
+    backoff: fixedBackoff(200),
   });
   adapters.push(adapter);
   return { sink, adapter };

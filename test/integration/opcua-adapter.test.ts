@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpcuaAdapter } from '../../src/adapters/opcua/adapter.js';
 import { defaultOpcuaSimNodes, startOpcuaSim, type OpcuaSim } from '../../src/sim/opcua-server.js';
-import { SkewedClock } from '../helpers/clocks.js';
+import { SkewedClock, TrackingClock } from '../helpers/clocks.js';
+import { BACKOFF } from '../../src/backoff.js';
 import { opcuaDevice } from '../helpers/opcua.js';
 import { freePort } from '../../src/sim/free-port.js';
 import { startSilentLink } from '../helpers/opcua-proxy.js';
@@ -137,6 +138,22 @@ describe('OPC UA adapter', () => {
     } finally {
       await adapter.stop();
     }
+  });
+
+  it('retries a server that is not there with the OPC UA backoff, jittered by the random source it was given', async () => {
+    const r = new RecordingSink();
+    const clock = new TrackingClock();
+    const adapter = createOpcuaAdapter(opcuaDevice(`opc.tcp://127.0.0.1:${await freePort()}`), adapterContext(r, { stateDir, clock, random: () => 0 }));
+    await adapter.start();
+    // Jitter 0.2 with the random source at 0: each delay is 80 % of its ceiling.
+    const { firstMs } = BACKOFF.opcua;
+    const retries = [firstMs * 0.8, firstMs * 2 * 0.8];
+    await until(r, 'two retries', () => retries.every((d) => clock.delays.includes(d)));
+    expect(clock.delays.indexOf(retries[1])).toBeGreaterThan(clock.delays.indexOf(retries[0]));
+    expect(r.states[0].state).toBe('connecting');
+    expect(r.states.slice(1).every((s) => s.state === 'disconnected')).toBe(true);
+    await adapter.stop();
+    expect(clock.pending).toBe(0);
   });
 
   it('probe works without start: it connects, reads once and disconnects', async () => {

@@ -182,6 +182,7 @@ machines:
       client,
       budget,
       clock,
+      random: () => 0.5,
       logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }),
       onStorageFault: (err) => faults.push((err as Error & { code: string }).code),
     });

@@ -51,7 +51,7 @@ describe('uploader', () => {
   async function setup(opts: {
     machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number;
     waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number; timeoutMs?: number; arrivalDelayMs?: (n: number) => number;
-    logger?: pino.Logger; savePause?: (until: number) => void;
+    logger?: pino.Logger; savePause?: (until: number) => void; random?: () => number;
   }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
@@ -79,7 +79,9 @@ describe('uploader', () => {
     });
     const pausedUntil = opts.pausedUntil?.(clock.now());
     const logger = opts.logger ?? pino({ level: 'silent' });
-    uploader = new Uploader({ outbox, client, budget, clock, logger, concurrency: opts.concurrency, pausedUntil, savePause: opts.savePause });
+    // The backoff's jitter is fixed unless a test brings its own: the same delays every run.
+    const random = opts.random ?? (() => 0.5);
+    uploader = new Uploader({ outbox, client, budget, clock, random, logger, concurrency: opts.concurrency, pausedUntil, savePause: opts.savePause });
     const read = (machine: string, values: Record<string, number | boolean>) =>
       processor.apply(Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at: clock.now() })), clock.now());
     /** Run/stop outcomes in local history, oldest first. */
@@ -167,9 +169,14 @@ describe('uploader', () => {
     mes!.setDown(false);
     await eventually(() => mes!.state.M00.count, (c) => c === 9, 30_000, 'delivered after outage');
     const gaps = mes!.requests.slice(0, 6).map((r, i, all) => (i ? r.at - all[i - 1].at : 0)).slice(1);
-    // Growing gaps (with jitter, so compare the late ones with the early ones).
-    expect(gaps[4]).toBeGreaterThan(gaps[0]);
-    expect(s.uploader.health.reachable).toBe(true);
+    // The jitter is fixed at half the ceiling: 500 ms, then doubling, each gap a little
+    // longer than its delay (the loop's own turns), never shorter.
+    gaps.forEach((gap, i) => {
+      expect(gap).toBeGreaterThanOrEqual(500 * 2 ** i);
+      expect(gap).toBeLessThan(500 * 2 ** i + 500);
+    });
+    // The sandbox counts the value before its answer reaches the uploader.
+    await eventually(() => s.uploader.health.reachable, (r) => r === true, 30_000, 'reachable again');
   });
 
   it('dead-letters what the MES refuses without blocking the other machines', async () => {

@@ -5,6 +5,7 @@
  * link, so a dead PLC delays only itself.
  */
 import type { DeviceConfig, DeviceOf } from '../../config/schema.js';
+import { Backoff, BACKOFF } from '../../backoff.js';
 import { listSignals } from '../signals.js';
 import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, ProbeRow, Reading } from '../types.js';
 import { serialLink } from './bus.js';
@@ -14,9 +15,6 @@ import { planReads, type ModbusSignal, type ReadBlock, type ReadPlan } from './p
 import { readCycle, type SignalResult } from './reader.js';
 
 export type ModbusDevice = DeviceOf<'modbus-tcp'> | DeviceOf<'modbus-rtu-over-tcp'> | DeviceOf<'modbus-rtu'>;
-
-export const BACKOFF_FIRST_MS = 1000;
-export const BACKOFF_MAX_MS = 30_000;
 
 function isModbus(device: DeviceConfig): device is ModbusDevice {
   return device.protocol === 'modbus-tcp' || device.protocol === 'modbus-rtu-over-tcp' || device.protocol === 'modbus-rtu';
@@ -37,11 +35,12 @@ class ModbusPoller implements DeviceAdapter {
   private readonly link: ModbusLink;
   /** Blocks refused with exception 2, read signal by signal until the next reconnect. */
   private readonly split = new Set<ReadBlock>();
-  private stopped = true;
+  private started = false;
+  private stopped = false;
   private linkOpen = false;
   private timer: unknown;
   private running: Promise<void> | undefined;
-  private backoffMs = BACKOFF_FIRST_MS;
+  private readonly backoff: Backoff;
   private state: ConnectionState | undefined;
   private stateError: string | undefined;
 
@@ -52,11 +51,12 @@ class ModbusPoller implements DeviceAdapter {
   ) {
     this.plan = planReads(signals, device.connection.maxGap);
     this.link = linkFor(device, ctx);
+    this.backoff = new Backoff(BACKOFF.modbus, ctx.random);
   }
 
   async start(): Promise<void> {
-    if (!this.stopped) return;
-    this.stopped = false;
+    if (this.started || this.stopped) return;
+    this.started = true;
     this.report('connecting');
     this.run();
   }
@@ -127,7 +127,7 @@ class ModbusPoller implements DeviceAdapter {
       this.split.clear(); // the PLC may come back with another program
       return this.fail(lost);
     }
-    this.backoffMs = BACKOFF_FIRST_MS;
+    this.backoff.reset();
     this.report('connected');
     this.emit(results);
     // Fixed rate while the PLC keeps up; never two cycles at once.
@@ -137,8 +137,7 @@ class ModbusPoller implements DeviceAdapter {
   private fail(error: string): void {
     if (this.stopped) return;
     this.report('disconnected', error);
-    this.schedule(this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    this.schedule(this.backoff.next());
   }
 
   private emit(results: SignalResult[]): void {

@@ -15,13 +15,15 @@
  * retained value replayed after the newer queued messages.
  */
 import { connect, type MqttClient } from 'mqtt';
+import { Backoff, BACKOFF, type BackoffPolicy } from '../../backoff.js';
 import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, Reading } from '../types.js';
 import { clientOptions, safeUrl, type MqttDevice } from './options.js';
 import { probeMqtt } from './probe.js';
 import { decodeMessage, signalsByTopic } from './signals.js';
 
 export interface MqttAdapterOptions {
-  reconnectPeriodMs?: number;
+  /** Reconnect delays; default BACKOFF.mqtt. */
+  backoff?: BackoffPolicy;
   /** How long probe() waits for a message on each topic. */
   probeWaitMs?: number;
 }
@@ -31,7 +33,10 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
   const log = ctx.logger.child({ url: safeUrl(device.connection.url) });
   const byTopic = signalsByTopic(device);
   const topics = [...byTopic.keys()];
+  const backoff = new Backoff(options.backoff ?? BACKOFF.mqtt, ctx.random);
   let client: MqttClient | undefined;
+  /** The pending reconnect; mqtt.js's own (a fixed period) is off. */
+  let retry: unknown;
   let stopped = false;
   let state: ConnectionState | undefined;
   let reported: string | undefined;
@@ -79,11 +84,7 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
       report('connecting');
       let opts;
       try {
-        opts = clientOptions(device, 'gateway', {
-          reconnectPeriod: options.reconnectPeriodMs ?? 2000,
-          // Also retry after a refused CONNACK: a broker restarting may refuse for a moment.
-          reconnectOnConnackError: true,
-        });
+        opts = clientOptions(device, 'gateway', { reconnectPeriod: 0 });
       } catch (e) {
         log.error({ err: (e as Error).message }, 'mqtt device not started');
         return report('disconnected', (e as Error).message);
@@ -98,6 +99,7 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
       let connectedBefore = false;
       c.on('connect', (connack) => {
         lastError = undefined;
+        backoff.reset();
         const sessionPresent = connack.sessionPresent;
         if (connectedBefore && !sessionPresent) {
           // E.g. a broker restarted without persistence: what was published meanwhile is gone.
@@ -121,11 +123,22 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
         if (err.message !== lastError) log.warn({ err: err.message }, 'mqtt connection error');
         lastError = err.message;
       });
-      c.on('close', () => report('disconnected', lastError ?? 'connection closed'));
+      // Every lost or failed connection, a refused CONNACK too (a restarting broker may refuse
+      // for a moment), ends in 'close': one retry is scheduled per loss.
+      c.on('close', () => {
+        report('disconnected', lastError ?? 'connection closed');
+        if (stopped || retry !== undefined) return;
+        retry = clock.setTimeout(() => {
+          retry = undefined;
+          if (!stopped) c.reconnect();
+        }, backoff.next());
+      });
     },
 
     async stop() {
       stopped = true;
+      if (retry !== undefined) clock.clearTimeout(retry);
+      retry = undefined;
       const c = client;
       client = undefined;
       // Forced: nothing of ours is in flight (we only subscribe), and a dead broker must not hold us.

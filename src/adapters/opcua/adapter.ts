@@ -2,6 +2,7 @@
  * The OPC UA adapter: connect, subscribe or poll, and on any break tear everything down
  * and start again with capped backoff. Loaded lazily by the registry (node-opcua is big).
  */
+import { Backoff, BACKOFF } from '../../backoff.js';
 import { sleep } from '../../clock.js';
 import type { DeviceOf } from '../../config/schema.js';
 import { listSignals } from '../signals.js';
@@ -12,9 +13,6 @@ import { deliver, resolveTargets, type OpcuaSignal } from './nodes.js';
 import { pollLoop, readAll } from './poll.js';
 import { subscribe } from './subscribe.js';
 import { decode } from './values.js';
-
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
 
 export const createOpcuaAdapter: AdapterFactory<DeviceOf<'opcua'>> = (device, ctx) => {
   routeLibraryLogs(ctx.logger);
@@ -60,7 +58,7 @@ export const createOpcuaAdapter: AdapterFactory<DeviceOf<'opcua'>> = (device, ct
   }
 
   async function supervise(): Promise<void> {
-    let delay = BACKOFF_MIN_MS;
+    const backoff = new Backoff(BACKOFF.opcua, ctx.random);
     ctx.sink.connection('connecting');
     while (!stopping.signal.aborted) {
       let reason: string;
@@ -82,21 +80,23 @@ export const createOpcuaAdapter: AdapterFactory<DeviceOf<'opcua'>> = (device, ct
       }
       if (stopping.signal.aborted) break;
       // A break after being up is worth a quick retry; a setup that fails every time is not.
-      if (up) delay = BACKOFF_MIN_MS;
+      if (up) backoff.reset();
+      const delay = backoff.next();
       // The sink logs the change to disconnected with its reason. A retry failing for another
       // reason is logged here; the same failure every retry is not logged every 30 s forever.
       const stillDown = lastReason !== undefined;
       ctx.sink.connection('disconnected', reason);
       if (stillDown && reason !== lastReason) log.warn({ error: reason }, 'device still disconnected, for another reason');
-      else log.debug({ error: reason, retryInMs: Math.round(delay) }, 'device connect retry');
+      else log.debug({ error: reason, retryInMs: delay }, 'device connect retry');
       lastReason = reason;
-      await sleep(ctx.clock, delay * (0.8 + 0.4 * Math.random()), stopping.signal);
-      delay = Math.min(delay * 2, BACKOFF_MAX_MS);
+      await sleep(ctx.clock, delay, stopping.signal);
     }
   }
 
   return {
     async start() {
+      // A stopped adapter stays stopped (types.ts).
+      if (stopping.signal.aborted) return;
       running ??= supervise();
     },
     async stop() {
