@@ -45,7 +45,7 @@ describe('damaged, missing or shared database', () => {
     const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { plc: deviceYaml(await freePort()) } });
     const db = openDatabase(cfg.dbPath);
     const outbox = new Outbox(db);
-    const processor = new MachineProcessor(db, new MachineStateStore(db), outbox, pino({ level: 'silent' }));
+    const processor = new MachineProcessor(db, new MachineStateStore(db), outbox);
     const device = deviceSchema.parse(parse(deviceYaml(1)));
     processor.setMachines(device.machines.map((config) => ({ device: 'plc', config })));
     const history = new History(db);
@@ -147,7 +147,7 @@ describe('damaged, missing or shared database', () => {
     await gw.kill('SIGTERM');
     // The PLC is read once (here by hand: no PLC in this test), then rebase puts the MES's value in.
     const db = openDatabase(cfg.dbPath);
-    const processor = new MachineProcessor(db, new MachineStateStore(db), new Outbox(db), pino({ level: 'silent' }));
+    const processor = new MachineProcessor(db, new MachineStateStore(db), new Outbox(db));
     processor.setMachines(deviceSchema.parse(parse(deviceYaml(1))).machines.map((config) => ({ device: 'plc', config })));
     processor.apply([{ machine: 'M1', signal: 'count', value: 150, at: 1 }], 1);
     db.close();

@@ -158,7 +158,7 @@ machines:
     const db = openDatabase(join(dir, 'gateway.db'));
     defer(() => db.close());
     const outbox = new Outbox(db);
-    const processor = new MachineProcessor(db, new MachineStateStore(db), outbox, pino({ level: 'silent' }));
+    const processor = new MachineProcessor(db, new MachineStateStore(db), outbox);
     const device = deviceSchema.parse(
       parse(`device: plc
 protocol: modbus-tcp
