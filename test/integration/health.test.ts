@@ -9,7 +9,6 @@ import { parse } from 'yaml';
 import { Gateway } from '../../src/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
-import { startWebServer } from '../../src/web/server.js';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { startModbusPlcSim } from '../../src/sim/modbus-plc.js';
 import { freePort } from '../../src/sim/free-port.js';
@@ -18,6 +17,7 @@ import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 import { deferCleanup } from '../helpers/cleanup.js';
+import { startStatusServer } from '../helpers/web-server.js';
 
 describe('health', () => {
   const dir = tempDir();
@@ -43,12 +43,8 @@ machines:
     const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger: pino({ level: 'silent' }), clock });
     await gateway.start();
     defer(() => gateway.stop());
-    const web = await startWebServer({ listen: '127.0.0.1:0', provider: gateway, logger: pino({ level: 'silent' }) });
+    const { web, health } = await startStatusServer(gateway);
     defer(() => web.close());
-    const health = async () => {
-      const res = await fetch(`${web.url.replace(/\/$/, '')}/healthz`);
-      return { status: res.status, body: await res.text() };
-    };
 
     await eventually(() => gateway.status().machines[0]?.totals.count?.total, (t) => t === 10, 20_000, 'first read');
     sim.set('M1', 'count', ++count);

@@ -16,7 +16,6 @@ import { parse } from 'yaml';
 import { Gateway } from '../../src/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
-import { startWebServer } from '../../src/web/server.js';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { startModbusPlcSim } from '../../src/sim/modbus-plc.js';
 import { freePort } from '../../src/sim/free-port.js';
@@ -31,6 +30,7 @@ import { WarpClock } from '../helpers/clocks.js';
 import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { deferCleanup } from '../helpers/cleanup.js';
+import { startStatusServer } from '../helpers/web-server.js';
 
 /** Mounts a small tmpfs (as root; a failing mount fails the suite). */
 function mountTmpfs(size: string): { dir: string; unmount(): void } {
@@ -108,12 +108,8 @@ machines:
     const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger });
     await gateway.start();
     defer(() => gateway.stop());
-    const web = await startWebServer({ listen: '127.0.0.1:0', provider: gateway, logger: pino({ level: 'silent' }) });
+    const { web, health } = await startStatusServer(gateway);
     defer(() => web.close());
-    const health = async () => {
-      const res = await fetch(`${web.url.replace(/\/$/, '')}/healthz`);
-      return { status: res.status, body: await res.text() };
-    };
 
     await eventually(() => gateway.status().machines[0]?.totals.count?.total, (t) => t === 100, 20_000, 'first read');
     sim.set('M1', 'count', (count += 4));
