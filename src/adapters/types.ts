@@ -37,6 +37,12 @@ export interface Reading {
   raw?: unknown;
   /** Epoch ms at which it was read. */
   at: number;
+  /**
+   * The transport may have delivered this value before (MQTT's DUP flag on a QoS 1 resend,
+   * e.g. after a broker restart with persistence): an older value than the last one taken is
+   * a replay, not a fall.
+   */
+  redelivered?: boolean;
 }
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';

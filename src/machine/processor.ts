@@ -232,6 +232,12 @@ export class MachineProcessor {
       if (row.source !== undefined) this.event(code, 'counter source changed; counting from its current value', { signal: r.signal, raw: r.value, total: row.total });
       return 0;
     }
+    if (r.redelivered && r.value < row.lastRaw) {
+      // A transport's resend of a value older than the last one taken (MQTT DUP after a broker
+      // restart): counted already, and no reset. A real reset still shows in the next fresh read.
+      this.event(code, 'counter replay ignored', { event: 'counter.replay', signal: r.signal, raw: r.value, lastRaw: row.lastRaw });
+      return 0;
+    }
     const step = stepGuard(row, r.value, r.at, opts);
     if (step.event === 'same') {
       if (r.at - row.seenAt >= SEEN_PERSIST_MS) this.state.markSeen(code, r.signal, r.at);

@@ -319,6 +319,22 @@ describe('machine state and outbox on a real SQLite file', () => {
     g.db.close();
   });
 
+  it('older values a broker resends (MQTT DUP) after newer ones are a replay: nothing added, and a later reset still counts', () => {
+    const g = open(join(dir, 'replay.db'));
+    const send = (at: number, count: number, redelivered = false) =>
+      g.processor.apply([{ machine: 'M1', signal: 'count', value: count, at, ...(redelivered && { redelivered }) }], at);
+    for (let i = 0; i <= 10; i++) send(i * 100, 4000 + 2 * i);
+    // The broker restarted from its saved queue: 4010..4020 again, flagged as resends.
+    for (let i = 5; i <= 10; i++) send(2000 + i, 4000 + 2 * i, true);
+    for (let i = 11; i <= 15; i++) send(3000 + i * 100, 4000 + 2 * i);
+    expect(g.state.counter('M1', 'count')).toMatchObject({ lastRaw: 4030, total: 4030 });
+    // A reset whose first message came as a resend: skipped, but the fresh reads after it count it.
+    send(5000, 0, true);
+    for (let i = 1; i <= 4; i++) send(5000 + i * 100, 2 * i);
+    expect(g.state.counter('M1', 'count')!.total).toBe(4038);
+    g.db.close();
+  });
+
   it('a count of -5, 112.5 or 1e20 is a bad value: returned with its reason, never a total', () => {
     const g = open(join(dir, 'bad.db'));
     g.read(0, { count: 100 });

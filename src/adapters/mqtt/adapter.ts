@@ -50,13 +50,14 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
     sink.connection(next, error);
   }
 
-  function onMessage(topic: string, buf: Buffer): void {
+  /** `redelivered`: the broker's DUP flag, a message it may have given us before (QoS 1). */
+  function onMessage(topic: string, buf: Buffer, redelivered: boolean): void {
     const group = byTopic.get(topic);
     if (stopped || group === undefined) return;
     const at = clock.now();
     const batch: Reading[] = [];
     for (const { signal: s, decoded: d } of decodeMessage(buf, group)) {
-      if (d.ok) batch.push({ machine: s.machine, signal: s.key, value: d.value, raw: d.raw, at });
+      if (d.ok) batch.push({ machine: s.machine, signal: s.key, value: d.value, raw: d.raw, at, ...(redelivered && { redelivered }) });
       else sink.signalError(s.machine, s.key, d.error, at);
     }
     if (batch.length > 0) sink.readings(batch);
@@ -111,9 +112,9 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
         report('connected');
         subscribe(c);
       });
-      c.on('message', (topic, buf) => {
+      c.on('message', (topic, buf, packet) => {
         try {
-          onMessage(topic, buf);
+          onMessage(topic, buf, packet.dup);
         } catch (e) {
           // The sink must not throw; if it does, losing one message beats killing the client.
           log.error({ err: (e as Error).message, topic }, 'mqtt message handling failed');
