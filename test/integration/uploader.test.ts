@@ -350,6 +350,22 @@ describe('uploader', () => {
       expect(s.uploader.stats.requests['startstop 0']).toBe(1);
     });
 
+    it('after 3 checks without a usable answer (5xx), an uncertain stop is taken as received, said once, not sent again', async () => {
+      const log = recordingLogger();
+      const s = await setup({ machines: 1, perMinute: 100, logger: log.logger });
+      // The stop gets a 500 whose answer is lost (it never arrived); each of the 3 checks then fails at its token request.
+      mes!.setResetNext(1, 'after');
+      mes!.setFailNext(4, 500);
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }]);
+      expect(log.lines('startstop.unverifiable')).toHaveLength(1);
+      expect(mes!.requests.filter((r) => r.status === 500)).toHaveLength(4);
+      expect(recorded('M00')).toEqual([]);
+    });
+
     it('where the MES has no downtimes endpoint (404), an uncertain stop is taken as received, said once, not sent again', async () => {
       const log = recordingLogger();
       const s = await setup({ machines: 1, perMinute: 100, downtimes: false, logger: log.logger });
