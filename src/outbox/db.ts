@@ -54,7 +54,7 @@ const migrations: string[] = [
      machine TEXT NOT NULL,
      kind TEXT NOT NULL,              -- counter | parameters | startstop
      body TEXT NOT NULL,
-     outcome TEXT NOT NULL            -- delivered | settled | collapsed | dead | uncertain
+     outcome TEXT NOT NULL            -- delivered | settled | verified | collapsed | dead | uncertain
    )`,
   `CREATE INDEX history_at ON history (at)`,
   `CREATE INDEX history_machine ON history (machine, kind, at)`,

@@ -33,7 +33,7 @@ export class History {
       const b = JSON.parse(body) as { at: number; running: number; type: string };
       return { at: b.at, running: b.running === 1, type: b.type, sent, ...(uncertain ? { uncertain: true as const } : {}) };
     };
-    const done = this.q.timeline.all(machine, from).map((r) => parse(r.body, r.outcome === 'delivered' || r.outcome === 'uncertain', r.outcome === 'uncertain'));
+    const done = this.q.timeline.all(machine, from).map((r) => parse(r.body, r.outcome === 'delivered' || r.outcome === 'verified' || r.outcome === 'uncertain', r.outcome === 'uncertain'));
     const pending = this.q.pendingStartStop.all(machine).map((r) => parse(r.body, false));
     return [...done, ...pending].filter((t) => t.at >= from).sort((a, b) => a.at - b.at);
   }

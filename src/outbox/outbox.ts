@@ -34,6 +34,8 @@ export interface StartStopItem {
   type: string;
   running: 0 | 1;
   at: number;
+  /** Set when a request for it may have reached the MES without an answer (see nextStartStop). */
+  attemptedAt?: number;
 }
 
 export interface DeadLetter {
@@ -110,7 +112,7 @@ export class Outbox {
       failed: db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = @error WHERE id = @id`),
       history: db.prepare(`INSERT INTO history (at, machine, kind, body, outcome) VALUES (?, ?, ?, ?, ?)`),
       lastSentStartStop: db.prepare<[string], { body: string }>(
-        `SELECT body FROM history WHERE machine = ? AND kind = 'startstop' AND outcome IN ('delivered', 'uncertain') ORDER BY id DESC LIMIT 1`,
+        `SELECT body FROM history WHERE machine = ? AND kind = 'startstop' AND outcome IN ('delivered', 'verified', 'uncertain') ORDER BY id DESC LIMIT 1`,
       ),
       similarDead: db.prepare<[string, string, number], { id: number; reason: string }>(
         `SELECT id, reason FROM dead_letters WHERE kind = ? AND machine = ? AND status = ?`,
@@ -174,12 +176,11 @@ export class Outbox {
   /**
    * The run/stop item to send for a machine, applying two rules.
    *
-   * Uncertain outcome: a row whose attempt is marked (see markStartStopAttempt) went out in a
-   * process that never settled it (crash, or its commit failed after the answer). The MES
-   * opens or closes a downtime from every {type, running} it receives, so a second copy could
-   * open a second downtime; such a row goes to history as `uncertain`, counts as the state
-   * the MES has, and is not sent again. If the MES did miss it, the next transition still
-   * brings it to the machine's real state.
+   * Uncertain outcome: a row whose attempt is marked (see markStartStopAttempt) went out but
+   * was never settled (no answer, a crash, or its commit failed after the answer). It is
+   * returned with its `attemptedAt`, before anything newer, for the uploader to ask the MES
+   * whether it arrived (docs/delivery.md#uncertain-outcome): a second copy could open a second
+   * downtime, a lost one would leave the MES in the wrong state.
    *
    * Offline collapse: when several transitions are queued, the ones before the newest both
    * began and ended while they could not be sent; replaying them would make the MES (which
@@ -187,23 +188,18 @@ export class Outbox {
    * as `collapsed`, and the newest is sent only if it differs from what the MES last got.
    */
   nextStartStop(machine: string, now: number): StartStopItem | undefined {
-    const all = this.q.startStops.all(machine).map((r) => ({ ...(JSON.parse(r.body) as Omit<StartStopItem, 'id'>), id: r.id, attempted: r.attempted_at !== null }));
-    const settled = all.filter((r) => r.attempted);
-    if (settled.length > 0) {
-      this.db.transaction(() => {
-        for (const r of settled) this.toHistory(machine, r, now, 'uncertain');
-      }).immediate();
-    }
-    const rows = all.filter((r) => !r.attempted);
-    if (rows.length <= 1) return rows[0];
-    const newest = rows[rows.length - 1];
+    const all = this.q.startStops.all(machine).map((r) => ({ ...(JSON.parse(r.body) as Omit<StartStopItem, 'id'>), id: r.id, attemptedAt: r.attempted_at ?? undefined }));
+    const uncertain = all.find((r) => r.attemptedAt !== undefined);
+    if (uncertain) return uncertain;
+    if (all.length <= 1) return all[0];
+    const newest = all[all.length - 1];
     const last = this.q.lastSentStartStop.get(machine);
     const lastSent = last && (JSON.parse(last.body) as { running: number; type: string });
     // A run is a run whatever stop it ends; a stop is new if its downtime type differs. With
     // nothing sent yet the MES is taken as running, as the machine layer does at first sight.
     const redundant =
       lastSent === undefined ? newest.running === 1 : lastSent.running === newest.running && (newest.running === 1 || lastSent.type === newest.type);
-    const collapse = redundant ? rows : rows.slice(0, -1);
+    const collapse = redundant ? all : all.slice(0, -1);
     this.db.transaction(() => {
       for (const r of collapse) this.toHistory(machine, r, now, 'collapsed');
     }).immediate();
@@ -226,7 +222,12 @@ export class Outbox {
     }).immediate();
   }
 
-  /** The request may have reached the MES but no answer came (timeout, reset): see nextStartStop. */
+  /** The MES's downtimes show it arrived, though its answer did not. */
+  startStopVerified(machine: string, item: StartStopItem, at: number): void {
+    this.db.transaction(() => this.toHistory(machine, item, at, 'verified')).immediate();
+  }
+
+  /** It may have reached the MES and the MES could not tell us: taken as received, never sent again. */
   startStopUncertain(machine: string, item: StartStopItem, at: number): void {
     this.db.transaction(() => this.toHistory(machine, item, at, 'uncertain')).immediate();
   }
@@ -290,7 +291,7 @@ export class Outbox {
   }
 
   /** Takes a run/stop row out of the queue into history. Call inside a transaction. */
-  private toHistory(machine: string, item: StartStopItem, at: number, outcome: 'delivered' | 'collapsed' | 'uncertain'): void {
+  private toHistory(machine: string, item: StartStopItem, at: number, outcome: 'delivered' | 'verified' | 'collapsed' | 'uncertain'): void {
     this.q.deleteId.run(item.id);
     this.q.history.run(at, machine, 'startstop', JSON.stringify({ type: item.type, running: item.running, at: item.at }), outcome);
   }

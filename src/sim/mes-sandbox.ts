@@ -7,6 +7,7 @@
  * to see exactly what was accepted. Faults can be injected: delay, down (503), fail next,
  * connection resets before or after the request is processed, and a network lag per request
  * before it arrives (`arrivalDelayMs`), which is when it counts for the rate limit.
+ * GET /api/downtimes lists the downtimes its run/stop log opened and closed (`downtimesOf`).
  * It shares no code with src/uplink on purpose: it is the referee the client is tested against.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -41,6 +42,8 @@ export interface MesSandboxOptions {
    * back, so the sender is not slowed, as when other requests travel on other connections.
    */
   arrivalDelayMs?: (n: number) => number;
+  /** false: a MES without GET /api/downtimes (answered 404). Default true. */
+  downtimes?: boolean;
 }
 
 export type ParameterValue = number | string | boolean;
@@ -102,6 +105,8 @@ const MAX_BODY_BYTES = 1 << 20;
 /** Entries kept per log: the demo sandbox may run for weeks. */
 const MAX_LOG = 10_000;
 const SCOPES = ['productions_write'];
+/** Page size of GET /api/downtimes. */
+const DOWNTIMES_PER_PAGE = 50;
 
 const text = (status: number, body: string): Answer => ({ status, body, type: 'text/plain; charset=utf-8' });
 const bad = (reason: string): Answer => text(400, reason);
@@ -230,6 +235,7 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
     const wait = rateLimit(entry.at);
     if (wait > 0) return { ...text(429, 'Too Many Requests'), headers: { 'retry-after': String(wait) } };
     if (url.pathname === '/api/authorization') return authorization(method, headers, raw, entry);
+    if (url.pathname === '/api/downtimes' && opts.downtimes !== false) return downtimesEndpoint(method, url, entry);
     const match = /^\/api\/machines\/([^/]+)\/(counter|parameters|startstop)$/.exec(url.pathname);
     if (!match) return text(404, 'Not Found');
     if (method !== 'POST') return { ...text(405, 'Method Not Allowed'), headers: { allow: 'POST' } };
@@ -249,6 +255,39 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
       return bad('malformed machine code in the path');
     }
     return machineEndpoint(code, match[2], raw, entry.at);
+  }
+
+  /** GET /api/downtimes: token only, as the reference says (it needs scope productions_write). */
+  function downtimesEndpoint(method: string, url: URL, entry: SandboxRequest): Answer {
+    if (method !== 'GET') return { ...text(405, 'Method Not Allowed'), headers: { allow: 'GET' } };
+    const token = url.searchParams.get('access_token');
+    if (token === null || !validToken(token, entry.at)) return unauthorized();
+    entry.auth = 'token';
+    const bound = (name: string): number | undefined | null => {
+      const v = url.searchParams.get(name);
+      if (v === null) return undefined;
+      const t = Date.parse(v);
+      return Number.isNaN(t) ? null : t;
+    };
+    const filters = { startAfter: bound('start-time-after'), startBefore: bound('start-time-before'), endAfter: bound('end-time-after'), endBefore: bound('end-time-before') };
+    const badFilter = Object.entries(filters).find(([, v]) => v === null);
+    if (badFilter) return bad(`${badFilter[0]} must be an ISO date`);
+    const page = url.searchParams.has('page') ? Number(url.searchParams.get('page')) : 1;
+    if (!Number.isSafeInteger(page) || page < 1) return bad('page must be a positive integer');
+    const { startAfter, startBefore, endAfter, endBefore } = filters as Record<string, number | undefined>;
+    const all = Object.keys(state)
+      .flatMap((code) => downtimesOf(code, state[code].startstop))
+      .filter((d) => (startAfter === undefined || d.start >= startAfter) && (startBefore === undefined || d.start <= startBefore))
+      .filter((d) => (endAfter === undefined || (d.end !== undefined && d.end >= endAfter)) && (endBefore === undefined || (d.end !== undefined && d.end <= endBefore)))
+      .sort((a, b) => a.start - b.start);
+    const body = all.slice((page - 1) * DOWNTIMES_PER_PAGE, page * DOWNTIMES_PER_PAGE).map((d, i) => ({
+      id: (page - 1) * DOWNTIMES_PER_PAGE + i + 1,
+      'start-time': new Date(d.start).toISOString(),
+      'end-time': d.end === undefined ? null : new Date(d.end).toISOString(),
+      machines: [{ code: d.machine, name: d.machine }],
+      'downtime-type': { code: d.type },
+    }));
+    return { status: 200, type: 'application/json', body: JSON.stringify(body) };
   }
 
   const server = createServer((req, res) => {
@@ -354,6 +393,24 @@ function startstop({ code, m, config, at }: Ctx, body: Record<string, unknown>):
   if (running !== 0 && running !== 1) return bad('running must be 0 or 1');
   log(m.startstop, { at, type, running });
   return { status: 200 };
+}
+
+/**
+ * The downtimes the MES holds for a machine, from its run/stop log: a running=0 opens one
+ * (start = receipt), the next running=1 closes it. A running=0 while one is open, or a
+ * running=1 while none is, changes nothing (the log keeps it, so tests see the double).
+ */
+function downtimesOf(machine: string, log: SandboxMachineState['startstop']): { machine: string; type: string; start: number; end?: number }[] {
+  const out: { machine: string; type: string; start: number; end?: number }[] = [];
+  let open: (typeof out)[number] | undefined;
+  for (const e of log) {
+    if (e.running === 0 && !open) out.push((open = { machine, type: e.type, start: e.at }));
+    else if (e.running === 1 && open) {
+      open.end = e.at;
+      open = undefined;
+    }
+  }
+  return out;
 }
 
 /** The counter endpoint names parameters by `name`, the parameters endpoint by `code`. */

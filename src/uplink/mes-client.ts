@@ -1,5 +1,5 @@
 /**
- * HTTP client for the three MES machine endpoints (docs/mes-api.md). It sends one request and says
+ * HTTP client for the three MES machine endpoints and the downtimes list (docs/mes-api.md). It sends one request and says
  * what the answer means; what to do next (retry, back off, pause, dead-letter) is the
  * uploader's decision. The only retry here is the one after a 401 with a fresh token.
  */
@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Answered } from './rate-budget.js';
 import { basicAuthorization, TokenKeeper } from './auth.js';
+import { parseDowntimes, type Downtime } from './downtimes.js';
 
 export type MesResult =
   | { outcome: 'ok'; status: number; body: string }
@@ -21,6 +22,8 @@ export type MesResult =
    * made) and true when it may have (no answer after the request could have left).
    */
   | { outcome: 'retry'; status?: number; error: string; mayHaveArrived: boolean };
+
+export type DowntimesResult = { outcome: 'ok'; status: number; downtimes: Downtime[] } | Exclude<MesResult, { outcome: 'ok' }>;
 
 export type ParameterValue = number | string | boolean;
 export interface CounterBody {
@@ -74,16 +77,17 @@ export class MesClient {
   private readonly ownDispatcher?: Agent;
   private readonly basic: string | undefined;
   private readonly tokens: TokenKeeper | undefined;
+  /** Tokens for GET /api/downtimes, which takes no Basic: the machine endpoints' keeper, or one of its own. */
+  private readonly readTokens: TokenKeeper | undefined;
 
   constructor(private readonly opts: MesClientOptions) {
     this.base = opts.baseUrl.replace(/\/+$/, '');
     const { apiKey, apiSecret, tokenAuth } = opts.auth;
     if (apiKey !== undefined && apiSecret !== undefined) this.basic = basicAuthorization(apiKey, apiSecret);
-    if (tokenAuth) {
-      this.tokens = new TokenKeeper(
-        (method, body) => this.send(method, '/api/authorization', body, { header: this.basic }),
-        opts.clock,
-      );
+    if (this.basic !== undefined) {
+      const keeper = new TokenKeeper((method, body) => this.send(method, '/api/authorization', body, { header: this.basic }), opts.clock);
+      if (tokenAuth) this.tokens = keeper;
+      this.readTokens = keeper;
     }
     this.dispatcher = opts.dispatcher ?? (this.ownDispatcher = new Agent({ connect: { timeout: opts.timeoutMs } }));
   }
@@ -99,6 +103,24 @@ export class MesClient {
   /** `onSend` runs after the rate budget let the request go and before its bytes leave (the attempt marker). */
   startstop(machine: string, body: StartStopBody, onSend?: () => void): Promise<MesResult> {
     return this.post(machine, 'startstop', body, onSend);
+  }
+
+  /** One page of GET /api/downtimes with these filters (docs/mes-api.md#downtimes); always with a token. */
+  async downtimes(query: Record<string, string>, page: number): Promise<DowntimesResult> {
+    const path = `/api/downtimes?${new URLSearchParams({ ...query, page: String(page) }).toString()}`;
+    const fixed = this.opts.auth.accessToken;
+    const token = fixed ?? (await this.readTokens!.current());
+    if (typeof token !== 'string') return token;
+    let res = await this.send('GET', path, undefined, { token });
+    if (res.status === 401 && fixed === undefined) {
+      const renewed = await this.readTokens!.renew(token);
+      if (typeof renewed !== 'string') return renewed;
+      res = await this.send('GET', path, undefined, { token: renewed });
+    }
+    if (res.outcome !== 'ok') return res;
+    const downtimes = parseDowntimes(res.body);
+    if (downtimes === undefined) return { outcome: 'retry', status: res.status, error: `HTTP ${res.status} with an answer that is not a list of downtimes`, mayHaveArrived: false };
+    return { outcome: 'ok', status: res.status, downtimes };
   }
 
   async close(): Promise<void> {
@@ -129,7 +151,7 @@ export class MesClient {
   ): Promise<MesResult> {
     const answered = await this.opts.acquire();
     onSend?.();
-    const query = auth.token === undefined ? '' : `?access_token=${encodeURIComponent(auth.token)}`;
+    const query = auth.token === undefined ? '' : `${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(auth.token)}`;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'shopfloor-gateway' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (auth.header !== undefined) headers.authorization = auth.header;
@@ -178,7 +200,7 @@ export class MesClient {
   private redact(text: string): string {
     const { apiSecret, accessToken } = this.opts.auth;
     let out = text;
-    for (const secret of [apiSecret, accessToken, this.basic?.slice('Basic '.length), this.tokens?.held()]) {
+    for (const secret of [apiSecret, accessToken, this.basic?.slice('Basic '.length), this.readTokens?.held()]) {
       if (secret) out = out.replaceAll(secret, '***').replaceAll(encodeURIComponent(secret), '***');
     }
     // Whatever else looks like a credential (a token the MES echoes that we never held).

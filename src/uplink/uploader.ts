@@ -8,8 +8,9 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { sleep } from '../clock.js';
-import type { Outbox, CounterValue, Lane, MesKind } from '../outbox/outbox.js';
-import type { MesClient, MesResult } from './mes-client.js';
+import type { Outbox, CounterValue, Lane, MesKind, StartStopItem } from '../outbox/outbox.js';
+import type { DowntimesResult, MesClient, MesResult } from './mes-client.js';
+import { downtimeQuery, transitionArrived } from './downtimes.js';
 import type { RateBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
 import { BACKOFF, backoffDelay, type Random } from '../backoff.js';
@@ -56,6 +57,11 @@ export const MAX_PAUSE_MS = 15 * 60_000;
 /** After a local database write failed, sending waits this long (nothing can be settled meanwhile). */
 const STORAGE_RETRY_MS = 5000;
 
+/** Failed checks of an uncertain run/stop before it is taken as received (docs/delivery.md#uncertain-outcome). */
+const MAX_VERIFY_FAILURES = 3;
+/** Pages of downtimes read for one check; more since the attempt and the answer is not conclusive. */
+const MAX_DOWNTIME_PAGES = 5;
+
 /** Reasons the MES gives for a counter that is not above the one it has. */
 const NOT_GREATER = /not greater|greater than|must be (higher|incremental)|incremental|lower than|less than/i;
 
@@ -78,6 +84,8 @@ export class Uploader {
   /** Per machine, an answer the MES gave that the local disk could not record yet: recorded before anything else is sent for it. */
   private readonly unsettled = new Map<string, () => void>();
   private loop: Promise<void> | undefined;
+  /** Per outbox row, the checks of an uncertain run/stop that got no usable answer. */
+  private readonly verifyFailures = new Map<number, number>();
 
   constructor(private readonly o: UploaderOptions) {
     this.stats = o.stats ?? { requests: {}, rateLimited: 0, deliveredParts: {}, deliveredWaste: {} };
@@ -180,6 +188,7 @@ export class Uploader {
     const { outbox, clock, client, logger } = this.o;
     const item = outbox.nextStartStop(machine, clock.now());
     if (!item) return;
+    if (item.attemptedAt !== undefined) return this.verifyStartStop(machine, item, item.attemptedAt);
     const body = { type: item.type, running: item.running };
     // Marked after the rate budget let it go and before the bytes leave (see Outbox.nextStartStop).
     const res = await client.startstop(machine, body, () => outbox.markStartStopAttempt(item.id, clock.now()));
@@ -192,14 +201,62 @@ export class Uploader {
       const id = outbox.startStopDead(machine, item, res.status, res.reason, clock.now());
       this.deadLettered('startstop', machine, id, res.status, res.reason, body);
     } else if (res.outcome === 'retry' && res.mayHaveArrived) {
-      // Sending it again could open a second downtime; the next transition corrects a miss.
-      outbox.startStopUncertain(machine, item, clock.now());
-      logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error }, `no answer for the ${machine} run/stop; taken as received, not sent again`);
+      // Left marked: sending it blindly could open a second downtime, so the next turn asks the MES.
+      logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error }, `no answer for the ${machine} run/stop; asking the MES whether it arrived`);
       this.noteFailure(res.error);
     } else {
       outbox.startStopNotSent(item, 'error' in res ? res.error : `HTTP ${res.status}`);
       this.handleFailure(res, []);
     }
+  }
+
+  /**
+   * An uncertain run/stop: the MES's downtimes tell whether it arrived (settled `verified`) or
+   * not (sent again). Without a usable answer it is checked again after the backoff, and
+   * taken as received (`uncertain`, never re-sent) when the MES cannot tell.
+   */
+  private async verifyStartStop(machine: string, item: StartStopItem, attemptedAt: number): Promise<void> {
+    const { outbox, clock, client, logger } = this.o;
+    const query = downtimeQuery(item.running, attemptedAt);
+    const body = { type: item.type, running: item.running };
+    for (let page = 1; page <= MAX_DOWNTIME_PAGES; page++) {
+      const res = await client.downtimes(query, page);
+      this.count('downtimes', res);
+      if (res.outcome !== 'ok') return this.verifyFailed(machine, item, res);
+      if (transitionArrived(machine, item.running, attemptedAt, res.downtimes)) {
+        this.verifyFailures.delete(item.id);
+        outbox.startStopVerified(machine, item, clock.now());
+        logger.info({ event: 'startstop.verified', machine, ...body }, `the MES has the ${machine} run/stop that got no answer`);
+        return;
+      }
+      if (res.downtimes.length === 0) {
+        this.verifyFailures.delete(item.id);
+        outbox.startStopNotSent(item, 'the MES did not get it (no downtime from it)');
+        logger.warn({ event: 'startstop.not_arrived', machine, ...body }, `the MES did not get the ${machine} run/stop; sending it again`);
+        return;
+      }
+    }
+    this.takeAsReceived(machine, item, `more than ${MAX_DOWNTIME_PAGES} pages of downtimes since the attempt`);
+  }
+
+  private verifyFailed(machine: string, item: StartStopItem, res: Exclude<DowntimesResult, { outcome: 'ok' }>): void {
+    if (res.outcome === 'rate-limited') return this.handleFailure(res, []);
+    const error = 'error' in res ? res.error : `HTTP ${res.status}: ${res.reason}`;
+    // 404 or 403: the endpoint is not there or not ours to read; asking again will not help.
+    const failures = (this.verifyFailures.get(item.id) ?? 0) + 1;
+    if (res.status === 404 || res.status === 403 || failures >= MAX_VERIFY_FAILURES) return this.takeAsReceived(machine, item, error);
+    this.verifyFailures.set(item.id, failures);
+    this.noteFailure(error);
+  }
+
+  /** The old rule, when the MES cannot tell: a second downtime is worse than a missed one, which the next transition corrects. */
+  private takeAsReceived(machine: string, item: StartStopItem, error: string): void {
+    this.verifyFailures.delete(item.id);
+    this.o.outbox.startStopUncertain(machine, item, this.o.clock.now());
+    this.o.logger.warn(
+      { event: 'startstop.unverifiable', machine, type: item.type, running: item.running, error },
+      `could not ask the MES whether the ${machine} run/stop arrived (${error}); taken as received, not sent again`,
+    );
   }
 
   private async sendCounter(machine: string): Promise<void> {
@@ -306,7 +363,7 @@ export class Uploader {
     }
   }
 
-  private count(endpoint: MesKind, res: MesResult): void {
+  private count(endpoint: MesKind | 'downtimes', res: MesResult | DowntimesResult): void {
     if (res.outcome === 'ok' || res.outcome === 'rejected') this.health.authProblem = undefined;
     const key = `${endpoint} ${'status' in res && res.status !== undefined ? res.status : 0}`;
     this.stats.requests[key] = (this.stats.requests[key] ?? 0) + 1;

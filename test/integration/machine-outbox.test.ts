@@ -180,6 +180,28 @@ describe('machine state and outbox on a real SQLite file', () => {
     expect(collapsed.n).toBe(2);
   });
 
+  it('an uncertain transition comes back first, marked, with newer ones behind it; found missing, collapse applies', () => {
+    const g = open(join(dir, 'u.db'));
+    g.read(0, { running: true });
+    g.read(1000, { running: false });
+    const stop = g.outbox.nextStartStop('M1', 1001)!;
+    g.outbox.markStartStopAttempt(stop.id, 1001);
+    g.read(2000, { running: true });
+    g.read(3000, { running: false });
+    // Not collapsed while it is unresolved: it must be checked before anything newer goes.
+    expect(g.outbox.nextStartStop('M1', 3001)).toMatchObject({ running: 0, at: 1000, attemptedAt: 1001 });
+    g.outbox.startStopNotSent(stop, 'not in the MES');
+    // The MES never got it: of the three queued, only the newest stop is sent.
+    const next = g.outbox.nextStartStop('M1', 3002)!;
+    expect(next).toMatchObject({ running: 0, at: 3000 });
+    expect(next.attemptedAt).toBeUndefined();
+    g.outbox.startStopVerified('M1', next, 3003);
+    expect(g.outbox.nextStartStop('M1', 3004)).toBeUndefined();
+    const outcomes = g.db.prepare(`SELECT outcome FROM history WHERE kind = 'startstop' ORDER BY id`).all() as { outcome: string }[];
+    expect(outcomes.map((o) => o.outcome)).toEqual(['collapsed', 'collapsed', 'verified']);
+    g.db.close();
+  });
+
   it('sends nothing after an outage when the machine ended in the state the MES already has', () => {
     const g = open(join(dir, 'h.db'));
     g.read(0, { running: false });

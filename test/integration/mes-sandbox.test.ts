@@ -222,3 +222,53 @@ describe('MES sandbox: injected network faults', () => {
     expect(mes.busiestMinute()).toBe(3);
   });
 });
+
+describe('MES sandbox: GET /api/downtimes', () => {
+  async function token(): Promise<string> {
+    const res = await call('POST', '/api/authorization', JSON.stringify({ scopes: ['productions_write'] }));
+    return (JSON.parse(res.text) as { token: string }).token;
+  }
+  const list = async (query: string, t: string) => {
+    const res = await call('GET', `/api/downtimes?access_token=${t}${query}`, undefined, null);
+    return { status: res.status, body: res.status === 200 ? (JSON.parse(res.text) as { 'start-time': string; 'end-time': string | null; machines: { code: string }[] }[]) : res.text };
+  };
+
+  it('lists the downtimes its run/stop log opened and closed; a repeated stop opens none', async () => {
+    const t = await token();
+    const start = clock.t;
+    await post('PRESS01', 'startstop', { type: 'Maintenance', running: 0 });
+    clock.t += 5000;
+    await post('PRESS01', 'startstop', { type: 'Maintenance', running: 0 });
+    clock.t += 5000;
+    await post('PRESS01', 'startstop', { type: 'Maintenance', running: 1 });
+    await post('LINE 1/A', 'startstop', { type: 'Unplanned', running: 0 });
+    const { status, body } = await list('', t);
+    expect(status).toBe(200);
+    expect(body).toMatchObject([
+      { 'start-time': new Date(start).toISOString(), 'end-time': new Date(start + 10_000).toISOString(), machines: [{ code: 'PRESS01' }] },
+      { 'start-time': new Date(start + 10_000).toISOString(), 'end-time': null, machines: [{ code: 'LINE 1/A' }] },
+    ]);
+    // The double stop is still in the log for tests to see.
+    expect(mes.state.PRESS01.startstop.map((s) => s.running)).toEqual([0, 0, 1]);
+    expect((await list(`&start-time-after=${new Date(start + 1).toISOString()}`, t)).body).toHaveLength(1);
+    expect((await list(`&end-time-after=${new Date(start).toISOString()}`, t)).body).toMatchObject([{ machines: [{ code: 'PRESS01' }] }]);
+    expect((await list('&start-time-after=yesterday', t)).status).toBe(400);
+  });
+
+  it('pages by 50, takes tokens only, and counts in the rate limit', async () => {
+    const t = await token();
+    for (let i = 0; i < 60; i++) {
+      await post('PRESS01', 'startstop', { type: 'Maintenance', running: 0 });
+      await post('PRESS01', 'startstop', { type: 'Maintenance', running: 1 });
+      clock.t += 1000;
+    }
+    clock.t += 120_000;
+    expect((await list('', t)).body).toHaveLength(50);
+    expect((await list('&page=2', t)).body).toHaveLength(10);
+    expect((await list('&page=3', t)).body).toEqual([]);
+    expect((await call('GET', '/api/downtimes')).status).toBe(401);
+    clock.t += 120_000;
+    for (let i = 0; i < 120; i++) expect((await list('&page=3', t)).status).toBe(200);
+    expect((await list('&page=3', t)).status).toBe(429);
+  });
+});

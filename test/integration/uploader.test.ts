@@ -20,6 +20,7 @@ import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import { WarpClock } from '../helpers/clocks.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
+import { recordingLogger } from '../helpers/log-lines.js';
 
 const codes = (n: number) => Array.from({ length: n }, (_, i) => `M${String(i).padStart(2, '0')}`);
 
@@ -51,7 +52,7 @@ describe('uploader', () => {
   async function setup(opts: {
     machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number;
     waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number; timeoutMs?: number; arrivalDelayMs?: (n: number) => number;
-    logger?: pino.Logger; savePause?: (until: number) => void; random?: () => number;
+    logger?: pino.Logger; savePause?: (until: number) => void; random?: () => number; downtimes?: boolean;
   }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
@@ -62,6 +63,7 @@ describe('uploader', () => {
       clock,
       port,
       arrivalDelayMs: opts.arrivalDelayMs,
+      downtimes: opts.downtimes,
     });
     mes = await sandbox();
     const db = openDatabase(join(dir, `${Math.random()}.db`));
@@ -297,17 +299,39 @@ describe('uploader', () => {
       await eventually(() => s.outbox.lanes(), (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2, 10_000, 'start delivered');
     }
 
-    it('a stop whose connection reset after the MES took it is recorded once, as uncertain, and the next start follows', async () => {
+    it('a stop whose connection reset before the MES read it is found missing in its downtimes, sent again, and the start follows', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      mes!.setResetNext(1, 'before');
+      await stopThenStart(s);
+      expect(recorded('M00')).toEqual([0, 1]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'delivered' }, { running: 1, outcome: 'delivered' }]);
+      expect(mes!.requests.filter((r) => r.path === '/api/downtimes')).toHaveLength(1);
+    });
+
+    it('a stop whose connection reset after the MES took it is found in its downtimes, not sent again, and the next start follows', async () => {
       const s = await setup({ machines: 1, perMinute: 100 });
       mes!.setResetNext(1, 'after');
       await stopThenStart(s);
       expect(recorded('M00')).toEqual([0, 1]);
-      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }, { running: 1, outcome: 'delivered' }]);
-      // The timeline shows it as sent, marked uncertain, not as a stop the MES never got.
-      expect(s.history.timeline('M00', 0).map((t) => [t.running, t.sent, t.uncertain])).toEqual([[false, true, true], [true, true, undefined]]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'verified' }, { running: 1, outcome: 'delivered' }]);
+      expect(s.history.timeline('M00', 0).map((t) => [t.running, t.sent, t.uncertain])).toEqual([[false, true, undefined], [true, true, undefined]]);
     });
 
-    it('a stop that timed out is not sent again', async () => {
+    it('a start whose connection reset after the MES took it is found as the end of the downtime, not sent again', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      await stopThenStart(s);
+      s.read('M00', { running: false });
+      s.uploader.wake();
+      await eventually(() => recorded('M00'), (r) => r.length === 3, 10_000, 'second stop');
+      mes!.setResetNext(1, 'after');
+      s.read('M00', { running: true });
+      s.uploader.wake();
+      await eventually(() => s.startStopHistory(), (h) => h.length === 4, 10_000, 'second start settled');
+      expect(recorded('M00')).toEqual([0, 1, 0, 1]);
+      expect(s.startStopHistory().at(-1)).toEqual({ running: 1, outcome: 'verified' });
+    });
+
+    it('a stop that timed out is found in the downtimes and not sent again', async () => {
       // The answer comes after the client gave up (real timers; undici's timeouts tick about
       // once a second, so a 200 ms limit fires within ~1 s, well before the 2.5 s answer).
       const s = await setup({ machines: 1, perMinute: 100, timeoutMs: 200 });
@@ -315,13 +339,50 @@ describe('uploader', () => {
       s.read('M00', { running: true });
       s.read('M00', { running: false });
       s.uploader.start();
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      await eventually(() => recorded('M00'), (r) => r.length === 1, 10_000, 'stop arrived');
       mes!.setDelay(0);
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
       s.read('M00', { running: true });
       s.uploader.wake();
       await eventually(() => s.outbox.lanes(), (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2, 10_000, 'start delivered');
       expect(recorded('M00')).toEqual([0, 1]);
-      expect(s.uploader.stats.requests).toEqual({ 'startstop 0': 1, 'startstop 200': 1 });
+      expect(s.startStopHistory().map((h) => h.outcome)).toEqual(['verified', 'delivered']);
+      expect(s.uploader.stats.requests['startstop 0']).toBe(1);
+    });
+
+    it('after 3 checks without a usable answer (5xx), an uncertain stop is taken as received, said once, not sent again', async () => {
+      const log = recordingLogger();
+      const s = await setup({ machines: 1, perMinute: 100, logger: log.logger });
+      // The stop gets a 500 whose answer is lost (it never arrived); each of the 3 checks then fails at its token request.
+      mes!.setResetNext(1, 'after');
+      mes!.setFailNext(4, 500);
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }]);
+      expect(log.lines('startstop.unverifiable')).toHaveLength(1);
+      expect(mes!.requests.filter((r) => r.status === 500)).toHaveLength(4);
+      expect(recorded('M00')).toEqual([]);
+    });
+
+    it('where the MES has no downtimes endpoint (404), an uncertain stop is taken as received, said once, not sent again', async () => {
+      const log = recordingLogger();
+      const s = await setup({ machines: 1, perMinute: 100, downtimes: false, logger: log.logger });
+      mes!.setResetNext(1, 'before');
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      s.read('M00', { running: true });
+      s.uploader.wake();
+      await eventually(() => recorded('M00'), (r) => r.length === 1, 10_000, 'start delivered');
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'queue empty');
+      // The old rule: the MES missed the stop, and the start after it is all it gets.
+      expect(recorded('M00')).toEqual([1]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }, { running: 1, outcome: 'delivered' }]);
+      expect(log.lines('startstop.unverifiable')).toHaveLength(1);
+      expect(mes!.requests.filter((r) => r.path === '/api/downtimes')).toHaveLength(1);
     });
 
     it('a 200 whose local commit failed (SQLITE_FULL) is not sent again', async () => {
@@ -341,7 +402,26 @@ describe('uploader', () => {
       expect(s.startStopHistory().map((h) => h.outcome)).toEqual(['delivered', 'delivered']);
     });
 
-    it('a transition marked as attempted by a process that died is settled at start, not sent', async () => {
+    it('a transition marked by a process that died, which the MES got, is found in its downtimes and not sent', async () => {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      s.read('M00', { running: true });
+      s.read('M00', { running: false });
+      const item = s.outbox.nextStartStop('M00', s.clock.now())!;
+      s.outbox.markStartStopAttempt(item.id, s.clock.now());
+      // What the dead process sent before it died.
+      const sent = await fetch(`${mes!.url}/api/machines/M00/startstop`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from('k:s').toString('base64')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'Maintenance', running: 0 }),
+      });
+      expect(sent.status).toBe(200);
+      s.uploader.start();
+      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'settled');
+      expect(recorded('M00')).toEqual([0]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'verified' }]);
+    });
+
+    it('a transition marked by a process that died before it reached the MES is sent', async () => {
       const s = await setup({ machines: 1, perMinute: 100 });
       s.read('M00', { running: true });
       s.read('M00', { running: false });
@@ -349,8 +429,8 @@ describe('uploader', () => {
       s.outbox.markStartStopAttempt(item.id, s.clock.now());
       s.uploader.start();
       await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'settled');
-      expect(mes!.requests).toEqual([]);
-      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }]);
+      expect(recorded('M00')).toEqual([0]);
+      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'delivered' }]);
     });
 
     it('a stop refused a connection (it never left) is sent again once the MES is back', async () => {
