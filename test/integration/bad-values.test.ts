@@ -84,7 +84,8 @@ machines:
     for (const bad of ['-5', '112.5', '1e20', '"NaN"']) await pub.publish(`${t}/count`, bad);
     const s = await eventually(status, (st) => (st.devices[0]?.signalErrors[0]?.count ?? 0) >= 4, 20_000, '4 bad counts');
     expect(s.devices[0].signalErrors).toEqual([expect.objectContaining({ machine: 'M2', signal: 'count', count: 4, lastMessage: 'not a number: "NaN"' })]);
-    const reasons = gw.logs.filter((l) => l.event === 'signal.bad_value').map((l) => l.error);
+    // The status can answer before the last log line has been read from the process's stdout.
+    const reasons = await eventually(() => gw.logs.filter((l) => l.event === 'signal.bad_value').map((l) => l.error), (r) => r.length >= 4, 10_000, '4 bad-value log lines');
     expect(reasons).toEqual(['count is negative: -5', 'count is not a whole number: 112.5', expect.stringMatching(/^count 100000000000000000000 is beyond/), 'not a number: "NaN"']);
 
     // The next good count counts from 100: +20 reaches the MES, not a reset adding 120.
