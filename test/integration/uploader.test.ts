@@ -402,12 +402,18 @@ describe('uploader', () => {
       expect(s.startStopHistory().map((h) => h.outcome)).toEqual(['delivered', 'delivered']);
     });
 
-    it('a transition marked by a process that died, which the MES got, is found in its downtimes and not sent', async () => {
+    /** A stop a process that died had marked as on the wire: what became of it is unknown. */
+    async function markedStop() {
       const s = await setup({ machines: 1, perMinute: 100 });
       s.read('M00', { running: true });
       s.read('M00', { running: false });
       const item = s.outbox.nextStartStop('M00', s.clock.now())!;
       s.outbox.markStartStopAttempt(item.id, s.clock.now());
+      return s;
+    }
+
+    it('a transition marked by a process that died, which the MES got, is found in its downtimes and not sent', async () => {
+      const s = await markedStop();
       // What the dead process sent before it died.
       const sent = await fetch(`${mes!.url}/api/machines/M00/startstop`, {
         method: 'POST',
@@ -422,11 +428,7 @@ describe('uploader', () => {
     });
 
     it('a transition marked by a process that died before it reached the MES is sent', async () => {
-      const s = await setup({ machines: 1, perMinute: 100 });
-      s.read('M00', { running: true });
-      s.read('M00', { running: false });
-      const item = s.outbox.nextStartStop('M00', s.clock.now())!;
-      s.outbox.markStartStopAttempt(item.id, s.clock.now());
+      const s = await markedStop();
       s.uploader.start();
       await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'settled');
       expect(recorded('M00')).toEqual([0]);
