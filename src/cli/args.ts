@@ -40,8 +40,13 @@ export function parseVerbArgs<O extends ParseArgsOptionsConfig>(argv: string[], 
  * given) to stderr and returns undefined. Any other error is a bug and propagates.
  */
 export function loadConfigOrReport(configFile: string, after = '', load: (file: string) => LoadedConfig = loadConfig): LoadedConfig | undefined {
+  return reportConfigError(() => load(configFile), after);
+}
+
+/** `load()`, or undefined after printing its configuration error (and `after`) to stderr. */
+export function reportConfigError<T>(load: () => T, after = ''): T | undefined {
   try {
-    return load(configFile);
+    return load();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n${after}`);

@@ -1,18 +1,35 @@
 /** Opens the gateway's database for a CLI verb (safe while the gateway runs: SQLite WAL). */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
-import { resolvePath } from '../config/load.js';
-import { loadConfigOrReport } from './args.js';
+import { ConfigError, loadConfig, loadGatewayFile, resolvePath } from '../config/load.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { reportConfigError } from './args.js';
 import { openDatabase, type Db } from '../outbox/db.js';
 import { StorageOpenError, type StorageOpenCode } from '../outbox/integrity.js';
 
-/** For the verbs that read what the gateway wrote (`outbox`, `rebase`): the file must exist. */
+/**
+ * For the verbs that read what the gateway wrote (`outbox`, `rebase`): the file must exist.
+ * They need only storage.path from gateway.yaml: a broken device file is shown as a warning,
+ * so that the technician fixing it still sees what is queued.
+ */
 export function openStoreFromConfig(configFile: string): Db | undefined {
-  const storagePath = loadConfigOrReport(configFile)?.gateway.storage.path;
+  const storagePath = reportConfigError(() => gatewayForDatabase(configFile))?.storage.path;
   if (storagePath === undefined) return undefined;
   const db = openStore(storagePath, { mustExist: true });
   if ('message' in db) process.stderr.write(`${db.message}\n`);
   return 'message' in db ? undefined : db;
+}
+
+function gatewayForDatabase(file: string): GatewayConfig {
+  try {
+    return loadConfig(file).gateway;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // Throws the gateway file's own problems, which the verb cannot do without.
+    const gateway = loadGatewayFile(file);
+    process.stderr.write(`warning: the device files have errors (the gateway would not start); the database is read anyway:\n${err.message}\n\n`);
+    return gateway;
+  }
 }
 
 /** Why the database cannot be used; `code` when it is damaged, missing where there was state, or locked. */

@@ -79,6 +79,13 @@ export function loadConfig(gatewayFile: string, opts: { env?: Env } = {}): Loade
   return { gateway: gateway.value, gatewayFile: file, devicesDir, devices, warnings: readableSecretWarnings(secrets) };
 }
 
+/** gateway.yaml alone, for the CLI verbs that need only storage.path. Throws ConfigError. */
+export function loadGatewayFile(gatewayFile: string, opts: { env?: Env } = {}): GatewayConfig {
+  const parsed = parseConfigFile(resolvePath(gatewayFile), gatewaySchema, opts.env ?? process.env, gatewayContent);
+  if (!parsed.value) throw new ConfigError(parsed.problems);
+  return parsed.value;
+}
+
 /** One device file alone (hot reload); check it against the others with crossFileProblems. */
 export function loadDeviceFile(file: string, env: Env = process.env): LoadedDevice {
   const abs = resolvePath(file);
