@@ -179,7 +179,7 @@ export class Outbox {
    * Uncertain outcome: a row whose attempt is marked (see markStartStopAttempt) went out but
    * was never settled (no answer, a crash, or its commit failed after the answer). It is
    * returned with its `attemptedAt`, before anything newer, for the uploader to ask the MES
-   * whether it arrived (docs/delivery.md#uncertain-outcome): a second copy could open a second
+   * whether it arrived (docs/delivery.md#uncertain-outcomes): a second copy could open a second
    * downtime, a lost one would leave the MES in the wrong state.
    *
    * Offline collapse: when several transitions are queued, the ones before the newest both

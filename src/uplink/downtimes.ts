@@ -1,6 +1,6 @@
 /**
  * Whether an uncertain run/stop reached the MES, judged from its downtimes
- * (GET /api/downtimes, docs/mes-api.md#downtimes; the rule: docs/delivery.md#uncertain-outcome).
+ * (GET /api/downtimes, docs/mes-api.md#downtimes; the rule: docs/delivery.md#uncertain-outcomes).
  * Pure: the uploader fetches, this decides.
  */
 

@@ -57,7 +57,7 @@ export const MAX_PAUSE_MS = 15 * 60_000;
 /** After a local database write failed, sending waits this long (nothing can be settled meanwhile). */
 const STORAGE_RETRY_MS = 5000;
 
-/** Failed checks of an uncertain run/stop before it is taken as received (docs/delivery.md#uncertain-outcome). */
+/** Failed checks of an uncertain run/stop before it is taken as received (docs/delivery.md#uncertain-outcomes). */
 const MAX_VERIFY_FAILURES = 3;
 /** Pages of downtimes read for one check; more since the attempt and the answer is not conclusive. */
 const MAX_DOWNTIME_PAGES = 5;
