@@ -1,6 +1,6 @@
 /**
  * Benchmark (not a test): how long the status server holds sockets that send half a request
- * or nothing, and how fast loopback /healthz answers meanwhile. Run: npx tsx bench/web-slow-sockets.ts
+ * or nothing, and how fast loopback /healthz answers meanwhile. Run: npm run bench -- web-slow-sockets
  */
 import { connect } from 'node:net';
 import pino from 'pino';
