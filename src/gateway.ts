@@ -4,8 +4,8 @@
  * in), so the parts stay testable on their own.
  */
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from './clock.js';
-import type { Random } from './backoff.js';
+import { systemClock, type Clock } from './core/clock.js';
+import type { Random } from './core/backoff.js';
 import type { LoadedConfig } from './config/load.js';
 import type { DeviceConfig, GatewayConfig } from './config/schema.js';
 import { openDatabase, type Db } from './outbox/db.js';
@@ -21,8 +21,8 @@ import type { AdapterSink, DeviceAdapter } from './adapters/types.js';
 import { MesClient } from './uplink/mes-client.js';
 import { RateBudget, SPAN_MS } from './uplink/rate-budget.js';
 import { Uploader } from './uplink/uploader.js';
-import type { DeviceStatus, GatewayStatus, MachineStatus, StatusProvider } from './web/status-types.js';
-import { version } from './version.js';
+import type { DeviceStatus, GatewayStatus, MachineStatus, StatusProvider } from './core/status.js';
+import { version } from './core/version.js';
 
 interface RunningDevice {
   config: DeviceConfig;

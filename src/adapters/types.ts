@@ -1,6 +1,6 @@
 /**
  * The one small interface every protocol implements. An adapter owns its connection:
- * it connects, polls or subscribes, reconnects with the shared backoff (src/backoff.ts),
+ * it connects, polls or subscribes, reconnects with the shared backoff (src/core/backoff.ts),
  * and reports what it read. A slow or dead peer stalls only its own adapter.
  *
  * Lifecycle, the same for every protocol (test/integration/adapter-contract.test.ts):
@@ -22,28 +22,9 @@
  */
 import type { Logger } from 'pino';
 import type { DeviceConfig } from '../config/schema.js';
-import type { Random } from '../backoff.js';
-import type { Clock } from '../clock.js';
-
-/** A decoded value, ready for the machine layer. Bad values never get here. */
-export type SignalValue = number | boolean | string;
-
-export interface Reading {
-  machine: string;
-  /** Signal key, see signals.ts. */
-  signal: string;
-  value: SignalValue;
-  /** The value as the protocol gave it (register words, JSON fragment, variant), for display. */
-  raw?: unknown;
-  /** Epoch ms at which it was read. */
-  at: number;
-  /**
-   * The transport may have delivered this value before (MQTT's DUP flag on a QoS 1 resend,
-   * e.g. after a broker restart with persistence): an older value than the last one taken is
-   * a replay, not a fall.
-   */
-  redelivered?: boolean;
-}
+import type { Random } from '../core/backoff.js';
+import type { Clock } from '../core/clock.js';
+import type { Reading, SignalValue } from '../core/values.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
 

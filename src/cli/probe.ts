@@ -7,11 +7,11 @@ import pino from 'pino';
 import { adapterFactory } from '../adapters/registry.js';
 import { deviceStateDir } from '../adapters/state-dir.js';
 import type { AdapterSink, ProbeRow } from '../adapters/types.js';
-import { systemClock } from '../clock.js';
+import { systemClock } from '../core/clock.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { reasonType } from '../machine/runstop.js';
 import { checkCountValue, counterRollover } from '../machine/count-value.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../core/log.js';
 import { deviceFromArgs } from './args.js';
 import { probeTable } from './table.js';
 

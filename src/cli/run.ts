@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { loadConfigOrReport, parseVerbArgs } from './args.js';
 import { watchConfig } from '../config/watch.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../core/log.js';
 import { Gateway } from '../gateway.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { startWebServer } from '../web/server.js';
@@ -10,7 +10,7 @@ import { createNotifier } from './sd-notify.js';
 import { explainOpenFailure, openStore } from './open-store.js';
 import type { Logger } from 'pino';
 import { resolvePath } from '../config/load.js';
-import { systemClock } from '../clock.js';
+import { systemClock } from '../core/clock.js';
 import { lockDatabase, type DatabaseLock } from '../outbox/lock.js';
 import { StorageOpenError, type StorageOpenCode } from '../outbox/integrity.js';
 

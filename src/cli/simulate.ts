@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfigOrReport, parseVerbArgs } from './args.js';
 import type { LoadedConfig } from '../config/load.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../core/log.js';
 import type { DemoWorld, startDemoWorld } from '../sim/demo.js';
 
 export async function main(argv: string[]): Promise<number> {

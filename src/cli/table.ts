@@ -1,5 +1,6 @@
 /** Plain-text tables for the CLI: aligned columns a technician can read over SSH. */
-import type { ProbeRow, SignalValue } from '../adapters/types.js';
+import type { ProbeRow } from '../adapters/types.js';
+import type { SignalValue } from '../core/values.js';
 
 /**
  * One line per row under an upper-case header, columns padded to their widest cell.

@@ -4,7 +4,7 @@
  * device's trusted store. Needs no earlier run: the store is created here if missing.
  */
 import pino from 'pino';
-import { createLogger } from '../log.js';
+import { createLogger } from '../core/log.js';
 import type { DeviceOf } from '../config/schema.js';
 import { pkiDir } from '../adapters/opcua/pki.js';
 import { deviceStateDir } from '../adapters/state-dir.js';

@@ -4,7 +4,7 @@
  * one place. Objects are strict: an unknown key is almost always a typo.
  */
 import { z } from 'zod';
-import { isLoopback } from '../web/listen.js';
+import { isLoopback } from '../core/net.js';
 import { hasUrlCredentials } from './words.js';
 
 const positiveInt = z.number().int().positive();

@@ -1,5 +1,5 @@
 /** Parameter deadband (docs/delivery.md#parameters): a change smaller than the deadband is not a change. */
-import type { SignalValue } from '../adapters/types.js';
+import type { SignalValue } from '../core/values.js';
 
 /**
  * Whether `value` should be sent, given the last value queued for that parameter.

@@ -8,7 +8,7 @@ import type { Db } from '../outbox/db.js';
 import type { MachineStateStore } from '../outbox/machine-state.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { MachineConfig } from '../config/schema.js';
-import type { Reading, SignalValue } from '../adapters/types.js';
+import type { Reading, SignalValue } from '../core/values.js';
 import { initGuard, stepGuard, type GuardOptions } from './guard.js';
 import { stepRunStop, type RunStopOptions, type RunStopInput, type RunStopState } from './runstop.js';
 import { parameterChanged } from './parameters.js';

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import { StorageOpenError } from './integrity.js';
 
 export interface DatabaseLock {

@@ -2,7 +2,7 @@
 import type { Db } from './db.js';
 import type { GuardState, HeldValue } from '../machine/guard.js';
 import type { RunStopState } from '../machine/runstop.js';
-import type { SignalValue } from '../adapters/types.js';
+import type { SignalValue } from '../core/values.js';
 
 export interface CounterRow extends GuardState {
   machine: string;

@@ -8,12 +8,10 @@
  * flight). Run/stop transitions are rows in order of when they happened.
  */
 import type { Db } from './db.js';
-import type { SignalValue } from '../adapters/types.js';
+import type { SignalValue } from '../core/values.js';
 import type { Transition } from '../machine/runstop.js';
+import type { Lane } from '../core/lanes.js';
 
-import type { Lane } from '../uplink/scheduler.js';
-
-export type { Lane };
 export type MesKind = 'counter' | 'parameters' | 'startstop';
 
 export interface CounterValue {

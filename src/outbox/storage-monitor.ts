@@ -7,13 +7,10 @@
  */
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Db } from './db.js';
 import { RECOVERY, StorageOpenError } from './integrity.js';
-import type { GatewayStatus } from '../web/status-types.js';
-
-export type StorageStatus = GatewayStatus['storage'];
-export type StorageFault = Exclude<StorageStatus['state'], 'ok'>;
+import { faultLabel, type StorageFault, type StorageStatus } from '../core/status.js';
 
 /** A fault already said is said again only this often, with the count meanwhile. */
 export const STORAGE_LOG_MS = 5 * 60_000;
@@ -109,8 +106,4 @@ export class StorageMonitor {
     this.current = { path: this.path, state: 'ok' };
     this.unlogged = 0;
   }
-}
-
-export function faultLabel(fault: StorageFault): string {
-  return { full: 'storage full', corrupt: 'storage corrupt', error: 'storage failing' }[fault];
 }

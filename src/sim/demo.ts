@@ -10,7 +10,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { DeviceOf } from '../config/schema.js';
 import { startMesSandbox, type MesSandbox } from './mes-sandbox.js';
 import { startModbusPlcSim } from './modbus-plc.js';
-import { isLoopback, parseListen } from '../web/listen.js';
+import { isLoopback, parseListen } from '../core/net.js';
 import { deviceStateDir } from '../adapters/state-dir.js';
 import { safeUrl } from '../adapters/mqtt/options.js';
 

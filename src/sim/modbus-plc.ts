@@ -7,7 +7,7 @@
  */
 import { freePort } from './free-port.js';
 import modbusSerial from 'modbus-serial';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { DeviceOf, ModbusSource } from '../config/schema.js';
 import { encode } from '../adapters/modbus/decode.js';
 import { MachineModel } from './modbus-machine.js';

@@ -6,7 +6,7 @@
  * so `probe` sees values at once. Deterministic: the same ticks give the same values.
  */
 import { connect } from 'mqtt';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { MqttSource } from '../config/schema.js';
 import { clientOptions, type MqttDevice } from '../adapters/mqtt/options.js';
 import { signalsByTopic, type MqttSignal } from '../adapters/mqtt/signals.js';

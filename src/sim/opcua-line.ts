@@ -4,7 +4,7 @@
  * (`ns=1;s=<name>`), and moves the values once a second like a running line.
  */
 import { join } from 'node:path';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { DeviceOf } from '../config/schema.js';
 import { listSignals } from '../adapters/signals.js';
 import { startOpcuaSim, type OpcuaSim, type SimNode, type SimNodeType } from './opcua-server.js';

@@ -5,7 +5,7 @@
  * MES hands out is the token it just refused: creating one needlessly could cut off the
  * company's other integrations.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import type { MesResult } from './mes-client.js';
 
 export const TOKEN_LIFETIME_MS = 2 * 60 * 60 * 1000;

@@ -4,7 +4,7 @@
  * uploader's decision. The only retry here is the one after a 401 with a fresh token.
  */
 import { Agent, request, type Dispatcher } from 'undici';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Answered } from './rate-budget.js';
 import { basicAuthorization, TokenKeeper } from './auth.js';

@@ -17,7 +17,7 @@
  * the margin covers what arrives later than the gateway could tell (a request still on its
  * way when the gateway gave up on it).
  */
-import { sleep, type Clock } from '../clock.js';
+import { sleep, type Clock } from '../core/clock.js';
 
 const WINDOW_MS = 60_000;
 /**

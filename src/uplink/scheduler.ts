@@ -5,7 +5,7 @@
  * when counters would. Pure: the caller says what is pending and which machines already
  * have a request in flight.
  */
-export type Lane = 'startstop' | 'counter' | 'parameters';
+import type { Lane } from '../core/lanes.js';
 
 /** Highest priority first: a stop opens a downtime, so it must not wait behind counts. */
 export const lanes: readonly Lane[] = ['startstop', 'counter', 'parameters'];

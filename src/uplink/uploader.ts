@@ -6,15 +6,16 @@
  */
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
-import { sleep } from '../clock.js';
-import type { Outbox, CounterValue, Lane, MesKind, StartStopItem } from '../outbox/outbox.js';
+import type { Clock } from '../core/clock.js';
+import { sleep } from '../core/clock.js';
+import type { Outbox, CounterValue, MesKind, StartStopItem } from '../outbox/outbox.js';
+import type { Lane } from '../core/lanes.js';
 import type { DowntimesResult, MesClient, MesResult } from './mes-client.js';
 import { downtimeQuery, transitionArrived } from './downtimes.js';
 import type { RateBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
-import { BACKOFF, backoffDelay, type Random } from '../backoff.js';
-import type { GatewayStatus } from '../web/status-types.js';
+import { BACKOFF, backoffDelay, type Random } from '../core/backoff.js';
+import type { GatewayStatus } from '../core/status.js';
 
 /** What the uplink knows of the MES, as the status page shows it. */
 export type UplinkHealth = Omit<GatewayStatus['mes'], 'baseUrl'>;

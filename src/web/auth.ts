@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import { SessionStore } from './sessions.js';
 
 const COOKIE = 'sfg_session';

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { isIP, type Socket } from 'node:net';
-import { isLoopback } from './listen.js';
+import { isLoopback } from '../core/net.js';
 
 /** The socket's peer, IPv4-mapped IPv6 written as IPv4 so one client has one name; '' when unknown. */
 export function peerAddress(socket: Socket): string {

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { peerAddress } from './client.js';
-import { isLoopback } from './listen.js';
+import { isLoopback } from '../core/net.js';
 
 export interface ConnectionLimits {
   /** Sockets one address may hold open; the SSE cap (16) and a few page requests fit. */

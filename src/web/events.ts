@@ -10,7 +10,7 @@
  * a client that stops reading is dropped once about two frames wait for it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StatusProvider } from './status-types.js';
+import type { StatusProvider } from '../core/status.js';
 
 /** Streams at the same time; more are answered 503 and the page falls back to polling. */
 export const DEFAULT_MAX_EVENT_CLIENTS = 16;

@@ -3,8 +3,7 @@
  * one dead PLC of several, dead letters or a short 429 pause keep the gateway healthy (they
  * are on the page and in /metrics). Each rule gives one human-readable reason.
  */
-import type { GatewayStatus } from './status-types.js';
-import { faultLabel } from '../outbox/storage-monitor.js';
+import { faultLabel, type GatewayStatus } from '../core/status.js';
 
 /** How long the MES may be unreachable before it counts (covers a router reboot or an MES deploy). */
 export const MES_UNREACHABLE_MS = 60_000;

@@ -7,7 +7,7 @@
  * The attempted token is never seen here, so it cannot be logged.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 
 export interface ThrottlePolicy {
   /** Wrong tokens before the first lockout. */

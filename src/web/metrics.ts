@@ -6,7 +6,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { healthProblems } from './health.js';
-import type { GatewayStatus, StatusProvider } from './status-types.js';
+import type { GatewayStatus, StatusProvider } from '../core/status.js';
 
 type Labels = Record<string, string>;
 type Sample = [Labels, number];

@@ -4,19 +4,19 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { type Auth, createAuth, type Credential } from './auth.js';
 import { clientAddress } from './client.js';
 import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
 import { healthProblems } from './health.js';
 import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
-import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from './listen.js';
+import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from '../core/net.js';
 import { handleLogin, handleLogout, retryAfterSeconds } from './login.js';
 import { LoginThrottle } from './login-throttle.js';
 import { createMetrics } from './metrics.js';
 import { loadStatic, serveStatic } from './static.js';
-import type { StatusProvider } from './status-types.js';
+import type { StatusProvider } from '../core/status.js';
 
 export interface WebServerOptions {
   /** `host:port` or `[v6]:port`; port 0 picks a free port. */

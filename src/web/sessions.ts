@@ -4,7 +4,7 @@
  * new store, so every session ends then.
  */
 import { randomBytes } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 
 export interface SessionPolicy {
   /** From login, however busy the session is. */

@@ -1,5 +1,5 @@
 /** Backoff settings for tests: retries at a steady, short pace, and a random source that repeats. */
-import type { BackoffPolicy, Random } from '../../src/backoff.js';
+import type { BackoffPolicy, Random } from '../../src/core/backoff.js';
 
 /** Every retry after `ms`, no jitter: reconnect tests on a real clock stay short. */
 export function fixedBackoff(ms: number): BackoffPolicy {

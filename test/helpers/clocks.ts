@@ -1,12 +1,12 @@
 /**
- * Clocks for tests (src/clock.ts defines the interface). They differ on purpose:
+ * Clocks for tests (src/core/clock.ts defines the interface). They differ on purpose:
  * - ManualClock: time and timers move only when the test advances it.
  * - WarpClock: timers fire at once (next event-loop turn), time jumps to when they were due.
  * - PinnedClock: time stands still unless the test sets `t`; timers are real.
  * - SkewedClock: real time plus an adjustable `skew`; timers are real.
  * - TrackingClock: real time and timers; records their delays and how many are still waiting.
  */
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/core/clock.js';
 
 interface ManualTimer {
   id: number;

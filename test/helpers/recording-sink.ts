@@ -1,7 +1,8 @@
 /** An AdapterSink that records everything an adapter reports, and a quiet context around it. */
 import { pino } from 'pino';
-import { systemClock } from '../../src/clock.js';
-import type { AdapterContext, AdapterSink, ConnectionState, Reading } from '../../src/adapters/types.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { AdapterContext, AdapterSink, ConnectionState } from '../../src/adapters/types.js';
+import type { Reading } from '../../src/core/values.js';
 
 export class RecordingSink implements AdapterSink {
   batches: Reading[][] = [];

@@ -2,7 +2,7 @@
  * A StatusProvider over a fixed GatewayStatus for web tests: two devices (one down), two
  * machines (one running, one stopped), three hours of timeline and production, one dead letter.
  */
-import type { GatewayStatus, MachineStatus, StatusProvider } from '../../src/web/status-types.js';
+import type { GatewayStatus, MachineStatus, StatusProvider } from '../../src/core/status.js';
 
 const MIN = 60_000;
 

@@ -2,7 +2,7 @@
 import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import { startWebServer, type WebServerOptions } from '../../src/web/server.js';
-import type { GatewayStatus } from '../../src/web/status-types.js';
+import type { GatewayStatus } from '../../src/core/status.js';
 import { recordingLogger } from './log-lines.js';
 import { fixtureProvider } from './web-fixture.js';
 

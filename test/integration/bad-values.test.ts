@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
-import type { GatewayStatus } from '../../src/web/status-types.js';
+import type { GatewayStatus } from '../../src/core/status.js';
 import { startPymodbus } from '../helpers/modbus-pymodbus.js';
 import { startGateway } from '../helpers/gateway-process.js';
 import { deferCleanup } from '../helpers/cleanup.js';

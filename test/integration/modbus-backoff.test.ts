@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createModbusAdapter } from '../../src/adapters/modbus/adapter.js';
-import { BACKOFF } from '../../src/backoff.js';
+import { BACKOFF } from '../../src/core/backoff.js';
 import { freePort } from '../../src/sim/free-port.js';
 import { ManualClock } from '../helpers/clocks.js';
 import { device } from '../helpers/modbus-harness.js';

@@ -7,7 +7,7 @@ import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { eventuallyPasses } from '../helpers/wait.js';
 import { fixedBackoff } from '../helpers/backoff.js';
 import { ManualClock } from '../helpers/clocks.js';
-import { BACKOFF } from '../../src/backoff.js';
+import { BACKOFF } from '../../src/core/backoff.js';
 import { eventually } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<void>)[] = [];

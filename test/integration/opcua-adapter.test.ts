@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpcuaAdapter } from '../../src/adapters/opcua/adapter.js';
 import { defaultOpcuaSimNodes, startOpcuaSim, type OpcuaSim } from '../../src/sim/opcua-server.js';
 import { SkewedClock, TrackingClock } from '../helpers/clocks.js';
-import { BACKOFF } from '../../src/backoff.js';
+import { BACKOFF } from '../../src/core/backoff.js';
 import { opcuaDevice } from '../helpers/opcua.js';
 import { freePort } from '../../src/sim/free-port.js';
 import { startSilentLink } from '../helpers/opcua-proxy.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
-import type { GatewayStatus } from '../../src/web/status-types.js';
+import type { GatewayStatus } from '../../src/core/status.js';
 import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { deferCleanup } from '../helpers/cleanup.js';

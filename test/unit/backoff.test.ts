@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff, BACKOFF, backoffDelay, type BackoffPolicy } from '../../src/backoff.js';
+import { Backoff, BACKOFF, backoffDelay, type BackoffPolicy } from '../../src/core/backoff.js';
 import { seededRandom } from '../helpers/backoff.js';
 
 const top = () => 0.999_999;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RoundRobinScheduler, type Candidate, type Lane } from '../../src/uplink/scheduler.js';
+import { RoundRobinScheduler, type Candidate } from '../../src/uplink/scheduler.js';
+import type { Lane } from '../../src/core/lanes.js';
 
 const none = new Set<string>();
 const machines = Array.from({ length: 50 }, (_, i) => `M${String(i).padStart(2, '0')}`);

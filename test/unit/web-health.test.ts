@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { healthProblems } from '../../src/web/health.js';
-import type { GatewayStatus } from '../../src/web/status-types.js';
+import type { GatewayStatus } from '../../src/core/status.js';
 import { fixtureStatus } from '../helpers/web-fixture.js';
 
 const now = Date.UTC(2025, 0, 6, 8, 0, 0);

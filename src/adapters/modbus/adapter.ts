@@ -5,9 +5,10 @@
  * link, so a dead PLC delays only itself.
  */
 import type { DeviceConfig, DeviceOf } from '../../config/schema.js';
-import { Backoff, BACKOFF } from '../../backoff.js';
+import { Backoff, BACKOFF } from '../../core/backoff.js';
 import { listSignals } from '../signals.js';
-import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, ProbeRow, Reading } from '../types.js';
+import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, ProbeRow } from '../types.js';
+import type { Reading } from '../../core/values.js';
 import { serialLink } from './bus.js';
 import { describeSource, formatRaw } from './decode.js';
 import { errorText, tcpLink, type ModbusLink } from './link.js';

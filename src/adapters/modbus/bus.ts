@@ -5,8 +5,8 @@
  * A dead unit costs the line only its own turns: its request times out and its adapter
  * stops asking until its backoff has passed.
  */
-import type { Clock } from '../../clock.js';
-import { sleep } from '../../clock.js';
+import type { Clock } from '../../core/clock.js';
+import { sleep } from '../../core/clock.js';
 import type { ModbusArea, RawData } from './decode.js';
 import { clientRead, errorText, InFlight, ModbusClient, type ModbusLink } from './link.js';
 import { TurnQueue } from './turns.js';

@@ -15,8 +15,9 @@
  * retained value replayed after the newer queued messages.
  */
 import { connect, type MqttClient } from 'mqtt';
-import { Backoff, BACKOFF, type BackoffPolicy } from '../../backoff.js';
-import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, Reading } from '../types.js';
+import { Backoff, BACKOFF, type BackoffPolicy } from '../../core/backoff.js';
+import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter } from '../types.js';
+import type { Reading } from '../../core/values.js';
 import { clientOptions, safeUrl, type MqttDevice } from './options.js';
 import { probeMqtt } from './probe.js';
 import { decodeMessage, signalsByTopic } from './signals.js';

@@ -22,7 +22,7 @@
  */
 import type { MqttSource } from '../../config/schema.js';
 import { scaled, type SignalKind } from '../signals.js';
-import type { SignalValue } from '../types.js';
+import type { SignalValue } from '../../core/values.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 

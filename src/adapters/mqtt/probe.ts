@@ -4,7 +4,7 @@
  * it like the adapter does. Signals silent for the whole wait are reported as such.
  */
 import { connect } from 'mqtt';
-import type { Clock } from '../../clock.js';
+import type { Clock } from '../../core/clock.js';
 import { listSignals } from '../signals.js';
 import type { ProbeRow } from '../types.js';
 import { clientOptions, type MqttDevice } from './options.js';

@@ -2,8 +2,8 @@
  * The OPC UA adapter: connect, subscribe or poll, and on any break tear everything down
  * and start again with capped backoff. Loaded lazily by the registry (node-opcua is big).
  */
-import { Backoff, BACKOFF } from '../../backoff.js';
-import { sleep } from '../../clock.js';
+import { Backoff, BACKOFF } from '../../core/backoff.js';
+import { sleep } from '../../core/clock.js';
 import type { DeviceOf } from '../../config/schema.js';
 import { listSignals } from '../signals.js';
 import type { AdapterFactory, ProbeRow } from '../types.js';

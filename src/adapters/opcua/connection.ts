@@ -14,7 +14,7 @@ import {
   type UserIdentityInfo,
 } from 'node-opcua';
 import { connect as tcpConnect } from 'node:net';
-import { sleep, type Clock } from '../../clock.js';
+import { sleep, type Clock } from '../../core/clock.js';
 import type { DeviceOf } from '../../config/schema.js';
 import { clientCertificateFile, hasTrustedCertificate, pkiDir } from './pki.js';
 

@@ -2,7 +2,8 @@
 import { resolveNodeId, type ClientSession, type DataValue, type NodeId } from 'node-opcua';
 import type { OpcuaSource } from '../../config/schema.js';
 import type { Signal } from '../signals.js';
-import type { AdapterSink, Reading } from '../types.js';
+import type { AdapterSink } from '../types.js';
+import type { Reading } from '../../core/values.js';
 import { decode } from './values.js';
 
 export type OpcuaSignal = Signal<OpcuaSource>;

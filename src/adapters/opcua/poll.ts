@@ -1,6 +1,6 @@
 /** `mode: poll`: one Read of every node per interval. */
 import { AttributeIds, type DataValue } from 'node-opcua';
-import { sleep, type Clock } from '../../clock.js';
+import { sleep, type Clock } from '../../core/clock.js';
 import type { Connection } from './connection.js';
 import type { OpcuaSignal, Target } from './nodes.js';
 

@@ -1,6 +1,6 @@
 /** `mode: subscribe`: one subscription, one monitored item per signal. */
 import { AttributeIds, ClientMonitoredItemGroup, TimestampsToReturn, type DataValue } from 'node-opcua';
-import { sleep, type Clock } from '../../clock.js';
+import { sleep, type Clock } from '../../core/clock.js';
 import type { Connection } from './connection.js';
 import type { OpcuaSignal, Target } from './nodes.js';
 

@@ -5,7 +5,7 @@
 import { DataType, VariantArrayType, type DataValue, type Variant } from 'node-opcua';
 import type { OpcuaSource } from '../../config/schema.js';
 import { scaled, type SignalKind } from '../signals.js';
-import type { SignalValue } from '../types.js';
+import type { SignalValue } from '../../core/values.js';
 
 export type Decoded = { value: SignalValue; raw: string } | { error: string; raw?: string };
 

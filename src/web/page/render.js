@@ -1,4 +1,4 @@
-// Renders a GatewayStatus (src/web/status-types.ts) into the page, updating in place.
+// Renders a GatewayStatus (src/core/status.ts) into the page, updating in place.
 import { chartWindow, rateChart, recentRate, timelineChart } from './charts.js';
 import { ago, clock, duration, field, h, number, setAttr, setText, stamp, syncList } from './dom.js';
 

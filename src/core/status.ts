@@ -90,3 +90,11 @@ export interface StatusProvider {
   retryDeadLetter(id: number): boolean;
   dropDeadLetter(id: number): boolean;
 }
+
+export type StorageStatus = GatewayStatus['storage'];
+export type StorageFault = Exclude<StorageStatus['state'], 'ok'>;
+
+/** A storage fault in a few words, the same in the log, on the page and in /healthz. */
+export function faultLabel(fault: StorageFault): string {
+  return { full: 'storage full', corrupt: 'storage corrupt', error: 'storage failing' }[fault];
+}

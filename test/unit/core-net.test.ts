@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from '../../src/web/listen.js';
+import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from '../../src/core/net.js';
 
 describe('web.listen', () => {
   it('parses host:port and [v6]:port', () => {

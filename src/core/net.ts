@@ -1,4 +1,4 @@
-/** `web.listen` parsing, and the loopback test that decides whether a token is required. */
+/** `host:port` parsing (`web.listen`, `simulate.mes.listen`) and the loopback tests that decide whether a token is required. */
 import { isIP } from 'node:net';
 
 export interface ListenAddress {
