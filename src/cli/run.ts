@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfigOrReport, parseVerbArgs } from './args.js';
 import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../log.js';
-import { Gateway } from '../gateway.js';
+import { Gateway } from '../gateway/gateway.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { startWebServer } from '../web/server.js';
 import { createNotifier } from './sd-notify.js';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { parse } from 'yaml';
-import { Gateway } from '../../src/gateway.js';
+import { Gateway } from '../../src/gateway/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';

@@ -21,7 +21,7 @@ import { writeConfig, type TestConfig } from '../helpers/config-files.js';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { tempDir } from '../helpers/tmp.js';
 import { main as cli } from '../../src/cli/main.js';
-import { Gateway } from '../../src/gateway.js';
+import { Gateway } from '../../src/gateway/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { healthProblems } from '../../src/web/health.js';
 import { ManualClock } from '../helpers/clocks.js';

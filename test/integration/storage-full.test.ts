@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { parse } from 'yaml';
-import { Gateway } from '../../src/gateway.js';
+import { Gateway } from '../../src/gateway/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';

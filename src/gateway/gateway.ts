@@ -4,25 +4,25 @@
  * in), so the parts stay testable on their own.
  */
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from './clock.js';
-import type { Random } from './backoff.js';
-import type { LoadedConfig } from './config/load.js';
-import type { DeviceConfig, GatewayConfig } from './config/schema.js';
-import { openDatabase, type Db } from './outbox/db.js';
-import { MachineStateStore } from './outbox/machine-state.js';
-import { Outbox } from './outbox/outbox.js';
-import { History } from './outbox/history.js';
-import { StorageMonitor } from './outbox/storage-monitor.js';
-import { quickCheck } from './outbox/integrity.js';
-import { MachineProcessor, type BadValue } from './machine/processor.js';
-import { adapterFactory } from './adapters/registry.js';
-import { deviceStateDir } from './adapters/state-dir.js';
-import type { AdapterSink, DeviceAdapter } from './adapters/types.js';
-import { MesClient } from './uplink/mes-client.js';
-import { RateBudget, SPAN_MS } from './uplink/rate-budget.js';
-import { Uploader } from './uplink/uploader.js';
-import type { DeviceStatus, GatewayStatus, MachineStatus, StatusProvider } from './web/status-types.js';
-import { version } from './version.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { Random } from '../backoff.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { DeviceConfig, GatewayConfig } from '../config/schema.js';
+import { openDatabase, type Db } from '../outbox/db.js';
+import { MachineStateStore } from '../outbox/machine-state.js';
+import { Outbox } from '../outbox/outbox.js';
+import { History } from '../outbox/history.js';
+import { StorageMonitor } from '../outbox/storage-monitor.js';
+import { quickCheck } from '../outbox/integrity.js';
+import { MachineProcessor, type BadValue } from '../machine/processor.js';
+import { adapterFactory } from '../adapters/registry.js';
+import { deviceStateDir } from '../adapters/state-dir.js';
+import type { AdapterSink, DeviceAdapter } from '../adapters/types.js';
+import { MesClient } from '../uplink/mes-client.js';
+import { RateBudget, SPAN_MS } from '../uplink/rate-budget.js';
+import { Uploader } from '../uplink/uploader.js';
+import type { DeviceStatus, GatewayStatus, MachineStatus, StatusProvider } from '../web/status-types.js';
+import { version } from '../version.js';
 
 interface RunningDevice {
   config: DeviceConfig;
