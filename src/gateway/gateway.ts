@@ -142,7 +142,7 @@ export class Gateway {
       try {
         this.web = await startWeb(next.gateway, view, logger);
       } catch (err) {
-        logger.error({ err }, 'status page could not start with the new settings; keeping the old ones');
+        logger.error({ event: 'web.restart_failed', err }, 'status page could not start with the new settings; keeping the old ones');
         this.web = await startWeb(prev.gateway, view, logger);
       }
     }
