@@ -15,7 +15,7 @@
  *   still finish a close within a moment), also against a dead or silent peer; nothing is
  *   reported after it; a second stop() does nothing.
  * - A stopped adapter stays stopped: start() after stop() resolves and does nothing. The
- *   gateway builds a new adapter for a changed device (Gateway.reload), never restarts one.
+ *   gateway builds a new adapter for a changed device (DeviceSupervisor.reload), never restarts one.
  * - probe() may be called without start(): it reads every signal once over a connection of
  *   its own (or the running one) and closes what it opened; one row per signal, in
  *   listSignals order, with machine, signal, source and either value (and raw) or error.

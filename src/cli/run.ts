@@ -3,9 +3,7 @@ import { resolve } from 'node:path';
 import { loadConfigOrReport, parseVerbArgs } from './args.js';
 import { watchConfig } from '../config/watch.js';
 import { createLogger } from '../core/log.js';
-import { Gateway } from '../gateway.js';
-import type { GatewayConfig } from '../config/schema.js';
-import { startWebServer } from '../web/server.js';
+import { Gateway } from '../gateway/gateway.js';
 import { createNotifier } from './sd-notify.js';
 import { explainOpenFailure, openStore } from './open-store.js';
 import type { Logger } from 'pino';
@@ -47,52 +45,21 @@ export async function main(argv: string[]): Promise<number> {
     lock.release();
     return 1;
   }
-  const gateway = new Gateway({ config, logger, db: store });
+  let gateway: Gateway;
   try {
-    await gateway.start();
+    gateway = await Gateway.start({ config, logger, db: store });
   } catch (err) {
     // One line with the cause, and an exit systemd restarts, instead of a crash on a rejected promise.
     logger.fatal({ err, event: 'gateway.start_failed' }, 'the gateway could not start');
-    await gateway.stop().catch(() => {});
     lock.release();
     await world?.close();
     return 1;
   }
-  const startWeb = (g: GatewayConfig) =>
-    startWebServer({ listen: g.web.listen, token: g.web.token, provider: gateway, logger: logger.child({ component: 'web' }) }).then((w) => {
-      logger.info({ url: w.url }, 'status page listening');
-      return w;
-    });
-  let web: Awaited<ReturnType<typeof startWeb>>;
-  try {
-    web = await startWeb(config.gateway);
-  } catch (err) {
-    logger.fatal({ err }, 'status page could not start');
-    await gateway.stop();
-    await world?.close();
-    lock.release();
-    return 1;
-  }
-  let current = config;
   const watcher = watchConfig({
     gatewayFile,
     devicesDir: config.devicesDir,
     logger,
-    onValid: async (next) => {
-      await gateway.reload(next);
-      logger.level = next.gateway.log.level;
-      if (JSON.stringify(next.gateway.web) !== JSON.stringify(current.gateway.web)) {
-        logger.info('status page settings changed; restarting it');
-        await web.close();
-        try {
-          web = await startWeb(next.gateway);
-        } catch (err) {
-          logger.error({ err }, 'status page could not start with the new settings; keeping the old ones');
-          web = await startWeb(current.gateway);
-        }
-      }
-      current = next;
-    },
+    onValid: (next) => gateway.reload(next),
     onInvalid: (errors) => gateway.reloadFailed(errors),
   });
   const notifier = createNotifier();
@@ -109,7 +76,6 @@ export async function main(argv: string[]): Promise<number> {
   });
   notifier.stopping();
   watcher.close();
-  await web.close();
   await gateway.stop();
   lock.release();
   await world?.close();

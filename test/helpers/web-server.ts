@@ -1,6 +1,5 @@
 /** Starts the status web server on a free loopback port over the fixture provider. */
 import { connect, type Socket } from 'node:net';
-import pino from 'pino';
 import { startWebServer, type WebServerOptions } from '../../src/web/server.js';
 import type { GatewayStatus } from '../../src/core/status.js';
 import { recordingLogger } from './log-lines.js';
@@ -103,12 +102,10 @@ export async function openSlowSockets(url: string, n: number, localAddress: stri
   return { closed: () => closed, close: () => sockets.forEach((s) => s.destroy()) };
 }
 
-/** The status server over a real gateway (or any provider), with a /healthz reader. */
-export async function startStatusServer(provider: WebServerOptions['provider']) {
-  const web = await startWebServer({ listen: '127.0.0.1:0', provider, logger: pino({ level: 'silent' }) });
-  const health = async () => {
-    const res = await fetch(`${web.url.replace(/\/$/, '')}/healthz`);
+/** Reads /healthz of a status server (e.g. a real gateway's). */
+export function healthOf(url: string) {
+  return async () => {
+    const res = await fetch(`${url.replace(/\/$/, '')}/healthz`);
     return { status: res.status, body: await res.text() };
   };
-  return { web, health };
 }

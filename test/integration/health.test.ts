@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { parse } from 'yaml';
-import { Gateway } from '../../src/gateway.js';
+import { Gateway } from '../../src/gateway/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
@@ -17,7 +17,7 @@ import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 import { deferCleanup } from '../helpers/cleanup.js';
-import { startStatusServer } from '../helpers/web-server.js';
+import { healthOf } from '../helpers/web-server.js';
 
 describe('health', () => {
   const dir = tempDir();
@@ -40,13 +40,11 @@ machines:
     let count = 10;
     sim.set('M1', 'count', count);
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { plc: yaml } });
-    const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger: pino({ level: 'silent' }), clock });
-    await gateway.start();
+    const gateway = await Gateway.start({ config: loadConfig(cfg.gatewayFile), logger: pino({ level: 'silent' }), clock });
     defer(() => gateway.stop());
-    const { web, health } = await startStatusServer(gateway);
-    defer(() => web.close());
+    const health = healthOf(gateway.url);
 
-    await eventually(() => gateway.status().machines[0]?.totals.count?.total, (t) => t === 10, 20_000, 'first read');
+    await eventually(() => gateway.view.status().machines[0]?.totals.count?.total, (t) => t === 10, 20_000, 'first read');
     sim.set('M1', 'count', ++count);
     await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'delivered');
     expect((await health()).status).toBe(200);

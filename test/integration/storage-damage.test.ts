@@ -21,7 +21,7 @@ import { writeConfig, type TestConfig } from '../helpers/config-files.js';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { tempDir } from '../helpers/tmp.js';
 import { main as cli } from '../../src/cli/main.js';
-import { Gateway } from '../../src/gateway.js';
+import { Gateway } from '../../src/gateway/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { healthProblems } from '../../src/web/health.js';
 import { ManualClock } from '../helpers/clocks.js';
@@ -179,8 +179,7 @@ describe('damaged, missing or shared database', () => {
     const logs: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
     const db = openDatabase(cfg.dbPath);
-    const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger, clock, db });
-    await gateway.start();
+    const gateway = await Gateway.start({ config: loadConfig(cfg.gatewayFile), logger, clock, db });
     defer(() => gateway.stop());
     const { rootpage } = db.prepare<[], { rootpage: number }>(`SELECT rootpage FROM sqlite_master WHERE name = 'param_state'`).get()!;
     const fd = openSync(cfg.dbPath, 'r+');
@@ -190,26 +189,25 @@ describe('damaged, missing or shared database', () => {
     // pages are dropped, as time and other work would: the check must read the disk.
     db.pragma('shrink_memory');
     clock.advance(5 * 3600_000);
-    expect(gateway.status().storage.state).toBe('ok');
+    expect(gateway.view.status().storage.state).toBe('ok');
     clock.advance(3600_000);
-    expect(gateway.status().storage).toMatchObject({ state: 'corrupt', path: cfg.dbPath });
+    expect(gateway.view.status().storage).toMatchObject({ state: 'corrupt', path: cfg.dbPath });
     expect(logs.filter((l) => l.event === 'storage.corrupt')).toHaveLength(1);
-    const problems = healthProblems(gateway.status());
+    const problems = healthProblems(gateway.view.status());
     expect(problems[0]).toMatch(new RegExp(`^storage corrupt: ${cfg.dbPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
   });
 
   it('a damaged page the status reads makes /healthz say "storage corrupt", not fail', async () => {
     const cfg = await withState();
     const db = openDatabase(cfg.dbPath);
-    const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger: pino({ level: 'silent' }), clock: new ManualClock(), db });
-    await gateway.start();
+    const gateway = await Gateway.start({ config: loadConfig(cfg.gatewayFile), logger: pino({ level: 'silent' }), clock: new ManualClock(), db });
     defer(() => gateway.stop());
     const { rootpage } = db.prepare<[], { rootpage: number }>(`SELECT rootpage FROM sqlite_master WHERE name = 'dead_letters'`).get()!;
     const fd = openSync(cfg.dbPath, 'r+');
     writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, (rootpage - 1) * 4096);
     closeSync(fd);
     db.pragma('shrink_memory');
-    const status = gateway.status();
+    const status = gateway.view.status();
     expect(status.storage).toMatchObject({ state: 'corrupt', path: cfg.dbPath });
     expect(status.machines[0].totals.count.total).toBe(150);
     expect(healthProblems(status)[0]).toMatch(/^storage corrupt: /);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { parse } from 'yaml';
-import { Gateway } from '../../src/gateway.js';
+import { Gateway } from '../../src/gateway/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
@@ -30,7 +30,7 @@ import { WarpClock } from '../helpers/clocks.js';
 import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { deferCleanup } from '../helpers/cleanup.js';
-import { startStatusServer } from '../helpers/web-server.js';
+import { healthOf } from '../helpers/web-server.js';
 
 /** Mounts a small tmpfs (as root; a failing mount fails the suite). */
 function mountTmpfs(size: string): { dir: string; unmount(): void } {
@@ -105,29 +105,27 @@ machines:
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { plc: yaml } });
     const logs: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-    const gateway = new Gateway({ config: loadConfig(cfg.gatewayFile), logger });
-    await gateway.start();
+    const gateway = await Gateway.start({ config: loadConfig(cfg.gatewayFile), logger });
     defer(() => gateway.stop());
-    const { web, health } = await startStatusServer(gateway);
-    defer(() => web.close());
+    const health = healthOf(gateway.url);
 
-    await eventually(() => gateway.status().machines[0]?.totals.count?.total, (t) => t === 100, 20_000, 'first read');
+    await eventually(() => gateway.view.status().machines[0]?.totals.count?.total, (t) => t === 100, 20_000, 'first read');
     sim.set('M1', 'count', (count += 4));
     await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'delivered before the disk fills');
 
     fillDisk(junk());
     sim.set('M1', 'count', (count += 5));
     sim.set('M1', 'running', false);
-    const full = await eventually(() => gateway.status().storage, (s) => s.state === 'full' && (s.failures ?? 0) >= 5, 20_000, 'storage full, several polls');
+    const full = await eventually(() => gateway.view.status().storage, (s) => s.state === 'full' && (s.failures ?? 0) >= 5, 20_000, 'storage full, several polls');
     sim.set('M1', 'count', (count += 3));
     expect(full.path).toBe(cfg.dbPath);
     // Readings go on: the page shows the PLC's newest value while nothing can be stored.
-    await eventually(() => gateway.status().machines[0].values.count?.value, (v) => v === count, 20_000, 'readings shown while full');
+    await eventually(() => gateway.view.status().machines[0].values.count?.value, (v) => v === count, 20_000, 'readings shown while full');
     const h = await health();
     expect(h.status).toBe(503);
     expect(h.body).toContain(`storage full: ${cfg.dbPath}`);
     expect(h.body).not.toMatch(/MES/);
-    expect(gateway.status().mes.reachable).not.toBe(false);
+    expect(gateway.view.status().mes.reachable).not.toBe(false);
     expect(logs.filter((l) => l.event === 'storage.full')).toHaveLength(1);
     expect(logs.filter((l) => l.level === 50 && l.event !== 'storage.full')).toEqual([]);
     // A stop that could not be stored has not happened yet as far as the log goes: said once, when stored.
@@ -137,7 +135,7 @@ machines:
     await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'every count delivered after space returned');
     await eventually(() => mes.state.M1.startstop.at(-1)?.running, (r) => r === 0, 20_000, 'the stop delivered after space returned');
     await eventually(health, (x) => x.status === 200, 20_000, 'healthy again');
-    expect(gateway.status().storage.state).toBe('ok');
+    expect(gateway.view.status().storage.state).toBe('ok');
     expect(logs.some((l) => l.event === 'storage.recovered')).toBe(true);
     expect(logs.filter((l) => l.msg === 'machine stopped')).toHaveLength(1);
     expect(mes.state.M1.startstop).toHaveLength(1);

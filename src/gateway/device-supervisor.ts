@@ -1,0 +1,139 @@
+/**
+ * Runs one adapter per device file: starts them, applies a reload as a diff (a changed or
+ * removed device is stopped, a new or changed one started, the rest keep running), and is
+ * the adapters' sink: readings go to `ingest`, bad values to the device's status and a
+ * throttled log.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { Random } from '../core/backoff.js';
+import type { DeviceConfig } from '../config/schema.js';
+import type { BadValue } from '../machine/processor.js';
+import { adapterFactory } from '../adapters/registry.js';
+import type { AdapterFactory, AdapterSink, DeviceAdapter } from '../adapters/types.js';
+import type { Reading } from '../core/values.js';
+import type { DeviceStatus } from '../core/status.js';
+
+export interface DeviceSupervisorOptions {
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** Folder for a device's own files (AdapterContext.stateDir). */
+  stateDir: (device: string) => string;
+  /** Applies a batch to machine state and outbox; returns the values it refused. */
+  ingest: (batch: Reading[]) => BadValue[];
+  /** Something the status shows changed. */
+  onChange: () => void;
+  /** Protocol → adapter factory; default the registry. */
+  adapterFactory?: (protocol: DeviceConfig['protocol']) => Promise<AdapterFactory>;
+}
+
+interface RunningDevice {
+  /** The device file's content as loaded, to tell on reload whether it changed. */
+  fingerprint: string;
+  adapter?: DeviceAdapter;
+  status: DeviceStatus;
+}
+
+const BAD_VALUE_LOG_MS = 10 * 60_000;
+
+export class DeviceSupervisor {
+  private readonly devices = new Map<string, RunningDevice>();
+  private readonly createAdapter: (protocol: DeviceConfig['protocol']) => Promise<AdapterFactory>;
+
+  constructor(private readonly o: DeviceSupervisorOptions) {
+    this.createAdapter = o.adapterFactory ?? adapterFactory;
+  }
+
+  async start(devices: DeviceConfig[]): Promise<void> {
+    for (const d of devices) await this.startDevice(d);
+  }
+
+  /** Restarts the devices whose file changed, stops removed ones, starts new ones. */
+  async reload(devices: DeviceConfig[]): Promise<void> {
+    const wanted = new Map(devices.map((d) => [d.device, d]));
+    for (const [id, running] of this.devices) {
+      const cfg = wanted.get(id);
+      if (!cfg || JSON.stringify(cfg) !== running.fingerprint) {
+        await running.adapter?.stop();
+        this.devices.delete(id);
+        this.o.logger.info({ device: id }, cfg ? 'device changed; restarting it' : 'device removed');
+      }
+    }
+    for (const cfg of wanted.values()) if (!this.devices.has(cfg.device)) await this.startDevice(cfg);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.devices.values()].map((d) => d.adapter?.stop()));
+  }
+
+  get size(): number {
+    return this.devices.size;
+  }
+
+  statuses(): DeviceStatus[] {
+    return [...this.devices.values()].map((d) => d.status);
+  }
+
+  isConnected(device: string): boolean {
+    return this.devices.get(device)?.status.state === 'connected';
+  }
+
+  private async startDevice(config: DeviceConfig): Promise<void> {
+    const { clock, onChange } = this.o;
+    const status: DeviceStatus = { id: config.device, protocol: config.protocol, state: 'connecting', signalErrors: [] };
+    const running: RunningDevice = { fingerprint: JSON.stringify(config), status };
+    this.devices.set(config.device, running);
+    const logger = this.o.logger.child({ device: config.device });
+    const badValueLog = new Map<string, { message: string; at: number; count: number }>();
+    const sink: AdapterSink = {
+      readings: (batch) => {
+        // A stopped adapter's last batch must not land on its successor's status.
+        if (running !== this.devices.get(config.device)) return;
+        status.lastGoodReadAt = clock.now();
+        // A count of -5 or 112.5 is refused before any state: shown like any other bad value.
+        for (const b of this.o.ingest(batch)) sink.signalError(b.machine, b.signal, b.message, b.at);
+        onChange();
+      },
+      signalError: (machine, signal, message, at) => {
+        let e = status.signalErrors.find((x) => x.machine === machine && x.signal === signal);
+        if (!e) status.signalErrors.push((e = { machine, signal, count: 0, lastMessage: message, lastAt: at }));
+        e.count++;
+        // A signal that is bad at every poll would fill the journal: log it when it starts or
+        // changes, then once every BAD_VALUE_LOG_MS with how often it happened meanwhile.
+        const key = `${machine} ${signal}`;
+        const logged = badValueLog.get(key);
+        if (!logged || logged.message !== message || at - logged.at >= BAD_VALUE_LOG_MS) {
+          logger.warn({ event: 'signal.bad_value', machine, signal, error: message, times: e.count - (logged?.count ?? 0) }, 'bad value');
+          badValueLog.set(key, { message, at, count: e.count });
+        }
+        e.lastMessage = message;
+        e.lastAt = at;
+        onChange();
+      },
+      connection: (state, error) => {
+        if (state !== status.state) {
+          if (state === 'disconnected') logger.warn({ state, error }, 'device disconnected');
+          else logger.info({ state }, `device ${state}`);
+        }
+        status.state = state;
+        if (error) {
+          status.lastError = error;
+          status.lastErrorAt = clock.now();
+        }
+        onChange();
+      },
+    };
+    try {
+      const create = await this.createAdapter(config.protocol);
+      running.adapter = create(config, { sink, logger, clock, random: this.o.random, stateDir: this.o.stateDir(config.device) });
+      await running.adapter.start();
+    } catch (err) {
+      // One device that cannot start must not keep the others from running.
+      status.state = 'disconnected';
+      status.lastError = (err as Error).message;
+      status.lastErrorAt = clock.now();
+      logger.error({ err }, 'device could not start');
+    }
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The composition root: creates clock, random, database, stores, processor, MES uplink,
+ * device supervisor, status view and web server, and wires them (adapters → processor →
+ * SQLite outbox → uploader → MES). Everything with a side effect is created here (or passed
+ * in), so the parts stay testable on their own; the parts do the work.
+ */
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Random } from '../core/backoff.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { openDatabase, type Db } from '../outbox/db.js';
+import { MachineStateStore } from '../outbox/machine-state.js';
+import { Outbox } from '../outbox/outbox.js';
+import { History } from '../outbox/history.js';
+import { StorageMonitor } from '../outbox/storage-monitor.js';
+import { quickCheck } from '../outbox/integrity.js';
+import { MachineProcessor, type BadValue } from '../machine/processor.js';
+import { deviceStateDir } from '../adapters/state-dir.js';
+import { startWebServer, type WebServer } from '../web/server.js';
+import { DeviceSupervisor } from './device-supervisor.js';
+import { MesUplink } from './mes-uplink.js';
+import { StatusListeners, StatusView, TIMELINE_MS } from './status-view.js';
+
+export interface GatewayOptions {
+  config: LoadedConfig;
+  logger: Logger;
+  clock?: Clock;
+  /** Jitter of every backoff (adapters and uplink). Default Math.random. */
+  random?: Random;
+  /** The database at storage.path, when the caller opened it already (to report problems its own way). */
+  db?: Db;
+}
+
+// One sample a minute over the timeline window keeps the live status small (480 points a machine).
+const SAMPLE_MS = 60_000;
+const TICK_MS = 1000;
+const PRUNE_MS = 3600_000;
+const INTEGRITY_CHECK_MS = 6 * 3600_000;
+
+/** The parts that run until stop(), built whole before anything starts. */
+interface Parts {
+  logger: Logger;
+  db: Db;
+  history: History;
+  processor: MachineProcessor;
+  uplink: MesUplink;
+  supervisor: DeviceSupervisor;
+  view: StatusView;
+  tasks: PeriodicTasks;
+}
+
+export class Gateway {
+  /** The status model the web server reads (also for tests and tools in process). */
+  readonly view: StatusView;
+  private stopped = false;
+
+  private constructor(
+    private readonly p: Parts,
+    private config: LoadedConfig,
+    private web: WebServer,
+  ) {
+    this.view = p.view;
+  }
+
+  /** Opens (or takes) the database, starts uplink, devices, periodic tasks and the status page; stops what it started if one fails. */
+  static async start(opts: GatewayOptions): Promise<Gateway> {
+    const { config, logger } = opts;
+    const g = config.gateway;
+    const clock = opts.clock ?? systemClock;
+    const db = opts.db ?? openDatabase(g.storage.path);
+    let p: Parts;
+    try {
+      p = compose(db, config, logger, clock, opts.random ?? Math.random);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    try {
+      await p.supervisor.start(config.devices.map((d) => d.config));
+      const { tasks, processor, supervisor, history } = p;
+      const sample = () => {
+        const now = clock.now();
+        history.sampleProduction(now, now - TIMELINE_MS);
+      };
+      tasks.every('tick', TICK_MS, () => processor.tick(clock.now(), (device) => supervisor.isConnected(device)));
+      tasks.every('sample', SAMPLE_MS, sample);
+      tasks.every('prune', PRUNE_MS, () => history.prune(clock.now() - g.storage.retentionDays * 86400_000));
+      // At start openDatabase checked it; a page going bad while running is found within this.
+      tasks.every('integrity', INTEGRITY_CHECK_MS, () => quickCheck(db, g.storage.path));
+      tasks.runNow('sample', sample);
+      logger.info(
+        { devices: supervisor.size, machines: processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
+        'gateway started',
+      );
+      return new Gateway(p, config, await startWeb(g, p.view, logger));
+    } catch (err) {
+      await stopParts(p);
+      throw err;
+    }
+  }
+
+  /** The status page's address. */
+  get url(): string {
+    return this.web.url;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.web.close();
+    await stopParts(this.p);
+    this.p.logger.info('gateway stopped');
+  }
+
+  /**
+   * Applies a new configuration: devices whose file changed are restarted, the others
+   * keep running; machine state and pending deliveries are untouched.
+   */
+  async reload(next: LoadedConfig): Promise<void> {
+    const { logger, view, processor, supervisor, uplink } = this.p;
+    const prev = this.config;
+    if (next.gateway.storage.path !== prev.gateway.storage.path) {
+      logger.warn({ running: prev.gateway.storage.path, configured: next.gateway.storage.path }, 'storage.path changes take effect at the next restart');
+      next = { ...next, gateway: { ...next.gateway, storage: prev.gateway.storage } };
+    }
+    this.config = next;
+    view.configApplied(next.gateway);
+    processor.setMachines(bindings(next));
+    await supervisor.reload(next.devices.map((d) => d.config));
+    if (JSON.stringify(prev.gateway.prodsmart) !== JSON.stringify(next.gateway.prodsmart)) {
+      logger.info('MES settings changed; reconnecting the uplink');
+      await uplink.replace(next.gateway.prodsmart);
+    } else {
+      uplink.clearAuthProblem();
+    }
+    view.changed();
+    logger.level = next.gateway.log.level;
+    if (JSON.stringify(next.gateway.web) !== JSON.stringify(prev.gateway.web)) {
+      logger.info('status page settings changed; restarting it');
+      await this.web.close();
+      try {
+        this.web = await startWeb(next.gateway, view, logger);
+      } catch (err) {
+        logger.error({ event: 'web.restart_failed', err }, 'status page could not start with the new settings; keeping the old ones');
+        this.web = await startWeb(prev.gateway, view, logger);
+      }
+    }
+  }
+
+  /** A reload that failed: the running config stays, the error is shown. */
+  reloadFailed(errors: string[]): void {
+    this.p.view.configRejected(errors);
+  }
+}
+
+/** Builds every part; only the uploader starts (its loop), so a throw here leaves just the database to close. */
+function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, random: Random): Parts {
+  const g = config.gateway;
+  const state = new MachineStateStore(db);
+  const outbox = new Outbox(db);
+  const history = new History(db);
+  const storage = new StorageMonitor(db, g.storage.path, clock, logger.child({ component: 'storage' }));
+  const processor = new MachineProcessor(db, state, outbox, {
+    event: (machine, message, fields) => logger.info({ machine, ...fields }, message),
+  });
+  processor.setMachines(bindings(config));
+  const listeners = new StatusListeners(logger);
+  const changed = () => listeners.notify();
+  const uplink = new MesUplink({ clock, random, logger: logger.child({ component: 'uplink' }), outbox, history, storage, onChange: changed }, g.prodsmart);
+  const supervisor = new DeviceSupervisor({
+    clock,
+    random,
+    logger,
+    stateDir: (device) => deviceStateDir(g, device),
+    ingest: (batch) => {
+      let bad: BadValue[] = [];
+      if (storage.run('readings', () => (bad = processor.apply(batch, clock.now())))) uplink.wake();
+      return bad;
+    },
+    onChange: changed,
+  });
+  const view = new StatusView({ clock, config: g, storage, outbox, history, state, machines: processor, devices: supervisor, uplink, listeners });
+  return { logger, db, history, processor, uplink, supervisor, view, tasks: new PeriodicTasks(clock, storage) };
+}
+
+async function stopParts(p: Parts): Promise<void> {
+  p.tasks.stop();
+  await p.supervisor.stop();
+  await p.uplink.stop();
+  p.db.close();
+}
+
+function bindings(config: LoadedConfig) {
+  return config.devices.flatMap((d) => d.config.machines.map((m) => ({ device: d.config.device, config: m })));
+}
+
+function startWeb(g: GatewayConfig, view: StatusView, logger: Logger): Promise<WebServer> {
+  return startWebServer({ listen: g.web.listen, token: g.web.token, provider: view, logger: logger.child({ component: 'web' }) }).then((w) => {
+    logger.info({ url: w.url }, 'status page listening');
+    return w;
+  });
+}
+
+/** Periodic database tasks; a failure is the storage monitor's to report (throttled), not one line a second. */
+class PeriodicTasks {
+  /** The pending timer of each task (one each, replaced when it fires). */
+  private readonly timers = new Map<string, unknown>();
+  private stopped = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly storage: StorageMonitor,
+  ) {}
+
+  every(name: string, ms: number, fn: () => void): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.runNow(name, fn);
+      this.timers.set(name, this.clock.setTimeout(loop, ms));
+    };
+    this.timers.set(name, this.clock.setTimeout(loop, ms));
+  }
+
+  runNow(name: string, fn: () => void): void {
+    this.storage.run(name, fn);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) this.clock.clearTimeout(t);
+  }
+}
