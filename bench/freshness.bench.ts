@@ -7,6 +7,10 @@
  * Baselines: the ideal round robin, N / (rpm/60) s between two deliveries of a machine, and
  * the naive one request per change. A second table: 250 machines each stopping about once a
  * minute — more run/stop than the budget holds — must still get counts through.
+ * Each N runs twice: with stops (each machine once in 30 min, for 30 s) and parameter changes
+ * (every 45 s), and with counts and waste only.
+ * Each N runs twice: with stops (each machine once in 30 min, for 30 s) and parameter changes
+ * (every 45 s), and with counts and waste only.
  * Run: npm run bench -- freshness   (BENCH_QUICK=1: N = 10 and 50, one run each).
  */
 import { SPAN_MS } from '../src/uplink/rate-budget.js';
@@ -18,7 +22,7 @@ const SIZES = QUICK ? [10, 50] : [10, 50, 200];
 const RUNS = QUICK ? 1 : 3;
 const POLL_MS = 1000;
 /** Each machine stops once in this long, for STOP_MS, and its parameter changes every PARAM_MS. */
-const STOP_EVERY_MS = 10 * 60_000;
+const STOP_EVERY_MS = 30 * 60_000;
 const STOP_MS = 30_000;
 const PARAM_MS = 45_000;
 
@@ -32,7 +36,7 @@ interface Changes {
 const phase = (i: number, run: number, period: number) => ((i * 7919 + run * 104_729) * 37) % period;
 
 /** Changes the PLCs as a plant would: counting while running, waste now and then, stops, parameter moves. */
-function production(machines: SimMachine[], run: number, start: number, stopEvery: number, stopFor: number, changes: Changes[], counting: () => boolean) {
+function production(machines: SimMachine[], run: number, start: number, stopEvery: number, stopFor: number, params: boolean, changes: Changes[], counting: () => boolean) {
   return (now: number) => {
     if (!counting()) return;
     const t = now - start;
@@ -50,7 +54,7 @@ function production(machines: SimMachine[], run: number, start: number, stopEver
           c.updates++;
         }
       }
-      if ((t + phase(i, run, PARAM_MS)) % PARAM_MS < POLL_MS) {
+      if (params && (t + phase(i, run, PARAM_MS)) % PARAM_MS < POLL_MS) {
         m.temp = m.temp === 20 ? 21.5 : 20;
         c.updates++;
       }
@@ -78,6 +82,10 @@ interface Figures {
   max: number;
   gap: number;
   gapRatio: number;
+  /** Share of the requests that carried counters; the rest were run/stop and parameters-only. */
+  counterShare: number;
+  /** Max gap over the mean time between two deliveries of a machine with that share: 1 = perfect round robin. */
+  gapRotation: number;
   used: number;
   rejected: number;
   lost: number;
@@ -91,7 +99,8 @@ function lost(plant: UplinkPlant): number {
   return plant.machines.filter((m) => (plant.mes.state[m.code].count ?? 0) !== m.count || (plant.mes.state[m.code].waste.W1 ?? 0) !== m.waste).length;
 }
 
-async function freshness(n: number, run: number): Promise<Figures> {
+/** `mixed`: with stops and parameter changes; else counts and waste only. */
+async function freshness(n: number, run: number, mixed: boolean): Promise<Figures> {
   const plant = await startUplinkPlant({ machines: n, perMinute: PER_MINUTE, pollMs: POLL_MS });
   try {
     const ideal = (n * 60_000) / PER_MINUTE;
@@ -101,7 +110,7 @@ async function freshness(n: number, run: number): Promise<Figures> {
     const changes: Changes[] = plant.machines.map(() => ({ counts: [], updates: 0 }));
     const ages: number[] = [];
     let counting = true;
-    const step = production(plant.machines, run, start, STOP_EVERY_MS, STOP_MS, changes, () => counting);
+    const step = production(plant.machines, run, start, STOP_EVERY_MS, mixed ? STOP_MS : 0, mixed, changes, () => counting);
     await plant.runUntil(from, step);
     const updatesBefore = changes.reduce((s, c) => s + c.updates, 0);
     await plant.runUntil(until, (now) => {
@@ -119,6 +128,7 @@ async function freshness(n: number, run: number): Promise<Figures> {
       }
     }
     const sendGaps = requests.slice(1).map((r, k) => r.at - requests[k].at);
+    const counterRequests = requests.filter((r) => r.path.endsWith('/counter')).length;
     counting = false;
     const drained = await plant.drain(10 * 60_000);
     ages.sort((a, b) => a - b);
@@ -128,6 +138,8 @@ async function freshness(n: number, run: number): Promise<Figures> {
       max: ages[ages.length - 1] / 1000,
       gap: gap / 1000,
       gapRatio: gap / ideal,
+      counterShare: counterRequests / requests.length,
+      gapRotation: gap / ((n * (until - from)) / counterRequests),
       used: requests.length / ((PER_MINUTE * (until - from)) / 60_000),
       rejected: plant.mes.requests.filter((r) => r.status === 429).length,
       lost: drained ? lost(plant) : plant.machines.length,
@@ -159,7 +171,7 @@ async function flapping(run: number, machines = 250, minutes = 2): Promise<FlapF
     const changes: Changes[] = plant.machines.map(() => ({ counts: [], updates: 0 }));
     let counting = true;
     let maxAge = 0;
-    const step = production(plant.machines, run, start, 60_000, 20_000, changes, () => counting);
+    const step = production(plant.machines, run, start, 60_000, 20_000, true, changes, () => counting);
     await plant.runUntil(until, (now) => {
       for (const [i, m] of plant.machines.entries()) maxAge = Math.max(maxAge, age(changes[i], plant.mes.state[m.code].count ?? 0, now));
       step(now);
@@ -201,17 +213,19 @@ function table(head: string[], rows: string[][]): void {
 const wall = Date.now();
 console.log(`gateway ${PER_MINUTE}/min, sandbox 120/min; ${RUNS === 1 ? '1 run' : `min / median / max of ${RUNS} runs`}; ages and gaps in simulated seconds`);
 const rows: string[][] = [];
-for (const n of SIZES) {
+for (const [n, mixed] of [...SIZES.map((n) => [n, true] as const), ...SIZES.map((n) => [n, false] as const)]) {
   const runs: Figures[] = [];
-  for (let run = 0; run < RUNS; run++) runs.push(await freshness(n, run));
+  for (let run = 0; run < RUNS; run++) runs.push(await freshness(n, run, mixed));
   const ideal = (n * 60) / PER_MINUTE;
   rows.push([
-    String(n),
+    `${n}${mixed ? '' : ', counts only'}`,
     spread(runs, (r) => r.p50),
     spread(runs, (r) => r.p99),
     spread(runs, (r) => r.max),
     `${spread(runs, (r) => r.gap)} (${ideal.toFixed(1)})`,
     spread(runs, (r) => r.gapRatio, 3),
+    spread(runs, (r) => 100 * r.counterShare, 0),
+    spread(runs, (r) => r.gapRotation, 3),
     spread(runs, (r) => 100 * r.used, 1),
     spread(runs, (r) => r.rejected, 0),
     spread(runs, (r) => r.lost, 0),
@@ -220,10 +234,11 @@ for (const n of SIZES) {
   ]);
 }
 table(
-  ['N', 'age p50 s', 'age p99 s', 'age max s', 'max gap s (ideal)', 'gap / ideal', 'budget used %', '429s', 'machines off', 'updates / request', 'send gaps / nominal'],
+  ['N', 'age p50 s', 'age p99 s', 'age max s', 'max gap s (ideal)', 'gap / ideal', 'counter requests %', 'gap / rotation', 'budget used %', '429s', 'machines off', 'updates / request', 'send gaps / nominal'],
   rows,
 );
 console.log(`budget used: requests per ${PER_MINUTE}/min while every machine counts; nominal send gap ${SPAN_MS / PER_MINUTE} ms (${PER_MINUTE} per ${SPAN_MS / 1000} s window)`);
+console.log('gap / rotation: max gap over N × (time / counter requests), the mean rotation with the run/stop and parameters-only requests that came on top');
 console.log('machines off: machines whose MES count or waste differs from the PLC after the drain (0 = every final total exact)');
 console.log('updates / request: count, waste, parameter and run/stop changes per request; the naive one request per change is 1.00');
 
