@@ -3,13 +3,15 @@
  * request, token requests included, takes a slot.
  *
  * Two limits, both must allow a send:
- * - a token bucket refilling perMinute/60 per second, holding at most `burst`: spreads
- *   requests evenly, as the MES asks;
- * - a sliding window of the sends themselves: the bucket alone lets perMinute + burst
- *   through in a minute, and the MES counts in windows. This is the hard guarantee: no
- *   half-open window of SPAN_MS (60 s + ARRIVAL_MARGIN_MS) ever holds more than perMinute
- *   sends, across restarts too: the gateway records each send in the database
- *   (`request_log`) and passes the last SPAN_MS of it back as `history`.
+ * - a spacing: sends at least SPAN_MS / perMinute apart (620 ms at 100/min), which spreads
+ *   them evenly, as the MES asks. No burst after a quiet spell: under steady work a burst
+ *   comes back SPAN_MS later as a stall followed by another burst (the window below lets
+ *   the burst's slots go all at once), every window for as long as the work lasts;
+ * - a sliding window of the sends themselves: the hard guarantee. No half-open window of
+ *   SPAN_MS (60 s + ARRIVAL_MARGIN_MS) ever holds more than perMinute sends, across restarts
+ *   too: the gateway records each send in the database (`request_log`) and passes the last
+ *   SPAN_MS of it back as `history`. With the spacing alone it never binds; it holds back a
+ *   send only when answers came late (see `answered`), by about their lateness, once.
  *
  * The MES counts a request when it arrives, somewhere between our send and its answer; a
  * slow answer at the start of a window and a quick one at its end would put perMinute + 1
@@ -36,8 +38,6 @@ export type Answered = () => void;
 
 export interface RateBudgetOptions {
   perMinute: number;
-  /** Sends allowed back to back after a quiet spell. Default min(5, perMinute). */
-  burst?: number;
   clock: Clock;
   /** Send timestamps of the last SPAN_MS, e.g. persisted from before a restart. */
   history?: number[];
@@ -45,9 +45,12 @@ export interface RateBudgetOptions {
 
 export class RateBudget {
   readonly perMinute: number;
-  readonly burst: number;
   private readonly clock: Clock;
-  /** Bucket level in 1/60000 of a token: refills by perMinute per ms, so integer ms stay exact. */
+  /**
+   * The spacing as a bucket of at most one send, in 1/SPAN_MS of a send: it refills by
+   * perMinute per ms, so integer ms stay exact and the rounding of one wait is made up by
+   * the next (perMinute sends take exactly SPAN_MS).
+   */
   private level: number;
   private levelAt: number;
   /** Sends of the current window, oldest first; `at` moves to the answer once it came. */
@@ -55,13 +58,9 @@ export class RateBudget {
   private pausedUntilMs = 0;
 
   constructor(opts: RateBudgetOptions) {
-    const { perMinute, burst = Math.min(5, perMinute), clock } = opts;
+    const { perMinute, clock } = opts;
     if (!Number.isInteger(perMinute) || perMinute < 1) throw new RangeError(`perMinute must be a positive integer, got ${perMinute}`);
-    if (!Number.isInteger(burst) || burst < 1 || burst > perMinute) {
-      throw new RangeError(`burst must be an integer from 1 to perMinute (${perMinute}), got ${burst}`);
-    }
     this.perMinute = perMinute;
-    this.burst = burst;
     this.clock = clock;
     const now = clock.now();
     // A timestamp ahead of now means the wall clock stepped back since: count it as now.
@@ -69,10 +68,9 @@ export class RateBudget {
       .map((t) => Math.min(t, now))
       .filter((t) => t > now - SPAN_MS)
       .sort((a, b) => a - b);
-    this.level = burst * WINDOW_MS;
+    this.level = SPAN_MS;
     this.levelAt = past[0] ?? now;
-    // Replaying the history drains the bucket as the previous process did, so a restart
-    // does not grant a fresh burst.
+    // Replaying the history keeps the spacing from the previous process's last send.
     for (const t of past) this.record(t);
   }
 
@@ -80,10 +78,10 @@ export class RateBudget {
   delayMs(): number {
     const now = this.now();
     this.refill(now);
-    const bucket = this.level >= WINDOW_MS ? 0 : Math.ceil((WINDOW_MS - this.level) / this.perMinute);
+    const spacing = this.level >= SPAN_MS ? 0 : Math.ceil((SPAN_MS - this.level) / this.perMinute);
     const n = this.sends.length;
     const window = n < this.perMinute ? 0 : this.sends[n - this.perMinute].at + SPAN_MS - now;
-    return Math.max(0, this.pausedUntilMs - now, bucket, window);
+    return Math.max(0, this.pausedUntilMs - now, spacing, window);
   }
 
   /** Records a send made now; call the returned function when its answer (or failure) came. */
@@ -121,7 +119,7 @@ export class RateBudget {
   private record(at: number): { at: number } {
     this.refill(at);
     // Floor at empty: a send taken without waiting is already counted by the window.
-    this.level = Math.max(0, this.level - WINDOW_MS);
+    this.level = Math.max(0, this.level - SPAN_MS);
     const send = { at };
     this.sends.push(send);
     return send;
@@ -138,7 +136,8 @@ export class RateBudget {
 
   private refill(at: number): void {
     if (at <= this.levelAt) return;
-    this.level = Math.min(this.burst * WINDOW_MS, this.level + (at - this.levelAt) * this.perMinute);
+    // Full is one send; what a rounded-up wait refilled beyond it (under 1 ms) is kept for the next.
+    this.level = Math.min(SPAN_MS + this.perMinute - 1, this.level + (at - this.levelAt) * this.perMinute);
     this.levelAt = at;
   }
 

@@ -1,8 +1,9 @@
 /**
  * Which pending item gets the next request slot (docs/rate-budget.md#priorities-and-fairness):
- * lanes in priority order, machines round-robin within a lane, and no lane starves: counters
- * get every fifth pick when run/stop alone would fill the budget, parameters 1 pick in 11
- * when counters would. Pure: the caller says what is pending and which machines already
+ * lanes in priority order, machines round-robin within a lane, and no lane starves. Run/stop
+ * goes first, but when it alone would fill the budget, every fifth pick goes to the others'
+ * work (counters, else parameters); among those, parameters get 1 pick in 11 when counters
+ * would take them all. Pure: the caller says what is pending and which machines already
  * have a request in flight.
  */
 import type { Lane } from '../core/lanes.js';
@@ -12,13 +13,12 @@ export const lanes: readonly Lane[] = ['startstop', 'counter', 'parameters'];
 
 /** Parameters go before counters after waiting this many counter picks: 1 pick in 11 is theirs. */
 const PARAMETERS_EVERY = 10;
-const agedOrder: readonly Lane[] = ['startstop', 'parameters', 'counter'];
 /**
- * Counters go first after waiting this many run/stop picks: many machines flapping must not
- * hold the counts back for long, yet run/stop keeps four fifths of a saturated budget.
+ * Counters and parameters go before run/stop after waiting this many run/stop picks: many
+ * machines flapping must not hold the counts (or the parameters) back for long, yet run/stop
+ * keeps four fifths of a saturated budget.
  */
-const COUNTERS_EVERY = 4;
-const countersFirst: readonly Lane[] = ['counter', 'startstop', 'parameters'];
+const OTHERS_EVERY = 4;
 
 export interface Candidate {
   machine: string;
@@ -36,23 +36,27 @@ export class RoundRobinScheduler {
   private readonly served = new Map<Lane, Map<string, number>>(lanes.map((l) => [l, new Map()]));
   private seq = 0;
   private paramsWaited = 0;
-  private countersWaited = 0;
+  /** Run/stop picks in a row while counter or parameters work waited. */
+  private othersWaited = 0;
 
   pick(candidates: readonly Candidate[], busy: ReadonlySet<string>): Candidate | undefined {
-    const order = this.countersWaited >= COUNTERS_EVERY ? countersFirst : this.paramsWaited >= PARAMETERS_EVERY ? agedOrder : lanes;
-    for (const lane of order) {
-      const best = this.bestIn(lane, candidates, busy);
-      if (best === undefined) continue;
-      this.served.get(lane)!.set(best.machine, this.seq++);
-      // Parameters of an idle machine wait behind counters, but not for ever: when the
-      // budget is saturated by counters, the pick after every ten counter picks is theirs.
-      if (lane === 'parameters') this.paramsWaited = 0;
-      else if (lane === 'counter' && this.bestIn('parameters', candidates, busy)) this.paramsWaited++;
-      if (lane === 'counter') this.countersWaited = 0;
-      else if (lane === 'startstop' && this.bestIn('counter', candidates, busy)) this.countersWaited++;
-      return best;
+    const startstop = this.bestIn('startstop', candidates, busy);
+    const counter = this.bestIn('counter', candidates, busy);
+    const parameters = this.bestIn('parameters', candidates, busy);
+    // Parameters of an idle machine wait behind counters, but not for ever: when the budget
+    // is saturated by counters, the pick after every ten counter picks is theirs.
+    const other = parameters && (!counter || this.paramsWaited >= PARAMETERS_EVERY) ? parameters : counter;
+    const best = startstop && (!other || this.othersWaited < OTHERS_EVERY) ? startstop : other;
+    if (best === undefined) return undefined;
+    this.served.get(best.lane)!.set(best.machine, this.seq++);
+    if (best === startstop) {
+      if (other) this.othersWaited++;
+    } else {
+      this.othersWaited = 0;
+      if (best.lane === 'parameters') this.paramsWaited = 0;
+      else if (parameters) this.paramsWaited++;
     }
-    return undefined;
+    return best;
   }
 
   private bestIn(lane: Lane, candidates: readonly Candidate[], busy: ReadonlySet<string>): Candidate | undefined {

@@ -8,14 +8,15 @@
  *
  * Prediction: coalescing leaves one counter request per machine that changed (parameters
  * ride along) plus one startstop per machine whose current state differs from what the MES
- * last recorded. After a quiet spell the budget lets `burst` (5) through, then one request
- * every 60/rpm s: drain ≈ (requests − 5) × 60 / rpm, from the first request that gets through
+ * last recorded. The budget sends the first at once, then one request every 62/rpm s (its
+ * 62 s window spread evenly): drain ≈ (requests − 1) × 62 / rpm, from the first request that gets through
  * to the last (the wait before the first is the gateway's backoff, ≤ 60 s, reported apart).
  * FAULTS_LONG=1: 3000 changes and 20 requests per minute (the catch-up spans several windows).
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
+import { SPAN_MS } from '../../src/uplink/rate-budget.js';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { startPlant } from '../helpers/fault-plant.js';
@@ -26,7 +27,6 @@ import { eventually } from '../helpers/wait.js';
 const LONG = process.env.FAULTS_LONG === '1';
 const CHANGES = LONG ? 3000 : 1000;
 const RPM = LONG ? 20 : 60;
-const BURST = 5;
 const MACHINES = 20;
 /** Drain time may differ from the prediction by this share, plus 2 s (request latency, timer granularity). */
 const TOLERANCE = 0.2;
@@ -97,7 +97,7 @@ describe('fault suite: MES outage and catch-up', () => {
     const startstopBefore = plant.machines.map((m) => mes.state[m.code].startstop.length);
     const expectedStartstops = plant.machines.filter((m) => (m.running ? 1 : 0) !== (mes.state[m.code].startstop.at(-1)?.running ?? 1)).length;
     const expectedRequests = MACHINES + expectedStartstops;
-    const predictedMs = (Math.max(0, expectedRequests - BURST) * 60_000) / RPM;
+    const predictedMs = (Math.max(0, expectedRequests - 1) * SPAN_MS) / RPM;
 
     mes.setDown(false);
     const upAt = Date.now();

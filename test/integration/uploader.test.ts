@@ -162,7 +162,8 @@ describe('uploader', () => {
   });
 
   it('backs off exponentially while the MES is down, then delivers', async () => {
-    const s = await setup({ machines: 1, perMinute: 100 });
+    // A budget whose spacing (10 ms) is far below the delays, so the gaps are the backoff's.
+    const s = await setup({ machines: 1, perMinute: 6000 });
     s.read('M00', { count: 0 });
     s.read('M00', { count: 9 });
     mes!.setDown(true);

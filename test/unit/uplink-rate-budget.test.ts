@@ -22,9 +22,9 @@ function maxPerWindow(sends: number[], span = 60_000): number {
 
 describe('RateBudget', () => {
   it('never exceeds perMinute in any 60 s window under constant demand for 10 minutes', () => {
-    for (const [perMinute, burst] of [[100, undefined], [120, 5], [7, 7], [1, undefined]] as const) {
+    for (const perMinute of [100, 120, 7, 1]) {
       const clock = new ManualClock();
-      const budget = new RateBudget({ perMinute, burst, clock });
+      const budget = new RateBudget({ perMinute, clock });
       const start = clock.now();
       const sends = drive(budget, clock, start + 600_000);
       // The MES counts arrivals, each up to the margin after its send: the send window is longer.
@@ -43,24 +43,48 @@ describe('RateBudget', () => {
     expect(maxPerWindow(arrivals)).toBeLessThanOrEqual(120);
   });
 
-  it('caps a minute at perMinute where the bucket alone would let its burst through as well', () => {
+  it('spreads sends evenly under steady work: no burst, no stall when the window turns over', () => {
+    for (const perMinute of [100, 120, 7]) {
+      const clock = new ManualClock();
+      const budget = new RateBudget({ perMinute, clock });
+      const start = clock.now();
+      // Work all along, after a quiet spell: the first send goes at once.
+      const sends = drive(budget, clock, start + 600_000);
+      expect(sends[0]).toBe(start);
+      const nominal = SPAN_MS / perMinute;
+      const gaps = sends.slice(1).map((t, i) => t - sends[i]);
+      // A burst now would return as a pause when its slots leave the window: every gap is the nominal one, rounded to the ms.
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(Math.floor(nominal));
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(Math.ceil(nominal));
+      expect(sends[perMinute] - sends[0]).toBe(SPAN_MS);
+    }
+  });
+
+  it('stays evenly spread when answers come 0 to 300 ms after the send, two in flight', () => {
     const clock = new ManualClock();
     const budget = new RateBudget({ perMinute: 100, clock });
     const start = clock.now();
-    const sends = drive(budget, clock, start + 60_000);
-    // Bucket alone: 5 at once + one per 600 ms for 59.4 s = 104.
-    expect(sends.length).toBe(100);
-    expect(budget.usedLastMinute()).toBe(100);
-  });
-
-  it('allows a burst after a quiet spell, then spaces sends evenly', () => {
-    const clock = new ManualClock();
-    const budget = new RateBudget({ perMinute: 60, burst: 3, clock });
-    const start = clock.now();
-    const sends = drive(budget, clock, start + 10_000);
-    expect(sends.slice(0, 3)).toEqual([start, start, start]);
-    const gaps = sends.slice(3).map((t, i) => t - sends[i + 2]);
-    expect(new Set(gaps)).toEqual(new Set([1000]));
+    const nominal = SPAN_MS / 100;
+    const sends: number[] = [];
+    const answers: { at: number; answered: () => void }[] = [];
+    for (let i = 0; clock.now() < start + 600_000; ) {
+      const sendAt = answers.length < 2 ? clock.now() + budget.delayMs() : Infinity;
+      answers.sort((a, b) => a.at - b.at);
+      if (answers.length > 0 && answers[0].at <= sendAt) {
+        const next = answers.shift()!;
+        clock.set(Math.max(clock.now(), next.at));
+        next.answered();
+        continue;
+      }
+      clock.set(sendAt);
+      sends.push(clock.now());
+      answers.push({ at: clock.now() + ((i++ * 137) % 301), answered: budget.take() });
+    }
+    const gaps = sends.slice(1).map((t, i) => t - sends[i]);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(Math.floor(nominal));
+    // A late answer holds the send a window later back by its lateness (≤ 300 ms), and only then.
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(1.5 * nominal);
+    expect(maxPerWindow(sends, SPAN_MS)).toBeLessThanOrEqual(100);
   });
 
   it('keeps a send in the window until its answer: the MES counts it when it arrives, up to then', () => {
@@ -83,19 +107,20 @@ describe('RateBudget', () => {
 
   it('keeps the window across a restart given the history', () => {
     const clock = new ManualClock();
-    const first = new RateBudget({ perMinute: 10, burst: 10, clock });
+    const first = new RateBudget({ perMinute: 10, clock });
     const start = clock.now();
-    const before = drive(first, clock, start + 1);
+    const before = drive(first, clock, start + SPAN_MS - 1);
     expect(before).toHaveLength(10);
-    clock.set(start + 1000);
-    const second = new RateBudget({ perMinute: 10, burst: 10, clock, history: first.recent() });
-    expect(second.usedLastMinute()).toBe(10);
-    expect(second.delayMs()).toBe(SPAN_MS - 1000);
+    clock.set(start + SPAN_MS - 1);
+    const second = new RateBudget({ perMinute: 10, clock, history: first.recent() });
+    // The first send is over a minute old but still in the 62 s window.
+    expect(second.usedLastMinute()).toBe(9);
+    expect(second.delayMs()).toBe(1);
     const after = drive(second, clock, start + 600_000);
     expect(maxPerWindow([...before, ...after], SPAN_MS)).toBeLessThanOrEqual(10);
   });
 
-  it('does not grant a fresh burst after a restart', () => {
+  it('keeps the spacing across a restart', () => {
     const clock = new ManualClock();
     const first = new RateBudget({ perMinute: 100, clock });
     const start = clock.now();
@@ -103,21 +128,21 @@ describe('RateBudget', () => {
     const second = new RateBudget({ perMinute: 100, clock, history: first.recent() });
     expect(second.delayMs()).toBe(first.delayMs());
     const after = drive(second, clock, start + 600_000);
-    expect(after[0] - before[before.length - 1]).toBe(600);
+    expect(after[0] - before[before.length - 1]).toBe(SPAN_MS / 100);
     expect(maxPerWindow([...before, ...after], SPAN_MS)).toBeLessThanOrEqual(100);
   });
 
   it('ignores history older than its window and treats future timestamps as now', () => {
     const clock = new ManualClock();
     const now = clock.now();
-    const budget = new RateBudget({ perMinute: 2, burst: 2, clock, history: [now - SPAN_MS, now - 70_000, now + 3_600_000] });
+    const budget = new RateBudget({ perMinute: 2, clock, history: [now - SPAN_MS, now - 70_000, now + 3_600_000] });
     expect(budget.recent()).toEqual([now]);
     expect(budget.usedLastMinute()).toBe(1);
   });
 
   it('restarts the minute when the wall clock steps back instead of blocking until it catches up', () => {
     const clock = new ManualClock();
-    const budget = new RateBudget({ perMinute: 2, burst: 2, clock });
+    const budget = new RateBudget({ perMinute: 2, clock });
     const start = clock.now();
     budget.take();
     budget.take();
@@ -146,7 +171,7 @@ describe('RateBudget', () => {
 
   it('acquire waits on the clock for a slot and takes it; concurrent callers each get their own', async () => {
     const clock = new ManualClock();
-    const budget = new RateBudget({ perMinute: 60, burst: 1, clock });
+    const budget = new RateBudget({ perMinute: 62, clock });
     const start = clock.now();
     const order: number[] = [];
     const all = Promise.all([1, 2, 3].map((i) => budget.acquire().then(() => order.push(i))));
@@ -161,7 +186,7 @@ describe('RateBudget', () => {
 
   it('acquire rejects when aborted, without taking a slot', async () => {
     const clock = new ManualClock();
-    const budget = new RateBudget({ perMinute: 60, burst: 1, clock });
+    const budget = new RateBudget({ perMinute: 60, clock });
     budget.take();
     const ac = new AbortController();
     const pending = budget.acquire(ac.signal);
@@ -173,7 +198,6 @@ describe('RateBudget', () => {
   it('refuses nonsense limits', () => {
     const clock = new ManualClock();
     expect(() => new RateBudget({ perMinute: 0, clock })).toThrow(/perMinute/);
-    expect(() => new RateBudget({ perMinute: 10, burst: 11, clock })).toThrow(/burst/);
-    expect(new RateBudget({ perMinute: 3, clock }).burst).toBe(3);
+    expect(() => new RateBudget({ perMinute: 2.5, clock })).toThrow(/perMinute/);
   });
 });

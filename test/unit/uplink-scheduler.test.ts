@@ -118,3 +118,24 @@ describe('RoundRobinScheduler under a budget saturated by run/stop', () => {
     expect(s.pick([{ machine: 'M09', lane: 'startstop' }, { machine: 'M01', lane: 'counter' }], none)!.lane).toBe('startstop');
   });
 });
+
+describe('RoundRobinScheduler under a budget saturated by run/stop and parameters-only work', () => {
+  it('gives parameters every fifth pick when no counter waits', () => {
+    const s = new RoundRobinScheduler();
+    const pending: Candidate[] = [...all('startstop'), { machine: 'OVEN', lane: 'parameters' }, { machine: 'PRESS', lane: 'parameters' }];
+    const picks = Array.from({ length: 20 }, () => s.pick(pending, none)!);
+    expect(picks.map((p, i) => (p.lane === 'parameters' ? i : -1)).filter((i) => i >= 0)).toEqual([4, 9, 14, 19]);
+    expect(picks.filter((p) => p.lane === 'parameters').map((p) => p.machine)).toEqual(['OVEN', 'PRESS', 'OVEN', 'PRESS']);
+  });
+
+  it('with all three lanes saturated, counters and parameters both keep a share', () => {
+    const s = new RoundRobinScheduler();
+    const pending: Candidate[] = [...all('startstop'), ...all('counter'), { machine: 'OVEN', lane: 'parameters' }];
+    const picks = Array.from({ length: 550 }, () => s.pick(pending, none)!.lane);
+    const share = (lane: Lane) => picks.filter((l) => l === lane).length;
+    // Four fifths run/stop; of the fifth left, 10 in 11 counters and 1 in 11 parameters.
+    expect(share('startstop')).toBe(440);
+    expect(share('counter')).toBe(100);
+    expect(share('parameters')).toBe(10);
+  });
+});
