@@ -15,6 +15,7 @@ import { History } from './outbox/history.js';
 import { StorageMonitor } from './outbox/storage-monitor.js';
 import { quickCheck } from './outbox/integrity.js';
 import { MachineProcessor, type BadValue } from './machine/processor.js';
+import { SqliteMachineStore } from './outbox/machine-store.js';
 import { adapterFactory } from './adapters/registry.js';
 import { deviceStateDir } from './adapters/state-dir.js';
 import type { AdapterSink, DeviceAdapter } from './adapters/types.js';
@@ -94,7 +95,7 @@ export class Gateway implements StatusProvider {
     this.outbox = new Outbox(this.db);
     this.history = new History(this.db);
     this.storage = new StorageMonitor(this.db, g.storage.path, this.clock, this.logger.child({ component: 'storage' }));
-    this.processor = new MachineProcessor(this.db, this.state, this.outbox, {
+    this.processor = new MachineProcessor(new SqliteMachineStore(this.db, this.state, this.outbox), {
       event: (machine, message, fields) => this.logger.info({ machine, ...fields }, message),
     });
     this.processor.setMachines(this.bindings(this.config));

@@ -4,6 +4,7 @@ import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
+import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
 import { deviceSchema, type MachineConfig } from '../../src/config/schema.js';
 import { rebaseCounter, setCounter } from '../../src/outbox/rebase.js';
 import { History } from '../../src/outbox/history.js';
@@ -29,7 +30,7 @@ function open(file: string, initialCount: 'raw' | 'zero' = 'raw', change: Partia
   const db = openDatabase(file);
   const state = new MachineStateStore(db);
   const outbox = new Outbox(db);
-  const processor = new MachineProcessor(db, state, outbox);
+  const processor = new MachineProcessor(new SqliteMachineStore(db, state, outbox));
   processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: { ...m, initialCount, ...change } as MachineConfig })));
   const read = (at: number, values: Record<string, number | boolean>) =>
     processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at })), at);
