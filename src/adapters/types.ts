@@ -43,6 +43,13 @@ export interface Reading {
    * a replay, not a fall.
    */
   redelivered?: boolean;
+  /**
+   * A count or waste value only: the modulus at which the source's counter wraps, as the
+   * protocol knows its type — the Modbus register type, the OPC UA integer DataType, MQTT's
+   * documented default (MQTT_COUNTER_ROLLOVER). Undefined: it never wraps (a fall is a reset).
+   * The machine's `counterRollover` overrides it.
+   */
+  rollover?: number;
 }
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
@@ -63,6 +70,8 @@ export interface ProbeRow {
   source: string;
   raw?: string;
   value?: SignalValue;
+  /** As Reading.rollover, for `probe` to judge a count as the gateway would. */
+  rollover?: number;
   error?: string;
 }
 

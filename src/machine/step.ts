@@ -8,7 +8,7 @@
  */
 import type { Reading, SignalValue } from '../adapters/types.js';
 import type { MachineConfig } from '../config/schema.js';
-import { checkCountValue, counterRollover } from './count-value.js';
+import { checkCountValue } from './count-value.js';
 import { initGuard, stepGuard, type GuardOptions } from './guard.js';
 import { parameterChanged } from './parameters.js';
 import { stepRunStop, type RunStopInput, type RunStopOptions } from './runstop.js';
@@ -53,7 +53,6 @@ export interface StepResult {
 }
 
 interface CounterRules {
-  guard: GuardOptions;
   /** What it is read from: a change means a new baseline, not production. */
   source: string;
 }
@@ -62,6 +61,9 @@ interface CounterRules {
 export interface MachineRules {
   code: string;
   initialCount: MachineConfig['initialCount'];
+  /** Where every counter of the machine wraps, when set; else each reading's own `rollover`. */
+  counterRollover?: number;
+  maxJump?: number;
   /** By counter signal (`count`, `waste:<code>`). */
   counters: Record<string, CounterRules>;
   runStop?: { opts: RunStopOptions; hasRunningSignal: boolean };
@@ -72,7 +74,7 @@ export interface MachineRules {
 export function machineRules(m: MachineConfig): MachineRules {
   const counters: Record<string, CounterRules> = {};
   const counter = (signal: string, source: unknown) => {
-    counters[signal] = { guard: { rollover: counterRollover(m, source), maxJump: m.maxCountJump }, source: JSON.stringify(source) };
+    counters[signal] = { source: JSON.stringify(source) };
   };
   if (m.count) counter('count', m.count);
   for (const w of m.waste) counter(`waste:${w.code}`, w.source);
@@ -81,6 +83,8 @@ export function machineRules(m: MachineConfig): MachineRules {
   return {
     code: m.code,
     initialCount: m.initialCount,
+    counterRollover: m.counterRollover,
+    maxJump: m.maxCountJump,
     counters,
     runStop: tracks
       ? {
@@ -96,6 +100,11 @@ export function machineRules(m: MachineConfig): MachineRules {
       : undefined,
     deadband: Object.fromEntries(m.parameters.map((p) => [p.code, p.deadband])),
   };
+}
+
+/** The guard's options for a counter reading: the machine's `counterRollover` over the rollover the protocol gave the reading. */
+function guardOptions(rules: MachineRules, r: Reading): GuardOptions {
+  return { rollover: rules.counterRollover ?? r.rollover, maxJump: rules.maxJump };
 }
 
 function truthy(v: SignalValue): boolean {
@@ -157,7 +166,7 @@ class Step {
       this.event('counter replay ignored', { event: 'counter.replay', signal, raw: r.value, lastRaw: row.lastRaw });
       return 0;
     }
-    const step = stepGuard(row, r.value, r.at, rules.guard);
+    const step = stepGuard(row, r.value, r.at, guardOptions(this.rules, r));
     if (step.event === 'same') {
       if (r.at - row.seenAt >= SEEN_PERSIST_MS) {
         this.operations.push({ kind: 'counter.seen', machine, signal, at: r.at });
@@ -225,7 +234,7 @@ export function checkReadings(
   const good: Reading[] = [];
   for (const r of readings) {
     const counter = rules.counters[r.signal];
-    const v = counter ? checkCountValue(r.value, counter.guard.rollover) : { ok: true as const, value: r.value };
+    const v = counter ? checkCountValue(r.value, guardOptions(rules, r).rollover) : { ok: true as const, value: r.value };
     if (!v.ok) {
       bad.push({ machine: rules.code, signal: r.signal, message: v.error, at: r.at });
       continue;

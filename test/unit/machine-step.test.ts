@@ -53,6 +53,9 @@ function snapshot(s: Partial<StoredMachine> = {}, values: Record<string, TimedVa
   return { counters: {}, parameters: {}, ...s, values };
 }
 
+/** What the Modbus adapter gives a reading of a uint16 register. */
+const u16 = { rollover: 2 ** 16 };
+
 const reading = (signal: string, value: Reading['value'], at: number, extra: Partial<Reading> = {}): Reading => ({ machine: 'M1', signal, value, at, ...extra });
 
 /** checkReadings then stepMachine, as the processor runs them. */
@@ -82,12 +85,29 @@ describe('the machine step (pure: no SQLite, no clock, no logger)', () => {
   });
 
   it('a wrap of a uint16 counter adds the parts across 65536, a fall that is no wrap is held', () => {
-    const wrap = step(snapshot({ counters: { count: stored(65530, 70000) } }), [reading('count', 3, 1000)]);
+    const wrap = step(snapshot({ counters: { count: stored(65530, 70000) } }), [reading('count', 3, 1000, u16)]);
     expect(wrap.operations[0]).toMatchObject({ kind: 'counter.guard', state: { lastRaw: 3, total: 70009 } });
     expect(wrap.events[0]).toMatchObject({ message: 'counter wrap', fields: { event: 'counter.wrap', previousRaw: 65530, raw: 3, added: 9, total: 70009 } });
-    const fall = step(snapshot({ counters: { count: stored(30000, 70000) } }), [reading('count', 3, 1000)]);
+    const fall = step(snapshot({ counters: { count: stored(30000, 70000) } }), [reading('count', 3, 1000, u16)]);
     expect(fall.operations[0]).toMatchObject({ kind: 'counter.guard', state: { lastRaw: 30000, total: 70000, held: { kind: 'fall', raw: 3 } } });
     expect(fall.events[0]).toMatchObject({ fields: { event: 'counter.held', added: 0, held: 3 } });
+  });
+
+  it('a counter wraps where its reading says (OPC UA UInt16, MQTT default), unless counterRollover says otherwise; without one a fall is no wrap', () => {
+    const snap = snapshot({ counters: { count: stored(65530, 70000) } });
+    // An OPC UA UInt16 node: 65530 → 3 is 9 parts across the wrap, not a reset.
+    expect(step(snap, [reading('count', 3, 1000, { rollover: 2 ** 16 })]).operations[0]).toMatchObject({ state: { total: 70009 } });
+    // An MQTT counter (2^32 unless configured): near the top, then past it.
+    const mqtt = snapshot({ counters: { count: stored(2 ** 32 - 2, 100) } });
+    expect(step(mqtt, [reading('count', 1, 1000, { rollover: 2 ** 32 })]).operations[0]).toMatchObject({ state: { total: 103 } });
+    expect(step(mqtt, [reading('count', 2 ** 32, 1000, { rollover: 2 ** 32 })]).bad[0].message).toBe("count 4294967296 is beyond the counter's range (0 to 4294967295)");
+    // No rollover (a float or 64-bit source): the fall is held as a possible reset.
+    expect(step(snap, [reading('count', 3, 1000)]).operations[0]).toMatchObject({ state: { total: 70000, held: { kind: 'fall' } } });
+    // A counter module that wraps at 10000, whatever the register type.
+    const module = machineRules(config({ counterRollover: 10_000 }));
+    const at9990 = snapshot({ counters: { count: stored(9990, 9990) } });
+    expect(step(at9990, [reading('count', 5, 1000, u16)], 1000, module).operations[0]).toMatchObject({ state: { total: 10005 } });
+    expect(step(at9990, [reading('count', 10_000, 1000, u16)], 1000, module).bad[0].message).toBe("count 10000 is beyond the counter's range (0 to 9999)");
   });
 
   it('an unchanged read is written only once SEEN_PERSIST_MS passed since the stored one', () => {
@@ -122,7 +142,7 @@ describe('the machine step (pure: no SQLite, no clock, no logger)', () => {
 
   it('a count of -5, 112.5, beyond its range or not a number is a bad value: shown, never stepped; scale noise is rounded', () => {
     const snap = snapshot({ counters: { count: stored(100, 100) } }, { count: { value: 100, at: 0 } });
-    const r = step(snap, [-5, 112.5, 65536, Number.NaN, 'x'].map((v, i) => reading('count', v, 1000 * (i + 1))));
+    const r = step(snap, [-5, 112.5, 65536, Number.NaN, 'x'].map((v, i) => reading('count', v, 1000 * (i + 1), u16)));
     expect(r.bad.map((b) => b.message)).toEqual([
       'count is negative: -5',
       'count is not a whole number: 112.5',

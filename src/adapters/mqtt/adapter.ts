@@ -19,7 +19,7 @@ import { Backoff, BACKOFF, type BackoffPolicy } from '../../backoff.js';
 import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, Reading } from '../types.js';
 import { clientOptions, safeUrl, type MqttDevice } from './options.js';
 import { probeMqtt } from './probe.js';
-import { decodeMessage, signalsByTopic } from './signals.js';
+import { decodeMessage, rolloverOf, signalsByTopic } from './signals.js';
 
 export interface MqttAdapterOptions {
   /** Reconnect delays; default BACKOFF.mqtt. */
@@ -57,8 +57,12 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
     const at = clock.now();
     const batch: Reading[] = [];
     for (const { signal: s, decoded: d } of decodeMessage(buf, group)) {
-      if (d.ok) batch.push({ machine: s.machine, signal: s.key, value: d.value, raw: d.raw, at, ...(redelivered && { redelivered }) });
-      else sink.signalError(s.machine, s.key, d.error, at);
+      if (!d.ok) {
+        sink.signalError(s.machine, s.key, d.error, at);
+        continue;
+      }
+      const rollover = rolloverOf(s);
+      batch.push({ machine: s.machine, signal: s.key, value: d.value, raw: d.raw, at, ...(redelivered && { redelivered }), ...(rollover !== undefined && { rollover }) });
     }
     if (batch.length > 0) sink.readings(batch);
   }
