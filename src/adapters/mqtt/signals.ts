@@ -11,7 +11,7 @@ export type MqttSignal = Signal<MqttSource>;
  * counter does (docs/guard.md#terms); `counterRollover` says otherwise, e.g. 65536 for a
  * 16-bit one. A value at or above it is a bad value.
  */
-export const MQTT_COUNTER_ROLLOVER = 2 ** 32;
+const MQTT_COUNTER_ROLLOVER = 2 ** 32;
 
 /** Reading.rollover of a signal: MQTT_COUNTER_ROLLOVER for count and waste. */
 export function rolloverOf(signal: MqttSignal): number | undefined {

@@ -82,7 +82,7 @@ function plainValue(v: Variant): { value: number | boolean | string } | { error:
  * Where a counter of this DataType wraps: the range of its bits. None for 64-bit integers
  * (the gateway takes them only up to 2^53, far below their wrap) and for floats.
  */
-export function dataTypeRollover(dataType: DataType): number | undefined {
+function dataTypeRollover(dataType: DataType): number | undefined {
   switch (dataType) {
     case DataType.SByte:
     case DataType.Byte:
