@@ -48,10 +48,13 @@ export class MachineProcessor {
    */
   private readonly lastValues = new Map<string, Record<string, TimedValue>>();
 
-  constructor(
-    private readonly store: MachineStore,
-    private readonly events: ProcessorEvents = { event: () => {} },
-  ) {}
+  private readonly store: MachineStore;
+  private readonly events: ProcessorEvents;
+
+  constructor(store: MachineStore, events: ProcessorEvents = { event: () => {} }) {
+    this.store = store;
+    this.events = events;
+  }
 
   /** Sets the machines to process (at start and on config reload). State of kept machines carries on. */
   setMachines(bindings: MachineBinding[]): void {

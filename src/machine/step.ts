@@ -124,11 +124,12 @@ class Step {
   readonly events: MachineEvent[] = [];
   readonly counters: Record<string, CounterState>;
   readonly parameters: Record<string, SignalValue>;
+  readonly rules: MachineRules;
+  readonly snapshot: MachineSnapshot;
 
-  constructor(
-    readonly rules: MachineRules,
-    readonly snapshot: MachineSnapshot,
-  ) {
+  constructor(rules: MachineRules, snapshot: MachineSnapshot) {
+    this.rules = rules;
+    this.snapshot = snapshot;
     this.counters = { ...snapshot.counters };
     this.parameters = { ...snapshot.parameters };
   }

@@ -10,11 +10,15 @@ import type { CounterState, MachineOperation, MachineStore, StoredMachine } from
 import type { RunStopState } from '../machine/runstop.js';
 
 export class SqliteMachineStore implements MachineStore {
-  constructor(
-    private readonly db: Db,
-    private readonly state: MachineStateStore,
-    private readonly outbox: Outbox,
-  ) {}
+  private readonly db: Db;
+  private readonly state: MachineStateStore;
+  private readonly outbox: Outbox;
+
+  constructor(db: Db, state: MachineStateStore, outbox: Outbox) {
+    this.db = db;
+    this.state = state;
+    this.outbox = outbox;
+  }
 
   update(machines: readonly string[], decide: (stored: ReadonlyMap<string, StoredMachine>) => readonly MachineOperation[]): void {
     this.db
