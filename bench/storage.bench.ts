@@ -11,6 +11,7 @@ import { openDatabase } from '../src/outbox/db.js';
 import { MachineStateStore } from '../src/outbox/machine-state.js';
 import { Outbox } from '../src/outbox/outbox.js';
 import { MachineProcessor } from '../src/machine/processor.js';
+import { SqliteMachineStore } from '../src/outbox/machine-store.js';
 import { deviceSchema } from '../src/config/schema.js';
 import { initGuard, stepGuard } from '../src/machine/guard.js';
 
@@ -38,7 +39,7 @@ try {
   }));
   const device = deviceSchema.parse({ device: 'bench', protocol: 'modbus-tcp', connection: { host: '127.0.0.1' }, machines });
   const db = openDatabase(join(dir, 'bench.db'));
-  const processor = new MachineProcessor(db, new MachineStateStore(db), new Outbox(db));
+  const processor = new MachineProcessor(new SqliteMachineStore(db, new MachineStateStore(db), new Outbox(db)));
   processor.setMachines(device.machines.map((config) => ({ device: 'bench', config })));
   time('poll batch of 50 machines × 4 signals, SQLite WAL FULL', 2000, 'batches', (i) => {
     const at = 1000 * i;

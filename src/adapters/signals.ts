@@ -7,6 +7,11 @@ import type { DeviceConfig } from '../config/schema.js';
 
 export type SignalKind = 'count' | 'waste' | 'running' | 'stopReason' | 'parameter';
 
+/** Count and waste: cumulative counters, whose readings carry their rollover (`Reading.rollover`). */
+export function isCounter(kind: SignalKind): boolean {
+  return kind === 'count' || kind === 'waste';
+}
+
 /** The source object of a signal, for whichever protocol the device speaks. */
 export type SourceOf<D extends DeviceConfig> = NonNullable<D['machines'][number]['count']>;
 

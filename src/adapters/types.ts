@@ -44,6 +44,8 @@ export interface ProbeRow {
   source: string;
   raw?: string;
   value?: SignalValue;
+  /** As Reading.rollover, for `probe` to judge a count as the gateway would. */
+  rollover?: number;
   error?: string;
 }
 

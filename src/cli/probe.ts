@@ -10,7 +10,7 @@ import type { AdapterSink, ProbeRow } from '../adapters/types.js';
 import { systemClock } from '../core/clock.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { reasonType } from '../machine/runstop.js';
-import { checkCountValue, counterRollover } from '../machine/count-value.js';
+import { checkCountValue } from '../machine/count-value.js';
 import { createLogger } from '../core/log.js';
 import { deviceFromArgs } from './args.js';
 import { probeTable } from './table.js';
@@ -58,7 +58,7 @@ function checkedCount(device: DeviceConfig, r: ProbeRow): ProbeRow {
   const m = device.machines.find((x) => x.code === r.machine);
   const source = r.signal === 'count' ? m?.count : m?.waste.find((w) => `waste:${w.code}` === r.signal)?.source;
   if (!m || source === undefined || r.value === undefined) return r;
-  const v = checkCountValue(r.value, counterRollover(m, source));
+  const v = checkCountValue(r.value, m.counterRollover ?? r.rollover);
   return v.ok ? r : { ...r, value: undefined, error: v.error };
 }
 

@@ -20,4 +20,11 @@ export interface Reading {
    * a replay, not a fall.
    */
   redelivered?: boolean;
+  /**
+   * A count or waste value only: the modulus at which the source's counter wraps, as the
+   * protocol knows its type — the Modbus register type, the OPC UA integer DataType, MQTT's
+   * documented default (MQTT_COUNTER_ROLLOVER). Undefined: it never wraps (a fall is a reset).
+   * The machine's `counterRollover` overrides it.
+   */
+  rollover?: number;
 }

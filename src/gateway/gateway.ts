@@ -16,6 +16,7 @@ import { History } from '../outbox/history.js';
 import { StorageMonitor } from '../outbox/storage-monitor.js';
 import { quickCheck } from '../outbox/integrity.js';
 import { MachineProcessor, type BadValue } from '../machine/processor.js';
+import { SqliteMachineStore } from '../outbox/machine-store.js';
 import { deviceStateDir } from '../adapters/state-dir.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { DeviceSupervisor } from './device-supervisor.js';
@@ -161,7 +162,7 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
   const outbox = new Outbox(db);
   const history = new History(db);
   const storage = new StorageMonitor(db, g.storage.path, clock, logger.child({ component: 'storage' }));
-  const processor = new MachineProcessor(db, state, outbox, {
+  const processor = new MachineProcessor(new SqliteMachineStore(db, state, outbox), {
     event: (machine, message, fields) => logger.info({ machine, ...fields }, message),
   });
   processor.setMachines(bindings(config));

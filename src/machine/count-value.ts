@@ -2,17 +2,15 @@
  * What a count or waste source may deliver (SPEC §4): a non-negative integer within its
  * range. Anything else — negative, fractional, huge, not a number — is a bad value: the
  * guard would take it for a reset, a wrap or production, and the MES refuses fractions.
- * Pure; the processor reports the reason like any other bad value, `probe` shows it.
+ * Pure; the machine step reports the reason like any other bad value, `probe` shows it.
  */
-import type { MachineConfig } from '../config/schema.js';
-import { defaultRollover } from './guard.js';
 
 /** How close to an integer a scaled value must be to be that integer (0.1 × 1120 is 112.00000000000001). */
 const INTEGER_TOLERANCE = 1e-9;
 
 export type CountValue = { ok: true; value: number } | { ok: false; error: string };
 
-/** `rollover`: the counter's modulus (counterRollover or its type's range), if it has one. */
+/** `rollover`: the counter's modulus (`counterRollover`, else the one its reading carries), if it has one. */
 export function checkCountValue(value: unknown, rollover: number | undefined): CountValue {
   if (typeof value !== 'number' || !Number.isFinite(value)) return { ok: false, error: `count is not a number: ${String(value)}` };
   const rounded = Math.round(value);
@@ -21,11 +19,4 @@ export function checkCountValue(value: unknown, rollover: number | undefined): C
   const max = rollover === undefined ? Number.MAX_SAFE_INTEGER : rollover - 1;
   if (rounded > max) return { ok: false, error: `count ${value} is beyond the counter's range (0 to ${max})` };
   return { ok: true, value: rounded };
-}
-
-/** Where a counter wraps: `counterRollover`, else its type's range (a Modbus register without a type is a uint16). */
-export function counterRollover(machine: Pick<MachineConfig, 'counterRollover'>, source: unknown): number | undefined {
-  if (machine.counterRollover !== undefined) return machine.counterRollover;
-  const s = typeof source === 'object' && source !== null ? (source as { type?: string; area?: string }) : {};
-  return defaultRollover(s.type ?? (s.area === 'holding' || s.area === 'input' ? 'uint16' : undefined));
 }

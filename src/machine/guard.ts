@@ -182,17 +182,3 @@ export function stepGuard(state: GuardState, raw: number, at: number, opts: Guar
   if (!Number.isFinite(raw)) throw new Error(`counter value ${raw} is not a finite number`);
   return state.held ? stepHeld(state, state.held, raw, at, opts) : judge(state, raw, at, opts);
 }
-
-/** The default rollover modulus for a source type, when `counterRollover` is not set. */
-export function defaultRollover(type: string | undefined): number | undefined {
-  switch (type) {
-    case 'uint16':
-    case 'int16':
-      return 2 ** 16;
-    case 'uint32':
-    case 'int32':
-      return 2 ** 32;
-    default:
-      return undefined;
-  }
-}

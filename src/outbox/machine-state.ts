@@ -2,16 +2,16 @@
 import type { Db } from './db.js';
 import type { GuardState, HeldValue } from '../machine/guard.js';
 import type { RunStopState } from '../machine/runstop.js';
+import type { CounterState } from '../machine/store.js';
 import type { SignalValue } from '../core/values.js';
 
-export interface CounterRow extends GuardState {
+/** A counter as stored: the machine layer's state, and how far it reached the MES. */
+export interface CounterRow extends CounterState {
   machine: string;
   signal: string;
   delivered: number;
   attempted: number;
   dead?: number;
-  /** What the counter is read from (undefined in state written before this was kept). */
-  source?: string;
 }
 
 interface CounterDbRow {
@@ -71,7 +71,7 @@ export class MachineStateStore {
       ),
       runState: db.prepare<[string], { state: string }>('SELECT state FROM run_state WHERE machine = ?'),
       putRunState: db.prepare('INSERT INTO run_state (machine, state) VALUES (?, ?) ON CONFLICT (machine) DO UPDATE SET state = excluded.state'),
-      param: db.prepare<[string, string], { value: string }>('SELECT value FROM param_state WHERE machine = ? AND code = ?'),
+      params: db.prepare<[string], { code: string; value: string }>('SELECT code, value FROM param_state WHERE machine = ?'),
       putParam: db.prepare('INSERT INTO param_state (machine, code, value) VALUES (?, ?, ?) ON CONFLICT (machine, code) DO UPDATE SET value = excluded.value'),
     };
   }
@@ -125,9 +125,9 @@ export class MachineStateStore {
     this.q.putRunState.run(machine, JSON.stringify(state));
   }
 
-  lastParameter(machine: string, code: string): SignalValue | undefined {
-    const r = this.q.param.get(machine, code);
-    return r && (JSON.parse(r.value) as SignalValue);
+  /** The last value queued per parameter code. */
+  parameters(machine: string): Record<string, SignalValue> {
+    return Object.fromEntries(this.q.params.all(machine).map((r) => [r.code, JSON.parse(r.value) as SignalValue]));
   }
 
   putParameter(machine: string, code: string, value: SignalValue): void {

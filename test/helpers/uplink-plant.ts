@@ -12,6 +12,7 @@ import pino from 'pino';
 import { openDatabase, type Db } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
+import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
 import { deviceSchema } from '../../src/config/schema.js';
 import { MesClient } from '../../src/uplink/mes-client.js';
@@ -70,7 +71,7 @@ export async function startUplinkPlant(o: UplinkPlantOptions): Promise<UplinkPla
   const dir = mkdtempSync(join(tmpdir(), 'sfg-uplink-plant-'));
   const db = openDatabase(join(dir, 'gateway.db'));
   const outbox = new Outbox(db);
-  const processor = new MachineProcessor(db, new MachineStateStore(db), outbox);
+  const processor = new MachineProcessor(new SqliteMachineStore(db, new MachineStateStore(db), outbox));
   const device = deviceSchema.parse({
     device: 'plc',
     protocol: 'modbus-tcp',

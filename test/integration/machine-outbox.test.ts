@@ -4,7 +4,10 @@ import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
-import { deviceSchema, type MachineConfig } from '../../src/config/schema.js';
+import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
+import { deviceSchema, type DeviceConfig, type MachineConfig, type ModbusSource } from '../../src/config/schema.js';
+import { isCounter, listSignals } from '../../src/adapters/signals.js';
+import { typeRollover } from '../../src/adapters/modbus/decode.js';
 import { rebaseCounter, setCounter } from '../../src/outbox/rebase.js';
 import { History } from '../../src/outbox/history.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -29,10 +32,15 @@ function open(file: string, initialCount: 'raw' | 'zero' = 'raw', change: Partia
   const db = openDatabase(file);
   const state = new MachineStateStore(db);
   const outbox = new Outbox(db);
-  const processor = new MachineProcessor(db, state, outbox);
-  processor.setMachines(device.machines.map((m: MachineConfig) => ({ device: 'plc', config: { ...m, initialCount, ...change } as MachineConfig })));
+  const processor = new MachineProcessor(new SqliteMachineStore(db, state, outbox));
+  const machines = device.machines.map((m: MachineConfig) => ({ ...m, initialCount, ...change }) as MachineConfig);
+  processor.setMachines(machines.map((config) => ({ device: 'plc', config })));
+  // As the Modbus adapter reads them: a count or waste carries its register type's rollover.
+  const rollover = new Map(
+    listSignals({ ...device, machines } as DeviceConfig).flatMap((s) => (isCounter(s.kind) ? [[s.key, typeRollover(s.source as ModbusSource)] as const] : [])),
+  );
   const read = (at: number, values: Record<string, number | boolean>) =>
-    processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at })), at);
+    processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at, rollover: rollover.get(signal) })), at);
   return { db, state, outbox, processor, read };
 }
 

@@ -48,7 +48,9 @@ describe('mqtt adapter', () => {
       expect(sink.values('waste:W1')).toEqual([7]);
     });
     const reading = sink.batches.flat().find((r) => r.signal === 'waste:W1');
-    expect(reading).toMatchObject({ machine: 'M1', value: 7, raw: 7 });
+    // An MQTT counter has no type: it wraps at the documented default unless counterRollover says otherwise.
+    expect(reading).toMatchObject({ machine: 'M1', value: 7, raw: 7, rollover: 2 ** 32 });
+    expect(sink.batches.flat().find((r) => r.signal === 'count')?.rollover).toBe(2 ** 32);
     expect(typeof reading?.at).toBe('number');
     expect(sink.errors).toEqual([]);
   });
@@ -96,11 +98,11 @@ describe('mqtt adapter', () => {
     ]);
     await eventuallyPasses(() => expect(sink.batches.length).toBeGreaterThan(0));
     const batch = sink.batches[0];
-    expect(batch.map((r) => [r.signal, r.value])).toEqual([
-      ['count', 5000],
-      ['running', true],
-      ['stopReason', 2],
-      ['param:temperature', 21.5],
+    expect(batch.map((r) => [r.signal, r.value, r.rollover])).toEqual([
+      ['count', 5000, 2 ** 32],
+      ['running', true, undefined],
+      ['stopReason', 2, undefined],
+      ['param:temperature', 21.5, undefined],
     ]);
   });
 
@@ -158,7 +160,7 @@ describe('mqtt adapter', () => {
     const adapter = createMqttAdapter(device, adapterContext(new RecordingSink()), { probeWaitMs: 1500 });
     const rows = await adapter.probe();
     expect(rows).toEqual([
-      { machine: 'M1', signal: 'count', source: `${t}/doc c`, raw: '{"c":42,"s":"STOP"}', value: 42 },
+      { machine: 'M1', signal: 'count', source: `${t}/doc c`, raw: '{"c":42,"s":"STOP"}', value: 42, rollover: 2 ** 32 },
       { machine: 'M1', signal: 'waste:W1', source: `${t}/bad`, raw: 'abc', error: 'not a number: "abc"' },
       { machine: 'M1', signal: 'running', source: `${t}/doc s`, raw: '{"c":42,"s":"STOP"}', value: false },
       { machine: 'M1', signal: 'param:p', source: `${t}/silent`, error: 'no message within 1.5s' },

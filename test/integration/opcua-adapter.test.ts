@@ -13,6 +13,12 @@ import { startSilentLink } from '../helpers/opcua-proxy.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { ownedTempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
+import type { Reading } from '../../src/core/values.js';
+import { openDatabase } from '../../src/outbox/db.js';
+import { MachineStateStore } from '../../src/outbox/machine-state.js';
+import { Outbox } from '../../src/outbox/outbox.js';
+import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
+import { MachineProcessor } from '../../src/machine/processor.js';
 
 const dir = ownedTempDir('opcua-adapter-');
 const stateDir = `${dir.path}/state`;
@@ -22,7 +28,7 @@ beforeAll(async () => {
   sim = await startOpcuaSim({
     port: await freePort(),
     pkiDir: `${dir.path}/server-pki`,
-    nodes: [...defaultOpcuaSimNodes, { name: 'Line1.Total', type: 'Int64', value: 2 ** 40 + 5 }],
+    nodes: [...defaultOpcuaSimNodes, { name: 'Line1.Total', type: 'Int64', value: 2 ** 40 + 5 }, { name: 'Line1.Count16', type: 'UInt16', value: 65530 }],
   });
 });
 
@@ -65,6 +71,37 @@ describe('OPC UA adapter', () => {
       expect(r.errors).toEqual([]);
     } finally {
       await adapter.stop();
+    }
+  });
+
+  it('a UInt16 counter that wraps is taken as a wrap, not a reset: its rollover comes from the node\'s DataType', async () => {
+    const db = openDatabase(`${dir.path}/wrap.db`);
+    const state = new MachineStateStore(db);
+    const processor = new MachineProcessor(new SqliteMachineStore(db, state, new Outbox(db)));
+    const device = opcuaDevice(sim.endpointUrl, {}, { count: { nodeId: 'ns=1;s=Line1.Count16' } });
+    processor.setMachines(device.machines.map((config) => ({ device: device.device, config })));
+    // The gateway's path: every batch the adapter reports goes to the machine layer.
+    class Feeding extends RecordingSink {
+      override readings(batch: Reading[]): void {
+        super.readings(batch);
+        processor.apply(batch, Date.now());
+      }
+    }
+    const r = new Feeding();
+    const adapter = createOpcuaAdapter(device, adapterContext(r, { stateDir }));
+    await adapter.start();
+    try {
+      await until(r, 'first sight', () => r.allValues('count').includes(65530));
+      expect(r.batches.flat().find((x) => x.signal === 'count')?.rollover).toBe(2 ** 16);
+      for (const v of [65534, 2]) {
+        sim.set('Line1.Count16', v);
+        await until(r, `count ${v}`, () => r.allValues('count').includes(v));
+      }
+      // 65530 → 65534 → 2: 4 parts, then 4 across the wrap; a reset would hold the total at 65534.
+      expect(state.counter('LINE1', 'count')).toMatchObject({ lastRaw: 2, total: 65538 });
+    } finally {
+      await adapter.stop();
+      db.close();
     }
   });
 
@@ -134,7 +171,7 @@ describe('OPC UA adapter', () => {
         ['param:batch', 'B-0001'],
         ['param:total', 2 ** 40 + 5],
       ]);
-      expect(rows[0]).toEqual({ machine: 'LINE1', signal: 'count', source: 'ns=1;s=Line1.Counter', raw: 'UInt32 21', value: 21 });
+      expect(rows[0]).toEqual({ machine: 'LINE1', signal: 'count', source: 'ns=1;s=Line1.Counter', raw: 'UInt32 21', value: 21, rollover: 2 ** 32 });
     } finally {
       await adapter.stop();
     }

@@ -13,6 +13,7 @@ import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { History } from '../../src/outbox/history.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
+import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
 import { deviceSchema } from '../../src/config/schema.js';
 import { parse } from 'yaml';
 import { freePort } from '../../src/sim/free-port.js';
@@ -45,7 +46,7 @@ describe('damaged, missing or shared database', () => {
     const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { plc: deviceYaml(await freePort()) } });
     const db = openDatabase(cfg.dbPath);
     const outbox = new Outbox(db);
-    const processor = new MachineProcessor(db, new MachineStateStore(db), outbox);
+    const processor = new MachineProcessor(new SqliteMachineStore(db, new MachineStateStore(db), outbox));
     const device = deviceSchema.parse(parse(deviceYaml(1)));
     processor.setMachines(device.machines.map((config) => ({ device: 'plc', config })));
     const history = new History(db);
@@ -147,7 +148,7 @@ describe('damaged, missing or shared database', () => {
     await gw.kill('SIGTERM');
     // The PLC is read once (here by hand: no PLC in this test), then rebase puts the MES's value in.
     const db = openDatabase(cfg.dbPath);
-    const processor = new MachineProcessor(db, new MachineStateStore(db), new Outbox(db));
+    const processor = new MachineProcessor(new SqliteMachineStore(db, new MachineStateStore(db), new Outbox(db)));
     processor.setMachines(deviceSchema.parse(parse(deviceYaml(1))).machines.map((config) => ({ device: 'plc', config })));
     processor.apply([{ machine: 'M1', signal: 'count', value: 150, at: 1 }], 1);
     db.close();

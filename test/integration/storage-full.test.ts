@@ -23,6 +23,7 @@ import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
+import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
 import { MesClient } from '../../src/uplink/mes-client.js';
 import { RateBudget } from '../../src/uplink/rate-budget.js';
 import { Uploader } from '../../src/uplink/uploader.js';
@@ -152,7 +153,7 @@ machines:
     const db = openDatabase(join(dir, 'gateway.db'));
     defer(() => db.close());
     const outbox = new Outbox(db);
-    const processor = new MachineProcessor(db, new MachineStateStore(db), outbox);
+    const processor = new MachineProcessor(new SqliteMachineStore(db, new MachineStateStore(db), outbox));
     const device = deviceSchema.parse(
       parse(`device: plc
 protocol: modbus-tcp

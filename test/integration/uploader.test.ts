@@ -12,6 +12,7 @@ import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { History } from '../../src/outbox/history.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
+import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
 import { deviceSchema } from '../../src/config/schema.js';
 import { MesClient } from '../../src/uplink/mes-client.js';
 import { RateBudget } from '../../src/uplink/rate-budget.js';
@@ -69,7 +70,7 @@ describe('uploader', () => {
     const db = openDatabase(join(dir, `${Math.random()}.db`));
     const state = new MachineStateStore(db);
     const outbox = new Outbox(db);
-    const processor = new MachineProcessor(db, state, outbox);
+    const processor = new MachineProcessor(new SqliteMachineStore(db, state, outbox));
     processor.setMachines(machines(list).map((config) => ({ device: 'plc', config })));
     const budget = new RateBudget({ perMinute: opts.perMinute, clock });
     const client = new MesClient({

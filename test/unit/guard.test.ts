@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initGuard, stepGuard, defaultRollover, HOLD_READS, type GuardOptions, type GuardState } from '../../src/machine/guard.js';
+import { initGuard, stepGuard, HOLD_READS, type GuardOptions, type GuardState } from '../../src/machine/guard.js';
 
 /** Feeds raw reads through the guard, one a second unless `times` (ms) are given; returns the totals after each read. */
 function run(
@@ -173,12 +173,6 @@ describe('incrementality guard', () => {
 
   it('refuses a non-finite raw value', () => {
     expect(() => stepGuard(initGuard(1, 'raw', 0), Number.NaN, 1000, u16)).toThrow(/finite/);
-  });
-
-  it('knows the default rollover of each type', () => {
-    expect(defaultRollover('uint16')).toBe(65536);
-    expect(defaultRollover('int32')).toBe(2 ** 32);
-    expect(defaultRollover('float32')).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modbusTypes } from '../../src/config/schema.js';
-import { decode, describeSource, encode, formatRaw, span, typeOf, wordCount, type ModbusType } from '../../src/adapters/modbus/decode.js';
+import { decode, describeSource, encode, formatRaw, span, typeOf, typeRollover, wordCount, type ModbusType } from '../../src/adapters/modbus/decode.js';
 import { source } from '../helpers/modbus-harness.js';
 
 const reg = (type: string, extra: Record<string, unknown> = {}) => source({ area: 'holding', address: 0, type, ...extra });
@@ -157,5 +157,17 @@ describe('encode is the inverse of decode', () => {
     expect(() => encode(reg('int16', { scale: 0.01 }), 400)).toThrow(/after scale/);
     expect(() => encode(reg('uint64'), 2 ** 53)).toThrow(RangeError);
     expect(() => encode(reg('float32'), Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('typeRollover', () => {
+  it('a counter wraps at its integer type\'s range; a register without a type is a uint16; bits, floats and 64-bit never wrap', () => {
+    expect(typeRollover(source({ area: 'holding', address: 0 }))).toBe(65536);
+    expect(typeRollover(source({ area: 'input', address: 0 }))).toBe(65536);
+    expect(typeRollover(reg('uint16'))).toBe(65536);
+    expect(typeRollover(reg('int32'))).toBe(2 ** 32);
+    expect(typeRollover(reg('uint32'))).toBe(2 ** 32);
+    for (const t of ['float32', 'float64', 'int64', 'uint64']) expect(typeRollover(reg(t))).toBeUndefined();
+    expect(typeRollover(source({ area: 'coil', address: 0 }))).toBeUndefined();
   });
 });

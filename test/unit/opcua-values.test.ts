@@ -11,10 +11,19 @@ const value = (dv: DataValue, kind: SignalKind = 'count', src: object = source) 
 
 describe('decode', () => {
   it('passes numbers of every width through, scaled', () => {
-    expect(value(good(DataType.UInt32, 4_000_000_000))).toEqual({ value: 4_000_000_000, raw: 'UInt32 4000000000' });
-    expect(value(good(DataType.Int16, -5))).toEqual({ value: -5, raw: 'Int16 -5' });
-    expect(value(good(DataType.Byte, 7))).toEqual({ value: 7, raw: 'Byte 7' });
+    expect(value(good(DataType.UInt32, 4_000_000_000))).toEqual({ value: 4_000_000_000, raw: 'UInt32 4000000000', rollover: 2 ** 32 });
+    expect(value(good(DataType.Int16, -5))).toEqual({ value: -5, raw: 'Int16 -5', rollover: 2 ** 16 });
+    expect(value(good(DataType.Byte, 7))).toEqual({ value: 7, raw: 'Byte 7', rollover: 2 ** 8 });
     expect(value(good(DataType.Double, 21.5), 'parameter', { scale: 10, offset: -15 })).toEqual({ value: 200, raw: 'Double 21.5' });
+  });
+
+  it('gives a count or waste of an integer DataType the rollover of its bits; 64-bit, floats and other kinds none', () => {
+    expect(value(good(DataType.UInt16, 65535), 'waste')).toEqual({ value: 65535, raw: 'UInt16 65535', rollover: 2 ** 16 });
+    expect(value(good(DataType.Int32, 9), 'count')).toMatchObject({ rollover: 2 ** 32 });
+    for (const dv of [good(DataType.UInt64, [0, 9]), good(DataType.Int64, [0, 9]), good(DataType.Double, 9), good(DataType.Float, 9)]) {
+      expect(value(dv, 'count')).not.toHaveProperty('rollover');
+    }
+    for (const kind of ['parameter', 'stopReason', 'running'] as const) expect(value(good(DataType.UInt16, 1), kind)).not.toHaveProperty('rollover');
   });
 
   it('turns 64-bit [high, low] words into numbers while they are exact', () => {

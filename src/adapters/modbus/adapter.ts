@@ -6,11 +6,11 @@
  */
 import type { DeviceConfig, DeviceOf } from '../../config/schema.js';
 import { Backoff, BACKOFF } from '../../core/backoff.js';
-import { listSignals } from '../signals.js';
+import { isCounter, listSignals } from '../signals.js';
 import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, ProbeRow } from '../types.js';
 import type { Reading } from '../../core/values.js';
 import { serialLink } from './bus.js';
-import { describeSource, formatRaw } from './decode.js';
+import { describeSource, formatRaw, typeRollover } from './decode.js';
 import { errorText, tcpLink, type ModbusLink } from './link.js';
 import { planReads, type ModbusSignal, type ReadBlock, type ReadPlan } from './plan.js';
 import { readCycle, type SignalResult } from './reader.js';
@@ -86,7 +86,11 @@ class ModbusPoller implements DeviceAdapter {
       const r = outcome.results.find((x) => x.signal === signal);
       const row: ProbeRow = { machine: signal.machine, signal: signal.key, source: describeSource(signal.source) };
       if (r?.data) row.raw = formatRaw(r.data);
-      if (r?.value !== undefined) row.value = r.value;
+      const rollover = rolloverOf(signal);
+      if (r?.value !== undefined) {
+        row.value = r.value;
+        if (rollover !== undefined) row.rollover = rollover;
+      }
       const error = r ? r.error : (outcome.lost ?? 'not read');
       if (error !== undefined) row.error = error;
       return row;
@@ -148,7 +152,8 @@ class ModbusPoller implements DeviceAdapter {
       if (r.error !== undefined || r.value === undefined) {
         this.ctx.sink.signalError(r.signal.machine, r.signal.key, r.error ?? 'no value', at);
       } else {
-        batch.push({ machine: r.signal.machine, signal: r.signal.key, value: r.value, raw: r.data ? [...r.data] : undefined, at });
+        const rollover = rolloverOf(r.signal);
+        batch.push({ machine: r.signal.machine, signal: r.signal.key, value: r.value, raw: r.data ? [...r.data] : undefined, at, ...(rollover !== undefined && { rollover }) });
       }
     }
     if (batch.length > 0) this.ctx.sink.readings(batch);
@@ -167,3 +172,8 @@ export const createModbusAdapter: AdapterFactory = (device, ctx) => {
   if (!isModbus(device)) throw new Error(`device ${device.device}: protocol ${device.protocol} is not Modbus`);
   return new ModbusPoller(device, ctx, listSignals(device));
 };
+
+/** Where a counter wraps, as its register type says. */
+function rolloverOf(signal: ModbusSignal): number | undefined {
+  return isCounter(signal.kind) ? typeRollover(signal.source) : undefined;
+}

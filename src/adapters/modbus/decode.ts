@@ -26,6 +26,20 @@ export function typeOf(source: ModbusSource): ModbusType {
 }
 
 /** Registers a value of this type occupies. */
+/** Where a counter read from this source wraps: its integer type's range; none for bits, floats and 64-bit values. */
+export function typeRollover(source: ModbusSource): number | undefined {
+  switch (typeOf(source)) {
+    case 'uint16':
+    case 'int16':
+      return 2 ** 16;
+    case 'uint32':
+    case 'int32':
+      return 2 ** 32;
+    default:
+      return undefined;
+  }
+}
+
 export function wordCount(type: ModbusType): number {
   return WORDS[type];
 }

@@ -20,7 +20,7 @@ import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter } f
 import type { Reading } from '../../core/values.js';
 import { clientOptions, safeUrl, type MqttDevice } from './options.js';
 import { probeMqtt } from './probe.js';
-import { decodeMessage, signalsByTopic } from './signals.js';
+import { decodeMessage, rolloverOf, signalsByTopic } from './signals.js';
 
 export interface MqttAdapterOptions {
   /** Reconnect delays; default BACKOFF.mqtt. */
@@ -58,8 +58,12 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
     const at = clock.now();
     const batch: Reading[] = [];
     for (const { signal: s, decoded: d } of decodeMessage(buf, group)) {
-      if (d.ok) batch.push({ machine: s.machine, signal: s.key, value: d.value, raw: d.raw, at, ...(redelivered && { redelivered }) });
-      else sink.signalError(s.machine, s.key, d.error, at);
+      if (!d.ok) {
+        sink.signalError(s.machine, s.key, d.error, at);
+        continue;
+      }
+      const rollover = rolloverOf(s);
+      batch.push({ machine: s.machine, signal: s.key, value: d.value, raw: d.raw, at, ...(redelivered && { redelivered }), ...(rollover !== undefined && { rollover }) });
     }
     if (batch.length > 0) sink.readings(batch);
   }

@@ -9,7 +9,7 @@ import { listSignals } from '../signals.js';
 import type { ProbeRow } from '../types.js';
 import { clientOptions, type MqttDevice } from './options.js';
 import { excerpt } from './payload.js';
-import { decodeMessage, describeSource, signalsByTopic } from './signals.js';
+import { decodeMessage, describeSource, rolloverOf, signalsByTopic } from './signals.js';
 
 export async function probeMqtt(device: MqttDevice, clock: Clock, waitMs: number): Promise<ProbeRow[]> {
   const byTopic = signalsByTopic(device);
@@ -56,8 +56,11 @@ export async function probeMqtt(device: MqttDevice, clock: Clock, waitMs: number
     if (buf !== undefined) {
       row.raw = excerpt(buf.subarray(0, 256).toString('utf8'), 80);
       const [{ decoded }] = decodeMessage(buf, [s]);
-      if (decoded.ok) row.value = decoded.value;
-      else row.error = decoded.error;
+      if (decoded.ok) {
+        row.value = decoded.value;
+        const rollover = rolloverOf(s);
+        if (rollover !== undefined) row.rollover = rollover;
+      } else row.error = decoded.error;
     } else if (!connected) row.error = `cannot connect: ${failure ?? 'no answer from the broker'}`;
     else if (refused.has(s.source.topic)) row.error = `broker refused the subscription to ${s.source.topic} (not authorised?)`;
     else row.error = failure ?? `no message within ${waitMs / 1000}s`;

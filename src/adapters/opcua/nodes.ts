@@ -50,7 +50,7 @@ export function deliver(sink: AdapterSink, values: { signal: OpcuaSignal; dataVa
   for (const { signal, dataValue } of values) {
     const d = decode(dataValue, signal.kind, signal.source);
     if ('error' in d) sink.signalError(signal.machine, signal.key, d.error, at);
-    else batch.push({ machine: signal.machine, signal: signal.key, value: d.value, raw: d.raw, at });
+    else batch.push({ machine: signal.machine, signal: signal.key, value: d.value, raw: d.raw, at, ...(d.rollover !== undefined && { rollover: d.rollover }) });
   }
   if (batch.length > 0) sink.readings(batch);
 }

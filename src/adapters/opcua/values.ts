@@ -4,10 +4,11 @@
  */
 import { DataType, VariantArrayType, type DataValue, type Variant } from 'node-opcua';
 import type { OpcuaSource } from '../../config/schema.js';
-import { scaled, type SignalKind } from '../signals.js';
+import { isCounter, scaled, type SignalKind } from '../signals.js';
 import type { SignalValue } from '../../core/values.js';
 
-export type Decoded = { value: SignalValue; raw: string } | { error: string; raw?: string };
+/** `rollover`: a count's or waste's Reading.rollover, by the variant's integer DataType. */
+export type Decoded = { value: SignalValue; raw: string; rollover?: number } | { error: string; raw?: string };
 
 const numericTypes = new Set([
   DataType.SByte,
@@ -35,7 +36,10 @@ export function decode(dv: DataValue, kind: SignalKind, source: OpcuaSource): De
   if ('error' in plain) return { error: plain.error, raw };
   const x = plain.value;
   const mismatch = { error: `type mismatch: ${raw} where ${expected[kind]} is expected`, raw };
-  if (typeof x === 'number') return { value: scaled(x, source), raw };
+  if (typeof x === 'number') {
+    const rollover = isCounter(kind) ? dataTypeRollover(v.dataType) : undefined;
+    return { value: scaled(x, source), raw, ...(rollover !== undefined && { rollover }) };
+  }
   if (typeof x === 'boolean') {
     if (kind === 'running') return { value: x, raw };
     // A flag as a process parameter (heater on, door open) charts as 1/0.
@@ -72,6 +76,26 @@ function plainValue(v: Variant): { value: number | boolean | string } | { error:
   if (v.dataType === DataType.String) return { value: String(v.value) };
   if (v.dataType === DataType.LocalizedText) return { value: String(v.value?.text ?? '') };
   return { error: `type mismatch: ${DataType[v.dataType]} is not a number, boolean or text` };
+}
+
+/**
+ * Where a counter of this DataType wraps: the range of its bits. None for 64-bit integers
+ * (the gateway takes them only up to 2^53, far below their wrap) and for floats.
+ */
+function dataTypeRollover(dataType: DataType): number | undefined {
+  switch (dataType) {
+    case DataType.SByte:
+    case DataType.Byte:
+      return 2 ** 8;
+    case DataType.Int16:
+    case DataType.UInt16:
+      return 2 ** 16;
+    case DataType.Int32:
+    case DataType.UInt32:
+      return 2 ** 32;
+    default:
+      return undefined;
+  }
 }
 
 /** node-opcua carries 64-bit integers as [high, low] unsigned 32-bit words. */

@@ -1,0 +1,63 @@
+/**
+ * The machine layer's MachineStore on SQLite: its snapshot from counter_state, run_state and
+ * param_state, its operations written there and into the outbox, all in one IMMEDIATE
+ * transaction.
+ */
+import type { Db } from './db.js';
+import type { MachineStateStore } from './machine-state.js';
+import type { Outbox } from './outbox.js';
+import type { CounterState, MachineOperation, MachineStore, StoredMachine } from '../machine/store.js';
+import type { RunStopState } from '../machine/runstop.js';
+
+export class SqliteMachineStore implements MachineStore {
+  private readonly db: Db;
+  private readonly state: MachineStateStore;
+  private readonly outbox: Outbox;
+
+  constructor(db: Db, state: MachineStateStore, outbox: Outbox) {
+    this.db = db;
+    this.state = state;
+    this.outbox = outbox;
+  }
+
+  update(machines: readonly string[], decide: (stored: ReadonlyMap<string, StoredMachine>) => readonly MachineOperation[]): void {
+    this.db
+      .transaction(() => {
+        const stored = new Map(machines.map((code) => [code, this.load(code)]));
+        for (const op of decide(stored)) this.write(op);
+      })
+      .immediate();
+  }
+
+  runState(machine: string): RunStopState | undefined {
+    return this.state.runState(machine);
+  }
+
+  private load(machine: string): StoredMachine {
+    const counters: Record<string, CounterState> = {};
+    for (const { signal, lastRaw, total, seenAt, changedAt, rate, held, source } of this.state.counters(machine)) {
+      counters[signal] = { lastRaw, total, seenAt, changedAt, rate, held, source };
+    }
+    return { counters, runState: this.state.runState(machine), parameters: this.state.parameters(machine) };
+  }
+
+  private write(op: MachineOperation): void {
+    switch (op.kind) {
+      case 'counter.insert':
+        return this.state.insertCounter(op.machine, op.signal, op, op.source, op.at);
+      case 'counter.rebaseline':
+        return this.state.rebaseline(op.machine, op.signal, op.raw, op.source, op.at);
+      case 'counter.guard':
+        return this.state.updateGuard(op.machine, op.signal, op.state, op.at);
+      case 'counter.seen':
+        return this.state.markSeen(op.machine, op.signal, op.at);
+      case 'parameter':
+        this.state.putParameter(op.machine, op.code, op.value);
+        return this.outbox.enqueueParameter(op.machine, op.code, op.value, op.at);
+      case 'runState':
+        return this.state.putRunState(op.machine, op.state);
+      case 'startStop':
+        return this.outbox.enqueueStartStop(op.machine, op.transition, op.at);
+    }
+  }
+}
