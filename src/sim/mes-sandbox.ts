@@ -199,7 +199,8 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrivedAt = clock.now() + (opts.arrivalDelayMs?.(received++) ?? 0);
     const raw = await readBody(req);
-    const reset = resetNext.n > 0 ? (resetNext.n--, resetNext.when) : undefined;
+    const reset = resetNext.n > 0 ? resetNext.when : undefined;
+    if (reset) resetNext.n--;
     if (reset === 'before') return void req.socket.destroy();
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const method = req.method ?? 'GET';
@@ -404,8 +405,10 @@ function downtimesOf(machine: string, log: SandboxMachineState['startstop']): { 
   const out: { machine: string; type: string; start: number; end?: number }[] = [];
   let open: (typeof out)[number] | undefined;
   for (const e of log) {
-    if (e.running === 0 && !open) out.push((open = { machine, type: e.type, start: e.at }));
-    else if (e.running === 1 && open) {
+    if (e.running === 0 && !open) {
+      open = { machine, type: e.type, start: e.at };
+      out.push(open);
+    }    else if (e.running === 1 && open) {
       open.end = e.at;
       open = undefined;
     }

@@ -89,7 +89,12 @@ export class MesClient {
       if (tokenAuth) this.tokens = keeper;
       this.readTokens = keeper;
     }
-    this.dispatcher = opts.dispatcher ?? (this.ownDispatcher = new Agent({ connect: { timeout: opts.timeoutMs } }));
+    if (opts.dispatcher) {
+      this.dispatcher = opts.dispatcher;
+    } else {
+      this.ownDispatcher = new Agent({ connect: { timeout: opts.timeoutMs } });
+      this.dispatcher = this.ownDispatcher;
+    }
   }
 
   counter(machine: string, body: CounterBody): Promise<MesResult> {

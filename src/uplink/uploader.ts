@@ -240,11 +240,17 @@ export class Uploader {
   }
 
   private verifyFailed(machine: string, item: StartStopItem, res: Exclude<DowntimesResult, { outcome: 'ok' }>): void {
-    if (res.outcome === 'rate-limited') return this.handleFailure(res, []);
+    if (res.outcome === 'rate-limited') {
+      this.handleFailure(res, []);
+      return;
+    }
     const error = 'error' in res ? res.error : `HTTP ${res.status}: ${res.reason}`;
     // 404 or 403: the endpoint is not there or not ours to read; asking again will not help.
     const failures = (this.verifyFailures.get(item.id) ?? 0) + 1;
-    if (res.status === 404 || res.status === 403 || failures >= MAX_VERIFY_FAILURES) return this.takeAsReceived(machine, item, error);
+    if (res.status === 404 || res.status === 403 || failures >= MAX_VERIFY_FAILURES) {
+      this.takeAsReceived(machine, item, error);
+      return;
+    }
     this.verifyFailures.set(item.id, failures);
     this.noteFailure(error);
   }

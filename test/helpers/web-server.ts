@@ -100,7 +100,12 @@ export async function openSlowSockets(url: string, n: number, localAddress: stri
         }),
     ),
   );
-  return { closed: () => closed, close: () => sockets.forEach((s) => s.destroy()) };
+  return {
+    closed: () => closed,
+    close: () => {
+      for (const s of sockets) s.destroy();
+    },
+  };
 }
 
 /** The status server over a real gateway (or any provider), with a /healthz reader. */

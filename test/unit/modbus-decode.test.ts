@@ -107,7 +107,7 @@ const samples: Record<ModbusType, number[]> = {
   uint16: [0, 1, 65535, 4660],
   int32: [0, -1, 2147483647, -2147483648, 100000],
   uint32: [0, 4294967295, 100000, 65536],
-  float32: [0, 23.5, -1.25, Math.fround(3.14159), Math.fround(1e30)],
+  float32: [0, 23.5, -1.25, Math.fround(1234.567), Math.fround(1e30)],
   int64: [0, -1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 40 + 7],
   uint64: [0, Number.MAX_SAFE_INTEGER, 2 ** 32, 2 ** 48 + 3],
   float64: [0, Math.PI, -1e-300, 1e300],

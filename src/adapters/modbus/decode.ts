@@ -4,7 +4,7 @@
  * the least significant register first; the result is then read big-endian. `bit` picks
  * one bit (0 = least significant) of the register at `address`, whatever the type.
  */
-import { modbusTypes, type ModbusSource } from '../../config/schema.js';
+import type { ModbusSource, modbusTypes } from '../../config/schema.js';
 import { scaled } from '../signals.js';
 
 export type ModbusType = (typeof modbusTypes)[number];
@@ -40,7 +40,9 @@ const swap = (w: number) => ((w & 0xff) << 8) | (w >> 8);
 function toBuffer(words: readonly number[], source: ModbusSource): Buffer {
   const ordered = source.wordOrder === 'little' ? [...words].reverse() : words;
   const buf = Buffer.alloc(ordered.length * 2);
-  ordered.forEach((w, i) => buf.writeUInt16BE(source.byteSwap ? swap(w) : w, i * 2));
+  ordered.forEach((w, i) => {
+    buf.writeUInt16BE(source.byteSwap ? swap(w) : w, i * 2);
+  });
   return buf;
 }
 
