@@ -46,7 +46,7 @@ export interface MesSandboxOptions {
   downtimes?: boolean;
 }
 
-export type ParameterValue = number | string | boolean;
+type ParameterValue = number | string | boolean;
 
 export interface SandboxMachineState {
   /** Last accepted counter; undefined until the first. Tests may set it (MES ahead). */
@@ -59,7 +59,7 @@ export interface SandboxMachineState {
   counterLog: { at: number; count: number | undefined; waste: { code: string; quantity: number }[] }[];
 }
 
-export interface SandboxRequest {
+interface SandboxRequest {
   /** Arrival: when the request reached the MES (after `arrivalDelayMs`); what the rate limit counts. */
   at: number;
   method: string;

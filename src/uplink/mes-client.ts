@@ -25,7 +25,7 @@ export type MesResult =
 
 export type DowntimesResult = { outcome: 'ok'; status: number; downtimes: Downtime[] } | Exclude<MesResult, { outcome: 'ok' }>;
 
-export type ParameterValue = number | string | boolean;
+type ParameterValue = number | string | boolean;
 export interface CounterBody {
   count?: number;
   waste?: { code: string; quantity: number }[];

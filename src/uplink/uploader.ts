@@ -53,7 +53,7 @@ const AUTH_RETRY_MS = 15 * 60_000;
  * remembered pause further ahead also means the wall clock stepped back (NTP on a Pi
  * without a real-time clock).
  */
-export const MAX_PAUSE_MS = 15 * 60_000;
+const MAX_PAUSE_MS = 15 * 60_000;
 /** After a local database write failed, sending waits this long (nothing can be settled meanwhile). */
 const STORAGE_RETRY_MS = 5000;
 
