@@ -147,7 +147,7 @@ class ModbusPoller implements DeviceAdapter {
       if (r.error !== undefined || r.value === undefined) {
         this.ctx.sink.signalError(r.signal.machine, r.signal.key, r.error ?? 'no value', at);
       } else {
-        batch.push({ machine: r.signal.machine, signal: r.signal.key, value: r.value, raw: r.data ? [...r.data] : undefined, at });
+        batch.push({ machine: r.signal.machine, signal: r.signal.key, value: r.value, raw: r.data, at });
       }
     }
     if (batch.length > 0) this.ctx.sink.readings(batch);
