@@ -5,7 +5,9 @@
 import type { Protocol, DeviceConfig } from '../config/schema.js';
 import type { AdapterFactory } from './types.js';
 
-const loaders: Record<Protocol, () => Promise<AdapterFactory<any>>> = {
+type FactoryOf<P extends Protocol> = AdapterFactory<Extract<DeviceConfig, { protocol: P }>>;
+
+const loaders: { [P in Protocol]: () => Promise<FactoryOf<P>> } = {
   'modbus-tcp': async () => (await import('./modbus/adapter.js')).createModbusAdapter,
   'modbus-rtu-over-tcp': async () => (await import('./modbus/adapter.js')).createModbusAdapter,
   'modbus-rtu': async () => (await import('./modbus/adapter.js')).createModbusAdapter,
@@ -16,5 +18,6 @@ const loaders: Record<Protocol, () => Promise<AdapterFactory<any>>> = {
 export async function adapterFactory(protocol: DeviceConfig['protocol']): Promise<AdapterFactory> {
   const load = loaders[protocol];
   if (!load) throw new Error(`unknown protocol ${String(protocol)}; known: ${Object.keys(loaders).join(', ')}`);
-  return load();
+  // The gateway hands each factory only devices of its own protocol.
+  return (await load()) as AdapterFactory;
 }

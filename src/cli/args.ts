@@ -22,7 +22,7 @@ export class UsageError extends Error {
 export function parseVerbArgs<O extends ParseArgsOptionsConfig>(argv: string[], options: O = {} as O) {
   if (argv.includes('--help') || argv.includes('-h')) throw new UsageError('', true);
   const all: ParseArgsOptionsConfig = { config: { type: 'string', short: 'c', default: DEFAULT_CONFIG }, ...options };
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: all });
   } catch (err) {

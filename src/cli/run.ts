@@ -7,6 +7,7 @@ import { Gateway } from '../gateway/gateway.js';
 import { createNotifier } from './sd-notify.js';
 import { explainOpenFailure, openStore } from './open-store.js';
 import type { Logger } from 'pino';
+import type { DemoWorld } from '../sim/demo.js';
 import { resolvePath } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import { lockDatabase, type DatabaseLock } from '../outbox/lock.js';
@@ -33,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     return store.code === undefined ? 1 : exitCodes[store.code];
   }
   const sim = config.gateway.simulate;
-  let world;
+  let world: DemoWorld | undefined;
   try {
     // The simulators are loaded only for the demo, never on a production gateway.
     world = sim && (await (await import('./simulate.js')).startSimulators(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }));

@@ -23,7 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   const stateDir = deviceStateDir(config.gateway, device.device);
   // node-opcua is loaded only for this verb, as for the adapter.
   const { trustServer } = await import('../adapters/opcua/trust.js');
-  let outcome;
+  let outcome: Awaited<ReturnType<typeof trustServer>>;
   try {
     outcome = await trustServer(device, stateDir, createLogger('warn', pino.destination({ dest: 2, sync: true })));
   } catch (err) {

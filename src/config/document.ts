@@ -70,7 +70,10 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
     return { data: undefined, problems: [...problems, at(firstAlias(doc, lines), '', message)], locate, clearSecrets: secrets };
   }
   let result = validate(schema, data);
-  if (!result.ok && retypeWholeEnvValues(result.issues, env.whole)) result = validate(schema, (data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION })));
+  if (!result.ok && retypeWholeEnvValues(result.issues, env.whole)) {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+    result = validate(schema, data);
+  }
   if (!result.ok) {
     for (const p of result.problems) {
       const path = formatPath(p.path);
@@ -89,7 +92,12 @@ const MAX_ALIAS_EXPANSION = 10_000;
 
 function firstAlias(doc: Document, lines: LineCounter): Position {
   let offset = 0;
-  visit(doc, { Alias: (_, node) => ((offset = node.range?.[0] ?? 0), visit.BREAK) });
+  visit(doc, {
+    Alias: (_, node) => {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
   return positionAt(offset, lines);
 }
 

@@ -33,7 +33,9 @@ function walk(node: Node | null, path: (string | number)[], visit: (s: Scalar, p
       walk(pair.value as Node | null, [...path, String(key)], visit);
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => walk(item as Node | null, [...path, i], visit));
+    node.items.forEach((item, i) => {
+      walk(item as Node | null, [...path, i], visit);
+    });
   } else if (isScalar(node) && typeof node.value === 'string') {
     visit(node, path);
   }

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { formatPath } from './errors.js';
 import { closest, describeValue, isSecretPath, plural, typeWord } from './words.js';
 
-export interface PathProblem {
+interface PathProblem {
   path: PropertyKey[];
   /** Unknown keys point at the key itself; everything else at the value. */
   part: 'key' | 'value';

@@ -16,10 +16,8 @@ import { ConfigError, displayPath, type ConfigProblem } from './errors.js';
 import type { Locate } from './positions.js';
 import { deviceSchema, gatewaySchema, type DeviceConfig, type GatewayConfig } from './schema.js';
 
-export type { ConfigWarning } from './clear-secrets.js';
 export type { Env } from './env.js';
 export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
-export type { Locate, Position } from './positions.js';
 
 export interface LoadedDevice {
   /** Absolute path of the device file. */
@@ -99,7 +97,7 @@ export function loadDeviceFile(file: string, env: Env = process.env): LoadedDevi
  * and hidden files (editor locks) are not device files. `setting` is the folder as written
  * in gateway.yaml, for the message.
  */
-export function listDeviceFiles(dir: string, setting = dir): { files: string[] } | { error: string } {
+function listDeviceFiles(dir: string, setting = dir): { files: string[] } | { error: string } {
   const relativeNote = isAbsolute(setting) ? '' : ` (${setting} is relative to the working directory ${process.cwd()})`;
   let names: string[];
   try {

@@ -13,7 +13,7 @@ export type Locate = (path: readonly PropertyKey[], part?: 'key' | 'value') => P
  * The node at `path`, or the deepest existing ancestor when the path does not exist
  * (a missing key is reported at the mapping that lacks it).
  */
-export function nodeAt(doc: Document, path: readonly PropertyKey[], part: 'key' | 'value' = 'value'): Node | null {
+function nodeAt(doc: Document, path: readonly PropertyKey[], part: 'key' | 'value' = 'value'): Node | null {
   let node = doc.contents as Node | null;
   for (const [i, seg] of path.entries()) {
     if (isAlias(node)) node = node.resolve(doc) ?? node;
@@ -32,7 +32,7 @@ export function nodeAt(doc: Document, path: readonly PropertyKey[], part: 'key' 
   return node;
 }
 
-export function positionOf(node: Node | null, lines: LineCounter): Position {
+function positionOf(node: Node | null, lines: LineCounter): Position {
   const offset = node?.range?.[0];
   if (offset === undefined) return { line: 1, column: 1 };
   return positionAt(offset, lines);

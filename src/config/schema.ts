@@ -42,7 +42,7 @@ const common = {
   offset: z.number().optional(),
 };
 
-export const modbusAreas = ['holding', 'input', 'coil', 'discrete'] as const;
+const modbusAreas = ['holding', 'input', 'coil', 'discrete'] as const;
 export const modbusTypes = ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64'] as const;
 
 export const modbusSource = z
@@ -68,12 +68,12 @@ export const modbusSource = z
     }
   });
 
-export const opcuaSource = z.strictObject({
+const opcuaSource = z.strictObject({
   nodeId: z.string().regex(/^(ns=\d+;|nsu=[^;]+;)?[isgb]=.+$/, 'an OPC UA node id such as ns=3;s=Line1.Counter'),
   ...common,
 });
 
-export const mqttSource = z.strictObject({
+const mqttSource = z.strictObject({
   // A regex rather than refine(): its message is a phrase of what is expected, which the
   // loader shows as "expected <phrase>, got <value>".
   topic: z.string().regex(/^[^+#]+$/, 'a topic without wildcards (+ or #)'),
@@ -211,8 +211,6 @@ export const deviceSchema = z.discriminatedUnion('protocol', [
   device('opcua', opcuaConnection, opcuaSource),
   device('mqtt', mqttConnection, mqttSource),
 ]);
-
-export const protocols = ['modbus-tcp', 'modbus-rtu', 'modbus-rtu-over-tcp', 'opcua', 'mqtt'] as const;
 
 // ---------------------------------------------------------------- gateway.yaml
 

@@ -35,7 +35,9 @@ export function shapeProblem(doc: Document): ShapeProblem | undefined {
       return { path, offset, message: 'this value starts with * and YAML reads it as an alias that is not defined; put a value that starts with * or & in quotes' };
     }
     if (isSeq(node)) {
-      node.items.forEach((item, i) => stack.push({ node: item, path: [...path, i], depth: depth + 1 }));
+      node.items.forEach((item, i) => {
+        stack.push({ node: item, path: [...path, i], depth: depth + 1 });
+      });
     } else if (isMap(node)) {
       for (const pair of node.items) {
         if (!isPair(pair)) continue;

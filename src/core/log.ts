@@ -4,7 +4,7 @@
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
 
-export const redactPaths = [
+const redactPaths = [
   'password', '*.password', '*.*.password',
   'apiSecret', '*.apiSecret', '*.*.apiSecret',
   'apiKey', '*.apiKey', '*.*.apiKey',

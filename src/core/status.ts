@@ -44,7 +44,7 @@ export interface GatewayStatus {
   config: { loadedAt: number; errors: string[] };
 }
 
-export interface DeadLetterView {
+interface DeadLetterView {
   id: number;
   machine: string;
   kind: 'counter' | 'parameters' | 'startstop';

@@ -97,7 +97,10 @@ export class DeviceSupervisor {
       },
       signalError: (machine, signal, message, at) => {
         let e = status.signalErrors.find((x) => x.machine === machine && x.signal === signal);
-        if (!e) status.signalErrors.push((e = { machine, signal, count: 0, lastMessage: message, lastAt: at }));
+        if (!e) {
+          e = { machine, signal, count: 0, lastMessage: message, lastAt: at };
+          status.signalErrors.push(e);
+        }
         e.count++;
         // A signal that is bad at every poll would fill the journal: log it when it starts or
         // changes, then once every BAD_VALUE_LOG_MS with how often it happened meanwhile.

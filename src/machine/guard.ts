@@ -23,7 +23,7 @@ export interface GuardOptions {
  * `rise` a rise that is production once confirmed: above `maxCountJump` but allowed by the
  * rate, or large while no rate is known yet.
  */
-export type HeldKind = 'fall' | 'jump' | 'rise';
+type HeldKind = 'fall' | 'jump' | 'rise';
 
 export interface HeldValue {
   kind: HeldKind;
@@ -53,7 +53,7 @@ export interface GuardState {
   held?: HeldValue;
 }
 
-export type GuardEvent = 'init' | 'same' | 'rise' | 'wrap' | 'reset' | 'held' | 'glitch' | 'rebaseline';
+type GuardEvent = 'init' | 'same' | 'rise' | 'wrap' | 'reset' | 'held' | 'glitch' | 'rebaseline';
 
 export interface GuardStep {
   state: GuardState;
@@ -67,13 +67,13 @@ export interface GuardStep {
  * or fresh counter, or scrap booked in a batch, is not held; a bad or torn read (0, 65535,
  * a word off by 65536) is far beyond it.
  */
-export const RISE_FACTOR = 10;
-export const RISE_FLOOR = 100;
+const RISE_FACTOR = 10;
+const RISE_FLOOR = 100;
 /** A wrap is accepted at once and invents parts if wrong, so it gets tighter bounds. */
-export const WRAP_FACTOR = 3;
-export const WRAP_FLOOR = 20;
+const WRAP_FACTOR = 3;
+const WRAP_FLOOR = 20;
 /** The rate assumed while none is known or the known one is lower (parts/s). */
-export const MIN_RATE = 2;
+const MIN_RATE = 2;
 /** Consistent reads after which a held value is resolved, even if the counter stands still. */
 export const HOLD_READS = 5;
 /** Intervals shorter than this count as this long (MQTT bursts, same-ms reads). */

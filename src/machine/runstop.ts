@@ -15,7 +15,7 @@ export interface RunStopOptions {
   idleMs?: number;
 }
 
-export interface Observed {
+interface Observed {
   running: boolean;
   type?: string;
 }

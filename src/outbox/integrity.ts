@@ -28,7 +28,7 @@ export class StorageOpenError extends Error {
   }
 }
 
-export const markerPath = (path: string) => `${path}.id`;
+const markerPath = (path: string) => `${path}.id`;
 
 /** Before SQLite opens the file (opening would quietly discard a WAL it cannot read). */
 export function checkBeforeOpen(path: string): void {

@@ -18,7 +18,7 @@ export interface DatabaseLock {
 /** A second gateway waits this long for the holder's brief commit before it is refused. */
 const COMMIT_WAIT_MS = 2000;
 
-export const lockPath = (path: string) => `${path}.lock`;
+const lockPath = (path: string) => `${path}.lock`;
 
 export function lockDatabase(path: string, clock: Clock, pid = process.pid): DatabaseLock {
   mkdirSync(dirname(path), { recursive: true });

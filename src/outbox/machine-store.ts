@@ -44,20 +44,27 @@ export class SqliteMachineStore implements MachineStore {
   private write(op: MachineOperation): void {
     switch (op.kind) {
       case 'counter.insert':
-        return this.state.insertCounter(op.machine, op.signal, op, op.source, op.at);
+        this.state.insertCounter(op.machine, op.signal, op, op.source, op.at);
+        return;
       case 'counter.rebaseline':
-        return this.state.rebaseline(op.machine, op.signal, op.raw, op.source, op.at);
+        this.state.rebaseline(op.machine, op.signal, op.raw, op.source, op.at);
+        return;
       case 'counter.guard':
-        return this.state.updateGuard(op.machine, op.signal, op.state, op.at);
+        this.state.updateGuard(op.machine, op.signal, op.state, op.at);
+        return;
       case 'counter.seen':
-        return this.state.markSeen(op.machine, op.signal, op.at);
+        this.state.markSeen(op.machine, op.signal, op.at);
+        return;
       case 'parameter':
         this.state.putParameter(op.machine, op.code, op.value);
-        return this.outbox.enqueueParameter(op.machine, op.code, op.value, op.at);
+        this.outbox.enqueueParameter(op.machine, op.code, op.value, op.at);
+        return;
       case 'runState':
-        return this.state.putRunState(op.machine, op.state);
+        this.state.putRunState(op.machine, op.state);
+        return;
       case 'startStop':
-        return this.outbox.enqueueStartStop(op.machine, op.transition, op.at);
+        this.outbox.enqueueStartStop(op.machine, op.transition, op.at);
+        return;
     }
   }
 }

@@ -16,7 +16,7 @@ import { faultLabel, type StorageFault, type StorageStatus } from '../core/statu
 export const STORAGE_LOG_MS = 5 * 60_000;
 
 /** What kind of storage fault an error is; undefined when it is not SQLite's. */
-export function storageFault(err: unknown): StorageFault | undefined {
+function storageFault(err: unknown): StorageFault | undefined {
   if (err instanceof StorageOpenError && err.code === 'STORAGE_CORRUPT') return 'corrupt';
   if (!(err instanceof Database.SqliteError)) return undefined;
   // SQLite reports a full disk as SQLITE_FULL, or as an I/O error when the WAL cannot grow.

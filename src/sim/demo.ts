@@ -20,7 +20,7 @@ export interface DemoWorld {
 }
 
 /** Machine codes, waste codes and downtime types the sandbox should accept. */
-export function sandboxMachines(config: LoadedConfig): Record<string, { waste: string[]; downtimeTypes: string[] }> {
+function sandboxMachines(config: LoadedConfig): Record<string, { waste: string[]; downtimeTypes: string[] }> {
   const out: Record<string, { waste: string[]; downtimeTypes: string[] }> = {};
   for (const d of config.devices) {
     for (const m of d.config.machines) {

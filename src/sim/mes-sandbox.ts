@@ -46,7 +46,7 @@ export interface MesSandboxOptions {
   downtimes?: boolean;
 }
 
-export type ParameterValue = number | string | boolean;
+type ParameterValue = number | string | boolean;
 
 export interface SandboxMachineState {
   /** Last accepted counter; undefined until the first. Tests may set it (MES ahead). */
@@ -59,7 +59,7 @@ export interface SandboxMachineState {
   counterLog: { at: number; count: number | undefined; waste: { code: string; quantity: number }[] }[];
 }
 
-export interface SandboxRequest {
+interface SandboxRequest {
   /** Arrival: when the request reached the MES (after `arrivalDelayMs`); what the rate limit counts. */
   at: number;
   method: string;
@@ -199,7 +199,8 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const arrivedAt = clock.now() + (opts.arrivalDelayMs?.(received++) ?? 0);
     const raw = await readBody(req);
-    const reset = resetNext.n > 0 ? (resetNext.n--, resetNext.when) : undefined;
+    const reset = resetNext.n > 0 ? resetNext.when : undefined;
+    if (reset) resetNext.n--;
     if (reset === 'before') return void req.socket.destroy();
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const method = req.method ?? 'GET';
@@ -404,8 +405,10 @@ function downtimesOf(machine: string, log: SandboxMachineState['startstop']): { 
   const out: { machine: string; type: string; start: number; end?: number }[] = [];
   let open: (typeof out)[number] | undefined;
   for (const e of log) {
-    if (e.running === 0 && !open) out.push((open = { machine, type: e.type, start: e.at }));
-    else if (e.running === 1 && open) {
+    if (e.running === 0 && !open) {
+      open = { machine, type: e.type, start: e.at };
+      out.push(open);
+    }    else if (e.running === 1 && open) {
       open.end = e.at;
       open = undefined;
     }

@@ -71,8 +71,9 @@ export class MachineModel {
         this.running = false;
         this.stopLeftS = STOP_S[0] + (STOP_S[1] - STOP_S[0]) * r();
         this.reason = this.reasons.length > 0 ? this.reasons[Math.floor(r() * this.reasons.length)] : 0;
-      } else if (!this.running && (this.stopLeftS -= this.stepS) <= 0) {
-        this.running = true;
+      } else if (!this.running) {
+        this.stopLeftS -= this.stepS;
+        if (this.stopLeftS <= 0) this.running = true;
       }
     }
     if (this.running) {

@@ -65,7 +65,9 @@ class Memory {
       return;
     }
     const words = encode(source, value, this.word(area, source.address)) as number[];
-    words.forEach((w, i) => this.words[area].set(source.address + i, w));
+    words.forEach((w, i) => {
+      this.words[area].set(source.address + i, w);
+    });
   }
 }
 

@@ -38,7 +38,7 @@ export function startMqttSensorSim(opts: { device: MqttDevice; clock?: Clock; ti
   let timer: unknown;
   let closed = false;
 
-  function valueOf(s: MqttSignal): unknown {
+  function signalValue(s: MqttSignal): unknown {
     const m = machines.get(s.machine)!;
     const config = configs.get(s.machine)!;
     switch (s.kind) {
@@ -57,9 +57,9 @@ export function startMqttSensorSim(opts: { device: MqttDevice; clock?: Clock; ti
 
   function payloadOf(group: MqttSignal[]): string {
     const bare = group.find((s) => s.source.path === undefined);
-    if (bare) return String(valueOf(bare));
+    if (bare) return String(signalValue(bare));
     const doc: Record<string, unknown> = {};
-    for (const s of group) setPath(doc, s.source.path!, valueOf(s));
+    for (const s of group) setPath(doc, s.source.path!, signalValue(s));
     return JSON.stringify(doc);
   }
 
@@ -100,9 +100,9 @@ function unscale(value: number, source: MqttSource): number {
 function setPath(doc: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split('.');
   let at: Record<string, unknown> = doc;
-  keys.forEach((key, i) => {
-    if (i === keys.length - 1) return void (at[key] = value);
+  for (const [i, key] of keys.slice(0, -1).entries()) {
     at[key] ??= /^\d+$/.test(keys[i + 1]) ? [] : {};
     at = at[key] as Record<string, unknown>;
-  });
+  }
+  at[keys[keys.length - 1]] = value;
 }

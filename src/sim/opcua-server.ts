@@ -17,7 +17,7 @@ import {
 } from 'node-opcua';
 
 export type SimNodeType = 'Boolean' | 'Int16' | 'UInt16' | 'Int32' | 'UInt32' | 'Int64' | 'UInt64' | 'Float' | 'Double' | 'String';
-export type SimValue = number | boolean | string;
+type SimValue = number | boolean | string;
 
 export interface SimNode {
   /** Becomes the string node id `ns=1;s=<name>`. */

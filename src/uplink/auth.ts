@@ -8,7 +8,7 @@
 import type { Clock } from '../core/clock.js';
 import type { MesResult } from './mes-client.js';
 
-export const TOKEN_LIFETIME_MS = 2 * 60 * 60 * 1000;
+const TOKEN_LIFETIME_MS = 2 * 60 * 60 * 1000;
 /** Renew this long before the lifetime ends, so a request never carries a dying token. */
 const RENEW_BEFORE_MS = 5 * 60 * 1000;
 const SCOPES_BODY = JSON.stringify({ scopes: ['productions_write'] });

@@ -5,7 +5,7 @@
  */
 
 /** The MES stamps at receipt by its own clock: a downtime this much before our attempt still counts as ours. */
-export const CLOCK_SKEW_MS = 2000;
+const CLOCK_SKEW_MS = 2000;
 
 export interface Downtime {
   start: number;

@@ -25,7 +25,7 @@ export type MesResult =
 
 export type DowntimesResult = { outcome: 'ok'; status: number; downtimes: Downtime[] } | Exclude<MesResult, { outcome: 'ok' }>;
 
-export type ParameterValue = number | string | boolean;
+type ParameterValue = number | string | boolean;
 export interface CounterBody {
   count?: number;
   waste?: { code: string; quantity: number }[];
@@ -89,7 +89,12 @@ export class MesClient {
       if (tokenAuth) this.tokens = keeper;
       this.readTokens = keeper;
     }
-    this.dispatcher = opts.dispatcher ?? (this.ownDispatcher = new Agent({ connect: { timeout: opts.timeoutMs } }));
+    if (opts.dispatcher) {
+      this.dispatcher = opts.dispatcher;
+    } else {
+      this.ownDispatcher = new Agent({ connect: { timeout: opts.timeoutMs } });
+      this.dispatcher = this.ownDispatcher;
+    }
   }
 
   counter(machine: string, body: CounterBody): Promise<MesResult> {

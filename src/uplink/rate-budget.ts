@@ -100,12 +100,6 @@ export class RateBudget {
     return this.sends.filter((s) => s.at > now - WINDOW_MS).length;
   }
 
-  /** The sends of the current window (SPAN_MS), to persist and pass back as `history` after a restart. */
-  recent(): number[] {
-    this.now();
-    return this.sends.map((s) => s.at);
-  }
-
   /** Waits on the clock until a send is allowed, then takes it (see `take`). Rejects if `signal` aborts. */
   async acquire(signal?: AbortSignal): Promise<Answered> {
     for (;;) {

@@ -9,7 +9,7 @@
 import type { Lane } from '../core/lanes.js';
 
 /** Highest priority first: a stop opens a downtime, so it must not wait behind counts. */
-export const lanes: readonly Lane[] = ['startstop', 'counter', 'parameters'];
+const lanes: readonly Lane[] = ['startstop', 'counter', 'parameters'];
 
 /** Parameters go before counters after waiting this many counter picks: 1 pick in 11 is theirs. */
 const PARAMETERS_EVERY = 10;

@@ -54,7 +54,7 @@ const AUTH_RETRY_MS = 15 * 60_000;
  * remembered pause further ahead also means the wall clock stepped back (NTP on a Pi
  * without a real-time clock).
  */
-export const MAX_PAUSE_MS = 15 * 60_000;
+const MAX_PAUSE_MS = 15 * 60_000;
 /** After a local database write failed, sending waits this long (nothing can be settled meanwhile). */
 const STORAGE_RETRY_MS = 5000;
 
@@ -241,11 +241,17 @@ export class Uploader {
   }
 
   private verifyFailed(machine: string, item: StartStopItem, res: Exclude<DowntimesResult, { outcome: 'ok' }>): void {
-    if (res.outcome === 'rate-limited') return this.handleFailure(res, []);
+    if (res.outcome === 'rate-limited') {
+      this.handleFailure(res, []);
+      return;
+    }
     const error = 'error' in res ? res.error : `HTTP ${res.status}: ${res.reason}`;
     // 404 or 403: the endpoint is not there or not ours to read; asking again will not help.
     const failures = (this.verifyFailures.get(item.id) ?? 0) + 1;
-    if (res.status === 404 || res.status === 403 || failures >= MAX_VERIFY_FAILURES) return this.takeAsReceived(machine, item, error);
+    if (res.status === 404 || res.status === 403 || failures >= MAX_VERIFY_FAILURES) {
+      this.takeAsReceived(machine, item, error);
+      return;
+    }
     this.verifyFailures.set(item.id, failures);
     this.noteFailure(error);
   }

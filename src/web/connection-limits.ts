@@ -16,7 +16,7 @@ export interface ConnectionLimits {
   remoteTotal: number;
 }
 
-export const CONNECTION_LIMITS: ConnectionLimits = { perAddress: 32, remoteTotal: 224 };
+const CONNECTION_LIMITS: ConnectionLimits = { perAddress: 32, remoteTotal: 224 };
 
 /** Counts open sockets per address and says whether one more may open. */
 export class ConnectionCounter {

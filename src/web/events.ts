@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StatusProvider } from '../core/status.js';
 
 /** Streams at the same time; more are answered 503 and the page falls back to polling. */
-export const DEFAULT_MAX_EVENT_CLIENTS = 16;
+const DEFAULT_MAX_EVENT_CLIENTS = 16;
 /** A frame built this recently is sent as it is to a new client, unless the status changed since. */
 const FRESH_FRAME_MS = 1000;
 /** A client is dropped before more than this many status frames wait in its send buffer... */

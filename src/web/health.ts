@@ -6,16 +6,16 @@
 import { faultLabel, type GatewayStatus } from '../core/status.js';
 
 /** How long the MES may be unreachable before it counts (covers a router reboot or an MES deploy). */
-export const MES_UNREACHABLE_MS = 60_000;
+const MES_UNREACHABLE_MS = 60_000;
 /** Devices get this long after start to connect before "none connected" counts. */
-export const DEVICE_GRACE_MS = 60_000;
+const DEVICE_GRACE_MS = 60_000;
 /** A pending item this old means delivery is stuck even if the MES answers. */
-export const OUTBOX_STUCK_MS = 15 * 60_000;
+const OUTBOX_STUCK_MS = 15 * 60_000;
 /**
  * A 429 pause longer than this holds back every machine's data long enough for someone to
  * ask the MES (or whoever shares the company's limit) why; a minute's pause is routine.
  */
-export const LONG_PAUSE_MS = 5 * 60_000;
+const LONG_PAUSE_MS = 5 * 60_000;
 
 export function healthProblems(s: GatewayStatus): string[] {
   const problems: string[] = [];

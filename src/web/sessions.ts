@@ -15,7 +15,7 @@ export interface SessionPolicy {
   maxSessions: number;
 }
 
-export const SESSION_POLICY: SessionPolicy = { maxAgeMs: 12 * 3600_000, idleMs: 3600_000, maxSessions: 1000 };
+const SESSION_POLICY: SessionPolicy = { maxAgeMs: 12 * 3600_000, idleMs: 3600_000, maxSessions: 1000 };
 
 interface Session {
   startedAt: number;

@@ -42,7 +42,10 @@ describe('MQTT broker restart: the MES ends with exactly what the sensor counted
         for (let i = 0; i < steps; i++) {
           counter += 2;
           made += 2;
-          if (i % 3 === 0) (scrap += 1), (scrapped += 1);
+          if (i % 3 === 0) {
+            scrap += 1;
+            scrapped += 1;
+          }
           await publish();
         }
       };

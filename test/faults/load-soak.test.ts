@@ -76,7 +76,10 @@ describe('load soak: 200 machines on 20 Modbus devices at 1 s', () => {
       const sims: ModbusPlcSim[] = [];
       const devices: Record<string, string> = {};
       let seed = 42;
-      const random = () => ((seed = (seed * 48271) % 2147483647) - 1) / 2147483646;
+      const random = () => {
+        seed = (seed * 48271) % 2147483647;
+        return (seed - 1) / 2147483646;
+      };
       for (let d = 0; d < DEVICES; d++) {
         // The simulator takes the device as the gateway reads it (its own port is picked free), to write the same registers.
         const yaml = (port: number) => deviceYaml(d, port);

@@ -9,5 +9,8 @@ export function fixedBackoff(ms: number): BackoffPolicy {
 /** A seeded Park–Miller generator in [0, 1): the same sequence every run. */
 export function seededRandom(seed = 42): Random {
   let s = seed;
-  return () => (s = (s * 16807) % 2147483647) / 2147483647;
+  return () => {
+    s = (s * 16807) % 2147483647;
+    return s / 2147483647;
+  };
 }

@@ -12,9 +12,9 @@ import { eventually } from './wait.js';
 /** Registers per machine: count (uint32, 2), W1, W2, temperature. */
 const STRIDE = 5;
 export const WASTE = ['W1', 'W2'] as const;
-export const DOWNTIME = 'Stop';
+const DOWNTIME = 'Stop';
 
-export interface PlantMachine {
+interface PlantMachine {
   code: string;
   /** The count the gateway first saw: nothing is sent until it changes (SPEC §4). */
   readonly firstCount: number;

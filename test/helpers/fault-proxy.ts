@@ -27,9 +27,9 @@ export type Fault =
   /** 200 with a body that is no MES answer; `forward`: the MES took the request first. */
   | { kind: 'garbage'; forward: boolean };
 
-export type FaultKind = Fault['kind'];
+type FaultKind = Fault['kind'];
 
-export interface ProxiedRequest {
+interface ProxiedRequest {
   at: number;
   method: string;
   path: string;
@@ -39,7 +39,7 @@ export interface ProxiedRequest {
 }
 
 /** Which requests a queued fault may hit; default: any machine endpoint (not token requests). */
-export type FaultTarget = (method: string, path: string) => boolean;
+type FaultTarget = (method: string, path: string) => boolean;
 const machineEndpoint: FaultTarget = (_m, path) => path.startsWith('/api/machines/');
 
 export interface FaultProxy {

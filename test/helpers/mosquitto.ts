@@ -38,7 +38,9 @@ export function hasMosquittoPasswd(): boolean {
 
 /** Kills brokers a crashed test file left behind, so no stray mosquitto outlives the run. */
 const live = new Set<ChildProcess>();
-process.once('exit', () => live.forEach((c) => c.kill('SIGKILL')));
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const { path: dir, remove } = ownedTempDir('mosquitto-test-');
@@ -114,7 +116,10 @@ async function waitListening(port: number, failed: () => string | undefined): Pr
     if (why) throw new Error(why);
     const ok = await new Promise<boolean>((resolve) => {
       const s = tcpConnect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;

@@ -29,3 +29,12 @@ export function faultSeed(): number {
   const fromEnv = process.env.FAULTS_SEED;
   return fromEnv !== undefined && /^\d+$/.test(fromEnv) ? Number(fromEnv) : Date.now() % 2 ** 31;
 }
+
+/** The C library's linear congruential generator in [0, 1): the sequence the property tests were written against. */
+export function lcg(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
+}

@@ -21,7 +21,7 @@ import { Uploader } from '../../src/uplink/uploader.js';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import { ManualClock } from './clocks.js';
 
-export const DOWNTIME_TYPE = 'Maintenance';
+const DOWNTIME_TYPE = 'Maintenance';
 
 /** What one machine's PLC shows; the plant's `step` changes it, each poll reads it. */
 export interface SimMachine {

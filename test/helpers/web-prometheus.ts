@@ -3,7 +3,7 @@
  * not HELP, TYPE, or `name{label="value",...} number`, on a sample whose family has no TYPE
  * before it, and on a family declared twice.
  */
-export interface Sample {
+interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;

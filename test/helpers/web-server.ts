@@ -99,7 +99,12 @@ export async function openSlowSockets(url: string, n: number, localAddress: stri
         }),
     ),
   );
-  return { closed: () => closed, close: () => sockets.forEach((s) => s.destroy()) };
+  return {
+    closed: () => closed,
+    close: () => {
+      for (const s of sockets) s.destroy();
+    },
+  };
 }
 
 /** Reads /healthz of a status server (e.g. a real gateway's). */

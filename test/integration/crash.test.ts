@@ -66,7 +66,10 @@ describe('crash safety', () => {
 
     // Kill at arbitrary moments while production goes on, including while down.
     let seed = 7;
-    const rnd = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    const rnd = (n: number) => {
+      seed = (seed * 48271) % 2147483647;
+      return seed % n;
+    };
     for (let round = 0; round < 4; round++) {
       gw = startGateway(cfg.gatewayFile);
       await gw.waitForLog((l) => l.msg === 'gateway started');

@@ -11,6 +11,7 @@ import { freePort } from '../../src/sim/free-port.js';
 import { device } from '../helpers/modbus-harness.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { eventually } from '../helpers/wait.js';
+import { lcg } from '../helpers/seeded-random.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -118,8 +119,7 @@ describe('Modbus PLC simulator', () => {
   });
 
   it('stops now and then for a few seconds, with a reason from the map, and adds waste', async () => {
-    let seed = 7; // a seeded random source: the same run every time
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = lcg(7); // a seeded random source: the same run every time
     const plc = await sim({ tickMs: 0, random });
     const client = new ModbusClient();
     client.setTimeout(2000);

@@ -170,7 +170,11 @@ describe('OPC UA security', () => {
     const closed = `opc.tcp://127.0.0.1:${await freePort()}`;
     for (const securityMode of ['None', 'Sign', 'SignAndEncrypt']) {
       const lines: string[] = [];
-      const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+      const stream = new Writable({ write: (chunk, _enc, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      });
       // As the gateway hands it over: already bound to the device.
       const logger = pino({ level: 'debug' }, stream).child({ device: 'line1-opcua' });
       const r = new RecordingSink();

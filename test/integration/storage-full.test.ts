@@ -111,14 +111,17 @@ machines:
     const health = healthOf(gateway.url);
 
     await eventually(() => gateway.view.status().machines[0]?.totals.count?.total, (t) => t === 100, 20_000, 'first read');
-    sim.set('M1', 'count', (count += 4));
+    count += 4;
+    sim.set('M1', 'count', count);
     await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'delivered before the disk fills');
 
     fillDisk(junk());
-    sim.set('M1', 'count', (count += 5));
+    count += 5;
+    sim.set('M1', 'count', count);
     sim.set('M1', 'running', false);
     const full = await eventually(() => gateway.view.status().storage, (s) => s.state === 'full' && (s.failures ?? 0) >= 5, 20_000, 'storage full, several polls');
-    sim.set('M1', 'count', (count += 3));
+    count += 3;
+    sim.set('M1', 'count', count);
     expect(full.path).toBe(cfg.dbPath);
     // Readings go on: the page shows the PLC's newest value while nothing can be stored.
     await eventually(() => gateway.view.status().machines[0].values.count?.value, (v) => v === count, 20_000, 'readings shown while full');

@@ -53,7 +53,10 @@ describe('Backoff', () => {
 
   it('draws its jitter from the source it was given', () => {
     const draws: number[] = [];
-    const b = new Backoff(BACKOFF.opcua, () => (draws.push(0), 0));
+    const b = new Backoff(BACKOFF.opcua, () => {
+      draws.push(0);
+      return 0;
+    });
     expect([b.next(), b.next()]).toEqual([400, 800]);
     expect(draws).toHaveLength(2);
   });

@@ -78,7 +78,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What a loaded configuration must never hold: a duration a timer cannot keep, a code the MES can never match. */
 function saneValues(value: unknown, key = ''): void {
-  if (Array.isArray(value)) value.forEach((v) => saneValues(v, key));
+  if (Array.isArray(value)) for (const v of value) saneValues(v, key);
   else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) saneValues(v, key === 'map' ? 'code' : k);
   else if (typeof value === 'number' && /Ms$/.test(key)) expect(value, key).toBeLessThanOrEqual(MAX_TIMER_MS);
   else if (typeof value === 'number' && /Seconds$/.test(key)) expect(value * 1000, key).toBeLessThanOrEqual(MAX_TIMER_MS);

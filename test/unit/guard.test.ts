@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initGuard, stepGuard, HOLD_READS, type GuardOptions, type GuardState } from '../../src/machine/guard.js';
+import { lcg } from '../helpers/seeded-random.js';
 
 /** Feeds raw reads through the guard, one a second unless `times` (ms) are given; returns the totals after each read. */
 function run(
@@ -121,8 +122,7 @@ describe('incrementality guard', () => {
 
   it('the total never decreases and never repeats a delivered value over a long noisy run', () => {
     // Deterministic pseudo-random PLC: rises, resets, wraps, glitches.
-    let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = lcg(42);
     let raw = 60000;
     const raws = [raw];
     for (let i = 0; i < 5000; i++) {
@@ -239,8 +239,7 @@ describe('guard plausibility (issue 7: phantom wraps, torn reads)', () => {
   });
 
   it('never exceeds the true production of a model counter with resets, bad reads and torn words, with and without maxCountJump', () => {
-    let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = lcg(7);
     for (let round = 0; round < 20; round++) {
       const opts = round % 2 === 0 ? u16 : { ...u16, maxJump: 500 };
       let counter = Math.floor(rnd() * 65536);

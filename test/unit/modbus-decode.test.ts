@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modbusTypes } from '../../src/config/schema.js';
-import { decode, describeSource, encode, formatRaw, span, typeOf, typeRollover, wordCount, type ModbusType } from '../../src/adapters/modbus/decode.js';
+import { decode, decodeAt, describeSource, encode, formatRaw, span, typeOf, typeRollover, wordCount, type ModbusType } from '../../src/adapters/modbus/decode.js';
 import { source } from '../helpers/modbus-harness.js';
 
 const reg = (type: string, extra: Record<string, unknown> = {}) => source({ area: 'holding', address: 0, type, ...extra });
@@ -107,7 +107,7 @@ const samples: Record<ModbusType, number[]> = {
   uint16: [0, 1, 65535, 4660],
   int32: [0, -1, 2147483647, -2147483648, 100000],
   uint32: [0, 4294967295, 100000, 65536],
-  float32: [0, 23.5, -1.25, Math.fround(3.14159), Math.fround(1e30)],
+  float32: [0, 23.5, -1.25, Math.fround(1234.567), Math.fround(1e30)],
   int64: [0, -1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 40 + 7],
   uint64: [0, Number.MAX_SAFE_INTEGER, 2 ** 32, 2 ** 48 + 3],
   float64: [0, Math.PI, -1e-300, 1e300],
@@ -169,5 +169,37 @@ describe('typeRollover', () => {
     expect(typeRollover(reg('uint32'))).toBe(2 ** 32);
     for (const t of ['float32', 'float64', 'int64', 'uint64']) expect(typeRollover(reg(t))).toBeUndefined();
     expect(typeRollover(source({ area: 'coil', address: 0 }))).toBeUndefined();
+  });
+});
+
+describe('decodeAt: a value read in place from its block', () => {
+  it('reads every type and layout at odd and even offsets of one block, mixed sizes in a row', () => {
+    // One block as a poll reads it: a filler word first, so values start at odd and even offsets.
+    const block: number[] = [0xbeef];
+    const placed: { s: ReturnType<typeof source>; at: number; v: number }[] = [];
+    for (const type of modbusTypes.filter((t) => t !== 'bool')) {
+      for (const wordOrder of ['big', 'little']) {
+        for (const byteSwap of [false, true]) {
+          for (const v of samples[type]) {
+            const s = source({ area: 'holding', address: block.length, type, wordOrder, byteSwap });
+            placed.push({ s, at: block.length, v });
+            block.push(...(encode(s, v) as number[]));
+          }
+        }
+      }
+    }
+    expect(placed.some((p) => p.at % 2 === 1 && wordCount(typeOf(p.s)) === 4)).toBe(true);
+    for (const { s, at, v } of placed) expect(decodeAt(s, block, at)).toEqual({ ok: true, value: v });
+  });
+
+  it('reads bits and coils at their offset, and refuses a 64-bit value beyond 2^53 in place', () => {
+    const words = [0, 0b1000, 0xffff, 0xffff, 0xffff, 0xffff];
+    expect(decodeAt(reg('bool', { bit: 3 }), words, 1)).toEqual({ ok: true, value: true });
+    expect(decodeAt(reg('bool', { bit: 3 }), words, 0)).toEqual({ ok: true, value: false });
+    expect(decodeAt(source({ area: 'coil', address: 0 }), [false, false, true], 2)).toEqual({ ok: true, value: true });
+    expect(decodeAt(reg('uint64'), words, 2)).toMatchObject({ ok: false, error: expect.stringMatching(/beyond the exactly representable/) });
+    // The same words as int64 are -1: the failed decode left nothing behind for the next one.
+    expect(decodeAt(reg('int64'), words, 2)).toEqual({ ok: true, value: -1 });
+    expect(decodeAt(reg('uint16'), words, 1)).toEqual({ ok: true, value: 8 });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { span } from '../../src/adapters/modbus/decode.js';
 import { MAX_READ, planReads, type ModbusSignal, type ReadBlock } from '../../src/adapters/modbus/plan.js';
 import { source } from '../helpers/modbus-harness.js';
+import { lcg } from '../helpers/seeded-random.js';
 
 let n = 0;
 const sig = (area: string, address: number, extra: Record<string, unknown> = {}): ModbusSignal => ({
@@ -52,8 +53,8 @@ describe('planReads', () => {
 
   it('never splits a 32- or 64-bit value across two requests, whatever the layout and gap', () => {
     // A value split over two requests can be read torn: low word after a carry, high word before.
-    let seed = 3;
-    const rnd = (k: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * k);
+    const next = lcg(3);
+    const rnd = (k: number) => Math.floor(next() * k);
     const types = ['uint16', 'uint32', 'int32', 'float32', 'uint64', 'float64'];
     for (let round = 0; round < 200; round++) {
       const signals = Array.from({ length: 1 + rnd(60) }, () => sig(rnd(2) ? 'holding' : 'input', rnd(400), { type: types[rnd(types.length)] }));
@@ -107,12 +108,11 @@ describe('planReads', () => {
 
 describe('planReads invariants on random devices', () => {
   // A small seeded generator, so a failure reproduces.
-  const rng = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const types = ['uint16', 'int16', 'uint32', 'float32', 'uint64', 'float64'];
 
   for (let seed = 1; seed <= 30; seed++) {
     it(`seed ${seed}`, () => {
-      const r = rng(seed);
+      const r = lcg(seed);
       const maxGap = Math.floor(r() * 20);
       const signals = Array.from({ length: 5 + Math.floor(r() * 200) }, () => {
         const area = ['holding', 'input', 'coil', 'discrete'][Math.floor(r() * 4)];

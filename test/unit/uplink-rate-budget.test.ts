@@ -1,24 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ARRIVAL_MARGIN_MS, RateBudget, SPAN_MS } from '../../src/uplink/rate-budget.js';
+import { drive, maxPerWindow } from '../helpers/budget-drive.js';
 import { ManualClock } from '../helpers/clocks.js';
-
-/** Sends whenever allowed, as an uploader with endless work would, until `until`. */
-function drive(budget: RateBudget, clock: ManualClock, until: number, sends: number[] = []): number[] {
-  for (;;) {
-    const wait = budget.delayMs();
-    if (clock.now() + wait >= until) return sends;
-    clock.set(clock.now() + wait);
-    budget.take();
-    sends.push(clock.now());
-  }
-}
-
-/** Largest number of sends in any half-open window of `span` ms (a densest window starts at a send). */
-function maxPerWindow(sends: number[], span = 60_000): number {
-  let max = 0;
-  for (const start of sends) max = Math.max(max, sends.filter((t) => t >= start && t < start + span).length);
-  return max;
-}
 
 describe('RateBudget', () => {
   it('never exceeds perMinute in any 60 s window under constant demand for 10 minutes', () => {
@@ -102,7 +85,10 @@ describe('RateBudget', () => {
     expect(budget.delayMs()).toBe(1000 + SPAN_MS - 60_000);
     clock.set(start + 1000 + SPAN_MS);
     expect(budget.delayMs()).toBe(0);
-    expect(budget.recent()).toEqual([start + 5000]);
+    // The slow one is still in the window: one more send, then the window is full.
+    expect(budget.usedLastMinute()).toBe(1);
+    budget.take();
+    expect(budget.delayMs()).toBe(start + 5000 + SPAN_MS - clock.now());
   });
 
   it('keeps the window across a restart given the history', () => {
@@ -112,7 +98,7 @@ describe('RateBudget', () => {
     const before = drive(first, clock, start + SPAN_MS - 1);
     expect(before).toHaveLength(10);
     clock.set(start + SPAN_MS - 1);
-    const second = new RateBudget({ perMinute: 10, clock, history: first.recent() });
+    const second = new RateBudget({ perMinute: 10, clock, history: before });
     // The first send is over a minute old but still in the 62 s window.
     expect(second.usedLastMinute()).toBe(9);
     expect(second.delayMs()).toBe(1);
@@ -125,7 +111,7 @@ describe('RateBudget', () => {
     const first = new RateBudget({ perMinute: 100, clock });
     const start = clock.now();
     const before = drive(first, clock, start + 30_000);
-    const second = new RateBudget({ perMinute: 100, clock, history: first.recent() });
+    const second = new RateBudget({ perMinute: 100, clock, history: before });
     expect(second.delayMs()).toBe(first.delayMs());
     const after = drive(second, clock, start + 600_000);
     expect(after[0] - before[before.length - 1]).toBe(SPAN_MS / 100);
@@ -136,8 +122,11 @@ describe('RateBudget', () => {
     const clock = new ManualClock();
     const now = clock.now();
     const budget = new RateBudget({ perMinute: 2, clock, history: [now - SPAN_MS, now - 70_000, now + 3_600_000] });
-    expect(budget.recent()).toEqual([now]);
     expect(budget.usedLastMinute()).toBe(1);
+    // The one counted is the future one, as now: a second send fills the window for a whole span.
+    expect(budget.delayMs()).toBe(0);
+    budget.take();
+    expect(budget.delayMs()).toBe(SPAN_MS);
   });
 
   it('restarts the minute when the wall clock steps back instead of blocking until it catches up', () => {
@@ -166,7 +155,7 @@ describe('RateBudget', () => {
     await clock.advanceAndSettle(1);
     await acquired;
     expect(done).toBe(true);
-    expect(budget.recent()).toEqual([start + 30_000]);
+    expect(budget.usedLastMinute()).toBe(1);
   });
 
   it('acquire waits on the clock for a slot and takes it; concurrent callers each get their own', async () => {
@@ -174,14 +163,23 @@ describe('RateBudget', () => {
     const budget = new RateBudget({ perMinute: 62, clock });
     const start = clock.now();
     const order: number[] = [];
-    const all = Promise.all([1, 2, 3].map((i) => budget.acquire().then(() => order.push(i))));
+    const at: number[] = [];
+    const all = Promise.all(
+      [1, 2, 3].map((i) =>
+        budget.acquire().then(() => {
+          order.push(i);
+          at.push(clock.now() - start);
+        }),
+      ),
+    );
     await clock.advanceAndSettle(0);
     expect(order).toHaveLength(1);
     await clock.advanceAndSettle(1000);
     expect(order).toHaveLength(2);
     await clock.advanceAndSettle(1000);
     await all;
-    expect(budget.recent()).toEqual([start, start + 1000, start + 2000]);
+    expect(at).toEqual([0, 1000, 2000]);
+    expect(budget.usedLastMinute()).toBe(3);
   });
 
   it('acquire rejects when aborted, without taking a slot', async () => {

@@ -54,7 +54,9 @@ describe('healthProblems', () => {
   });
 
   it('reports no device connected, after a start-up grace', () => {
-    const allDown = (s: GatewayStatus) => s.devices.forEach((d) => (d.state = 'disconnected'));
+    const allDown = (s: GatewayStatus) => {
+      for (const d of s.devices) d.state = 'disconnected';
+    };
     expect(withChange(allDown)[0]).toMatch(/^no device connected: press-plc-1 \(disconnected\), line2-opcua \(disconnected: connect ECONNREFUSED/);
     expect(
       withChange((s) => {

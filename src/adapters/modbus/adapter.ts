@@ -153,7 +153,7 @@ class ModbusPoller implements DeviceAdapter {
         this.ctx.sink.signalError(r.signal.machine, r.signal.key, r.error ?? 'no value', at);
       } else {
         const rollover = rolloverOf(r.signal);
-        batch.push({ machine: r.signal.machine, signal: r.signal.key, value: r.value, raw: r.data ? [...r.data] : undefined, at, ...(rollover !== undefined && { rollover }) });
+        batch.push({ machine: r.signal.machine, signal: r.signal.key, value: r.value, raw: r.data, at, ...(rollover !== undefined && { rollover }) });
       }
     }
     if (batch.length > 0) this.ctx.sink.readings(batch);

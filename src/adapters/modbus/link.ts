@@ -116,7 +116,7 @@ export function tcpLink(target: TcpTarget, framing: 'mbap' | 'rtu'): ModbusLink 
     },
     read(area, start, count) {
       const c = client;
-      if (!c || !c.isOpen) return Promise.reject(new Error('not connected'));
+      if (!c?.isOpen) return Promise.reject(new Error('not connected'));
       return inFlight.run(() => clientRead(c, area, start, count));
     },
     async close() {

@@ -3,7 +3,7 @@
  * unit refuses with exception 2 (illegal data address) is read one signal at a time from
  * then on, so one bad address blinds only its own signal.
  */
-import { decode, span, type RawData } from './decode.js';
+import { decode, decodeAt, span, type Decoded, type RawData } from './decode.js';
 import { errorText, modbusCode, type ModbusLink } from './link.js';
 import type { ModbusSignal, ReadBlock, ReadPlan } from './plan.js';
 
@@ -37,8 +37,7 @@ async function request(link: ModbusLink, area: ReadBlock['area'], start: number,
   }
 }
 
-function fromData(signal: ModbusSignal, data: RawData): SignalResult {
-  const decoded = decode(signal.source, data);
+function result(signal: ModbusSignal, data: RawData, decoded: Decoded): SignalResult {
   return decoded.ok ? { signal, data, value: decoded.value } : { signal, data, error: decoded.error };
 }
 
@@ -52,7 +51,8 @@ export async function readCycle(link: ModbusLink, plan: ReadPlan, split: Set<Rea
       if ('data' in out) {
         for (const s of block.signals) {
           const at = s.source.address - block.start;
-          results.push(fromData(s, out.data.slice(at, at + span(s.source))));
+          // Decoded in place in the block; the slice is the signal's raw words for display.
+          results.push(result(s, out.data.slice(at, at + span(s.source)), decodeAt(s.source, out.data, at)));
         }
         continue;
       }
@@ -65,7 +65,7 @@ export async function readCycle(link: ModbusLink, plan: ReadPlan, split: Set<Rea
     for (const signal of block.signals) {
       const out = await request(link, block.area, signal.source.address, span(signal.source));
       if ('lost' in out) return { results, lost: out.lost };
-      results.push('data' in out ? fromData(signal, out.data) : { signal, error: out.error });
+      results.push('data' in out ? result(signal, out.data, decode(signal.source, out.data)) : { signal, error: out.error });
     }
   }
   return { results };

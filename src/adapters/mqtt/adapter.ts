@@ -88,7 +88,7 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
     async start() {
       if (client || stopped) return;
       report('connecting');
-      let opts;
+      let opts: ReturnType<typeof clientOptions>;
       try {
         opts = clientOptions(device, 'gateway', { reconnectPeriod: 0 });
       } catch (e) {

@@ -16,13 +16,13 @@ export type MqttDevice = DeviceOf<'mqtt'>;
  * restart or a network outage of a shift or more, short enough that a removed or renamed
  * device does not leave a queue on the broker forever.
  */
-export const SESSION_EXPIRY_SECONDS = 24 * 60 * 60;
+const SESSION_EXPIRY_SECONDS = 24 * 60 * 60;
 
 /**
  * The gateway's client id: the configured `clientId`, else one made from the device and
  * the host, stable across restarts so the broker can hand the gateway its session back.
  */
-export function gatewayClientId(device: MqttDevice): string {
+function gatewayClientId(device: MqttDevice): string {
   const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-') || 'host';
   return device.connection.clientId ?? `shopfloor-gateway-${device.device}-${host}`;
 }

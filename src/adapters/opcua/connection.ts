@@ -169,7 +169,7 @@ function hidesSocketError(err: unknown): boolean {
 }
 
 /** Opens and closes one TCP connection to the endpoint's host and port. */
-export async function checkReachable(endpointUrl: string, clock: Clock, cancel: AbortSignal, timeoutMs = REACH_TIMEOUT_MS): Promise<Reachability> {
+async function checkReachable(endpointUrl: string, clock: Clock, cancel: AbortSignal, timeoutMs = REACH_TIMEOUT_MS): Promise<Reachability> {
   let host: string;
   let port: number;
   try {

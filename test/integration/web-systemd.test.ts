@@ -24,7 +24,8 @@ function parseUnit(text: string): Record<string, Record<string, string[]>> {
     }
     const kv = /^([A-Za-z]+)=(.*)$/.exec(line);
     if (!kv || !current) throw new Error(`not a unit file line: ${raw}`);
-    (current[kv[1]] ??= []).push(kv[2]);
+    current[kv[1]] ??= [];
+    current[kv[1]].push(kv[2]);
   }
   return sections;
 }
