@@ -110,7 +110,7 @@ describe('modbus adapter against pymodbus', () => {
     await loadPress(s);
     const rows = await adapter(press('modbus-tcp', s.port), new RecordingSink()).probe();
     expect(rows).toHaveLength(10);
-    expect(rows[0]).toEqual({ machine: 'PRESS01', signal: 'count', source: 'holding 0 uint32', raw: '0001 86a0', value: 100000 });
+    expect(rows[0]).toEqual({ machine: 'PRESS01', signal: 'count', source: 'holding 0 uint32', raw: '0001 86a0', value: 100000, rollover: 2 ** 32 });
     expect(rows.find((r) => r.signal === 'param:temp')).toMatchObject({ source: 'input 0 float32 little', raw: '0000 41bc', value: 23.5 });
     expect(rows.find((r) => r.signal === 'running')).toMatchObject({ source: 'coil 0 bool', raw: '1', value: true });
     expect(rows.every((r) => r.error === undefined)).toBe(true);

@@ -31,16 +31,16 @@ describe('rate budget after a restart', () => {
     const db = openDatabase(file);
     const history = new History(db);
     const first = new RateBudget({ perMinute: 10, clock });
-    // The whole minute's budget at once, each send written to the log as the uplink does.
-    const before = drive(first, clock, start + 1);
+    // A whole window's budget, each send written to the log as the uplink does.
+    const before = drive(first, clock, start + SPAN_MS - 1);
     for (const at of before) history.recordRequest(at);
     expect(before).toHaveLength(10);
     db.close();
 
-    clock.set(start + 20_000);
+    clock.set(start + 58_000);
     const second = budgetAfterRestart(file, clock, 10);
     expect(second.usedLastMinute()).toBe(10);
-    expect(second.delayMs()).toBe(SPAN_MS - 20_000);
+    expect(second.delayMs()).toBe(SPAN_MS - 58_000);
     const after = drive(second, clock, start + 600_000);
     expect(after[0]).toBe(start + SPAN_MS);
     expect(maxPerWindow([...before, ...after], SPAN_MS)).toBeLessThanOrEqual(10);

@@ -85,10 +85,10 @@ describe('RateBudget', () => {
     expect(budget.delayMs()).toBe(1000 + SPAN_MS - 60_000);
     clock.set(start + 1000 + SPAN_MS);
     expect(budget.delayMs()).toBe(0);
-    // The slow one is still in the window: one more send, then the window is full.
+    // The slow one is still in the window, counted from its answer: one more send fills it.
     expect(budget.usedLastMinute()).toBe(1);
     budget.take();
-    expect(budget.delayMs()).toBe(start + 5000 + SPAN_MS - clock.now());
+    expect(budget.usedLastMinute()).toBe(2);
   });
 
   it('keeps the window across a restart given the history', () => {
@@ -123,10 +123,8 @@ describe('RateBudget', () => {
     const now = clock.now();
     const budget = new RateBudget({ perMinute: 2, clock, history: [now - SPAN_MS, now - 70_000, now + 3_600_000] });
     expect(budget.usedLastMinute()).toBe(1);
-    // The one counted is the future one, as now: a second send fills the window for a whole span.
-    expect(budget.delayMs()).toBe(0);
-    budget.take();
-    expect(budget.delayMs()).toBe(SPAN_MS);
+    // The one counted is the future one, as now: the next send waits its spacing from it.
+    expect(budget.delayMs()).toBe(SPAN_MS / 2);
   });
 
   it('restarts the minute when the wall clock steps back instead of blocking until it catches up', () => {
