@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { closest } from '../config/words.js';
+import { GatewayError } from '../core/errors.js';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -12,9 +13,9 @@ export const DEFAULT_CONFIG = 'config/gateway.yaml';
  * A command line the verb cannot use. `main.ts` prints the message with the verb's usage
  * and exits 2; `--help` is one without a message (the usage on stdout, exit 0).
  */
-export class UsageError extends Error {
+export class UsageError extends GatewayError<'SFG_USAGE'> {
   constructor(message: string, readonly help = false) {
-    super(message);
+    super('SFG_USAGE', message);
   }
 }
 

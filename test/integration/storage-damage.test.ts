@@ -72,6 +72,8 @@ describe('damaged, missing or shared database', () => {
 
   const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+  const refusalCodes: Record<string, string> = { 'storage.corrupt': 'SFG_STORAGE_DAMAGED', 'storage.missing': 'SFG_STORAGE_MISSING', 'storage.locked': 'SFG_STORAGE_LOCKED' };
+
   /** Starts the gateway and expects it to refuse: exit code, the one line, nothing else said. */
   async function expectRefusal(cfg: TestConfig, event: string, exit: number): Promise<Record<string, unknown>> {
     const gw = startGateway(cfg.gatewayFile);
@@ -79,6 +81,7 @@ describe('damaged, missing or shared database', () => {
     const stderr: string[] = [];
     gw.child.stderr!.on('data', (d) => stderr.push(String(d)));
     const line = await gw.waitForLog((l) => l.event === event);
+    expect(line.code).toBe(refusalCodes[event]);
     const code = await new Promise((done) => (gw.child.exitCode !== null ? done(gw.child.exitCode) : gw.child.once('exit', done)));
     expect(code).toBe(exit);
     expect(gw.logs.filter((l) => (l.level as number) >= 50)).toEqual([line]);
