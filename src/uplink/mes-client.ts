@@ -6,6 +6,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { errorCode } from '../core/errors.js';
 import type { Answered } from './rate-budget.js';
 import { basicAuthorization, TokenKeeper } from './auth.js';
 import { parseDowntimes, type Downtime } from './downtimes.js';
@@ -19,9 +20,11 @@ export type MesResult =
   /**
    * 5xx, timeout, connection error: worth sending again later. `mayHaveArrived` is false
    * when the MES certainly did not take the request (an HTTP answer, or no connection was
-   * made) and true when it may have (no answer after the request could have left).
+   * made) and true when it may have (no answer after the request could have left). `code`
+   * is the transport error's own (undici's `UND_ERR_CONNECT_TIMEOUT`, Node's `ECONNREFUSED`,
+   * ...) when no HTTP answer came.
    */
-  | { outcome: 'retry'; status?: number; error: string; mayHaveArrived: boolean };
+  | { outcome: 'retry'; status?: number; code?: string; error: string; mayHaveArrived: boolean };
 
 export type DowntimesResult = { outcome: 'ok'; status: number; downtimes: Downtime[] } | Exclude<MesResult, { outcome: 'ok' }>;
 
@@ -167,11 +170,12 @@ export class MesClient {
       const text = await res.body.text();
       return this.classify(res.statusCode, res.headers['retry-after'], text);
     } catch (err) {
-      const e = err as { code?: string; message?: string };
+      const code = errorCode(err);
       return {
         outcome: 'retry',
-        error: this.redact(`${e.code ?? 'error'}: ${e.message ?? String(err)}`),
-        mayHaveArrived: !NOT_SENT_CODES.has(e.code ?? ''),
+        ...(code === undefined ? {} : { code }),
+        error: this.redact(`${code ?? 'error'}: ${(err as { message?: string }).message ?? String(err)}`),
+        mayHaveArrived: code === undefined || !NOT_SENT_CODES.has(code),
       };
     } finally {
       answered();

@@ -15,6 +15,7 @@ import type { RateBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
 import { BACKOFF, backoffDelay, type Random } from '../backoff.js';
 import type { GatewayStatus } from '../web/status-types.js';
+import { errorCode } from '../core/errors.js';
 
 /** What the uplink knows of the MES, as the status page shows it. */
 export type UplinkHealth = Omit<GatewayStatus['mes'], 'baseUrl'>;
@@ -178,7 +179,7 @@ export class Uploader {
       } else {
         // A bug here must not stop delivery for everyone; the item stays queued.
         this.o.logger.error({ err, machine, lane }, 'delivery failed unexpectedly');
-        this.noteFailure((err as Error).message);
+        this.noteFailure((err as Error).message, errorCode(err));
       }
     }
     this.o.onChange?.();
@@ -202,8 +203,8 @@ export class Uploader {
       this.deadLettered('startstop', machine, id, res.status, res.reason, body);
     } else if (res.outcome === 'retry' && res.mayHaveArrived) {
       // Left marked: sending it blindly could open a second downtime, so the next turn asks the MES.
-      logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error }, `no answer for the ${machine} run/stop; asking the MES whether it arrived`);
-      this.noteFailure(res.error);
+      logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error, code: res.code }, `no answer for the ${machine} run/stop; asking the MES whether it arrived`);
+      this.noteFailure(res.error, res.code);
     } else {
       outbox.startStopNotSent(item, 'error' in res ? res.error : `HTTP ${res.status}`);
       this.handleFailure(res, []);
@@ -246,7 +247,7 @@ export class Uploader {
     const failures = (this.verifyFailures.get(item.id) ?? 0) + 1;
     if (res.status === 404 || res.status === 403 || failures >= MAX_VERIFY_FAILURES) return this.takeAsReceived(machine, item, error);
     this.verifyFailures.set(item.id, failures);
-    this.noteFailure(error);
+    this.noteFailure(error, res.outcome === 'retry' ? res.code : undefined);
   }
 
   /** The old rule, when the MES cannot tell: a second downtime is worse than a missed one, which the next transition corrects. */
@@ -393,12 +394,13 @@ export class Uploader {
       this.authProblemAt = clock.now();
       this.health.authProblem = `MES refused the credentials (${res.status}): ${res.reason}. Sending stopped; fix prodsmart.auth (or the API key in the MES) and save gateway.yaml; one request every 15 min checks again.`;
       this.health.lastError = this.health.authProblem;
+      this.health.lastErrorCode = undefined;
       this.health.lastErrorAt = clock.now();
       logger.error({ status: res.status }, this.health.authProblem);
       return;
     }
     this.o.outbox.failed(ids, res.error);
-    this.noteFailure(res.error);
+    this.noteFailure(res.error, res.code);
   }
 
   /**
@@ -420,13 +422,15 @@ export class Uploader {
     return until;
   }
 
-  private noteFailure(error: string): void {
+  /** `code`: the transport error's, when no HTTP answer came (see MesResult). */
+  private noteFailure(error: string, code?: string): void {
     const { clock, logger } = this.o;
     const delay = backoffDelay(this.failures++, BACKOFF.uplink, this.o.random);
     this.health.reachable = false;
     this.health.lastError = error;
+    this.health.lastErrorCode = code;
     this.health.lastErrorAt = clock.now();
     this.health.pausedUntil = clock.now() + delay;
-    logger.warn({ error, retryInMs: Math.round(delay) }, 'MES not reachable; backing off');
+    logger.warn({ event: 'mes.unreachable', error, code, retryInMs: Math.round(delay) }, 'MES not reachable; backing off');
   }
 }

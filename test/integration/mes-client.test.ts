@@ -241,7 +241,7 @@ describe('MesClient: rate limit, errors, timeouts', () => {
   it('returns a timeout as retry', async () => {
     mes.setDelay(2000);
     const res = await client(basicAuth, { timeoutMs: 100 }).counter('PRESS01', { count: 1 });
-    expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('UND_ERR_HEADERS_TIMEOUT'), mayHaveArrived: true });
+    expect(res).toMatchObject({ outcome: 'retry', code: 'UND_ERR_HEADERS_TIMEOUT', error: expect.stringContaining('UND_ERR_HEADERS_TIMEOUT'), mayHaveArrived: true });
     expect(res).not.toHaveProperty('status');
     // A request that timed out may still have reached the MES: the budget hears when it ended.
     expect(answered).toBe(1);
@@ -302,7 +302,7 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     const { port } = server.address() as AddressInfo;
     await new Promise((r) => server.close(r));
     const res = await client(basicAuth, { baseUrl: `http://127.0.0.1:${port}` }).counter('PRESS01', { count: 1 });
-    expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('ECONNREFUSED'), mayHaveArrived: false });
+    expect(res).toMatchObject({ outcome: 'retry', code: 'ECONNREFUSED', error: expect.stringContaining('ECONNREFUSED'), mayHaveArrived: false });
     expect(answered).toBe(1);
   });
 });

@@ -442,6 +442,8 @@ describe('uploader', () => {
       s.read('M00', { running: false });
       s.uploader.start();
       await eventually(() => s.uploader.stats.requests['startstop 0'] ?? 0, (n) => n >= 2, 10_000, 'refused connections');
+      // The status says why, by the transport error's code.
+      expect(s.uploader.health).toMatchObject({ reachable: false, lastErrorCode: 'ECONNREFUSED', lastError: expect.stringContaining('ECONNREFUSED') });
       await back();
       await eventually(() => mes!.state.M00.startstop.length, (n) => n >= 1, 10_000, 'stop delivered');
       await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'queue empty');
