@@ -10,11 +10,12 @@ import { errorCode } from '../core/errors.js';
 import type { Answered } from './rate-budget.js';
 import { basicAuthorization, TokenKeeper } from './auth.js';
 import { parseDowntimes, type Downtime } from './downtimes.js';
+import { rejectionKind, type RejectionKind } from './rejection.js';
 
 export type MesResult =
   | { outcome: 'ok'; status: number; body: string }
-  /** 400 etc.: the MES refused this item; `reason` is its text. */
-  | { outcome: 'rejected'; status: number; reason: string }
+  /** 400 or 422: the MES refused this item; `reason` is its text (masked, cut), `rejection` what it is about. */
+  | { outcome: 'rejected'; status: number; reason: string; rejection: RejectionKind }
   | { outcome: 'unauthorized'; status: 401 | 403; reason: string }
   | { outcome: 'rate-limited'; status: 429; retryAfterMs: number }
   /**
@@ -195,7 +196,8 @@ export class MesClient {
     if (status === 401 || status === 403) return { outcome: 'unauthorized', status, reason };
     // Only the MES's own "this request is wrong" answers take an item out of the queue. A
     // 404 or a redirect is a proxy, a maintenance page or a wrong baseUrl: keep the item.
-    if (status === 400 || status === 422) return { outcome: 'rejected', status, reason };
+    // Classified on the whole text as the MES sent it: masking a secret could change its words.
+    if (status === 400 || status === 422) return { outcome: 'rejected', status, reason, rejection: rejectionKind(status, text) };
     // An answer, even an error page, says the MES did not take it: a 2xx is how it takes one.
     return { outcome: 'retry', status, error: `HTTP ${status}: ${reason}`, mayHaveArrived: false };
   }

@@ -63,9 +63,6 @@ const MAX_VERIFY_FAILURES = 3;
 /** Pages of downtimes read for one check; more since the attempt and the answer is not conclusive. */
 const MAX_DOWNTIME_PAGES = 5;
 
-/** Reasons the MES gives for a counter that is not above the one it has. */
-const NOT_GREATER = /not greater|greater than|must be (higher|incremental)|incremental|lower than|less than/i;
-
 export class Uploader {
   readonly health: UplinkHealth = { reachable: null };
   readonly stats: UplinkStats;
@@ -200,7 +197,7 @@ export class Uploader {
       logger.info({ machine, ...body }, 'delivered startstop');
     } else if (res.outcome === 'rejected') {
       const id = outbox.startStopDead(machine, item, res.status, res.reason, clock.now());
-      this.deadLettered('startstop', machine, id, res.status, res.reason, body);
+      this.deadLettered('startstop', machine, id, res, res.reason, body);
     } else if (res.outcome === 'retry' && res.mayHaveArrived) {
       // Left marked: sending it blindly could open a second downtime, so the next turn asks the MES.
       logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error, code: res.code }, `no answer for the ${machine} run/stop; asking the MES whether it arrived`);
@@ -296,29 +293,33 @@ export class Uploader {
       if (res.outcome !== 'retry') outbox.counterRefused(machine, values, before);
       return this.handleFailure(res, params.map((p) => p.id));
     }
+    const { rejection } = res;
     // "Not greater" for a value we had already put on the wire: the MES most likely got it
     // and we crashed (or timed out) before hearing so. The next, larger value settles it.
-    const resent = NOT_GREATER.test(res.reason) ? values.filter((v) => v.total <= before.get(v.signal)!.attempted) : [];
+    const resent = rejection === 'not-greater' ? values.filter((v) => v.total <= before.get(v.signal)!.attempted) : [];
     if (resent.length > 0) {
       outbox.counterDelivered(machine, resent, [], body, now, 'settled');
       this.countDelivered(machine, resent, before);
-      this.o.logger.warn({ machine, body, reason: res.reason }, 'MES refused a value already sent before; taken as delivered');
+      this.o.logger.warn({ event: 'counter.settled', machine, body, reason: res.reason }, 'MES refused a value already sent before; taken as delivered');
       return;
     }
     if (!isolating && values.length + params.length > 1) {
       outbox.counterRefused(machine, values, before);
       this.isolate.set(machine, now + ISOLATE_MS);
-      this.o.logger.warn({ machine, body, reason: res.reason }, 'MES refused a combined counter; sending its parts one by one');
+      this.o.logger.warn({ event: 'counter.isolated', machine, body, reason: res.reason, rejection }, 'MES refused a combined counter; sending its parts one by one');
       return;
     }
     let reason = res.reason;
-    if (NOT_GREATER.test(res.reason)) {
+    if (rejection === 'not-greater') {
       reason = `${res.reason} — the MES is ahead of this gateway (state lost or counter set elsewhere?). ` +
         `Run: shopfloor-gateway rebase ${machine} <value the MES shows>`;
-      this.o.logger.error({ machine, body, reason: res.reason }, `MES counter is ahead of the gateway for ${machine}: run "shopfloor-gateway rebase ${machine} <MES value>"`);
+      this.o.logger.error(
+        { event: 'mes.ahead', machine, body, reason: res.reason },
+        `MES counter is ahead of the gateway for ${machine}: run "shopfloor-gateway rebase ${machine} <MES value>"`,
+      );
     }
     const id = outbox.counterDead(machine, values, before, body, res.status, reason, now);
-    this.deadLettered('counter', machine, id, res.status, reason, body);
+    this.deadLettered('counter', machine, id, res, reason, body);
   }
 
   /** Records an answer; if the disk refuses, it is kept and recorded first next time, never sent again. */
@@ -348,7 +349,7 @@ export class Uploader {
       this.o.logger.info({ machine, ...body }, 'delivered parameters');
     } else if (res.outcome === 'rejected') {
       const id = outbox.parametersDead(machine, params, body, res.status, res.reason, clock.now());
-      this.deadLettered('parameters', machine, id, res.status, res.reason, body);
+      this.deadLettered('parameters', machine, id, res, res.reason, body);
     } else this.handleFailure(res, params.map((p) => p.id));
   }
 
@@ -377,8 +378,12 @@ export class Uploader {
     }
   }
 
-  private deadLettered(kind: MesKind, machine: string, id: number, status: number, reason: string, body: unknown): void {
-    this.o.logger.error({ machine, kind, status, reason, body, deadLetter: id }, `MES refused ${kind} for ${machine}; kept as dead letter ${id}`);
+  /** `reason` is the MES's, with the gateway's hint when it has one. */
+  private deadLettered(kind: MesKind, machine: string, id: number, res: Extract<MesResult, { outcome: 'rejected' }>, reason: string, body: unknown): void {
+    this.o.logger.error(
+      { event: 'mes.dead_letter', machine, kind, status: res.status, rejection: res.rejection, reason, body, deadLetter: id },
+      `MES refused ${kind} for ${machine}; kept as dead letter ${id}`,
+    );
   }
 
   private handleFailure(res: Exclude<MesResult, { outcome: 'ok' | 'rejected' }>, ids: number[]): void {

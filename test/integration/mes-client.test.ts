@@ -92,7 +92,19 @@ describe('MesClient: endpoints and bodies', () => {
       outcome: 'rejected',
       status: 400,
       reason: 'count 500 is not greater than the current counter 700',
+      rejection: 'not-greater',
     });
+  });
+
+  it('says what each refusal of the sandbox is about', async () => {
+    const c = client(basicAuth);
+    const kinds = [
+      await c.counter('PRESS99', { count: 1 }),
+      await c.counter('PRESS01', { count: 1, waste: [{ code: 'Waste9', quantity: 1 }] }),
+      await c.startstop('PRESS01', { type: 'Lunch', running: 0 }),
+      await c.counter('PRESS01', { count: -1 }),
+    ].map((r) => (r.outcome === 'rejected' ? r.rejection : r.outcome));
+    expect(kinds).toEqual(['unknown-machine', 'unknown-waste', 'unknown-downtime-type', 'invalid']);
   });
 });
 
@@ -265,8 +277,8 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     try {
       const viaBasic = await client(basicAuth, { baseUrl }).counter('PRESS01', { count: 1 });
       const viaToken = await client({ accessToken: 'tok/en+1', tokenAuth: false }, { baseUrl }).counter('PRESS01', { count: 1 });
-      expect(viaBasic).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter Basic ***' });
-      expect(viaToken).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter?access_token=***' });
+      expect(viaBasic).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter Basic ***', rejection: 'invalid' });
+      expect(viaToken).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter?access_token=***', rejection: 'invalid' });
       for (const auth of [basicAuth, { accessToken: 'tok/en+1', tokenAuth: false }] as const) {
         const res = await client(auth, { baseUrl }).counter('padded', { count: 1 });
         const reason = (res as { reason: string }).reason;
