@@ -107,7 +107,7 @@ export class Gateway implements StatusProvider {
     this.every('integrity', INTEGRITY_CHECK_MS, () => quickCheck(this.db, g.storage.path));
     this.storage.run('sample', () => this.sampleProduction());
     this.logger.info(
-      { devices: this.devices.size, machines: this.processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
+      { event: 'gateway.started', devices: this.devices.size, machines: this.processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
       'gateway started',
     );
   }
@@ -120,7 +120,7 @@ export class Gateway implements StatusProvider {
     await this.uploader.stop();
     await this.client.close();
     this.db.close();
-    this.logger.info('gateway stopped');
+    this.logger.info({ event: 'gateway.stopped' }, 'gateway stopped');
   }
 
   /**
@@ -130,7 +130,7 @@ export class Gateway implements StatusProvider {
   async reload(next: LoadedConfig): Promise<void> {
     const prev = this.config;
     if (next.gateway.storage.path !== prev.gateway.storage.path) {
-      this.logger.warn({ running: prev.gateway.storage.path, configured: next.gateway.storage.path }, 'storage.path changes take effect at the next restart');
+      this.logger.warn({ event: 'config.storage_path_pending', running: prev.gateway.storage.path, configured: next.gateway.storage.path }, 'storage.path changes take effect at the next restart');
       next = { ...next, gateway: { ...next.gateway, storage: prev.gateway.storage } };
     }
     this.config = next;
@@ -143,12 +143,12 @@ export class Gateway implements StatusProvider {
       if (!cfg || JSON.stringify(cfg) !== running.fingerprint) {
         await running.adapter?.stop();
         this.devices.delete(id);
-        this.logger.info({ device: id }, cfg ? 'device changed; restarting it' : 'device removed');
+        this.logger.info({ event: cfg ? 'device.restarted' : 'device.removed', device: id }, cfg ? 'device changed; restarting it' : 'device removed');
       }
     }
     for (const cfg of wanted.values()) if (!this.devices.has(cfg.device)) await this.startDevice(cfg);
     if (JSON.stringify(prev.gateway.prodsmart) !== JSON.stringify(next.gateway.prodsmart)) {
-      this.logger.info('MES settings changed; reconnecting the uplink');
+      this.logger.info({ event: 'mes.reconnect' }, 'MES settings changed; reconnecting the uplink');
       await this.uploader.stop();
       await this.client.close();
       this.startUplink(next.gateway);
@@ -242,8 +242,8 @@ export class Gateway implements StatusProvider {
       },
       connection: (state, error) => {
         if (state !== status.state) {
-          if (state === 'disconnected') logger.warn({ state, error }, 'device disconnected');
-          else logger.info({ state }, `device ${state}`);
+          if (state === 'disconnected') logger.warn({ event: 'device.disconnected', state, error }, 'device disconnected');
+          else logger.info({ event: `device.${state}`, state }, `device ${state}`);
         }
         status.state = state;
         if (error) {
@@ -268,7 +268,7 @@ export class Gateway implements StatusProvider {
       status.state = 'disconnected';
       status.lastError = (err as Error).message;
       status.lastErrorAt = this.clock.now();
-      logger.error({ err }, 'device could not start');
+      logger.error({ event: 'device.start_failed', err }, 'device could not start');
     }
   }
 

@@ -40,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     // The simulators are loaded only for the demo, never on a production gateway.
     world = sim && (await (await import('./simulate.js')).startSimulators(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }));
   } catch (err) {
-    logger.fatal({ err }, 'simulators could not start');
+    logger.fatal({ event: 'simulate.start_failed', err }, 'simulators could not start');
   }
   if (sim && !world) {
     store.close();
@@ -60,14 +60,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const startWeb = (g: GatewayConfig) =>
     startWebServer({ listen: g.web.listen, token: g.web.token, provider: gateway, logger: logger.child({ component: 'web' }) }).then((w) => {
-      logger.info({ url: w.url }, 'status page listening');
+      logger.info({ event: 'web.listening', url: w.url }, 'status page listening');
       return w;
     });
   let web: Awaited<ReturnType<typeof startWeb>>;
   try {
     web = await startWeb(config.gateway);
   } catch (err) {
-    logger.fatal({ err }, 'status page could not start');
+    logger.fatal({ event: 'web.start_failed', err }, 'status page could not start');
     await gateway.stop();
     await world?.close();
     lock.release();
@@ -87,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
         try {
           web = await startWeb(next.gateway);
         } catch (err) {
-          logger.error({ err }, 'status page could not start with the new settings; keeping the old ones');
+          logger.error({ event: 'web.restart_failed', err }, 'status page could not start with the new settings; keeping the old ones');
           web = await startWeb(current.gateway);
         }
       }
@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
 
   await new Promise<void>((done) => {
     const shutdown = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
+      logger.info({ event: 'gateway.stopping', signal }, 'shutting down');
       done();
     };
     process.once('SIGINT', shutdown);

@@ -48,7 +48,7 @@ export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
     try {
       watchers.set(dir, watch(dir, schedule));
     } catch (err) {
-      o.logger.warn({ dir, err }, 'cannot watch configuration folder; changes need a restart');
+      o.logger.warn({ event: 'config.watch_failed', dir, err }, 'cannot watch configuration folder; changes need a restart');
     }
   };
   /** gateway.yaml now names another devices folder: watch that one instead. */
@@ -64,7 +64,7 @@ export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
   };
   watchDir(gatewayDir);
   watchDir(devicesDir);
-  o.logger.info({ folders: watchers.size }, 'watching configuration for changes');
+  o.logger.info({ event: 'config.watching', folders: watchers.size }, 'watching configuration for changes');
   return {
     close() {
       closed = true;

@@ -175,7 +175,7 @@ export class Uploader {
         this.o.onStorageFault?.(err);
       } else {
         // A bug here must not stop delivery for everyone; the item stays queued.
-        this.o.logger.error({ err, machine, lane }, 'delivery failed unexpectedly');
+        this.o.logger.error({ event: 'mes.delivery_failed', err, machine, lane }, 'delivery failed unexpectedly');
         this.noteFailure((err as Error).message, errorCode(err));
       }
     }
@@ -194,7 +194,7 @@ export class Uploader {
     if (res.outcome === 'ok') {
       const at = clock.now();
       this.settle(machine, () => outbox.startStopDelivered(machine, item, at));
-      logger.info({ machine, ...body }, 'delivered startstop');
+      logger.info({ event: 'mes.delivered', kind: 'startstop', machine, ...body }, 'delivered startstop');
     } else if (res.outcome === 'rejected') {
       const id = outbox.startStopDead(machine, item, res.status, res.reason, clock.now());
       this.deadLettered('startstop', machine, id, res, res.reason, body);
@@ -285,7 +285,7 @@ export class Uploader {
     if (res.outcome === 'ok') {
       outbox.counterDelivered(machine, values, params, body, now);
       this.countDelivered(machine, values, before);
-      this.o.logger.info({ machine, ...body }, 'delivered counter');
+      this.o.logger.info({ event: 'mes.delivered', kind: 'counter', machine, ...body }, 'delivered counter');
       return;
     }
     if (res.outcome !== 'rejected') {
@@ -346,7 +346,7 @@ export class Uploader {
     this.count('parameters', res);
     if (res.outcome === 'ok') {
       outbox.parametersDelivered(machine, params, body, clock.now());
-      this.o.logger.info({ machine, ...body }, 'delivered parameters');
+      this.o.logger.info({ event: 'mes.delivered', kind: 'parameters', machine, ...body }, 'delivered parameters');
     } else if (res.outcome === 'rejected') {
       const id = outbox.parametersDead(machine, params, body, res.status, res.reason, clock.now());
       this.deadLettered('parameters', machine, id, res, res.reason, body);
@@ -401,7 +401,7 @@ export class Uploader {
       this.health.lastError = this.health.authProblem;
       this.health.lastErrorCode = undefined;
       this.health.lastErrorAt = clock.now();
-      logger.error({ status: res.status }, this.health.authProblem);
+      logger.error({ event: 'mes.auth_refused', status: res.status }, this.health.authProblem);
       return;
     }
     this.o.outbox.failed(ids, res.error);
