@@ -18,7 +18,7 @@ import { deviceSchema, gatewaySchema, type DeviceConfig, type GatewayConfig } fr
 
 export type { ConfigWarning } from './clear-secrets.js';
 export type { Env } from './env.js';
-export { ConfigError, formatProblem, type ConfigProblem, type ConfigProblemCode } from './errors.js';
+export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
 export type { Locate, Position } from './positions.js';
 
 export interface LoadedDevice {
