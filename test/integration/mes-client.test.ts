@@ -265,6 +265,22 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     expect(res).toMatchObject({ outcome: 'retry', mayHaveArrived: true });
   });
 
+  it('reads what a refusal is about from the whole answer, also past where the shown reason is cut', async () => {
+    const detail = 'x'.repeat(600);
+    const server = createServer((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ detail, error: 'count 5 is not greater than the current counter 9' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const res = await client(basicAuth, { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }).counter('PRESS01', { count: 5 });
+      expect(res).toMatchObject({ outcome: 'rejected', status: 400, rejection: 'not-greater' });
+      expect((res as { reason: string }).reason).toHaveLength(500);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('keeps credentials out of what the MES echoes back', async () => {
     // A proxy error page that quotes the request, credentials and all.
     // Padded so that the credentials straddle where a long reason is cut (500 characters).
