@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { closest } from '../config/words.js';
+import { GatewayError } from '../core/errors.js';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -12,9 +13,9 @@ export const DEFAULT_CONFIG = 'config/gateway.yaml';
  * A command line the verb cannot use. `main.ts` prints the message with the verb's usage
  * and exits 2; `--help` is one without a message (the usage on stdout, exit 0).
  */
-export class UsageError extends Error {
+export class UsageError extends GatewayError<'SFG_USAGE'> {
   constructor(message: string, readonly help = false) {
-    super(message);
+    super('SFG_USAGE', message);
   }
 }
 
@@ -54,8 +55,6 @@ export function reportConfigError<T>(load: () => T, after = ''): T | undefined {
   }
 }
 
-const UNSET = /^environment variable ([A-Za-z_][A-Za-z0-9_]*) is not set$/;
-
 /**
  * Commissioning comes before the MES keys: `probe` talks to one device only, so variables
  * that are not set (the API secret, another device's password) must not stop it. They are
@@ -65,8 +64,8 @@ function loadWithoutSecrets(configFile: string): LoadedConfig {
   try {
     return loadConfig(configFile);
   } catch (err) {
-    if (!(err instanceof ConfigError) || !err.problems.every((p) => UNSET.test(p.message))) throw err;
-    const unset = [...new Set(err.problems.map((p) => UNSET.exec(p.message)![1]))];
+    if (!(err instanceof ConfigError) || !err.problems.every((p) => p.code === 'SFG_CONFIG_ENV_UNSET')) throw err;
+    const unset = [...new Set(err.problems.map((p) => p.variable!))];
     process.stderr.write(`note: ${unset.join(', ')} not set; used as placeholders (fine unless this device needs them)\n`);
     return loadConfig(configFile, { env: { ...process.env, ...Object.fromEntries(unset.map((n) => [n, `unset-${n}`])) } });
   }

@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     // The simulators are loaded only for the demo, never on a production gateway.
     world = sim && (await (await import('./simulate.js')).startSimulators(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }));
   } catch (err) {
-    logger.fatal({ err }, 'simulators could not start');
+    logger.fatal({ event: 'simulate.start_failed', err }, 'simulators could not start');
   }
   if (sim && !world) {
     store.close();
@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
 
   await new Promise<void>((done) => {
     const shutdown = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
+      logger.info({ event: 'gateway.stopping', signal }, 'shutting down');
       done();
     };
     process.once('SIGINT', shutdown);
@@ -89,9 +89,9 @@ export async function main(argv: string[]): Promise<number> {
  * unit's RestartPreventExitStatus= names 78, so systemd does not restart into it every 5 s.
  * Another gateway on the database may stop soon: 75 (temporary), restarted as usual.
  */
-export const exitCodes: Record<StorageOpenCode, number> = { STORAGE_CORRUPT: 78, STORAGE_MISSING: 78, STORAGE_LOCKED: 75 };
+export const exitCodes: Record<StorageOpenCode, number> = { SFG_STORAGE_DAMAGED: 78, SFG_STORAGE_MISSING: 78, SFG_STORAGE_LOCKED: 75 };
 
-const events: Record<StorageOpenCode, string> = { STORAGE_CORRUPT: 'storage.corrupt', STORAGE_MISSING: 'storage.missing', STORAGE_LOCKED: 'storage.locked' };
+const events: Record<StorageOpenCode, string> = { SFG_STORAGE_DAMAGED: 'storage.corrupt', SFG_STORAGE_MISSING: 'storage.missing', SFG_STORAGE_LOCKED: 'storage.locked' };
 
 /** The one line a refusal gets: the journal shows it as the reason the service failed. */
 function refuse(logger: Logger, path: string, code: StorageOpenCode, message: string): void {

@@ -21,7 +21,7 @@ export function crossFileProblems(devices: readonly LoadedDevice[]): ConfigProbl
   const codes = new Map<string, Seen>();
   const buses = new Map<string, Seen & { connection: DeviceOf<'modbus-rtu'>['connection'] }>();
   const problem = (d: LoadedDevice, path: Path, message: string) =>
-    problems.push({ file: displayPath(d.file), ...d.locate(path), path: formatPath(path), message });
+    problems.push({ code: 'SFG_CONFIG_CONFLICT', file: displayPath(d.file), ...d.locate(path), path: formatPath(path), message });
 
   for (const d of devices) {
     const id = d.config.device;

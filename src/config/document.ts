@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { expandEnv, retypeWholeEnvValues, type Env } from './env.js';
-import { byPosition, displayPath, formatPath, type ConfigProblem } from './errors.js';
+import { byPosition, displayPath, formatPath, type ConfigProblem, type ConfigProblemCode } from './errors.js';
 import { clearSecrets } from './clear-secrets.js';
 import { validate } from './issues.js';
 import { locator, positionAt, type Locate, type Position } from './positions.js';
@@ -24,9 +24,9 @@ export interface ParsedFile<T> {
 /** `what` completes "the file is empty; expected ...". */
 export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, vars: Env, what: string): ParsedFile<z.output<S>> {
   const shown = displayPath(file);
-  const at = (pos: Position, path: string, message: string): ConfigProblem => ({ file: shown, ...pos, path, message });
+  const at = (code: ConfigProblemCode, pos: Position, path: string, message: string): ConfigProblem => ({ code, file: shown, ...pos, path, message });
   const read = readText(file);
-  if ('error' in read) return { data: undefined, problems: [at(read.at, '', read.error)], locate: () => ({ line: 0, column: 0 }), clearSecrets: [] };
+  if ('error' in read) return { data: undefined, problems: [at(read.code, read.at, '', read.error)], locate: () => ({ line: 0, column: 0 }), clearSecrets: [] };
   const text = read.text;
   const lines = new LineCounter();
   // merge: lets a plant share a source template with `<<: *anchor`. uniqueKeys: a key
@@ -37,7 +37,7 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
   } catch (err) {
     // The parser recurses per level of block nesting and does not catch its own overflow.
     if (!(err instanceof RangeError)) throw err;
-    return { data: undefined, problems: [at(tooDeepAt(text) ?? { line: 1, column: 1 }, '', TOO_DEEP)], locate: () => ({ line: 1, column: 1 }), clearSecrets: [] };
+    return { data: undefined, problems: [at('SFG_CONFIG_YAML', tooDeepAt(text) ?? { line: 1, column: 1 }, '', TOO_DEEP)], locate: () => ({ line: 1, column: 1 }), clearSecrets: [] };
   }
   const locate = locator(doc, lines);
   const syntax = doc.errors[0];
@@ -46,17 +46,17 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
     // RESOURCE_EXHAUSTION: the parser ran out of stack, wherever that happened to be.
     const problem =
       syntax.code === 'RESOURCE_EXHAUSTION'
-        ? at(tooDeepAt(text) ?? positionAt(syntax.pos[0], lines), '', TOO_DEEP)
-        : at(positionAt(syntax.pos[0], lines), '', syntaxMessage(syntax.message, text, syntax.pos[0]));
+        ? at('SFG_CONFIG_YAML', tooDeepAt(text) ?? positionAt(syntax.pos[0], lines), '', TOO_DEEP)
+        : at('SFG_CONFIG_YAML', positionAt(syntax.pos[0], lines), '', syntaxMessage(syntax.message, text, syntax.pos[0]));
     return { data: undefined, problems: [problem], locate, clearSecrets: [] };
   }
-  if (doc.contents === null) return { data: undefined, problems: [at({ line: 1, column: 1 }, '', `the file is empty; expected ${what}`)], locate, clearSecrets: [] };
+  if (doc.contents === null) return { data: undefined, problems: [at('SFG_CONFIG_YAML', { line: 1, column: 1 }, '', `the file is empty; expected ${what}`)], locate, clearSecrets: [] };
   const shape = shapeProblem(doc);
-  if (shape) return { data: undefined, problems: [at(positionAt(shape.offset, lines), formatPath(shape.path), shape.message)], locate, clearSecrets: [] };
+  if (shape) return { data: undefined, problems: [at('SFG_CONFIG_YAML', positionAt(shape.offset, lines), formatPath(shape.path), shape.message)], locate, clearSecrets: [] };
 
   const secrets = clearSecrets(doc);
   const env = expandEnv(doc, vars);
-  const problems = env.problems.map((p) => at(locate(p.path), formatPath(p.path), p.message));
+  const problems = env.problems.map(({ path, code, message, variable }) => ({ ...at(code, locate(path), formatPath(path), message), ...(variable === undefined ? {} : { variable }) }));
   // A `${VAR}` that could not be expanded would only fail validation again at the same key.
   const reported = new Set(problems.map((p) => p.path));
   let data: unknown;
@@ -67,7 +67,7 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
     // alias expanding too often (an "alias bomb") or, through aliases, nesting too deep.
     if (!(err instanceof RangeError || err instanceof ReferenceError)) throw err;
     const message = err instanceof RangeError ? TOO_DEEP : `aliases expand to more than ${MAX_ALIAS_EXPANSION} values; use each anchor fewer times`;
-    return { data: undefined, problems: [...problems, at(firstAlias(doc, lines), '', message)], locate, clearSecrets: secrets };
+    return { data: undefined, problems: [...problems, at('SFG_CONFIG_YAML', firstAlias(doc, lines), '', message)], locate, clearSecrets: secrets };
   }
   let result = validate(schema, data);
   if (!result.ok && retypeWholeEnvValues(result.issues, env.whole)) {
@@ -77,7 +77,7 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
   if (!result.ok) {
     for (const p of result.problems) {
       const path = formatPath(p.path);
-      if (!reported.has(path)) problems.push(at(locate(p.path, p.part), path, p.message));
+      if (!reported.has(path)) problems.push(at('SFG_CONFIG_SCHEMA', locate(p.path, p.part), path, p.message));
     }
   }
   problems.sort(byPosition);
@@ -104,17 +104,17 @@ function firstAlias(doc: Document, lines: LineCounter): Position {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The file as text; a file that is not UTF-8 is refused at its first bad byte. */
-function readText(file: string): { text: string } | { error: string; at: Position } {
+function readText(file: string): { text: string } | { code: ConfigProblemCode; error: string; at: Position } {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    return { error: readFailure(err), at: { line: 0, column: 0 } };
+    return { ...readFailure(err), at: { line: 0, column: 0 } };
   }
   try {
     return { text: utf8.decode(bytes) };
   } catch {
-    return { error: 'not UTF-8 text: save the file as UTF-8', at: firstBadByte(bytes) };
+    return { code: 'SFG_CONFIG_UNREADABLE', error: 'not UTF-8 text: save the file as UTF-8', at: firstBadByte(bytes) };
   }
 }
 
@@ -146,13 +146,14 @@ function badColumn(row: Uint8Array): number {
   return column;
 }
 
-function readFailure(err: unknown): string {
+function readFailure(err: unknown): { code: ConfigProblemCode; error: string } {
+  const unreadable = (error: string) => ({ code: 'SFG_CONFIG_UNREADABLE' as const, error });
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'file not found';
-  if (code === 'EISDIR') return 'is a folder, expected a YAML file';
-  if (code === 'EACCES') return 'cannot be read: permission denied';
-  if (code === 'ELOOP') return 'cannot be read: its symbolic links point at each other in a loop';
-  return `cannot be read: ${(err as Error).message}`;
+  if (code === 'ENOENT') return { code: 'SFG_CONFIG_NOT_FOUND', error: 'file not found' };
+  if (code === 'EISDIR') return unreadable('is a folder, expected a YAML file');
+  if (code === 'EACCES') return unreadable('cannot be read: permission denied');
+  if (code === 'ELOOP') return unreadable('cannot be read: its symbolic links point at each other in a loop');
+  return unreadable(`cannot be read: ${(err as Error).message}`);
 }
 
 function syntaxMessage(message: string, text: string, offset: number): string {

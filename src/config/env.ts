@@ -5,13 +5,13 @@
  */
 import { isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { formatPath } from './errors.js';
+import { formatPath, type ConfigProblemCode } from './errors.js';
 import { leafIssues } from './issues.js';
 
 export type Env = Record<string, string | undefined>;
 
 export interface EnvExpansion {
-  problems: { path: (string | number)[]; message: string }[];
+  problems: { path: (string | number)[]; code: Extract<ConfigProblemCode, `SFG_CONFIG_ENV_${string}`>; message: string; variable?: string }[];
   /** Values that were exactly one `${VAR}`, by key path, with their expanded text. */
   whole: Map<string, { scalar: Scalar; text: string }>;
 }
@@ -48,7 +48,7 @@ function expandScalar(scalar: Scalar, path: (string | number)[], env: Env, out: 
   const expanded = text.replace(reference, (ref, body: string) => {
     const m = inner.exec(body);
     if (!m) {
-      out.problems.push({ path, message: `expected \${NAME} or \${NAME:-default}, got "${ref}"` });
+      out.problems.push({ path, code: 'SFG_CONFIG_ENV_SYNTAX', message: `expected \${NAME} or \${NAME:-default}, got "${ref}"` });
       failed = true;
       return ref;
     }
@@ -57,7 +57,7 @@ function expandScalar(scalar: Scalar, path: (string | number)[], env: Env, out: 
     // As in the shell: the default also applies to a variable set to the empty string.
     if (fallback !== undefined && (value === undefined || value === '')) return fallback;
     if (value === undefined) {
-      out.problems.push({ path, message: `environment variable ${name} is not set` });
+      out.problems.push({ path, code: 'SFG_CONFIG_ENV_UNSET', message: `environment variable ${name} is not set`, variable: name });
       failed = true;
       return ref;
     }

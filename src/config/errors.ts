@@ -3,8 +3,27 @@
  * names the file, line and column, the key path and what was expected.
  */
 import { isAbsolute, relative, resolve } from 'node:path';
+import { GatewayError } from '../core/errors.js';
+
+/** What kind of problem it is: stable, for code that acts on it (the message is for people). */
+export type ConfigProblemCode =
+  /** The file (or the devices folder, or any device file in it) does not exist. */
+  | 'SFG_CONFIG_NOT_FOUND'
+  /** The file exists but cannot be read: permissions, a folder, a symlink loop, not UTF-8. */
+  | 'SFG_CONFIG_UNREADABLE'
+  /** Not valid YAML, or YAML the gateway refuses: empty, nested too deep, aliases that expand too far. */
+  | 'SFG_CONFIG_YAML'
+  /** A `${VAR}` whose variable is not set (the problem names it in `variable`). */
+  | 'SFG_CONFIG_ENV_UNSET'
+  /** A `${...}` that is not `${NAME}` or `${NAME:-default}`. */
+  | 'SFG_CONFIG_ENV_SYNTAX'
+  /** Valid YAML, but a key or value the schema does not accept. */
+  | 'SFG_CONFIG_SCHEMA'
+  /** A device id or machine code used twice, or a serial bus set up two ways, across files. */
+  | 'SFG_CONFIG_CONFLICT';
 
 export interface ConfigProblem {
+  code: ConfigProblemCode;
   /** As shown to the user: relative to the working directory when inside it. */
   file: string;
   /** 1-based; 0 when the problem concerns the whole file (e.g. it does not exist). */
@@ -13,14 +32,14 @@ export interface ConfigProblem {
   /** Key path such as `machines[0].count.address`; empty for the whole file. */
   path: string;
   message: string;
+  /** For SFG_CONFIG_ENV_UNSET: the variable's name. */
+  variable?: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-
+/** The configuration cannot be used; `problems` says every reason, each with its own code. */
+export class ConfigError extends GatewayError<'SFG_CONFIG_INVALID'> {
   constructor(readonly problems: ConfigProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'ConfigError';
+    super('SFG_CONFIG_INVALID', problems.map(formatProblem).join('\n'));
   }
 }
 

@@ -12,7 +12,7 @@ import { readableSecretWarnings, type ConfigWarning } from './clear-secrets.js';
 import { crossFileProblems } from './cross-file.js';
 import { parseConfigFile } from './document.js';
 import type { Env } from './env.js';
-import { ConfigError, displayPath, type ConfigProblem } from './errors.js';
+import { ConfigError, displayPath, type ConfigProblem, type ConfigProblemCode } from './errors.js';
 import type { Locate } from './positions.js';
 import { deviceSchema, gatewaySchema, type DeviceConfig, type GatewayConfig } from './schema.js';
 
@@ -57,12 +57,12 @@ export function loadConfig(gatewayFile: string, opts: { env?: Env } = {}): Loade
   if (gateway.data === undefined || !setting.success) throw new ConfigError(problems);
 
   const devicesDir = resolvePath(setting.data);
-  const folderProblem = (message: string): ConfigProblem => {
+  const folderProblem = (code: ConfigProblemCode, message: string): ConfigProblem => {
     const pos = isRecord(gateway.data) && 'devices' in gateway.data ? gateway.locate(['devices']) : { line: 0, column: 0 };
-    return { file: displayPath(file), ...pos, path: 'devices', message };
+    return { code, file: displayPath(file), ...pos, path: 'devices', message };
   };
   const listed = listDeviceFiles(devicesDir, setting.data);
-  if ('error' in listed) throw new ConfigError([...problems, folderProblem(listed.error)]);
+  if ('error' in listed) throw new ConfigError([...problems, folderProblem(listed.code, listed.error)]);
 
   const devices: LoadedDevice[] = [];
   const secrets = [{ file, secrets: gateway.clearSecrets }];
@@ -97,25 +97,26 @@ export function loadDeviceFile(file: string, env: Env = process.env): LoadedDevi
  * and hidden files (editor locks) are not device files. `setting` is the folder as written
  * in gateway.yaml, for the message.
  */
-function listDeviceFiles(dir: string, setting = dir): { files: string[] } | { error: string } {
+function listDeviceFiles(dir: string, setting = dir): { files: string[] } | { code: ConfigProblemCode; error: string } {
   const relativeNote = isAbsolute(setting) ? '' : ` (${setting} is relative to the working directory ${process.cwd()})`;
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch (err) {
+    const unreadable = (error: string) => ({ code: 'SFG_CONFIG_UNREADABLE' as const, error });
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { error: `devices folder ${dir} not found${relativeNote}` };
-    if (code === 'ENOTDIR') return { error: `${dir} is a file, expected a folder of device files` };
-    if (code === 'ELOOP') return { error: `devices folder ${dir}: its symbolic links point at each other in a loop` };
-    if (code === 'EACCES') return { error: `devices folder ${dir} cannot be read: permission denied` };
-    return { error: `devices folder ${dir} cannot be read: ${(err as Error).message}` };
+    if (code === 'ENOENT') return { code: 'SFG_CONFIG_NOT_FOUND', error: `devices folder ${dir} not found${relativeNote}` };
+    if (code === 'ENOTDIR') return unreadable(`${dir} is a file, expected a folder of device files`);
+    if (code === 'ELOOP') return unreadable(`devices folder ${dir}: its symbolic links point at each other in a loop`);
+    if (code === 'EACCES') return unreadable(`devices folder ${dir} cannot be read: permission denied`);
+    return unreadable(`devices folder ${dir} cannot be read: ${(err as Error).message}`);
   }
   const files = names
     .filter((name) => /\.ya?ml$/i.test(name) && !name.startsWith('.'))
     .map((name) => join(dir, name))
     .filter(isFileOrUnreadable)
     .sort();
-  return files.length > 0 ? { files } : { error: `no device files (*.yaml) in ${dir}` };
+  return files.length > 0 ? { files } : { code: 'SFG_CONFIG_NOT_FOUND', error: `no device files (*.yaml) in ${dir}` };
 }
 
 /** A device file that cannot be examined (a symlink loop, no permission) stays, so its read failure is reported. */

@@ -5,7 +5,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { loadConfig, ConfigError, type LoadedConfig } from './load.js';
+import { loadConfig, ConfigError, formatProblem, type LoadedConfig } from './load.js';
 
 export interface ConfigWatcherOptions {
   gatewayFile: string;
@@ -28,12 +28,12 @@ export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
     busy = busy.then(async () => {
       try {
         const next = loadConfig(o.gatewayFile);
-        o.logger.info({ devices: next.devices.length }, 'configuration changed; applying');
+        o.logger.info({ event: 'config.applied', devices: next.devices.length }, 'configuration changed; applying');
         follow(next.devicesDir);
         await o.onValid(next);
       } catch (err) {
-        const errors = err instanceof ConfigError ? err.message.split('\n') : [(err as Error).message];
-        o.logger.error({ errors }, 'configuration change rejected; the running configuration stays');
+        const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message];
+        o.logger.error({ event: 'config.rejected', errors, ...(err instanceof ConfigError ? {} : { err }) }, 'configuration change rejected; the running configuration stays');
         o.onInvalid(errors);
       }
     });
@@ -48,7 +48,7 @@ export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
     try {
       watchers.set(dir, watch(dir, schedule));
     } catch (err) {
-      o.logger.warn({ dir, err }, 'cannot watch configuration folder; changes need a restart');
+      o.logger.warn({ event: 'config.watch_failed', dir, err }, 'cannot watch configuration folder; changes need a restart');
     }
   };
   /** gateway.yaml now names another devices folder: watch that one instead. */
@@ -64,7 +64,7 @@ export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
   };
   watchDir(gatewayDir);
   watchDir(devicesDir);
-  o.logger.info({ folders: watchers.size }, 'watching configuration for changes');
+  o.logger.info({ event: 'config.watching', folders: watchers.size }, 'watching configuration for changes');
   return {
     close() {
       closed = true;

@@ -12,6 +12,8 @@ export interface GatewayStatus {
     reachable: boolean | null;
     lastOkAt?: number;
     lastError?: string;
+    /** The transport error's code of the last failure without an HTTP answer (`ECONNREFUSED`, `UND_ERR_CONNECT_TIMEOUT`, ...). */
+    lastErrorCode?: string;
     lastErrorAt?: number;
     /** Sending is paused until then (429 Retry-After or backoff). */
     pausedUntil?: number;

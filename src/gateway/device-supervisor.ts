@@ -57,7 +57,7 @@ export class DeviceSupervisor {
       if (!cfg || JSON.stringify(cfg) !== running.fingerprint) {
         await running.adapter?.stop();
         this.devices.delete(id);
-        this.o.logger.info({ device: id }, cfg ? 'device changed; restarting it' : 'device removed');
+        this.o.logger.info({ event: cfg ? 'device.restarted' : 'device.removed', device: id }, cfg ? 'device changed; restarting it' : 'device removed');
       }
     }
     for (const cfg of wanted.values()) if (!this.devices.has(cfg.device)) await this.startDevice(cfg);
@@ -116,8 +116,8 @@ export class DeviceSupervisor {
       },
       connection: (state, error) => {
         if (state !== status.state) {
-          if (state === 'disconnected') logger.warn({ state, error }, 'device disconnected');
-          else logger.info({ state }, `device ${state}`);
+          if (state === 'disconnected') logger.warn({ event: 'device.disconnected', state, error }, 'device disconnected');
+          else logger.info({ event: `device.${state}`, state }, `device ${state}`);
         }
         status.state = state;
         if (error) {
@@ -136,7 +136,7 @@ export class DeviceSupervisor {
       status.state = 'disconnected';
       status.lastError = (err as Error).message;
       status.lastErrorAt = clock.now();
-      logger.error({ err }, 'device could not start');
+      logger.error({ event: 'device.start_failed', err }, 'device could not start');
     }
   }
 }

@@ -91,7 +91,7 @@ export class Gateway {
       tasks.every('integrity', INTEGRITY_CHECK_MS, () => quickCheck(db, g.storage.path));
       tasks.runNow('sample', sample);
       logger.info(
-        { devices: supervisor.size, machines: processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
+        { event: 'gateway.started', devices: supervisor.size, machines: processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
         'gateway started',
       );
       return new Gateway(p, config, await startWeb(g, p.view, logger));
@@ -111,7 +111,7 @@ export class Gateway {
     this.stopped = true;
     await this.web.close();
     await stopParts(this.p);
-    this.p.logger.info('gateway stopped');
+    this.p.logger.info({ event: 'gateway.stopped' }, 'gateway stopped');
   }
 
   /**
@@ -122,7 +122,7 @@ export class Gateway {
     const { logger, view, processor, supervisor, uplink } = this.p;
     const prev = this.config;
     if (next.gateway.storage.path !== prev.gateway.storage.path) {
-      logger.warn({ running: prev.gateway.storage.path, configured: next.gateway.storage.path }, 'storage.path changes take effect at the next restart');
+      logger.warn({ event: 'config.storage_path_pending', running: prev.gateway.storage.path, configured: next.gateway.storage.path }, 'storage.path changes take effect at the next restart');
       next = { ...next, gateway: { ...next.gateway, storage: prev.gateway.storage } };
     }
     this.config = next;
@@ -130,7 +130,7 @@ export class Gateway {
     processor.setMachines(bindings(next));
     await supervisor.reload(next.devices.map((d) => d.config));
     if (JSON.stringify(prev.gateway.prodsmart) !== JSON.stringify(next.gateway.prodsmart)) {
-      logger.info('MES settings changed; reconnecting the uplink');
+      logger.info({ event: 'mes.reconnect' }, 'MES settings changed; reconnecting the uplink');
       await uplink.replace(next.gateway.prodsmart);
     } else {
       uplink.clearAuthProblem();
@@ -138,7 +138,7 @@ export class Gateway {
     view.changed();
     logger.level = next.gateway.log.level;
     if (JSON.stringify(next.gateway.web) !== JSON.stringify(prev.gateway.web)) {
-      logger.info('status page settings changed; restarting it');
+      logger.info({ event: 'web.restart' }, 'status page settings changed; restarting it');
       await this.web.close();
       try {
         this.web = await startWeb(next.gateway, view, logger);
@@ -198,7 +198,7 @@ function bindings(config: LoadedConfig) {
 
 function startWeb(g: GatewayConfig, view: StatusView, logger: Logger): Promise<WebServer> {
   return startWebServer({ listen: g.web.listen, token: g.web.token, provider: view, logger: logger.child({ component: 'web' }) }).then((w) => {
-    logger.info({ url: w.url }, 'status page listening');
+    logger.info({ event: 'web.listening', url: w.url }, 'status page listening');
     return w;
   });
 }

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkBeforeOpen, checkMarker, quickCheck, RECOVERY, StorageOpenError } from './integrity.js';
+import { GatewayError } from '../core/errors.js';
 
 export type Db = Database.Database;
 
@@ -106,7 +107,7 @@ export function openDatabase(path: string, opts: { mustExist?: boolean } = {}): 
     db.close();
     const code = (err as { code?: string }).code;
     if (err instanceof Database.SqliteError && (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')) {
-      throw new StorageOpenError('STORAGE_CORRUPT', `database ${path} is damaged (${err.message}) — ${RECOVERY}`, { cause: err });
+      throw new StorageOpenError('SFG_STORAGE_DAMAGED', `database ${path} is damaged (${err.message}) — ${RECOVERY}`, { cause: err });
     }
     throw err;
   }
@@ -116,7 +117,7 @@ export function openDatabase(path: string, opts: { mustExist?: boolean } = {}): 
 function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > migrations.length) {
-    throw new Error(`database was written by a newer shopfloor-gateway (schema ${version}, this one knows ${migrations.length})`);
+    throw new GatewayError('SFG_STORAGE_NEWER_SCHEMA', `database was written by a newer shopfloor-gateway (schema ${version}, this one knows ${migrations.length})`);
   }
   db.transaction(() => {
     for (let i = version; i < migrations.length; i++) db.exec(migrations[i]);

@@ -11,22 +11,15 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync, fsyncSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { GatewayError } from '../core/errors.js';
 import type { Db } from './db.js';
 
-export type StorageOpenCode = 'STORAGE_CORRUPT' | 'STORAGE_MISSING' | 'STORAGE_LOCKED';
+/** Why the database is refused: damaged (or its WAL), missing/replaced where there was state, held by another gateway. */
+export type StorageOpenCode = 'SFG_STORAGE_DAMAGED' | 'SFG_STORAGE_MISSING' | 'SFG_STORAGE_LOCKED';
 
 export const RECOVERY = 'recovery: README.md, "Damaged or missing database"';
 
-export class StorageOpenError extends Error {
-  constructor(
-    readonly code: StorageOpenCode,
-    message: string,
-    opts?: { cause?: unknown },
-  ) {
-    super(message, opts);
-    this.name = 'StorageOpenError';
-  }
-}
+export class StorageOpenError extends GatewayError<StorageOpenCode> {}
 
 const markerPath = (path: string) => `${path}.id`;
 
@@ -36,13 +29,13 @@ export function checkBeforeOpen(path: string): void {
   const size = existsSync(path) ? statSync(path).size : undefined;
   if (marker !== undefined && (size === undefined || size === 0)) {
     throw new StorageOpenError(
-      'STORAGE_MISSING',
+      'SFG_STORAGE_MISSING',
       `database ${path} is ${size === undefined ? 'missing' : 'empty (0 bytes)'}, but ${markerPath(path)} says it held this gateway's state (id ${marker}); refusing to start from nothing — ${RECOVERY}`,
     );
   }
   const wal = `${path}-wal`;
   if (existsSync(wal) && statSync(wal).size > 0 && !validWalHeader(wal)) {
-    throw new StorageOpenError('STORAGE_CORRUPT', `database ${path} has a damaged write-ahead log ${wal} (its header is not SQLite's); refusing to start without what it holds — ${RECOVERY}`);
+    throw new StorageOpenError('SFG_STORAGE_DAMAGED', `database ${path} has a damaged write-ahead log ${wal} (its header is not SQLite's); refusing to start without what it holds — ${RECOVERY}`);
   }
 }
 
@@ -72,7 +65,7 @@ function validWalHeader(wal: string): boolean {
 export function quickCheck(db: Db, path: string): void {
   const rows = db.pragma('quick_check(5)', { simple: false }) as { quick_check: string }[];
   const found = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
-  if (found.length > 0) throw new StorageOpenError('STORAGE_CORRUPT', `database ${path} is damaged (quick_check: ${found.join('; ')}) — ${RECOVERY}`);
+  if (found.length > 0) throw new StorageOpenError('SFG_STORAGE_DAMAGED', `database ${path} is damaged (quick_check: ${found.join('; ')}) — ${RECOVERY}`);
 }
 
 /** The database's id, matched against the marker (written here the first time). */
@@ -82,7 +75,7 @@ export function checkMarker(db: Db, path: string): void {
   const marker = existsSync(markerPath(path)) ? readFileSync(markerPath(path), 'utf8').trim() : undefined;
   if (marker !== undefined && id !== marker) {
     throw new StorageOpenError(
-      'STORAGE_MISSING',
+      'SFG_STORAGE_MISSING',
       `database ${path} is not the one this gateway had (its id is ${id ?? 'none'}, ${markerPath(path)} says ${marker}): it was replaced or recreated; refusing to start from it — ${RECOVERY}`,
     );
   }

@@ -4,6 +4,7 @@ import type { GuardState, HeldValue } from '../machine/guard.js';
 import type { RunStopState } from '../machine/runstop.js';
 import type { CounterState } from '../machine/store.js';
 import type { SignalValue } from '../core/values.js';
+import { GatewayError } from '../core/errors.js';
 
 /** A counter as stored: the machine layer's state, and how far it reached the MES. */
 export interface CounterRow extends CounterState {
@@ -108,7 +109,7 @@ export class MachineStateStore {
       at,
     });
     // The guard only adds; a smaller total here would be a bug that must not reach the MES.
-    if (r.changes !== 1) throw new Error(`refusing to lower the total of ${machine} ${signal}`);
+    if (r.changes !== 1) throw new GatewayError('SFG_STATE_TOTAL_LOWERED', `refusing to lower the total of ${machine} ${signal}`);
   }
 
   /** An unchanged read: only the time it was seen moves on (what a later move may have taken). */

@@ -17,7 +17,7 @@ export const STORAGE_LOG_MS = 5 * 60_000;
 
 /** What kind of storage fault an error is; undefined when it is not SQLite's. */
 function storageFault(err: unknown): StorageFault | undefined {
-  if (err instanceof StorageOpenError && err.code === 'STORAGE_CORRUPT') return 'corrupt';
+  if (err instanceof StorageOpenError && err.code === 'SFG_STORAGE_DAMAGED') return 'corrupt';
   if (!(err instanceof Database.SqliteError)) return undefined;
   // SQLite reports a full disk as SQLITE_FULL, or as an I/O error when the WAL cannot grow.
   if (err.code === 'SQLITE_FULL' || err.code.startsWith('SQLITE_IOERR')) return 'full';

@@ -6,22 +6,26 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { errorCode } from '../core/errors.js';
 import type { Answered } from './rate-budget.js';
 import { basicAuthorization, TokenKeeper } from './auth.js';
 import { parseDowntimes, type Downtime } from './downtimes.js';
+import { rejectionKind, type RejectionKind } from './rejection.js';
 
 export type MesResult =
   | { outcome: 'ok'; status: number; body: string }
-  /** 400 etc.: the MES refused this item; `reason` is its text. */
-  | { outcome: 'rejected'; status: number; reason: string }
+  /** 400 or 422: the MES refused this item; `reason` is its text (masked, cut), `rejection` what it is about. */
+  | { outcome: 'rejected'; status: number; reason: string; rejection: RejectionKind }
   | { outcome: 'unauthorized'; status: 401 | 403; reason: string }
   | { outcome: 'rate-limited'; status: 429; retryAfterMs: number }
   /**
    * 5xx, timeout, connection error: worth sending again later. `mayHaveArrived` is false
    * when the MES certainly did not take the request (an HTTP answer, or no connection was
-   * made) and true when it may have (no answer after the request could have left).
+   * made) and true when it may have (no answer after the request could have left). `code`
+   * is the transport error's own (undici's `UND_ERR_CONNECT_TIMEOUT`, Node's `ECONNREFUSED`,
+   * ...) when no HTTP answer came.
    */
-  | { outcome: 'retry'; status?: number; error: string; mayHaveArrived: boolean };
+  | { outcome: 'retry'; status?: number; code?: string; error: string; mayHaveArrived: boolean };
 
 export type DowntimesResult = { outcome: 'ok'; status: number; downtimes: Downtime[] } | Exclude<MesResult, { outcome: 'ok' }>;
 
@@ -172,11 +176,12 @@ export class MesClient {
       const text = await res.body.text();
       return this.classify(res.statusCode, res.headers['retry-after'], text);
     } catch (err) {
-      const e = err as { code?: string; message?: string };
+      const code = errorCode(err);
       return {
         outcome: 'retry',
-        error: this.redact(`${e.code ?? 'error'}: ${e.message ?? String(err)}`),
-        mayHaveArrived: !NOT_SENT_CODES.has(e.code ?? ''),
+        ...(code === undefined ? {} : { code }),
+        error: this.redact(`${code ?? 'error'}: ${(err as { message?: string }).message ?? String(err)}`),
+        mayHaveArrived: code === undefined || !NOT_SENT_CODES.has(code),
       };
     } finally {
       answered();
@@ -196,7 +201,8 @@ export class MesClient {
     if (status === 401 || status === 403) return { outcome: 'unauthorized', status, reason };
     // Only the MES's own "this request is wrong" answers take an item out of the queue. A
     // 404 or a redirect is a proxy, a maintenance page or a wrong baseUrl: keep the item.
-    if (status === 400 || status === 422) return { outcome: 'rejected', status, reason };
+    // Classified on the whole text as the MES sent it: masking a secret could change its words.
+    if (status === 400 || status === 422) return { outcome: 'rejected', status, reason, rejection: rejectionKind(status, text) };
     // An answer, even an error page, says the MES did not take it: a 2xx is how it takes one.
     return { outcome: 'retry', status, error: `HTTP ${status}: ${reason}`, mayHaveArrived: false };
   }

@@ -16,6 +16,7 @@ import type { RateBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
 import { BACKOFF, backoffDelay, type Random } from '../core/backoff.js';
 import type { GatewayStatus } from '../core/status.js';
+import { errorCode } from '../core/errors.js';
 
 /** What the uplink knows of the MES, as the status page shows it. */
 export type UplinkHealth = Omit<GatewayStatus['mes'], 'baseUrl'>;
@@ -62,9 +63,6 @@ const STORAGE_RETRY_MS = 5000;
 const MAX_VERIFY_FAILURES = 3;
 /** Pages of downtimes read for one check; more since the attempt and the answer is not conclusive. */
 const MAX_DOWNTIME_PAGES = 5;
-
-/** Reasons the MES gives for a counter that is not above the one it has. */
-const NOT_GREATER = /not greater|greater than|must be (higher|incremental)|incremental|lower than|less than/i;
 
 export class Uploader {
   readonly health: UplinkHealth = { reachable: null };
@@ -178,8 +176,8 @@ export class Uploader {
         this.o.onStorageFault?.(err);
       } else {
         // A bug here must not stop delivery for everyone; the item stays queued.
-        this.o.logger.error({ err, machine, lane }, 'delivery failed unexpectedly');
-        this.noteFailure((err as Error).message);
+        this.o.logger.error({ event: 'mes.delivery_failed', err, machine, lane }, 'delivery failed unexpectedly');
+        this.noteFailure((err as Error).message, errorCode(err));
       }
     }
     this.o.onChange?.();
@@ -197,14 +195,14 @@ export class Uploader {
     if (res.outcome === 'ok') {
       const at = clock.now();
       this.settle(machine, () => outbox.startStopDelivered(machine, item, at));
-      logger.info({ machine, ...body }, 'delivered startstop');
+      logger.info({ event: 'mes.delivered', kind: 'startstop', machine, ...body }, 'delivered startstop');
     } else if (res.outcome === 'rejected') {
       const id = outbox.startStopDead(machine, item, res.status, res.reason, clock.now());
-      this.deadLettered('startstop', machine, id, res.status, res.reason, body);
+      this.deadLettered('startstop', machine, id, res, res.reason, body);
     } else if (res.outcome === 'retry' && res.mayHaveArrived) {
       // Left marked: sending it blindly could open a second downtime, so the next turn asks the MES.
-      logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error }, `no answer for the ${machine} run/stop; asking the MES whether it arrived`);
-      this.noteFailure(res.error);
+      logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error, code: res.code }, `no answer for the ${machine} run/stop; asking the MES whether it arrived`);
+      this.noteFailure(res.error, res.code);
     } else {
       outbox.startStopNotSent(item, 'error' in res ? res.error : `HTTP ${res.status}`);
       this.handleFailure(res, []);
@@ -253,7 +251,7 @@ export class Uploader {
       return;
     }
     this.verifyFailures.set(item.id, failures);
-    this.noteFailure(error);
+    this.noteFailure(error, res.outcome === 'retry' ? res.code : undefined);
   }
 
   /** The old rule, when the MES cannot tell: a second downtime is worse than a missed one, which the next transition corrects. */
@@ -294,7 +292,7 @@ export class Uploader {
     if (res.outcome === 'ok') {
       outbox.counterDelivered(machine, values, params, body, now);
       this.countDelivered(machine, values, before);
-      this.o.logger.info({ machine, ...body }, 'delivered counter');
+      this.o.logger.info({ event: 'mes.delivered', kind: 'counter', machine, ...body }, 'delivered counter');
       return;
     }
     if (res.outcome !== 'rejected') {
@@ -302,29 +300,33 @@ export class Uploader {
       if (res.outcome !== 'retry') outbox.counterRefused(machine, values, before);
       return this.handleFailure(res, params.map((p) => p.id));
     }
+    const { rejection } = res;
     // "Not greater" for a value we had already put on the wire: the MES most likely got it
     // and we crashed (or timed out) before hearing so. The next, larger value settles it.
-    const resent = NOT_GREATER.test(res.reason) ? values.filter((v) => v.total <= before.get(v.signal)!.attempted) : [];
+    const resent = rejection === 'not-greater' ? values.filter((v) => v.total <= before.get(v.signal)!.attempted) : [];
     if (resent.length > 0) {
       outbox.counterDelivered(machine, resent, [], body, now, 'settled');
       this.countDelivered(machine, resent, before);
-      this.o.logger.warn({ machine, body, reason: res.reason }, 'MES refused a value already sent before; taken as delivered');
+      this.o.logger.warn({ event: 'counter.settled', machine, body, reason: res.reason }, 'MES refused a value already sent before; taken as delivered');
       return;
     }
     if (!isolating && values.length + params.length > 1) {
       outbox.counterRefused(machine, values, before);
       this.isolate.set(machine, now + ISOLATE_MS);
-      this.o.logger.warn({ machine, body, reason: res.reason }, 'MES refused a combined counter; sending its parts one by one');
+      this.o.logger.warn({ event: 'counter.isolated', machine, body, reason: res.reason, rejection }, 'MES refused a combined counter; sending its parts one by one');
       return;
     }
     let reason = res.reason;
-    if (NOT_GREATER.test(res.reason)) {
+    if (rejection === 'not-greater') {
       reason = `${res.reason} — the MES is ahead of this gateway (state lost or counter set elsewhere?). ` +
         `Run: shopfloor-gateway rebase ${machine} <value the MES shows>`;
-      this.o.logger.error({ machine, body, reason: res.reason }, `MES counter is ahead of the gateway for ${machine}: run "shopfloor-gateway rebase ${machine} <MES value>"`);
+      this.o.logger.error(
+        { event: 'mes.ahead', machine, body, reason: res.reason },
+        `MES counter is ahead of the gateway for ${machine}: run "shopfloor-gateway rebase ${machine} <MES value>"`,
+      );
     }
     const id = outbox.counterDead(machine, values, before, body, res.status, reason, now);
-    this.deadLettered('counter', machine, id, res.status, reason, body);
+    this.deadLettered('counter', machine, id, res, reason, body);
   }
 
   /** Records an answer; if the disk refuses, it is kept and recorded first next time, never sent again. */
@@ -351,10 +353,10 @@ export class Uploader {
     this.count('parameters', res);
     if (res.outcome === 'ok') {
       outbox.parametersDelivered(machine, params, body, clock.now());
-      this.o.logger.info({ machine, ...body }, 'delivered parameters');
+      this.o.logger.info({ event: 'mes.delivered', kind: 'parameters', machine, ...body }, 'delivered parameters');
     } else if (res.outcome === 'rejected') {
       const id = outbox.parametersDead(machine, params, body, res.status, res.reason, clock.now());
-      this.deadLettered('parameters', machine, id, res.status, res.reason, body);
+      this.deadLettered('parameters', machine, id, res, res.reason, body);
     } else this.handleFailure(res, params.map((p) => p.id));
   }
 
@@ -383,8 +385,12 @@ export class Uploader {
     }
   }
 
-  private deadLettered(kind: MesKind, machine: string, id: number, status: number, reason: string, body: unknown): void {
-    this.o.logger.error({ machine, kind, status, reason, body, deadLetter: id }, `MES refused ${kind} for ${machine}; kept as dead letter ${id}`);
+  /** `reason` is the MES's, with the gateway's hint when it has one. */
+  private deadLettered(kind: MesKind, machine: string, id: number, res: Extract<MesResult, { outcome: 'rejected' }>, reason: string, body: unknown): void {
+    this.o.logger.error(
+      { event: 'mes.dead_letter', machine, kind, status: res.status, rejection: res.rejection, reason, body, deadLetter: id },
+      `MES refused ${kind} for ${machine}; kept as dead letter ${id}`,
+    );
   }
 
   private handleFailure(res: Exclude<MesResult, { outcome: 'ok' | 'rejected' }>, ids: number[]): void {
@@ -400,12 +406,13 @@ export class Uploader {
       this.authProblemAt = clock.now();
       this.health.authProblem = `MES refused the credentials (${res.status}): ${res.reason}. Sending stopped; fix prodsmart.auth (or the API key in the MES) and save gateway.yaml; one request every 15 min checks again.`;
       this.health.lastError = this.health.authProblem;
+      this.health.lastErrorCode = undefined;
       this.health.lastErrorAt = clock.now();
-      logger.error({ status: res.status }, this.health.authProblem);
+      logger.error({ event: 'mes.auth_refused', status: res.status }, this.health.authProblem);
       return;
     }
     this.o.outbox.failed(ids, res.error);
-    this.noteFailure(res.error);
+    this.noteFailure(res.error, res.code);
   }
 
   /**
@@ -427,13 +434,15 @@ export class Uploader {
     return until;
   }
 
-  private noteFailure(error: string): void {
+  /** `code`: the transport error's, when no HTTP answer came (see MesResult). */
+  private noteFailure(error: string, code?: string): void {
     const { clock, logger } = this.o;
     const delay = backoffDelay(this.failures++, BACKOFF.uplink, this.o.random);
     this.health.reachable = false;
     this.health.lastError = error;
+    this.health.lastErrorCode = code;
     this.health.lastErrorAt = clock.now();
     this.health.pausedUntil = clock.now() + delay;
-    logger.warn({ error, retryInMs: Math.round(delay) }, 'MES not reachable; backing off');
+    logger.warn({ event: 'mes.unreachable', error, code, retryInMs: Math.round(delay) }, 'MES not reachable; backing off');
   }
 }

@@ -1,5 +1,6 @@
 /** Small response and request helpers for node:http handlers. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatewayError } from '../core/errors.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
@@ -18,7 +19,11 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
-export class BodyTooLarge extends Error {}
+export class BodyTooLarge extends GatewayError<'SFG_WEB_BODY_TOO_LARGE'> {
+  constructor(maxBytes: number) {
+    super('SFG_WEB_BODY_TOO_LARGE', `request body over ${maxBytes} bytes`);
+  }
+}
 
 /** The request body as text; rejects with BodyTooLarge past maxBytes. */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
@@ -26,7 +31,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBytes) throw new BodyTooLarge(`request body over ${maxBytes} bytes`);
+    if (size > maxBytes) throw new BodyTooLarge(maxBytes);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -81,7 +81,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     minIntervalMs: opts.eventsMinIntervalMs ?? 1000,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
     maxClients: opts.maxEventClients,
-    onError: (err) => log.error({ err }, 'status event push failed'),
+    onError: (err) => log.error({ event: 'web.push_failed', err }, 'status event push failed'),
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -114,7 +114,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const id = Number(action[1]);
       const done = action[2] === 'retry' ? provider.retryDeadLetter(id) : provider.dropDeadLetter(id);
       if (!done) return sendJson(res, 404, { error: `no dead letter ${id}` });
-      log.info({ deadLetter: id, action: action[2] }, 'dead letter %s from the status page', action[2] === 'retry' ? 'retried' : 'dropped');
+      log.info({ event: `dead_letter.${action[2]}`, deadLetter: id, action: action[2] }, 'dead letter %s from the status page', action[2] === 'retry' ? 'retried' : 'dropped');
       return sendJson(res, 200, { ok: true });
     }
     if (method !== 'GET') return notAllowed(res, 'GET, HEAD');
@@ -146,7 +146,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     (req, res) => {
       route(req, res).catch((err: unknown) => {
         if (err instanceof BodyTooLarge) return sendJson(res, 413, { error: err.message });
-        log.error({ err, url: req.url }, 'status page request failed');
+        log.error({ event: 'web.request_failed', err, url: req.url }, 'status page request failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error, see the gateway log' });
         else res.destroy();
       });

@@ -44,7 +44,7 @@ describe('status page of the running gateway', () => {
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { 'press-line': yaml } });
     const gw: GatewayProcess = startGateway(cfg.gatewayFile);
     defer(() => gw.kill());
-    const url = String((await gw.waitForLog((l) => l.msg === 'status page listening')).url);
+    const url = String((await gw.waitForLog((l) => l.event === 'web.listening')).url);
     await gw.waitForLog((l) => l.msg === 'counter first seen' && l.machine === 'PRESS02');
 
     const browser: Browser = await chromium.launch({

@@ -74,12 +74,12 @@ machines:
       await eventually(() => mes.state[M].count, (c) => c === made, 20_000, 'counts before the restart');
 
       await broker.stop();
-      await gw.waitForLog((l) => l.msg === 'device disconnected');
+      await gw.waitForLog((l) => l.event === 'device.disconnected');
       // Published into the sensor's offline queue: sent when it reconnects.
       const queued = produce(5);
       await broker.restart();
       await queued;
-      await gw.waitForLog((l) => l.msg === 'device connected' && gw.logs.indexOf(l) > gw.logs.findIndex((d) => d.msg === 'device disconnected'));
+      await gw.waitForLog((l) => l.event === 'device.connected' && gw.logs.indexOf(l) > gw.logs.findIndex((d) => d.event === 'device.disconnected'));
       await produce(10);
 
       const final = await eventually(

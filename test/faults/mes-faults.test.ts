@@ -57,7 +57,7 @@ describe('fault suite: MES faults', () => {
     const cfg = writeConfig(dir, { mesUrl: proxy.url, devices: plant.devices(), timeoutMs: TIMEOUT_MS, tokenAuth: opts.tokenAuth });
     const gw = startGateway(cfg.gatewayFile);
     defer(() => gw.kill('SIGKILL'));
-    await gw.waitForLog((l) => l.msg === 'gateway started');
+    await gw.waitForLog((l) => l.event === 'gateway.started');
     // Idle before the faults: the parameters first seen at start are delivered, nothing in flight.
     await eventually(() => plant.machines.every((m) => mes.state[m.code].parameters.temperature === m.temperature), (ok) => ok, 30_000, 'first parameters delivered');
     return { plant, mes, proxy, cfg, gw };
@@ -152,7 +152,7 @@ describe('fault suite: MES faults', () => {
     expect(saved).toBe(paused);
     r.gw = startGateway(r.cfg.gatewayFile);
     defer(() => r.gw.kill('SIGKILL'));
-    await r.gw.waitForLog((l) => l.msg === 'gateway started');
+    await r.gw.waitForLog((l) => l.event === 'gateway.started');
     if (LONG) {
       await exact(r, 'totals after the one-minute pause', 2 * MINUTE);
       expect(r.proxy.requests.filter((p) => p.at > bare!.at)[0].at).toBeGreaterThanOrEqual(paused!);

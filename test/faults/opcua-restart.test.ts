@@ -77,10 +77,10 @@ machines:
       await eventually(() => mes.state[M].count, (c) => c === made, 20_000, 'counts before the restart');
 
       await sim.stop();
-      await gw.waitForLog((l) => l.msg === 'device disconnected', 30_000);
+      await gw.waitForLog((l) => l.event === 'device.disconnected', 30_000);
       await produce(5);
       await sim.start();
-      await gw.waitForLog((l) => l.msg === 'device connected' && gw.logs.indexOf(l) > gw.logs.findIndex((d) => d.msg === 'device disconnected'), 30_000);
+      await gw.waitForLog((l) => l.event === 'device.connected' && gw.logs.indexOf(l) > gw.logs.findIndex((d) => d.event === 'device.disconnected'), 30_000);
       await produce(10);
 
       const final = await eventually(

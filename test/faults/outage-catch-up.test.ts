@@ -51,7 +51,7 @@ describe('fault suite: MES outage and catch-up', () => {
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: plant.devices(), requestsPerMinute: RPM });
     const gw = startGateway(cfg.gatewayFile);
     defer(() => gw.kill('SIGKILL'));
-    await gw.waitForLog((l) => l.msg === 'gateway started');
+    await gw.waitForLog((l) => l.event === 'gateway.started');
     await plant.polled();
 
     // Online: every machine counts once, group A stops; all of it delivered.

@@ -168,7 +168,7 @@ describe('PLC faults: the MES ends with exactly what the machine made', () => {
     r.plc = await startPymodbus({ port: r.plc.port, initial: r.machine.memory() });
     await r.run(10, 3);
     await r.settled();
-    expect(r.gw.logs.some((l) => l.msg === 'device disconnected')).toBe(true);
+    expect(r.gw.logs.some((l) => l.event === 'device.disconnected')).toBe(true);
   });
 
   it('exception answers 4 (device failure) and 6 (busy) in the middle of production', async () => {
@@ -180,10 +180,10 @@ describe('PLC faults: the MES ends with exactly what the machine made', () => {
     await r.run(6, 3);
     await r.settled();
     // Each answer was shown as a bad value of its own kind, not taken as a lost PLC.
-    const errors = r.gw.logs.filter((l) => l.msg === 'bad value').map((l) => String(l.error));
+    const errors = r.gw.logs.filter((l) => l.event === 'signal.bad_value').map((l) => String(l.error));
     expect(errors.some((e) => e.startsWith('Modbus exception 4'))).toBe(true);
     expect(errors.some((e) => e.startsWith('Modbus exception 6'))).toBe(true);
-    expect(r.gw.logs.some((l) => l.msg === 'device disconnected')).toBe(false);
+    expect(r.gw.logs.some((l) => l.event === 'device.disconnected')).toBe(false);
   });
 
   it('reads that get no answer (timeouts), then answers again', async () => {
@@ -192,7 +192,7 @@ describe('PLC faults: the MES ends with exactly what the machine made', () => {
     await r.plc.mute(2);
     await r.run(8, 3);
     await r.settled();
-    expect(r.gw.logs.some((l) => l.msg === 'device disconnected' && String(l.error) === 'Timed out')).toBe(true);
+    expect(r.gw.logs.some((l) => l.event === 'device.disconnected' && String(l.error) === 'Timed out')).toBe(true);
   });
 
   it('a counter reset in the middle of the range (30000 → 0)', async () => {

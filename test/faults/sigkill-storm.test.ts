@@ -78,7 +78,7 @@ describe('fault suite: SIGKILL storm', () => {
     const modes = { time: 0, request: 0, poll: 0 };
     for (let k = 0; k < KILLS; k++) {
       gw = startGateway(cfg.gatewayFile);
-      await gw.waitForLog((l) => l.msg === 'gateway started');
+      await gw.waitForLog((l) => l.event === 'gateway.started');
       const mode = (['time', 'request', 'poll'] as const)[moments.int(3)];
       modes[mode]++;
       if (mode === 'time') await new Promise((r) => setTimeout(r, 100 + moments.int(2000)));

@@ -71,5 +71,5 @@ export function startGateway(configFile: string, env: Record<string, string> = {
 
 /** The status page's base URL, once the gateway said where it listens. */
 export async function statusUrl(gw: GatewayProcess): Promise<string> {
-  return String((await gw.waitForLog((l) => l.msg === 'status page listening')).url).replace(/\/$/, '');
+  return String((await gw.waitForLog((l) => l.event === 'web.listening')).url).replace(/\/$/, '');
 }

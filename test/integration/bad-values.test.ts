@@ -43,11 +43,11 @@ machines:
     });
     const gw = startGateway(cfg.gatewayFile);
     defer(() => gw.kill());
-    const url = String((await gw.waitForLog((l) => l.msg === 'status page listening')).url);
+    const url = String((await gw.waitForLog((l) => l.event === 'web.listening')).url);
     const status = async () => (await (await fetch(`${url}api/status`)).json()) as GatewayStatus;
     const s = await eventually(status, (st) => (st.devices[0]?.signalErrors[0]?.count ?? 0) >= 20, 20_000, '20 bad reads');
     expect(s.devices[0].signalErrors[0]).toMatchObject({ machine: 'M1', signal: 'param:temperature' });
-    expect(gw.logs.filter((l) => l.msg === 'bad value')).toHaveLength(1);
+    expect(gw.logs.filter((l) => l.event === 'signal.bad_value')).toHaveLength(1);
 
     await plc.set('holding', 0, 3);
     await eventually(() => mes!.state.M1.count, (c) => c === 3, 20_000, 'count delivered');
@@ -76,9 +76,9 @@ machines:
     });
     const gw = startGateway(cfg.gatewayFile);
     defer(() => gw.kill());
-    const url = String((await gw.waitForLog((l) => l.msg === 'status page listening')).url);
+    const url = String((await gw.waitForLog((l) => l.event === 'web.listening')).url);
     const status = async () => (await (await fetch(`${url}api/status`)).json()) as GatewayStatus;
-    await gw.waitForLog((l) => l.msg === 'device connected');
+    await gw.waitForLog((l) => l.event === 'device.connected');
     await pub.publish(`${t}/count`, '100');
     await gw.waitForLog((l) => l.msg === 'counter first seen');
     for (const bad of ['-5', '112.5', '1e20', '"NaN"']) await pub.publish(`${t}/count`, bad);

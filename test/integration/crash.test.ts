@@ -57,7 +57,7 @@ describe('crash safety', () => {
     for (let round = 0; round < 3; round++) {
       gw = startGateway(cfg.gatewayFile);
       // The first run must have seen the counter before production, or it starts from there.
-      await gw.waitForLog((l) => (round === 0 ? l.msg === 'counter first seen' && l.signal === 'count' : l.msg === 'gateway started'));
+      await gw.waitForLog((l) => (round === 0 ? l.msg === 'counter first seen' && l.signal === 'count' : l.event === 'gateway.started'));
       const before = accepted();
       await produce(7 + round, 1);
       await eventually(accepted, (n) => n > before, 20_000, 'a counter accepted by the MES');
@@ -72,7 +72,7 @@ describe('crash safety', () => {
     };
     for (let round = 0; round < 4; round++) {
       gw = startGateway(cfg.gatewayFile);
-      await gw.waitForLog((l) => l.msg === 'gateway started');
+      await gw.waitForLog((l) => l.event === 'gateway.started');
       const steps = 3 + rnd(8);
       for (let i = 0; i < steps; i++) {
         await produce(1 + rnd(5), rnd(3) === 0 ? 1 : 0);

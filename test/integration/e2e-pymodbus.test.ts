@@ -64,16 +64,16 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
 
     // Shift change: the PLC counter is reset and counts 30 more.
     await plc.set('holding', 0, 0);
-    await gw.waitForLog((l) => l.msg === 'counter reset');
+    await gw.waitForLog((l) => l.event === 'counter.reset');
     await plc.set('holding', 0, 30);
     await eventually(() => state().count, (c) => c === 180, 20_000, 'count after reset');
 
     // Preset near the top of the 16-bit range: no production explains the jump, so counting
     // goes on from there without adding it; then the counter wraps.
     await plc.set('holding', 0, 65530);
-    await gw.waitForLog((l) => l.msg === 'counter rebaseline' && l.raw === 65530);
+    await gw.waitForLog((l) => l.event === 'counter.rebaseline' && l.raw === 65530);
     await plc.set('holding', 0, 10);
-    await gw.waitForLog((l) => l.msg === 'counter wrap');
+    await gw.waitForLog((l) => l.event === 'counter.wrap');
     await eventually(() => state().count, (c) => c === 180 + 16, 20_000, 'count after wrap');
 
     await plc.set('holding', 1, 5, 7);
@@ -104,6 +104,6 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
 
     // Ctrl-C / systemd stop: a clean exit with the database closed.
     expect(await gw.kill('SIGINT')).toBe(0);
-    expect(gw.logs.some((l) => l.msg === 'gateway stopped')).toBe(true);
+    expect(gw.logs.some((l) => l.event === 'gateway.stopped')).toBe(true);
   });
 });

@@ -399,7 +399,7 @@ describe('machine state and outbox on a real SQLite file', () => {
   it('never lowers a stored total', () => {
     const g = open(join(dir, 'k.db'));
     g.read(0, { count: 10 });
-    expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5, seenAt: 1, changedAt: 1 }, 1)).toThrow(/refusing to lower/);
+    expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5, seenAt: 1, changedAt: 1 }, 1)).toThrow(expect.objectContaining({ code: 'SFG_STATE_TOTAL_LOWERED' }));
     g.db.close();
   });
 

@@ -92,7 +92,19 @@ describe('MesClient: endpoints and bodies', () => {
       outcome: 'rejected',
       status: 400,
       reason: 'count 500 is not greater than the current counter 700',
+      rejection: 'not-greater',
     });
+  });
+
+  it('says what each refusal of the sandbox is about', async () => {
+    const c = client(basicAuth);
+    const kinds = [
+      await c.counter('PRESS99', { count: 1 }),
+      await c.counter('PRESS01', { count: 1, waste: [{ code: 'Waste9', quantity: 1 }] }),
+      await c.startstop('PRESS01', { type: 'Lunch', running: 0 }),
+      await c.counter('PRESS01', { count: -1 }),
+    ].map((r) => (r.outcome === 'rejected' ? r.rejection : r.outcome));
+    expect(kinds).toEqual(['unknown-machine', 'unknown-waste', 'unknown-downtime-type', 'invalid']);
   });
 });
 
@@ -241,7 +253,7 @@ describe('MesClient: rate limit, errors, timeouts', () => {
   it('returns a timeout as retry', async () => {
     mes.setDelay(2000);
     const res = await client(basicAuth, { timeoutMs: 100 }).counter('PRESS01', { count: 1 });
-    expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('UND_ERR_HEADERS_TIMEOUT'), mayHaveArrived: true });
+    expect(res).toMatchObject({ outcome: 'retry', code: 'UND_ERR_HEADERS_TIMEOUT', error: expect.stringContaining('UND_ERR_HEADERS_TIMEOUT'), mayHaveArrived: true });
     expect(res).not.toHaveProperty('status');
     // A request that timed out may still have reached the MES: the budget hears when it ended.
     expect(answered).toBe(1);
@@ -251,6 +263,22 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     mes.setResetNext(1, 'after');
     const res = await client(basicAuth).startstop('PRESS01', { type: 'Maintenance', running: 0 });
     expect(res).toMatchObject({ outcome: 'retry', mayHaveArrived: true });
+  });
+
+  it('reads what a refusal is about from the whole answer, also past where the shown reason is cut', async () => {
+    const detail = 'x'.repeat(600);
+    const server = createServer((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ detail, error: 'count 5 is not greater than the current counter 9' }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const res = await client(basicAuth, { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }).counter('PRESS01', { count: 5 });
+      expect(res).toMatchObject({ outcome: 'rejected', status: 400, rejection: 'not-greater' });
+      expect((res as { reason: string }).reason).toHaveLength(500);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('keeps credentials out of what the MES echoes back', async () => {
@@ -265,8 +293,8 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     try {
       const viaBasic = await client(basicAuth, { baseUrl }).counter('PRESS01', { count: 1 });
       const viaToken = await client({ accessToken: 'tok/en+1', tokenAuth: false }, { baseUrl }).counter('PRESS01', { count: 1 });
-      expect(viaBasic).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter Basic ***' });
-      expect(viaToken).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter?access_token=***' });
+      expect(viaBasic).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter Basic ***', rejection: 'invalid' });
+      expect(viaToken).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter?access_token=***', rejection: 'invalid' });
       for (const auth of [basicAuth, { accessToken: 'tok/en+1', tokenAuth: false }] as const) {
         const res = await client(auth, { baseUrl }).counter('padded', { count: 1 });
         const reason = (res as { reason: string }).reason;
@@ -302,7 +330,7 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     const { port } = server.address() as AddressInfo;
     await new Promise((r) => server.close(r));
     const res = await client(basicAuth, { baseUrl: `http://127.0.0.1:${port}` }).counter('PRESS01', { count: 1 });
-    expect(res).toMatchObject({ outcome: 'retry', error: expect.stringContaining('ECONNREFUSED'), mayHaveArrived: false });
+    expect(res).toMatchObject({ outcome: 'retry', code: 'ECONNREFUSED', error: expect.stringContaining('ECONNREFUSED'), mayHaveArrived: false });
     expect(answered).toBe(1);
   });
 });

@@ -6,6 +6,7 @@ import { mqttDevice, publisher, topicPrefix, type Publisher } from '../helpers/m
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { eventuallyPasses } from '../helpers/wait.js';
 import { fixedBackoff } from '../helpers/backoff.js';
+import { recordingLogger } from '../helpers/log-lines.js';
 
 let broker: Mosquitto;
 let pub: Publisher;
@@ -175,13 +176,18 @@ describe('mqtt adapter', () => {
 
   it('reports a broker it cannot reach, without throwing, and stops cleanly', async () => {
     const sink = new RecordingSink();
-    const adapter = createMqttAdapter(mqttDevice({ url: 'mqtt://127.0.0.1:1' }, [{ code: 'M1', count: { topic: 'x/y' } }]), adapterContext(sink), {
+    const log = recordingLogger();
+    const adapter = createMqttAdapter(mqttDevice({ url: 'mqtt://127.0.0.1:1' }, [{ code: 'M1', count: { topic: 'x/y' } }]), adapterContext(sink, { logger: log.logger }), {
       backoff: fixedBackoff(100),
     });
     await adapter.start();
     await eventuallyPasses(() => expect(sink.states.at(-1)).toEqual({ state: 'disconnected', error: expect.stringMatching(/ECONNREFUSED/) }));
     await adapter.stop();
     expect(sink.states.map((s) => s.state)).toEqual(['connecting', 'disconnected']);
+    // Logged once, as the error itself: its code and where it came from, not just its text.
+    expect(log.lines('mqtt.connection_error')).toEqual([
+      expect.objectContaining({ err: expect.objectContaining({ code: 'ECONNREFUSED', stack: expect.stringContaining('Error') }) }),
+    ]);
   });
 
   it('reports an unreadable CA file as a connection error', async () => {

@@ -46,7 +46,7 @@ describe('operating the running gateway', () => {
     const gateway = startGateway(cfg.gatewayFile, env);
     defer(() => gateway.kill());
     [mes, plc, gw] = [sandbox, pymodbus, gateway];
-    const listening = await gateway.waitForLog((l) => l.msg === 'status page listening');
+    const listening = await gateway.waitForLog((l) => l.event === 'web.listening');
     const base = String(listening.url).replace(/\/$/, '');
     const status = async () => (await (await fetch(`${base}/api/status`)).json()) as GatewayStatus;
     return { cfg, base, status };
@@ -55,12 +55,12 @@ describe('operating the running gateway', () => {
   it('applies a valid device change without restarting the others, and keeps the running config on an invalid one', async () => {
     const { cfg, status } = await boot(['M1', 'M2']);
     await gw!.waitForLog((l) => l.msg === 'counter first seen' && l.machine === 'M1');
-    await gw!.waitForLog((l) => l.msg === 'watching configuration for changes');
+    await gw!.waitForLog((l) => l.event === 'config.watching');
 
     // A new device file: picked up while running.
     writeFileSync(join(cfg.dir, 'devices', 'b.yaml'), device('dev-b', plc!.port, 'M2', 5));
     await eventually(status, (s) => s.machines.some((m) => m.code === 'M2') && s.devices.some((d) => d.id === 'dev-b' && d.state === 'connected'), 20_000, 'M2 running');
-    expect(gw!.logs.some((l) => l.device === 'dev-a' && l.msg === 'device changed; restarting it')).toBe(false);
+    expect(gw!.logs.some((l) => l.device === 'dev-a' && l.event === 'device.restarted')).toBe(false);
     await plc!.set('holding', 0, 4);
     await eventually(() => mes!.state.M1.count, (c) => c === 4, 20_000, 'M1 still delivering');
 
@@ -117,7 +117,7 @@ describe('operating the running gateway', () => {
     await plc!.set('holding', 0, 5);
     const dead = await eventually(status, (s) => s.deadLetters.length === 1, 20_000, 'dead letter');
     expect(dead.deadLetters[0].reason).toMatch(/MES is ahead.*shopfloor-gateway rebase M1/);
-    expect(gw!.logs.some((l) => l.level === 50 && /rebase M1/.test(String(l.msg)))).toBe(true);
+    expect(gw!.logs.some((l) => l.event === 'mes.ahead' && l.machine === 'M1' && /rebase M1/.test(String(l.msg)))).toBe(true);
 
     const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--config', cfg.gatewayFile], { env: { ...process.env, CI: 'true' } });
     const r = await cli('rebase', 'M1', '10000');

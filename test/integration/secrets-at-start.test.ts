@@ -28,7 +28,7 @@ describe('secrets at start', () => {
 
     const warned = await gw.waitForLog((l) => l.event === 'config.secret_readable');
     expect(warned).toMatchObject({ level: 40, file: gatewayFile, msg: `${gatewayFile}: holds a secret in clear (prodsmart.auth.apiKey) and is readable by other users; run: chmod 600 ${gatewayFile}` });
-    const url = String((await gw.waitForLog((l) => l.msg === 'status page listening')).url);
+    const url = String((await gw.waitForLog((l) => l.event === 'web.listening')).url);
     const status = await (await fetch(`${url}api/status`)).text();
     expect(status).toContain(mes.url);
     for (const text of [JSON.stringify(gw.logs), status]) {

@@ -73,6 +73,8 @@ describe('damaged, missing or shared database', () => {
 
   const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+  const refusalCodes: Record<string, string> = { 'storage.corrupt': 'SFG_STORAGE_DAMAGED', 'storage.missing': 'SFG_STORAGE_MISSING', 'storage.locked': 'SFG_STORAGE_LOCKED' };
+
   /** Starts the gateway and expects it to refuse: exit code, the one line, nothing else said. */
   async function expectRefusal(cfg: TestConfig, event: string, exit: number): Promise<Record<string, unknown>> {
     const gw = startGateway(cfg.gatewayFile);
@@ -80,10 +82,11 @@ describe('damaged, missing or shared database', () => {
     const stderr: string[] = [];
     gw.child.stderr!.on('data', (d) => stderr.push(String(d)));
     const line = await gw.waitForLog((l) => l.event === event);
+    expect(line.code).toBe(refusalCodes[event]);
     const code = await new Promise((done) => (gw.child.exitCode !== null ? done(gw.child.exitCode) : gw.child.once('exit', done)));
     expect(code).toBe(exit);
     expect(gw.logs.filter((l) => (l.level as number) >= 50)).toEqual([line]);
-    expect(gw.logs.some((l) => l.msg === 'gateway started')).toBe(false);
+    expect(gw.logs.some((l) => l.event === 'gateway.started')).toBe(false);
     expect(stderr.join('')).toBe('');
     if (exit === 78) expect(line.msg).toMatch(/README\.md, "Damaged or missing database"/);
     return line;
@@ -143,7 +146,7 @@ describe('damaged, missing or shared database', () => {
     const gw = startGateway(cfg.gatewayFile);
     defer(() => gw.kill('SIGKILL'));
     // Fully up: a fresh database where the damaged one was.
-    await gw.waitForLog((l) => l.msg === 'status page listening');
+    await gw.waitForLog((l) => l.event === 'web.listening');
     expect(gw.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
     await gw.kill('SIGTERM');
     // The PLC is read once (here by hand: no PLC in this test), then rebase puts the MES's value in.
@@ -161,7 +164,7 @@ describe('damaged, missing or shared database', () => {
     const cfg = await withState();
     const first = startGateway(cfg.gatewayFile);
     defer(() => first.kill('SIGKILL'));
-    await first.waitForLog((l) => l.msg === 'gateway started');
+    await first.waitForLog((l) => l.event === 'gateway.started');
     const line = await expectRefusal(cfg, 'storage.locked', 75);
     expect(line.msg).toContain(`pid ${first.child.pid}`);
     const out = captureOutput();
@@ -171,7 +174,7 @@ describe('damaged, missing or shared database', () => {
     await first.kill('SIGKILL');
     const next = startGateway(cfg.gatewayFile);
     defer(() => next.kill('SIGKILL'));
-    await next.waitForLog((l) => l.msg === 'gateway started');
+    await next.waitForLog((l) => l.event === 'gateway.started');
   });
 
   it('a page going bad while running is found by the periodic check and shown, not ignored', async () => {

@@ -193,7 +193,7 @@ machines:
     // or not at all (its settlement is what failed).
     expect(mes.requests.filter((r) => r.path.includes('/counter'))).toEqual([]);
     expect(uploader.health.reachable).not.toBe(false);
-    expect(logs.filter((l) => l.msg === 'MES not reachable; backing off' || l.msg === 'delivery failed unexpectedly')).toEqual([]);
+    expect(logs.filter((l) => l.event === 'mes.unreachable' || l.event === 'mes.delivery_failed')).toEqual([]);
 
     rmSync(junk());
     await eventually(() => mes.state.M1.count, (c) => c === 17, 20_000, 'counter delivered after space returned');

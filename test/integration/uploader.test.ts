@@ -184,7 +184,8 @@ describe('uploader', () => {
   });
 
   it('dead-letters what the MES refuses without blocking the other machines', async () => {
-    const s = await setup({ machines: 3, perMinute: 100, known: ['M00', 'M02'] });
+    const log = recordingLogger();
+    const s = await setup({ machines: 3, perMinute: 100, known: ['M00', 'M02'], logger: log.logger });
     for (const m of s.list) s.read(m, { count: 0 });
     for (const m of s.list) s.read(m, { count: 4 });
     s.uploader.start();
@@ -192,16 +193,20 @@ describe('uploader', () => {
     await eventually(() => [mes!.state.M00.count, mes!.state.M02.count], (c) => c[0] === 4 && c[1] === 4, 30_000, 'others delivered');
     expect(s.outbox.deadLetters()[0]).toMatchObject({ machine: 'M01', kind: 'counter', status: 400 });
     expect(s.outbox.deadLetters()[0].reason).toMatch(/M01/);
+    expect(log.lines('mes.dead_letter')).toEqual([expect.objectContaining({ machine: 'M01', kind: 'counter', rejection: 'unknown-machine', deadLetter: s.outbox.deadLetters()[0].id })]);
   });
 
   it('an unknown waste code is dead-lettered alone; the count and the other waste still arrive', async () => {
-    const s = await setup({ machines: 1, perMinute: 100 });
+    const log = recordingLogger();
+    const s = await setup({ machines: 1, perMinute: 100, logger: log.logger });
     s.read('M00', { count: 0, 'waste:W1': 0, 'waste:W9': 0 });
     s.read('M00', { count: 50, 'waste:W1': 2, 'waste:W9': 3 });
     s.uploader.start();
     await eventually(() => s.outbox.deadLetters(), (d) => d.length === 1, 30_000, 'dead letter');
     await eventually(() => mes!.state.M00, (m) => m.count === 50 && m.waste.W1 === 2, 30_000, 'count and W1');
     expect(s.outbox.deadLetters()[0].body).toEqual({ waste: [{ code: 'W9', quantity: 3 }] });
+    expect(log.lines('counter.isolated')).toEqual([expect.objectContaining({ machine: 'M00', rejection: 'unknown-waste' })]);
+    expect(log.lines('mes.dead_letter')[0]).toMatchObject({ machine: 'M00', rejection: 'unknown-waste' });
     // Later production and parameters still flow while W9 stays refused.
     s.read('M00', { count: 60, 'waste:W9': 4, 'param:temp': 31 });
     await eventually(() => mes!.state.M00.count, (c) => c === 60, 30_000, 'later count');
@@ -261,13 +266,16 @@ describe('uploader', () => {
   });
 
   it('says loudly that the MES is ahead, with the rebase command, in one dead letter however many parts follow', async () => {
-    const s = await setup({ machines: 1, perMinute: 100 });
+    const log = recordingLogger();
+    const s = await setup({ machines: 1, perMinute: 100, logger: log.logger });
     mes!.state.M00.count = 10_000;
     s.read('M00', { count: 500 });
     s.read('M00', { count: 510 });
     s.uploader.start();
     await eventually(() => s.outbox.deadLetters().length, (n) => n === 1, 30_000, 'dead letter');
     expect(s.outbox.deadLetters()[0].reason).toMatch(/shopfloor-gateway rebase M00/);
+    expect(log.lines('mes.ahead')[0]).toMatchObject({ machine: 'M00', level: 50 });
+    expect(log.lines('mes.dead_letter')[0]).toMatchObject({ machine: 'M00', rejection: 'not-greater' });
     for (const c of [511, 512, 513]) {
       s.read('M00', { count: c });
       await eventually(() => s.outbox.deadLetters()[0].body, (b) => (b as { count: number }).count === c, 30_000, `refused ${c}`);
@@ -444,6 +452,8 @@ describe('uploader', () => {
       s.read('M00', { running: false });
       s.uploader.start();
       await eventually(() => s.uploader.stats.requests['startstop 0'] ?? 0, (n) => n >= 2, 10_000, 'refused connections');
+      // The status says why, by the transport error's code.
+      expect(s.uploader.health).toMatchObject({ reachable: false, lastErrorCode: 'ECONNREFUSED', lastError: expect.stringContaining('ECONNREFUSED') });
       await back();
       await eventually(() => mes!.state.M00.startstop.length, (n) => n >= 1, 10_000, 'stop delivered');
       await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'queue empty');

@@ -35,6 +35,7 @@ describe('rules across device files', () => {
     });
     expect(problems(f)).toEqual([
       {
+        code: 'SFG_CONFIG_CONFLICT',
         file: f.path('devices/b.yaml'),
         line: 1,
         column: 9,

@@ -64,10 +64,10 @@ describe('config error messages', () => {
             count: { area: holding, address: -1, type: uint33 }
       `,
     });
-    expect(problems(f).map((p) => `${p.line} ${p.path}: ${p.message}`)).toEqual([
-      '5 connection.port: expected 65535 or less, got 70000',
-      '8 machines[0].count.address: expected 0 or more, got -1',
-      expect.stringMatching(/^8 machines\[0\]\.count\.type: expected one of bool, int16, .*, got "uint33"; did you mean "uint32"\?$/),
+    expect(problems(f).map((p) => `${p.code} ${p.line} ${p.path}: ${p.message}`)).toEqual([
+      'SFG_CONFIG_SCHEMA 5 connection.port: expected 65535 or less, got 70000',
+      'SFG_CONFIG_SCHEMA 8 machines[0].count.address: expected 0 or more, got -1',
+      expect.stringMatching(/^SFG_CONFIG_SCHEMA 8 machines\[0\]\.count\.type: expected one of bool, int16, .*, got "uint33"; did you mean "uint32"\?$/),
     ]);
   });
 

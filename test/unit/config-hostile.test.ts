@@ -14,7 +14,7 @@ describe('hostile configuration files', () => {
     const f = configFixture({ 'devices/press.yaml': validDevice });
     symlinkSync(f.path('devices/loop.yaml'), f.path('devices/loop.yaml'));
     expect(problems(f)).toEqual([
-      { file: f.path('devices/loop.yaml'), line: 0, column: 0, path: '', message: 'cannot be read: its symbolic links point at each other in a loop' },
+      { code: 'SFG_CONFIG_UNREADABLE', file: f.path('devices/loop.yaml'), line: 0, column: 0, path: '', message: 'cannot be read: its symbolic links point at each other in a loop' },
     ]);
   });
 
@@ -22,14 +22,14 @@ describe('hostile configuration files', () => {
     const f = configFixture((dir) => ({ 'gateway.yaml': `prodsmart: { auth: { accessToken: t } }\ndevices: ${dir}/looped\n` }));
     symlinkSync(f.path('looped'), f.path('looped'));
     expect(problems(f)).toEqual([
-      { file: f.gatewayFile, line: 2, column: 10, path: 'devices', message: `devices folder ${f.path('looped')}: its symbolic links point at each other in a loop` },
+      { code: 'SFG_CONFIG_UNREADABLE', file: f.gatewayFile, line: 2, column: 10, path: 'devices', message: `devices folder ${f.path('looped')}: its symbolic links point at each other in a loop` },
     ]);
   });
 
   it('refuses an alias bomb as too many alias expansions, not as an undefined alias', () => {
     const f = configFixture({ 'devices/press.yaml': aliasBomb });
     expect(problems(f)).toEqual([
-      { file: f.path('devices/press.yaml'), line: 2, column: 10, path: '', message: 'aliases expand to more than 10000 values; use each anchor fewer times' },
+      { code: 'SFG_CONFIG_YAML', file: f.path('devices/press.yaml'), line: 2, column: 10, path: '', message: 'aliases expand to more than 10000 values; use each anchor fewer times' },
     ]);
   });
 
@@ -45,7 +45,7 @@ describe('hostile configuration files', () => {
   it('says a merge key needs a mapping, at the merge key', () => {
     const f = configFixture({ 'devices/press.yaml': validDevice.replace('host: 10.0.0.50', 'host: 10.0.0.50\n  <<: 5') });
     expect(problems(f)).toEqual([
-      { file: f.path('devices/press.yaml'), line: 5, column: 7, path: 'connection.<<', message: 'a merge key (<<) takes a mapping or an alias of one, such as <<: *template' },
+      { code: 'SFG_CONFIG_YAML', file: f.path('devices/press.yaml'), line: 5, column: 7, path: 'connection.<<', message: 'a merge key (<<) takes a mapping or an alias of one, such as <<: *template' },
     ]);
   });
 
@@ -54,14 +54,14 @@ describe('hostile configuration files', () => {
       const f = configFixture({ 'devices/press.yaml': `${'['.repeat(depth)}${']'.repeat(depth)}\n` });
       const [p, ...rest] = problems(f);
       expect(rest).toEqual([]);
-      expect(p).toMatchObject({ file: f.path('devices/press.yaml'), line: 1, message: 'nesting too deep: more than 64 levels of mappings and lists' });
+      expect(p).toMatchObject({ code: 'SFG_CONFIG_YAML', file: f.path('devices/press.yaml'), line: 1, message: 'nesting too deep: more than 64 levels of mappings and lists' });
       expect(p!.column).toBeGreaterThan(1);
     }
   });
 
   it('says so too for block nesting deep enough to overflow the YAML parser itself, at the first line too deep', () => {
     const f = configFixture({ 'devices/press.yaml': `${Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}k:`).join('\n')}\n${validDevice}` });
-    expect(problems(f)).toEqual([{ file: f.path('devices/press.yaml'), line: 65, column: 65, path: '', message: 'nesting too deep: more than 64 levels of mappings and lists' }]);
+    expect(problems(f)).toEqual([{ code: 'SFG_CONFIG_YAML', file: f.path('devices/press.yaml'), line: 65, column: 65, path: '', message: 'nesting too deep: more than 64 levels of mappings and lists' }]);
   });
 
   it('refuses a file that is not UTF-8 at the line and column of the first bad byte', () => {
@@ -70,6 +70,6 @@ describe('hostile configuration files', () => {
     const bad = text.indexOf(0);
     text[bad] = 0xff;
     writeFileSync(f.path('devices/press.yaml'), text);
-    expect(problems(f)).toEqual([{ file: f.path('devices/press.yaml'), line: 6, column: 16, path: '', message: 'not UTF-8 text: save the file as UTF-8' }]);
+    expect(problems(f)).toEqual([{ code: 'SFG_CONFIG_UNREADABLE', file: f.path('devices/press.yaml'), line: 6, column: 16, path: '', message: 'not UTF-8 text: save the file as UTF-8' }]);
   });
 });

@@ -110,33 +110,35 @@ describe('loadConfig', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).code).toBe('CONFIG_INVALID');
+    expect((err as ConfigError).code).toBe('SFG_CONFIG_INVALID');
+    expect((err as ConfigError).problems.map((p) => p.code)).toEqual(['SFG_CONFIG_NOT_FOUND']);
     expect((err as ConfigError).message).toBe(`${missing}  file not found`);
   });
 
   it('names a missing devices folder, at the devices key', () => {
     const f = configFixture((dir) => ({ 'gateway.yaml': `prodsmart: { auth: { accessToken: t } }\ndevices: ${dir}/elsewhere\n` }));
     expect(problems(f)).toEqual([
-      { file: f.gatewayFile, line: 2, column: 10, path: 'devices', message: `devices folder ${f.path('elsewhere')} not found` },
+      { code: 'SFG_CONFIG_NOT_FOUND', file: f.gatewayFile, line: 2, column: 10, path: 'devices', message: `devices folder ${f.path('elsewhere')} not found` },
     ]);
   });
 
   it('says a folder without device files has none', () => {
     const f = configFixture({});
     expect(configError(f).message).toContain(`no device files (*.yaml) in ${f.path('devices')}`);
+    expect(configError(f).problems.map((p) => p.code)).toEqual(['SFG_CONFIG_NOT_FOUND']);
   });
 
   it('says an empty file is empty', () => {
     const f = configFixture({ 'devices/press.yaml': '# nothing yet\n' });
     expect(problems(f)).toEqual([
-      { file: f.path('devices/press.yaml'), line: 1, column: 1, path: '', message: 'the file is empty; expected a device (device, protocol, connection, machines)' },
+      { code: 'SFG_CONFIG_YAML', file: f.path('devices/press.yaml'), line: 1, column: 1, path: '', message: 'the file is empty; expected a device (device, protocol, connection, machines)' },
     ]);
   });
 
   it('places a YAML syntax error at its line and column', () => {
     const f = configFixture({ 'devices/press.yaml': validDevice.replace('type: uint32 }', 'type: uint32') });
     expect(problems(f)).toEqual([
-      expect.objectContaining({ file: f.path('devices/press.yaml'), line: 8, column: 1, message: expect.stringMatching(/^YAML syntax error: /) }),
+      expect.objectContaining({ code: 'SFG_CONFIG_YAML', file: f.path('devices/press.yaml'), line: 8, column: 1, message: expect.stringMatching(/^YAML syntax error: /) }),
     ]);
   });
 

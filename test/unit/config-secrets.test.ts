@@ -29,7 +29,7 @@ describe('credentials in URLs', () => {
   it('refuses key:secret@ in prodsmart.baseUrl, saying where they belong, without showing them', async () => {
     const f = configFixture(gatewayWith('https://KEY123:SECRET456@app.prodsmart.com'));
     expect(problems(f, env)).toEqual([
-      { file: f.gatewayFile, line: 2, column: 12, path: 'prodsmart.baseUrl', message: 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}' },
+      { code: 'SFG_CONFIG_SCHEMA', file: f.gatewayFile, line: 2, column: 12, path: 'prodsmart.baseUrl', message: 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}' },
     ]);
     const io = captureOutput();
     process.env.KEY = 'k';

@@ -1,16 +1,34 @@
 /** What a technician is told when an OPC UA connection fails, and where certificates live. */
 import { describe, expect, it } from 'vitest';
-import { explainConnectError, type Reachability } from '../../src/adapters/opcua/connection.js';
+import { connectError, type Reachability } from '../../src/adapters/opcua/connection.js';
 import { firstCertificate } from '../../src/adapters/opcua/pki.js';
 import { deviceStateDir } from '../../src/adapters/state-dir.js';
 import { gatewaySchema } from '../../src/config/schema.js';
 import { opcuaDevice } from '../helpers/opcua.js';
 
 const url = 'opc.tcp://10.0.0.60:4840';
-const explain = (message: string, connection: Record<string, unknown> = {}) =>
-  explainConnectError(new Error(message), opcuaDevice(url, connection), '/var/lib/gw/state/line1-opcua');
+const stateDir = '/var/lib/gw/state/line1-opcua';
+const failure = (message: string, connection: Record<string, unknown> = {}) => connectError(new Error(message), opcuaDevice(url, connection), stateDir);
+const explain = (message: string, connection: Record<string, unknown> = {}) => failure(message, connection).message;
 
-describe('explainConnectError', () => {
+describe('connectError', () => {
+  it('gives each kind of failure its code, with node-opcua\'s error as the cause', () => {
+    const cases: [string, string][] = [
+      ['server Certificate verification failed with err BadCertificateUntrusted (0x801a0000)', 'SFG_OPCUA_SERVER_UNTRUSTED'],
+      ['server Certificate verification failed with err BadCertificateTimeInvalid (0x80140000)', 'SFG_OPCUA_SERVER_CERT_REJECTED'],
+      ['ActivateSession failed BadUserAccessDenied (0x801f0000)', 'SFG_OPCUA_USER_REFUSED'],
+      ['Cannot find ANONYMOUS user token policy in end point description', 'SFG_OPCUA_USER_REFUSED'],
+      ['OpenSecureChannel failed BadSecurityChecksFailed', 'SFG_OPCUA_CLIENT_REJECTED'],
+      ['cannot find endpoint for securityMode=2 policy = http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256', 'SFG_OPCUA_NO_ENDPOINT'],
+      ['Err = (connect ECONNREFUSED 10.0.0.60:4840)', 'SFG_OPCUA_UNREACHABLE'],
+    ];
+    for (const [message, code] of cases) {
+      const err = failure(message);
+      expect([message, err.code]).toEqual([message, code]);
+      expect((err.cause as Error).message).toBe(message);
+    }
+  });
+
   it('points at the trust verb for an untrusted server certificate', () => {
     expect(explain('server Certificate verification failed with err BadCertificateUntrusted (0x801a0000)')).toBe(
       `the certificate of OPC UA server ${url} is not trusted yet. Check it and trust it with: shopfloor-gateway trust line1-opcua`,
@@ -49,7 +67,7 @@ describe('explainConnectError', () => {
     // node-opcua 2.x, securityMode Sign or SignAndEncrypt, nothing listening on the port.
     const findEndpoint = `Fail to connect to server at ${url} to collect server's certificate (in findEndpoint) \n (err =premature disconnection 4)`;
     const secured = (reach?: Reachability) =>
-      explainConnectError(new Error(findEndpoint), opcuaDevice(url, { securityMode: 'SignAndEncrypt' }), '/var/lib/gw/state/line1-opcua', reach);
+      connectError(new Error(findEndpoint), opcuaDevice(url, { securityMode: 'SignAndEncrypt' }), stateDir, reach).message;
 
     it('says the same as securityMode None, from what a plain TCP connect found', () => {
       expect(secured({ reachable: false, error: 'ECONNREFUSED' })).toBe(explain('Err = (connect ECONNREFUSED 10.0.0.60:4840)'));

@@ -100,7 +100,7 @@ class ModbusPoller implements DeviceAdapter {
   private run(): void {
     this.running = this.cycle().catch((err) => {
       // A bug or a throwing sink must not end polling.
-      this.ctx.logger.error({ err }, 'modbus poll cycle failed');
+      this.ctx.logger.error({ event: 'device.poll_failed', err }, 'modbus poll cycle failed');
       this.schedule(this.device.pollIntervalMs);
     });
   }

@@ -72,7 +72,7 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
     c.subscribe(topics, { qos: 1, rh: 1 }, (err, granted) => {
       // A connection lost before the SUBACK is retried on the next connect.
       if (err) {
-        if (!stopped) log.warn({ err: err.message }, 'subscribe failed');
+        if (!stopped) log.warn({ event: 'mqtt.subscribe_failed', err }, 'subscribe failed');
         return;
       }
       for (const g of granted ?? []) {
@@ -92,7 +92,7 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
       try {
         opts = clientOptions(device, 'gateway', { reconnectPeriod: 0 });
       } catch (e) {
-        log.error({ err: (e as Error).message }, 'mqtt device not started');
+        log.error({ event: 'device.start_failed', err: e }, 'mqtt device not started');
         return report('disconnected', (e as Error).message);
       }
       const c = connect(device.connection.url, opts);
@@ -109,7 +109,7 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
         const sessionPresent = connack.sessionPresent;
         if (connectedBefore && !sessionPresent) {
           // E.g. a broker restarted without persistence: what was published meanwhile is gone.
-          log.warn({ clientId: opts.clientId }, 'mqtt connected; the broker had lost our session, only retained values are read again');
+          log.warn({ event: 'mqtt.session_lost', clientId: opts.clientId }, 'mqtt connected; the broker had lost our session, only retained values are read again');
         } else {
           log.info({ clientId: opts.clientId, sessionPresent }, 'mqtt connected');
         }
@@ -122,11 +122,11 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
           onMessage(topic, buf, packet.dup);
         } catch (e) {
           // The sink must not throw; if it does, losing one message beats killing the client.
-          log.error({ err: (e as Error).message, topic }, 'mqtt message handling failed');
+          log.error({ err: e, topic }, 'mqtt message handling failed');
         }
       });
       c.on('error', (err) => {
-        if (err.message !== lastError) log.warn({ err: err.message }, 'mqtt connection error');
+        if (err.message !== lastError) log.warn({ event: 'mqtt.connection_error', err }, 'mqtt connection error');
         lastError = err.message;
       });
       // Every lost or failed connection, a refused CONNACK too (a restarting broker may refuse

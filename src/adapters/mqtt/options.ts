@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { IClientOptions } from 'mqtt';
 import type { DeviceOf } from '../../config/schema.js';
+import { GatewayError } from '../../core/errors.js';
 
 /** The broker URL without credentials, for logs and errors (the config loader shows URLs the same way). */
 export { safeUrl } from '../../config/words.js';
@@ -69,7 +70,7 @@ export function clientOptions(device: MqttDevice, role: 'gateway' | 'probe' | 's
     try {
       options.ca = readFileSync(c.ca);
     } catch (e) {
-      throw new Error(`cannot read CA file ${c.ca}: ${(e as Error).message}`);
+      throw new GatewayError('SFG_MQTT_CA_UNREADABLE', `cannot read CA file ${c.ca}: ${(e as Error).message}`, { cause: e });
     }
   }
   return options;

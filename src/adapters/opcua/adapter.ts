@@ -86,7 +86,7 @@ export const createOpcuaAdapter: AdapterFactory<DeviceOf<'opcua'>> = (device, ct
       // reason is logged here; the same failure every retry is not logged every 30 s forever.
       const stillDown = lastReason !== undefined;
       ctx.sink.connection('disconnected', reason);
-      if (stillDown && reason !== lastReason) log.warn({ error: reason }, 'device still disconnected, for another reason');
+      if (stillDown && reason !== lastReason) log.warn({ event: 'device.still_disconnected', error: reason }, 'device still disconnected, for another reason');
       else log.debug({ error: reason, retryInMs: delay }, 'device connect retry');
       lastReason = reason;
       await sleep(ctx.clock, delay, stopping.signal);

@@ -16,6 +16,7 @@ import {
 import { connect as tcpConnect } from 'node:net';
 import { sleep, type Clock } from '../../core/clock.js';
 import type { DeviceOf } from '../../config/schema.js';
+import { GatewayError } from '../../core/errors.js';
 import { clientCertificateFile, hasTrustedCertificate, pkiDir } from './pki.js';
 
 type Device = DeviceOf<'opcua'>;
@@ -85,7 +86,7 @@ export async function openConnection(device: Device, stateDir: string, opts: Con
     // Secured modes fail inside node-opcua's endpoint discovery, which drops the socket
     // error; a plain TCP connect to the same host and port finds out what it was.
     const reach = hidesSocketError(err) && !cancel.aborted ? await checkReachable(c.endpointUrl, opts.clock, cancel) : undefined;
-    throw new Error(explainConnectError(err, device, stateDir, reach));
+    throw connectError(err, device, stateDir, reach);
   } finally {
     cancel.removeEventListener('abort', onCancel);
   }
@@ -111,47 +112,73 @@ function identity(device: Device): UserIdentityInfo {
   return { type: UserTokenType.UserName, userName: username, password: password ?? '' };
 }
 
+/** Why an OPC UA connection (or the `trust` verb's discovery) failed, as code acts on it. */
+export type OpcuaConnectCode =
+  /** The server's certificate is not in the device's trusted store yet: `trust` fixes it. */
+  | 'SFG_OPCUA_SERVER_UNTRUSTED'
+  /** The server's certificate was refused for another reason (expired, wrong host, ...). */
+  | 'SFG_OPCUA_SERVER_CERT_REJECTED'
+  /** The server refused the user (or anonymous sessions). */
+  | 'SFG_OPCUA_USER_REFUSED'
+  /** The server refused the gateway's own certificate. */
+  | 'SFG_OPCUA_CLIENT_REJECTED'
+  /** No endpoint with the configured security, or none with a certificate. */
+  | 'SFG_OPCUA_NO_ENDPOINT'
+  /** No OPC UA conversation at all: refused, not found, no answer, closed early. */
+  | 'SFG_OPCUA_UNREACHABLE';
+
+/** Carries node-opcua's error as `cause`; the message is one line saying what to do. */
+export class OpcuaConnectError extends GatewayError<OpcuaConnectCode> {}
+
 /**
  * Turns node-opcua's errors into one line saying what a technician should do about them.
+ * node-opcua's errors carry no codes of their own: its wording is matched here, and only here.
  * `reach` is what a plain TCP connect found, for errors that do not say (see checkReachable).
  */
-export function explainConnectError(err: unknown, device: Device, stateDir: string, reach?: Reachability): string {
-  return oneLine(explain(err, device, stateDir, reach));
+export function connectError(err: unknown, device: Device, stateDir: string, reach?: Reachability): OpcuaConnectError {
+  const [code, text] = explain(err, device, stateDir, reach);
+  return new OpcuaConnectError(code, oneLine(text), { cause: err });
 }
 
-function explain(err: unknown, device: Device, stateDir: string, reach: Reachability | undefined): string {
+function explain(err: unknown, device: Device, stateDir: string, reach: Reachability | undefined): [OpcuaConnectCode, string] {
   const message = err instanceof Error ? err.message : String(err);
   const c = device.connection;
   const status = /Bad[A-Za-z]+/.exec(message)?.[0];
   if (/server Certificate verification failed/i.test(message)) {
     if (status === 'BadCertificateUntrusted') {
-      return (
-        `the certificate of OPC UA server ${c.endpointUrl} is not trusted yet. ` +
-        `Check it and trust it with: shopfloor-gateway trust ${device.device}`
-      );
+      return [
+        'SFG_OPCUA_SERVER_UNTRUSTED',
+        `the certificate of OPC UA server ${c.endpointUrl} is not trusted yet. Check it and trust it with: shopfloor-gateway trust ${device.device}`,
+      ];
     }
-    return `the certificate of OPC UA server ${c.endpointUrl} was rejected (${status ?? message})`;
+    return ['SFG_OPCUA_SERVER_CERT_REJECTED', `the certificate of OPC UA server ${c.endpointUrl} was rejected (${status ?? message})`];
   }
   if (status && /^Bad(UserAccessDenied|IdentityToken)/.test(status)) {
-    return c.username === undefined
-      ? `OPC UA server ${c.endpointUrl} does not accept anonymous sessions (${status}): set connection.username and connection.password`
-      : `OPC UA server ${c.endpointUrl} refused user "${c.username}" (${status}): check connection.username and connection.password`;
+    return [
+      'SFG_OPCUA_USER_REFUSED',
+      c.username === undefined
+        ? `OPC UA server ${c.endpointUrl} does not accept anonymous sessions (${status}): set connection.username and connection.password`
+        : `OPC UA server ${c.endpointUrl} refused user "${c.username}" (${status}): check connection.username and connection.password`,
+    ];
   }
   if (/Cannot find (ANONYMOUS|USERNAME) user token policy/i.test(message)) {
-    return c.username === undefined
-      ? `OPC UA server ${c.endpointUrl} does not accept anonymous sessions on this endpoint: set connection.username and connection.password`
-      : `OPC UA server ${c.endpointUrl} does not accept username and password on this endpoint (securityMode ${c.securityMode})`;
+    return [
+      'SFG_OPCUA_USER_REFUSED',
+      c.username === undefined
+        ? `OPC UA server ${c.endpointUrl} does not accept anonymous sessions on this endpoint: set connection.username and connection.password`
+        : `OPC UA server ${c.endpointUrl} does not accept username and password on this endpoint (securityMode ${c.securityMode})`,
+    ];
   }
   if (status && /^Bad(SecurityChecksFailed|Certificate)/.test(status)) {
-    return (
-      `OPC UA server ${c.endpointUrl} rejected the gateway's certificate (${status}): ` +
-      `trust ${clientCertificateFile(stateDir)} in the server's certificate settings`
-    );
+    return [
+      'SFG_OPCUA_CLIENT_REJECTED',
+      `OPC UA server ${c.endpointUrl} rejected the gateway's certificate (${status}): trust ${clientCertificateFile(stateDir)} in the server's certificate settings`,
+    ];
   }
   if (/cannot find endpoint/i.test(message)) {
-    return `OPC UA server ${c.endpointUrl} offers no endpoint with securityMode ${c.securityMode} and securityPolicy ${securityPolicyOf(device)}`;
+    return ['SFG_OPCUA_NO_ENDPOINT', `OPC UA server ${c.endpointUrl} offers no endpoint with securityMode ${c.securityMode} and securityPolicy ${securityPolicyOf(device)}`];
   }
-  return `cannot connect to OPC UA server ${c.endpointUrl}: ${unreachable(message, reach)}`;
+  return ['SFG_OPCUA_UNREACHABLE', `cannot connect to OPC UA server ${c.endpointUrl}: ${unreachable(message, reach)}`];
 }
 
 /** What a plain TCP connect to the endpoint's host and port found. */

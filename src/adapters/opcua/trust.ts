@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { MessageSecurityMode, OPCUAClient, SecurityPolicy, type EndpointDescription } from 'node-opcua';
 import type { Logger } from 'pino';
 import type { DeviceOf } from '../../config/schema.js';
-import { APPLICATION_NAME, certificateManager, explainConnectError, securityPolicyOf } from './connection.js';
+import { APPLICATION_NAME, certificateManager, connectError, OpcuaConnectError, securityPolicyOf } from './connection.js';
 import { routeLibraryLogs } from './library-logs.js';
 import { clientCertificateFile, describeCertificate, type CertificateInfo } from './pki.js';
 
@@ -26,7 +26,7 @@ export async function trustServer(device: DeviceOf<'opcua'>, stateDir: string, l
   try {
     const endpoint = pickEndpoint(device, await fetchEndpoints(device, stateDir, store));
     const chain = endpoint.serverCertificate;
-    if (!chain || chain.length === 0) throw new Error(`OPC UA server ${device.connection.endpointUrl} sent no certificate`);
+    if (!chain || chain.length === 0) throw new OpcuaConnectError('SFG_OPCUA_NO_ENDPOINT', `OPC UA server ${device.connection.endpointUrl} sent no certificate`);
     const wasTrusted = (await store.isCertificateTrusted(chain)) === 'Good';
     if (!wasTrusted) await store.trustCertificate(chain);
     const own = new X509Certificate(readFileSync(clientCertificateFile(stateDir)));
@@ -58,7 +58,7 @@ async function fetchEndpoints(
     await client.connect(device.connection.endpointUrl);
     return await client.getEndpoints();
   } catch (err) {
-    throw new Error(explainConnectError(err, device, stateDir));
+    throw connectError(err, device, stateDir);
   } finally {
     await client.disconnect().catch(() => undefined);
   }
@@ -73,7 +73,8 @@ function pickEndpoint(device: DeviceOf<'opcua'>, endpoints: EndpointDescription[
   const chosen = match ?? fallback;
   if (!chosen) {
     const offered = endpoints.map((e) => `${MessageSecurityMode[e.securityMode]}/${e.securityPolicyUri?.split('#')[1]}`);
-    throw new Error(
+    throw new OpcuaConnectError(
+      'SFG_OPCUA_NO_ENDPOINT',
       `OPC UA server ${device.connection.endpointUrl} offers no endpoint with securityMode ${device.connection.securityMode} ` +
         `and securityPolicy ${securityPolicyOf(device)}; it offers: ${[...new Set(offered)].join(', ')}`,
     );
