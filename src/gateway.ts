@@ -11,7 +11,9 @@ import type { DeviceConfig, GatewayConfig } from './config/schema.js';
 import { openDatabase, type Db } from './outbox/db.js';
 import { MachineStateStore } from './outbox/machine-state.js';
 import { Outbox } from './outbox/outbox.js';
-import { History } from './outbox/history.js';
+import { Timeline } from './outbox/timeline.js';
+import { RequestLog } from './outbox/request-log.js';
+import { MesPause } from './outbox/mes-pause.js';
 import { StorageMonitor } from './outbox/storage-monitor.js';
 import { quickCheck } from './outbox/integrity.js';
 import { MachineProcessor, type BadValue } from './machine/processor.js';
@@ -20,6 +22,7 @@ import { deviceStateDir } from './adapters/state-dir.js';
 import type { AdapterSink, DeviceAdapter } from './adapters/types.js';
 import { MesClient } from './uplink/mes-client.js';
 import { RateBudget, SPAN_MS } from './uplink/rate-budget.js';
+import { recordedAcquire } from './uplink/recorded-acquire.js';
 import { Uploader } from './uplink/uploader.js';
 import type { DeviceStatus, GatewayStatus, MachineStatus, StatusProvider } from './web/status-types.js';
 import { version } from './version.js';
@@ -56,7 +59,9 @@ export class Gateway implements StatusProvider {
   private db!: Db;
   private state!: MachineStateStore;
   private outbox!: Outbox;
-  private history!: History;
+  private timeline!: Timeline;
+  private requests!: RequestLog;
+  private mesPause!: MesPause;
   private storage!: StorageMonitor;
   private processor!: MachineProcessor;
   private budget!: RateBudget;
@@ -91,8 +96,10 @@ export class Gateway implements StatusProvider {
     const g = this.config.gateway;
     this.db ??= openDatabase(g.storage.path);
     this.state = new MachineStateStore(this.db);
-    this.outbox = new Outbox(this.db);
-    this.history = new History(this.db);
+    this.requests = new RequestLog(this.db);
+    this.outbox = new Outbox(this.db, { alsoCommit: () => this.requests.writeAnswers() });
+    this.timeline = new Timeline(this.db);
+    this.mesPause = new MesPause(this.db);
     this.storage = new StorageMonitor(this.db, g.storage.path, this.clock, this.logger.child({ component: 'storage' }));
     this.processor = new MachineProcessor(this.db, this.state, this.outbox, {
       event: (machine, message, fields) => this.logger.info({ machine, ...fields }, message),
@@ -102,7 +109,7 @@ export class Gateway implements StatusProvider {
     for (const d of this.config.devices) await this.startDevice(d.config);
     this.every('tick', 1000, () => this.processor.tick(this.clock.now(), (device) => this.devices.get(device)?.status.state === 'connected'));
     this.every('sample', SAMPLE_MS, () => this.sampleProduction());
-    this.every('prune', 3600_000, () => this.history.prune(this.clock.now() - g.storage.retentionDays * 86400_000));
+    this.every('prune', 3600_000, () => this.timeline.pruneHistory(this.clock.now() - g.storage.retentionDays * 86400_000));
     // At start openDatabase checked it; a page going bad while running is found within this.
     this.every('integrity', INTEGRITY_CHECK_MS, () => quickCheck(this.db, g.storage.path));
     this.storage.run('sample', () => this.sampleProduction());
@@ -119,6 +126,7 @@ export class Gateway implements StatusProvider {
     await Promise.allSettled([...this.devices.values()].map((d) => d.adapter?.stop()));
     await this.uploader.stop();
     await this.client.close();
+    this.storage.run('request-log', () => this.requests.flush());
     this.db.close();
     this.logger.info('gateway stopped');
   }
@@ -171,22 +179,14 @@ export class Gateway implements StatusProvider {
     this.budget = new RateBudget({
       perMinute: g.prodsmart.requestsPerMinute,
       clock: this.clock,
-      history: this.history.recentRequests(now - SPAN_MS),
+      history: this.requests.recent(now - SPAN_MS),
     });
     this.client = new MesClient({
       baseUrl: g.prodsmart.baseUrl,
       auth: g.prodsmart.auth,
       timeoutMs: g.prodsmart.timeoutMs,
       clock: this.clock,
-      acquire: async () => {
-        const answered = await this.budget.acquire();
-        // Remembered on disk so that a restart cannot burst past the company limit.
-        const request = this.history.recordRequest(this.clock.now());
-        return () => {
-          answered();
-          this.history.requestAnswered(request, this.clock.now());
-        };
-      },
+      acquire: recordedAcquire({ budget: this.budget, requests: this.requests, clock: this.clock, onStorageFault: (err) => this.storage.failed(err, 'uplink') }),
     });
     this.uploader = new Uploader({
       outbox: this.outbox,
@@ -198,8 +198,8 @@ export class Gateway implements StatusProvider {
       onChange: () => this.changed(),
       onStorageFault: (err) => this.storage.failed(err, 'uplink'),
       stats: this.uplinkStats,
-      pausedUntil: this.history.pausedUntil(),
-      savePause: (until) => this.history.savePause(until),
+      pausedUntil: this.mesPause.until(),
+      savePause: (until) => this.mesPause.save(until),
     });
     this.uploader.start();
   }
@@ -284,7 +284,7 @@ export class Gateway implements StatusProvider {
 
   private sampleProduction(): void {
     const now = this.clock.now();
-    this.history.sampleProduction(now, now - TIMELINE_MS);
+    this.timeline.sampleProduction(now, now - TIMELINE_MS);
   }
 
   private changed(): void {
@@ -340,7 +340,7 @@ export class Gateway implements StatusProvider {
 
   private machineStatus(code: string, now: number, pending: number): MachineStatus {
     const run = this.read(() => this.processor.runState(code)?.reported, undefined);
-    const timeline = this.read(() => this.history.timeline(code, now - TIMELINE_MS), []);
+    const timeline = this.read(() => this.timeline.transitions(code, now - TIMELINE_MS), []);
     // A machine running since it was first seen has no transition: its state still shows.
     if (run && timeline.length === 0) timeline.push({ at: Math.max(run.since, now - TIMELINE_MS), running: run.running, type: run.type, sent: true });
     return {
@@ -351,7 +351,7 @@ export class Gateway implements StatusProvider {
       pending,
       run: run ? { running: run.running, type: run.type, since: run.since } : { running: null },
       timeline,
-      production: this.read(() => this.history.production(code, now - TIMELINE_MS), []),
+      production: this.read(() => this.timeline.production(code, now - TIMELINE_MS), []),
     };
   }
 
