@@ -17,6 +17,9 @@ import { checkCountValue, counterRollover } from './count-value.js';
 /**
  * An unchanged counter read is written only this often: the guard measures the time a move
  * took from the last read, and a few seconds' slack in that is far below any bound it uses.
+ * It is kept in memory meanwhile (the guard here uses it at once) and written with the next
+ * commit that writes anyway, or by `tick` once it is this old: a poll that changed nothing
+ * writes nothing (docs/delivery.md#writes-per-request).
  */
 const SEEN_PERSIST_MS = 10_000;
 
@@ -96,13 +99,18 @@ export class MachineProcessor {
   private readonly lastValues = new Map<string, Map<string, { value: SignalValue; at: number }>>();
   /** Events of the transaction being written, told only once it commits. */
   private unwritten: Parameters<ProcessorEvents['event']>[] = [];
+  /** Unchanged counter reads not written yet, by `machine signal`: the seen time, and since when it waits. */
+  private readonly seen = new Map<string, { machine: string; signal: string; at: number; since: number }>();
+  private readonly totalChanges;
 
   constructor(
     private readonly db: Db,
     private readonly state: MachineStateStore,
     private readonly outbox: Outbox,
     private readonly events: ProcessorEvents = { event: () => {} },
-  ) {}
+  ) {
+    this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
+  }
 
   /** Sets the machines to process (at start and on config reload). State of kept machines carries on. */
   setMachines(bindings: MachineBinding[]): void {
@@ -166,7 +174,7 @@ export class MachineProcessor {
       for (const m of this.machines.values()) {
         if (m.runStop) this.stepRunStop(m, live(m.device) ? this.lastKnown(m.config.code, now) : { at: now }, now, staged);
       }
-    });
+    }, now - SEEN_PERSIST_MS);
   }
 
   /**
@@ -174,12 +182,23 @@ export class MachineProcessor {
    * the transaction rolled back, its transitions would otherwise never be produced again.
    * Its events likewise: a stop that a full disk could not store is logged when it is stored.
    */
-  private write(fn: (staged: Map<string, RunStopState>) => void): void {
+  private write(fn: (staged: Map<string, RunStopState>) => void, seenDueBefore = -Infinity): void {
     const staged = new Map<string, RunStopState>();
     this.unwritten = [];
-    this.db.transaction(() => fn(staged)).immediate();
+    this.db.transaction(() => {
+      const changes = this.totalChanges.get();
+      fn(staged);
+      const due = this.totalChanges.get() !== changes || [...this.seen.values()].some((s) => s.since <= seenDueBefore);
+      if (due) this.writeSeen();
+    }).immediate();
     for (const [code, state] of staged) this.runStates.set(code, state);
     for (const e of this.unwritten.splice(0)) this.events.event(...e);
+  }
+
+  /** Inside the transaction. Should it roll back, they are lost: the guard measures from the older seen time, slack it tolerates. */
+  private writeSeen(): void {
+    for (const s of this.seen.values()) this.state.markSeen(s.machine, s.signal, s.at);
+    this.seen.clear();
   }
 
   private event(...e: Parameters<ProcessorEvents['event']>): void {
@@ -217,7 +236,12 @@ export class MachineProcessor {
     const code = m.config.code;
     const opts = m.guard[r.signal];
     if (!opts || typeof r.value !== 'number') return 0;
-    const row = this.state.counter(code, r.signal);
+    const key = `${code} ${r.signal}`;
+    const stored = this.state.counter(code, r.signal);
+    const seen = this.seen.get(key);
+    const row = stored && seen ? { ...stored, seenAt: Math.max(stored.seenAt, seen.at) } : stored;
+    // Whatever else this read does than `same` writes the row, seen time included.
+    this.seen.delete(key);
     const source = m.sourceKey[r.signal];
     if (!row) {
       const init = initGuard(r.value, m.config.initialCount, r.at);
@@ -240,7 +264,9 @@ export class MachineProcessor {
     }
     const step = stepGuard(row, r.value, r.at, opts);
     if (step.event === 'same') {
-      if (r.at - row.seenAt >= SEEN_PERSIST_MS) this.state.markSeen(code, r.signal, r.at);
+      // The guard sees the seen time it always saw (moved every SEEN_PERSIST_MS); only its write waits.
+      if (r.at - row.seenAt >= SEEN_PERSIST_MS) this.seen.set(key, { machine: code, signal: r.signal, at: r.at, since: seen?.since ?? r.at });
+      else if (seen) this.seen.set(key, seen);
       return 0;
     }
     this.state.updateGuard(code, r.signal, step.state, r.at);

@@ -126,8 +126,31 @@ describe('writes to the SD card', () => {
       s.read('M2', values, t);
     }
     expect(walCommits(file) - before).toBe(0);
-    // Moved at last: counted from the value read a minute ago, as before.
+    // Moved at last: counted from the value read a minute ago, as before. (No tick ran: the
+    // seen times were only in memory.)
     s.read('M1', { ...values, count: 130 }, 61_000);
     expect(s.outbox.pendingCounters('M1')).toEqual([{ signal: 'count', total: 130 }]);
+  });
+
+  it('still writes the seen time of an unchanged counter for a restart: by the tick, one commit per 10 s for all machines', () => {
+    const file = join(dir, 'gateway.db');
+    const s = store(file);
+    db = s.db;
+    const values = { count: 100, 'waste:W1': 1, running: true, 'param:temp': 20 };
+    s.read('M1', values, 0);
+    s.read('M2', values, 500);
+    const before = walCommits(file);
+    for (let t = 1000; t <= 60_000; t += 1000) {
+      s.read('M1', values, t);
+      s.read('M2', values, t + 500);
+      s.processor.tick(t + 700, () => true);
+    }
+    const commits = walCommits(file) - before;
+    expect(commits).toBeGreaterThan(0);
+    expect(commits).toBeLessThanOrEqual(6);
+    const state = new MachineStateStore(s.db);
+    // At most two persist intervals behind the last read.
+    expect(state.counter('M1', 'count')!.seenAt).toBeGreaterThanOrEqual(40_000);
+    expect(state.counter('M2', 'waste:W1')!.seenAt).toBeGreaterThanOrEqual(40_000);
   });
 });
