@@ -17,6 +17,8 @@ import { MesPause } from './outbox/mes-pause.js';
 import { StorageMonitor } from './outbox/storage-monitor.js';
 import { quickCheck } from './outbox/integrity.js';
 import { MachineProcessor, type BadValue } from './machine/processor.js';
+import { ReadingQueue } from './machine/reading-queue.js';
+import type { Reading } from './adapters/types.js';
 import { adapterFactory } from './adapters/registry.js';
 import { deviceStateDir } from './adapters/state-dir.js';
 import type { AdapterSink, DeviceAdapter } from './adapters/types.js';
@@ -32,6 +34,8 @@ interface RunningDevice {
   /** The device file's content as loaded, to tell on reload whether it changed. */
   fingerprint: string;
   adapter?: DeviceAdapter;
+  /** Shows a bad value of this device (counted, logged throttled). */
+  report?: (machine: string, signal: string, message: string, at: number) => void;
   status: DeviceStatus;
 }
 
@@ -50,6 +54,8 @@ const BAD_VALUE_LOG_MS = 10 * 60_000;
 // One sample a minute over the timeline window keeps the live status small (480 points a machine).
 const SAMPLE_MS = 60_000;
 const INTEGRITY_CHECK_MS = 6 * 3600_000;
+/** Readings of all devices share one commit per this window (machine/reading-queue.ts). */
+const READING_COMMIT_MS = 250;
 
 export class Gateway implements StatusProvider {
   private readonly clock: Clock;
@@ -64,6 +70,7 @@ export class Gateway implements StatusProvider {
   private mesPause!: MesPause;
   private storage!: StorageMonitor;
   private processor!: MachineProcessor;
+  private readings!: ReadingQueue;
   private budget!: RateBudget;
   private client!: MesClient;
   private uploader!: Uploader;
@@ -105,6 +112,7 @@ export class Gateway implements StatusProvider {
       event: (machine, message, fields) => this.logger.info({ machine, ...fields }, message),
     });
     this.processor.setMachines(this.bindings(this.config));
+    this.readings = new ReadingQueue({ clock: this.clock, windowMs: READING_COMMIT_MS, apply: (batch) => this.applyReadings(batch) });
     this.startUplink(g);
     for (const d of this.config.devices) await this.startDevice(d.config);
     this.every('tick', 1000, () => this.processor.tick(this.clock.now(), (device) => this.devices.get(device)?.status.state === 'connected'));
@@ -124,6 +132,7 @@ export class Gateway implements StatusProvider {
     this.stopped = true;
     for (const t of this.timers.values()) this.clock.clearTimeout(t);
     await Promise.allSettled([...this.devices.values()].map((d) => d.adapter?.stop()));
+    this.readings.flush();
     await this.uploader.stop();
     await this.client.close();
     this.storage.run('request-log', () => this.requests.flush());
@@ -214,31 +223,32 @@ export class Gateway implements StatusProvider {
     this.devices.set(config.device, running);
     const logger = this.logger.child({ device: config.device });
     const badValueLog = new Map<string, { message: string; at: number; count: number }>();
+    const report = (machine: string, signal: string, message: string, at: number) => {
+      let e = status.signalErrors.find((x) => x.machine === machine && x.signal === signal);
+      if (!e) status.signalErrors.push((e = { machine, signal, count: 0, lastMessage: message, lastAt: at }));
+      e.count++;
+      // A signal that is bad at every poll would fill the journal: log it when it starts or
+      // changes, then once every BAD_VALUE_LOG_MS with how often it happened meanwhile.
+      const key = `${machine} ${signal}`;
+      const logged = badValueLog.get(key);
+      if (!logged || logged.message !== message || at - logged.at >= BAD_VALUE_LOG_MS) {
+        logger.warn({ event: 'signal.bad_value', machine, signal, error: message, times: e.count - (logged?.count ?? 0) }, 'bad value');
+        badValueLog.set(key, { message, at, count: e.count });
+      }
+      e.lastMessage = message;
+      e.lastAt = at;
+      this.changed();
+    };
     const sink: AdapterSink = {
       readings: (batch) => {
         if (running !== this.devices.get(config.device)) return;
         status.lastGoodReadAt = this.clock.now();
-        // A count of -5 or 112.5 is refused before any state: shown like any other bad value.
-        let bad: BadValue[] = [];
-        if (this.storage.run('readings', () => (bad = this.processor.apply(batch, this.clock.now())))) this.uploader.wake();
-        for (const b of bad) sink.signalError(b.machine, b.signal, b.message, b.at);
-        this.changed();
+        this.readings.add(config.device, batch);
       },
       signalError: (machine, signal, message, at) => {
-        let e = status.signalErrors.find((x) => x.machine === machine && x.signal === signal);
-        if (!e) status.signalErrors.push((e = { machine, signal, count: 0, lastMessage: message, lastAt: at }));
-        e.count++;
-        // A signal that is bad at every poll would fill the journal: log it when it starts or
-        // changes, then once every BAD_VALUE_LOG_MS with how often it happened meanwhile.
-        const key = `${machine} ${signal}`;
-        const logged = badValueLog.get(key);
-        if (!logged || logged.message !== message || at - logged.at >= BAD_VALUE_LOG_MS) {
-          logger.warn({ event: 'signal.bad_value', machine, signal, error: message, times: e.count - (logged?.count ?? 0) }, 'bad value');
-          badValueLog.set(key, { message, at, count: e.count });
-        }
-        e.lastMessage = message;
-        e.lastAt = at;
-        this.changed();
+        // Readings gathered before this error are reported before it, as they came.
+        this.readings.flush();
+        report(machine, signal, message, at);
       },
       connection: (state, error) => {
         if (state !== status.state) {
@@ -253,6 +263,7 @@ export class Gateway implements StatusProvider {
         this.changed();
       },
     };
+    running.report = report;
     try {
       const create = await adapterFactory(config.protocol);
       running.adapter = create(config, {
@@ -280,6 +291,14 @@ export class Gateway implements StatusProvider {
       this.timers.set(name, this.clock.setTimeout(loop, ms));
     };
     this.timers.set(name, this.clock.setTimeout(loop, ms));
+  }
+
+  private applyReadings(batch: Reading[]): void {
+    // A count of -5 or 112.5 is refused before any state: shown like any other bad value.
+    let bad: BadValue[] = [];
+    if (this.storage.run('readings', () => (bad = this.processor.apply(batch, this.clock.now())))) this.uploader.wake();
+    for (const b of bad) this.devices.get(this.processor.binding(b.machine)?.device ?? '')?.report?.(b.machine, b.signal, b.message, b.at);
+    this.changed();
   }
 
   private sampleProduction(): void {
