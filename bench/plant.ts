@@ -8,7 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePorts } from '../src/sim/free-port.js';
 
 export interface Plant {
@@ -51,7 +52,8 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, ms = 60
 }
 
 /** bin/shopfloor-gateway.js, which loads the sources through tsx (as `npm start` does today). */
-const cli = (args: string[], stdout: 'pipe' | 'ignore') => spawn(process.execPath, ['bin/shopfloor-gateway.js', ...args], { stdio: ['ignore', stdout, 'inherit'] });
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'shopfloor-gateway.js');
+const cli = (args: string[], stdout: 'pipe' | 'ignore') => spawn(process.execPath, [bin, ...args], { stdio: ['ignore', stdout, 'inherit'] });
 
 export async function startPlant(devices: number): Promise<Plant> {
   const dir = mkdtempSync(join(tmpdir(), 'sfg-plant-'));
