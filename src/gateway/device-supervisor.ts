@@ -20,8 +20,10 @@ export interface DeviceSupervisorOptions {
   logger: Logger;
   /** Folder for a device's own files (AdapterContext.stateDir). */
   stateDir: (device: string) => string;
-  /** Applies a batch to machine state and outbox; returns the values it refused. */
-  ingest: (batch: Reading[]) => BadValue[];
+  /** Queues a poll's readings for the processor; values it refuses come back through `showBadValues`. */
+  ingest: (device: string, batch: Reading[]) => void;
+  /** Applies the queued readings now: before an adapter's own signal error, so errors show in the order they came. */
+  flushReadings: () => void;
   /** Something the status shows changed. */
   onChange: () => void;
   /** Protocol → adapter factory; default the registry. */
@@ -33,6 +35,8 @@ interface RunningDevice {
   fingerprint: string;
   adapter?: DeviceAdapter;
   status: DeviceStatus;
+  /** Shows a bad value of this device (counted, logged throttled). */
+  report: (machine: string, signal: string, message: string, at: number) => void;
 }
 
 const BAD_VALUE_LOG_MS = 10 * 60_000;
@@ -75,6 +79,12 @@ export class DeviceSupervisor {
     return [...this.devices.values()].map((d) => d.status);
   }
 
+  /** Values the processor refused (a count of -5 or 112.5): shown on their device like any other bad value. */
+  showBadValues(device: string, bad: readonly BadValue[]): void {
+    const running = this.devices.get(device);
+    for (const b of bad) running?.report(b.machine, b.signal, b.message, b.at);
+  }
+
   isConnected(device: string): boolean {
     return this.devices.get(device)?.status.state === 'connected';
   }
@@ -82,20 +92,9 @@ export class DeviceSupervisor {
   private async startDevice(config: DeviceConfig): Promise<void> {
     const { clock, onChange } = this.o;
     const status: DeviceStatus = { id: config.device, protocol: config.protocol, state: 'connecting', signalErrors: [] };
-    const running: RunningDevice = { fingerprint: JSON.stringify(config), status };
-    this.devices.set(config.device, running);
     const logger = this.o.logger.child({ device: config.device });
     const badValueLog = new Map<string, { message: string; at: number; count: number }>();
-    const sink: AdapterSink = {
-      readings: (batch) => {
-        // A stopped adapter's last batch must not land on its successor's status.
-        if (running !== this.devices.get(config.device)) return;
-        status.lastGoodReadAt = clock.now();
-        // A count of -5 or 112.5 is refused before any state: shown like any other bad value.
-        for (const b of this.o.ingest(batch)) sink.signalError(b.machine, b.signal, b.message, b.at);
-        onChange();
-      },
-      signalError: (machine, signal, message, at) => {
+    const report = (machine: string, signal: string, message: string, at: number) => {
         let e = status.signalErrors.find((x) => x.machine === machine && x.signal === signal);
         if (!e) {
           e = { machine, signal, count: 0, lastMessage: message, lastAt: at };
@@ -113,6 +112,20 @@ export class DeviceSupervisor {
         e.lastMessage = message;
         e.lastAt = at;
         onChange();
+    };
+    const running: RunningDevice = { fingerprint: JSON.stringify(config), status, report };
+    this.devices.set(config.device, running);
+    const sink: AdapterSink = {
+      readings: (batch) => {
+        // A stopped adapter's last batch must not land on its successor's status.
+        if (running !== this.devices.get(config.device)) return;
+        status.lastGoodReadAt = clock.now();
+        this.o.ingest(config.device, batch);
+        onChange();
+      },
+      signalError: (machine, signal, message, at) => {
+        this.o.flushReadings();
+        report(machine, signal, message, at);
       },
       connection: (state, error) => {
         if (state !== status.state) {

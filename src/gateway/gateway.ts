@@ -12,10 +12,13 @@ import type { GatewayConfig } from '../config/schema.js';
 import { openDatabase, type Db } from '../outbox/db.js';
 import { MachineStateStore } from '../outbox/machine-state.js';
 import { Outbox } from '../outbox/outbox.js';
-import { History } from '../outbox/history.js';
+import { Timeline } from '../outbox/timeline.js';
+import { RequestLog } from '../outbox/request-log.js';
+import { MesPause } from '../outbox/mes-pause.js';
 import { StorageMonitor } from '../outbox/storage-monitor.js';
 import { quickCheck } from '../outbox/integrity.js';
 import { MachineProcessor, type BadValue } from '../machine/processor.js';
+import { ReadingQueue } from '../machine/reading-queue.js';
 import { SqliteMachineStore } from '../outbox/machine-store.js';
 import { deviceStateDir } from '../adapters/state-dir.js';
 import { startWebServer, type WebServer } from '../web/server.js';
@@ -38,13 +41,18 @@ const SAMPLE_MS = 60_000;
 const TICK_MS = 1000;
 const PRUNE_MS = 3600_000;
 const INTEGRITY_CHECK_MS = 6 * 3600_000;
+/** Readings of all devices share one commit per this window (machine/reading-queue.ts). */
+const READING_COMMIT_MS = 250;
 
 /** The parts that run until stop(), built whole before anything starts. */
 interface Parts {
   logger: Logger;
   db: Db;
-  history: History;
+  timeline: Timeline;
+  requests: RequestLog;
+  storage: StorageMonitor;
   processor: MachineProcessor;
+  readings: ReadingQueue;
   uplink: MesUplink;
   supervisor: DeviceSupervisor;
   view: StatusView;
@@ -79,14 +87,14 @@ export class Gateway {
     }
     try {
       await p.supervisor.start(config.devices.map((d) => d.config));
-      const { tasks, processor, supervisor, history } = p;
+      const { tasks, processor, supervisor, timeline } = p;
       const sample = () => {
         const now = clock.now();
-        history.sampleProduction(now, now - TIMELINE_MS);
+        timeline.sampleProduction(now, now - TIMELINE_MS);
       };
       tasks.every('tick', TICK_MS, () => processor.tick(clock.now(), (device) => supervisor.isConnected(device)));
       tasks.every('sample', SAMPLE_MS, sample);
-      tasks.every('prune', PRUNE_MS, () => history.prune(clock.now() - g.storage.retentionDays * 86400_000));
+      tasks.every('prune', PRUNE_MS, () => timeline.pruneHistory(clock.now() - g.storage.retentionDays * 86400_000));
       // At start openDatabase checked it; a page going bad while running is found within this.
       tasks.every('integrity', INTEGRITY_CHECK_MS, () => quickCheck(db, g.storage.path));
       tasks.runNow('sample', sample);
@@ -159,8 +167,10 @@ export class Gateway {
 function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, random: Random): Parts {
   const g = config.gateway;
   const state = new MachineStateStore(db);
-  const outbox = new Outbox(db);
-  const history = new History(db);
+  const requests = new RequestLog(db);
+  // The answer times of MES requests ride on the delivery's commit (docs/delivery.md#writes-per-request).
+  const outbox = new Outbox(db, { alsoCommit: () => requests.writeAnswers() });
+  const timeline = new Timeline(db);
   const storage = new StorageMonitor(db, g.storage.path, clock, logger.child({ component: 'storage' }));
   const processor = new MachineProcessor(new SqliteMachineStore(db, state, outbox), {
     event: (machine, message, fields) => logger.info({ machine, ...fields }, message),
@@ -168,27 +178,41 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
   processor.setMachines(bindings(config));
   const listeners = new StatusListeners(logger);
   const changed = () => listeners.notify();
-  const uplink = new MesUplink({ clock, random, logger: logger.child({ component: 'uplink' }), outbox, history, storage, onChange: changed }, g.prodsmart);
+  const uplink = new MesUplink({ clock, random, logger: logger.child({ component: 'uplink' }), outbox, requests, pause: new MesPause(db), storage, onChange: changed }, g.prodsmart);
   const supervisor = new DeviceSupervisor({
     clock,
     random,
     logger,
     stateDir: (device) => deviceStateDir(g, device),
-    ingest: (batch) => {
-      let bad: BadValue[] = [];
-      if (storage.run('readings', () => (bad = processor.apply(batch, clock.now())))) uplink.wake();
-      return bad;
-    },
+    ingest: (device, batch) => readings.add(device, batch),
+    flushReadings: () => readings.flush(),
     onChange: changed,
   });
-  const view = new StatusView({ clock, config: g, storage, outbox, history, state, machines: processor, devices: supervisor, uplink, listeners });
-  return { logger, db, history, processor, uplink, supervisor, view, tasks: new PeriodicTasks(clock, storage) };
+  const readings = new ReadingQueue({
+    clock,
+    windowMs: READING_COMMIT_MS,
+    apply: (batch) => {
+      if (storage.run('readings', () => showBadValues(processor.apply(batch, clock.now())))) uplink.wake();
+      changed();
+    },
+  });
+  // A count of -5 or 112.5 is refused before any state: shown on its device like any other bad value.
+  const showBadValues = (bad: BadValue[]) => {
+    for (const b of bad) {
+      const device = processor.binding(b.machine)?.device;
+      if (device !== undefined) supervisor.showBadValues(device, [b]);
+    }
+  };
+  const view = new StatusView({ clock, config: g, storage, outbox, timeline, state, machines: processor, devices: supervisor, uplink, listeners });
+  return { logger, db, timeline, requests, storage, processor, readings, uplink, supervisor, view, tasks: new PeriodicTasks(clock, storage) };
 }
 
 async function stopParts(p: Parts): Promise<void> {
   p.tasks.stop();
   await p.supervisor.stop();
+  p.storage.run('readings', () => p.readings.flush());
   await p.uplink.stop();
+  p.storage.run('request-log', () => p.requests.flush());
   p.db.close();
 }
 

@@ -8,10 +8,12 @@ import type { Clock } from '../core/clock.js';
 import type { Random } from '../core/backoff.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Outbox } from '../outbox/outbox.js';
-import type { History } from '../outbox/history.js';
+import type { RequestLog } from '../outbox/request-log.js';
+import type { MesPause } from '../outbox/mes-pause.js';
 import type { StorageMonitor } from '../outbox/storage-monitor.js';
 import { MesClient } from '../uplink/mes-client.js';
 import { RateBudget, SPAN_MS } from '../uplink/rate-budget.js';
+import { recordedAcquire } from '../uplink/recorded-acquire.js';
 import { Uploader, type UplinkHealth, type UplinkStats } from '../uplink/uploader.js';
 import type { UplinkView } from './status-view.js';
 
@@ -20,7 +22,9 @@ export interface MesUplinkOptions {
   random: Random;
   logger: Logger;
   outbox: Outbox;
-  history: History;
+  requests: RequestLog;
+  /** The 429 pause, kept across restarts. */
+  pause: MesPause;
   storage: StorageMonitor;
   onChange: () => void;
 }
@@ -72,26 +76,18 @@ export class MesUplink implements UplinkView {
   }
 
   private build(settings: GatewayConfig['prodsmart']): Parts {
-    const { clock, history } = this.o;
+    const { clock, requests, pause } = this.o;
     const budget = new RateBudget({
       perMinute: settings.requestsPerMinute,
       clock,
-      history: history.recentRequests(clock.now() - SPAN_MS),
+      history: requests.recent(clock.now() - SPAN_MS),
     });
     const client = new MesClient({
       baseUrl: settings.baseUrl,
       auth: settings.auth,
       timeoutMs: settings.timeoutMs,
       clock,
-      acquire: async () => {
-        const answered = await budget.acquire();
-        // Remembered on disk so that a restart cannot burst past the company limit.
-        const request = history.recordRequest(clock.now());
-        return () => {
-          answered();
-          history.requestAnswered(request, clock.now());
-        };
-      },
+      acquire: recordedAcquire({ budget, requests, clock, onStorageFault: (err) => this.o.storage.failed(err, 'uplink') }),
     });
     const uploader = new Uploader({
       outbox: this.o.outbox,
@@ -103,8 +99,8 @@ export class MesUplink implements UplinkView {
       onChange: this.o.onChange,
       onStorageFault: (err) => this.o.storage.failed(err, 'uplink'),
       stats: this.stats,
-      pausedUntil: history.pausedUntil(),
-      savePause: (until) => history.savePause(until),
+      pausedUntil: pause.until(),
+      savePause: (until) => pause.save(until),
     });
     uploader.start();
     return { budget, client, uploader };

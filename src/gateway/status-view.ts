@@ -9,7 +9,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { MachineProcessor } from '../machine/processor.js';
 import type { MachineStateStore } from '../outbox/machine-state.js';
 import type { Outbox } from '../outbox/outbox.js';
-import type { History } from '../outbox/history.js';
+import type { Timeline } from '../outbox/timeline.js';
 import type { StorageMonitor } from '../outbox/storage-monitor.js';
 import type { UplinkHealth, UplinkStats } from '../uplink/uploader.js';
 import type { DeviceStatus, GatewayStatus, MachineStatus, StatusProvider } from '../core/status.js';
@@ -54,7 +54,7 @@ export interface StatusViewOptions {
   config: GatewayConfig;
   storage: StorageMonitor;
   outbox: Outbox;
-  history: History;
+  timeline: Timeline;
   state: MachineStateStore;
   machines: Pick<MachineProcessor, 'machineCodes' | 'runState' | 'binding' | 'values'>;
   devices: { statuses(): DeviceStatus[] };
@@ -131,9 +131,9 @@ export class StatusView implements StatusProvider {
   }
 
   private machineStatus(code: string, now: number, pending: number): MachineStatus {
-    const { machines, history } = this.o;
+    const { machines } = this.o;
     const run = this.read(() => machines.runState(code)?.reported, undefined);
-    const timeline = this.read(() => history.timeline(code, now - TIMELINE_MS), []);
+    const timeline = this.read(() => this.o.timeline.transitions(code, now - TIMELINE_MS), []);
     // A machine running since it was first seen has no transition: its state still shows.
     if (run && timeline.length === 0) timeline.push({ at: Math.max(run.since, now - TIMELINE_MS), running: run.running, type: run.type, sent: true });
     return {
@@ -144,7 +144,7 @@ export class StatusView implements StatusProvider {
       pending,
       run: run ? { running: run.running, type: run.type, since: run.since } : { running: null },
       timeline,
-      production: this.read(() => history.production(code, now - TIMELINE_MS), []),
+      production: this.read(() => this.o.timeline.production(code, now - TIMELINE_MS), []),
     };
   }
 

@@ -15,6 +15,7 @@ import {
   machineRules,
   stepMachine,
   tickMachine,
+  SEEN_PERSIST_MS,
   type BadValue,
   type MachineEvent,
   type MachineRules,
@@ -34,6 +35,8 @@ export interface ProcessorEvents {
   event(machine: string, message: string, fields: Record<string, unknown>): void;
 }
 
+type SeenOperation = Extract<MachineOperation, { kind: 'counter.seen' }>;
+
 interface Bound {
   device: string;
   config: MachineConfig;
@@ -47,6 +50,15 @@ export class MachineProcessor {
    * batch or tick that does not carry them. Memory only, as the PLC's live values are.
    */
   private readonly lastValues = new Map<string, Record<string, TimedValue>>();
+
+  /**
+   * Unchanged counter reads not written yet, by `machine signal`: the step's `counter.seen`
+   * and since when it waits. Written with the next commit that writes anyway, or by `tick`
+   * once SEEN_PERSIST_MS old, so a poll that changed nothing writes nothing
+   * (docs/delivery.md#writes-per-request). Lost if that commit rolls back or the process
+   * stops: the guard then measures from the older seen time, slack it tolerates.
+   */
+  private readonly unwrittenSeen = new Map<string, { op: SeenOperation; since: number }>();
 
   private readonly store: MachineStore;
   private readonly events: ProcessorEvents;
@@ -109,25 +121,49 @@ export class MachineProcessor {
         const m = this.machines.get(code)!;
         return tickMachine(this.snapshot(code, stored), m.rules, now, live(m.device));
       },
+      now - SEEN_PERSIST_MS,
     );
   }
 
+  /** The stored state with the seen times not written yet: the step sees what it would have seen had they been. */
   private snapshot(code: string, stored: StoredMachine) {
-    return { ...stored, values: this.lastValues.get(code) ?? {} };
+    let counters = stored.counters;
+    for (const [signal, c] of Object.entries(stored.counters)) {
+      const seen = this.unwrittenSeen.get(`${code} ${signal}`);
+      if (seen && seen.op.at > c.seenAt) counters = { ...counters, [signal]: { ...c, seenAt: seen.op.at } };
+    }
+    return { ...stored, counters, values: this.lastValues.get(code) ?? {} };
   }
 
-  /** Steps each machine on its stored state and writes all operations in one transaction; tells the events after the commit. */
-  private write(codes: string[], step: (code: string, stored: StoredMachine) => StepResult): void {
-    if (codes.length === 0) return;
+  /**
+   * Steps each machine on its stored state and writes all operations in one transaction; tells
+   * the events after the commit. Seen times wait (see `unwrittenSeen`) unless something else is
+   * written or one has waited since before `seenDueBefore`.
+   */
+  private write(codes: string[], step: (code: string, stored: StoredMachine) => StepResult, seenDueBefore = -Infinity): void {
+    const seenDue = () => [...this.unwrittenSeen.values()].some((s) => s.since <= seenDueBefore);
+    if (codes.length === 0 && !seenDue()) return;
     let events: MachineEvent[] = [];
     this.store.update(codes, (stored) => {
       const operations: MachineOperation[] = [];
       events = [];
       for (const code of codes) {
         const r = step(code, stored.get(code)!);
-        operations.push(...r.operations);
+        for (const op of r.operations) {
+          if (op.kind === 'counter.seen') {
+            const key = `${op.machine} ${op.signal}`;
+            this.unwrittenSeen.set(key, { op, since: this.unwrittenSeen.get(key)?.since ?? op.at });
+          } else {
+            // Any other write of a counter writes its row, seen time included.
+            if ('signal' in op) this.unwrittenSeen.delete(`${op.machine} ${op.signal}`);
+            operations.push(op);
+          }
+        }
         events.push(...r.events);
       }
+      if (operations.length === 0 && !seenDue()) return operations;
+      for (const { op } of this.unwrittenSeen.values()) operations.push(op);
+      this.unwrittenSeen.clear();
       return operations;
     });
     for (const e of events) this.events.event(e.machine, e.message, e.fields);

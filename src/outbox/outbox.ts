@@ -52,10 +52,21 @@ export interface PendingSummary {
   byMachine: Record<string, number>;
 }
 
+export interface OutboxOptions {
+  /**
+   * Writes that wait for the next commit instead of making one of their own (the request
+   * log's answer times): run inside every transaction of the outbox, first.
+   */
+  alsoCommit?: () => void;
+}
+
 export class Outbox {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly opts: OutboxOptions = {},
+  ) {
     this.q = {
       counterLanes: db.prepare<[], { machine: string }>(
         `SELECT DISTINCT machine FROM counter_state WHERE total > delivered AND (dead IS NULL OR total > dead)`,
@@ -198,9 +209,9 @@ export class Outbox {
     const redundant =
       lastSent === undefined ? newest.running === 1 : lastSent.running === newest.running && (newest.running === 1 || lastSent.type === newest.type);
     const collapse = redundant ? all : all.slice(0, -1);
-    this.db.transaction(() => {
+    this.commit(() => {
       for (const r of collapse) this.toHistory(machine, r, now, 'collapsed');
-    }).immediate();
+    });
     return redundant ? undefined : newest;
   }
 
@@ -209,25 +220,25 @@ export class Outbox {
    * the transition, whatever happens to this process or its disk.
    */
   markStartStopAttempt(id: number, at: number): void {
-    this.db.transaction(() => this.q.markStartStop.run(at, id)).immediate();
+    this.commit(() => this.q.markStartStop.run(at, id));
   }
 
   /** The request certainly did not reach the MES (refused connection, 429, a 5xx answer): send it again later. */
   startStopNotSent(item: StartStopItem, error: string): void {
-    this.db.transaction(() => {
+    this.commit(() => {
       this.q.unmarkStartStop.run(item.id);
       this.q.failed.run({ id: item.id, error });
-    }).immediate();
+    });
   }
 
   /** The MES's downtimes show it arrived, though its answer did not. */
   startStopVerified(machine: string, item: StartStopItem, at: number): void {
-    this.db.transaction(() => this.toHistory(machine, item, at, 'verified')).immediate();
+    this.commit(() => this.toHistory(machine, item, at, 'verified'));
   }
 
   /** It may have reached the MES and the MES could not tell us: taken as received, never sent again. */
   startStopUncertain(machine: string, item: StartStopItem, at: number): void {
-    this.db.transaction(() => this.toHistory(machine, item, at, 'uncertain')).immediate();
+    this.commit(() => this.toHistory(machine, item, at, 'uncertain'));
   }
 
   /** Highest total ever put on the wire, and the highest accepted, for one counter signal. */
@@ -237,17 +248,17 @@ export class Outbox {
 
   /** Before a counter request goes out (committed first: a crash after this knows it may have been received). */
   markAttempt(machine: string, values: CounterValue[]): void {
-    this.db.transaction(() => {
+    this.commit(() => {
       for (const v of values) this.q.attempt.run({ machine, signal: v.signal, total: v.total });
-    }).immediate();
+    });
   }
 
   counterDelivered(machine: string, values: CounterValue[], params: ParameterItem[], body: unknown, at: number, outcome: 'delivered' | 'settled' = 'delivered'): void {
-    this.db.transaction(() => {
+    this.commit(() => {
       for (const v of values) this.q.deliver.run({ machine, signal: v.signal, total: v.total, at });
       for (const p of params) this.q.deleteRev.run(p.id, p.rev);
       this.q.history.run(at, machine, 'counter', JSON.stringify(body), outcome);
-    }).immediate();
+    });
   }
 
   /**
@@ -255,37 +266,37 @@ export class Outbox {
    * what sentBefore() said before the request. `attemptedBefore` is that answer.
    */
   counterRefused(machine: string, values: CounterValue[], attemptedBefore: Map<string, { attempted: number }>): void {
-    this.db.transaction(() => {
+    this.commit(() => {
       for (const v of values) this.q.unattempt.run({ machine, signal: v.signal, attempted: attemptedBefore.get(v.signal)?.attempted ?? 0 });
-    }).immediate();
+    });
   }
 
   counterDead(machine: string, values: CounterValue[], attemptedBefore: Map<string, { attempted: number }>, body: unknown, status: number, reason: string, at: number): number {
-    return this.db.transaction(() => {
+    return this.commit(() => {
       this.counterRefused(machine, values, attemptedBefore);
       for (const v of values) this.q.markDead.run({ machine, signal: v.signal, total: v.total });
       this.q.history.run(at, machine, 'counter', JSON.stringify(body), 'dead');
       return this.addDeadLetter('counter', machine, body, status, reason, at);
-    }).immediate();
+    });
   }
 
   parametersDelivered(machine: string, params: ParameterItem[], body: unknown, at: number): void {
-    this.db.transaction(() => {
+    this.commit(() => {
       for (const p of params) this.q.deleteRev.run(p.id, p.rev);
       this.q.history.run(at, machine, 'parameters', JSON.stringify(body), 'delivered');
-    }).immediate();
+    });
   }
 
   parametersDead(machine: string, params: ParameterItem[], body: unknown, status: number, reason: string, at: number): number {
-    return this.db.transaction(() => {
+    return this.commit(() => {
       for (const p of params) this.q.deleteRev.run(p.id, p.rev);
       this.q.history.run(at, machine, 'parameters', JSON.stringify(body), 'dead');
       return this.addDeadLetter('parameters', machine, body, status, reason, at);
-    }).immediate();
+    });
   }
 
   startStopDelivered(machine: string, item: StartStopItem, at: number): void {
-    this.db.transaction(() => this.toHistory(machine, item, at, 'delivered')).immediate();
+    this.commit(() => this.toHistory(machine, item, at, 'delivered'));
   }
 
   /** Takes a run/stop row out of the queue into history. Call inside a transaction. */
@@ -295,17 +306,27 @@ export class Outbox {
   }
 
   startStopDead(machine: string, item: StartStopItem, status: number, reason: string, at: number): number {
-    return this.db.transaction(() => {
+    return this.commit(() => {
       this.q.deleteId.run(item.id);
       const body = { type: item.type, running: item.running, at: item.at };
       this.q.history.run(at, machine, 'startstop', JSON.stringify(body), 'dead');
       return this.addDeadLetter('startstop', machine, body, status, reason, at);
-    }).immediate();
+    });
   }
 
   /** A retryable failure, remembered on the rows for display. */
   failed(ids: number[], error: string): void {
-    for (const id of ids) this.q.failed.run({ id, error });
+    if (ids.length > 0) this.commit(() => {
+      for (const id of ids) this.q.failed.run({ id, error });
+    });
+  }
+
+  /** One IMMEDIATE transaction (see db.ts), with the writes that wait for a commit. */
+  private commit<T>(fn: () => T): T {
+    return this.db.transaction(() => {
+      this.opts.alsoCommit?.();
+      return fn();
+    }).immediate();
   }
 
   /**
@@ -350,7 +371,7 @@ export class Outbox {
   retryDead(id: number, now: number): boolean {
     const r = this.q.deadLetter.get(id);
     if (!r) return false;
-    this.db.transaction(() => {
+    this.commit(() => {
       const body = JSON.parse(r.body);
       if (r.kind === 'counter') this.q.undead.run({ machine: r.machine, now });
       else if (r.kind === 'parameters') {
@@ -360,7 +381,7 @@ export class Outbox {
         }
       } else this.enqueueStartStop(r.machine, body as Transition, now);
       this.q.deleteDead.run(id);
-    }).immediate();
+    });
     return true;
   }
 

@@ -52,9 +52,11 @@ export interface MesClientOptions {
   timeoutMs: number;
   /**
    * Called before every HTTP request, token requests included: the rate budget. Resolves
-   * with what to call once the answer (or the failure) came.
+   * with what to call once the answer (or the failure) came. Must run `onSend` (the
+   * caller's attempt marker) once the budget let the request go, before resolving: the
+   * send's record and the marker are one commit (uplink/recorded-acquire.ts).
    */
-  acquire: () => Promise<Answered>;
+  acquire: (onSend?: () => void) => Promise<Answered>;
   clock: Clock;
   /** Defaults to an own keep-alive agent, closed by close(). */
   dispatcher?: Dispatcher;
@@ -101,8 +103,9 @@ export class MesClient {
     }
   }
 
-  counter(machine: string, body: CounterBody): Promise<MesResult> {
-    return this.post(machine, 'counter', body);
+  /** `onSend` as for startstop: the counter's attempt marker. */
+  counter(machine: string, body: CounterBody, onSend?: () => void): Promise<MesResult> {
+    return this.post(machine, 'counter', body, onSend);
   }
 
   parameters(machine: string, body: ParametersBody): Promise<MesResult> {
@@ -158,8 +161,7 @@ export class MesClient {
     auth: { header?: string; token?: string },
     onSend?: () => void,
   ): Promise<MesResult> {
-    const answered = await this.opts.acquire();
-    onSend?.();
+    const answered = await this.opts.acquire(onSend);
     const query = auth.token === undefined ? '' : `${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(auth.token)}`;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'shopfloor-gateway' };
     if (body !== undefined) headers['content-type'] = 'application/json';

@@ -284,9 +284,9 @@ export class Uploader {
       ...(waste.length ? { waste } : {}),
       ...(params.length ? { parameters: params.map((p) => ({ name: p.code, value: p.value })) } : {}),
     };
-    // Written before the request leaves: after a crash we know this value may have arrived.
-    outbox.markAttempt(machine, values);
-    const res = await client.counter(machine, body);
+    // Written after the rate budget let it go and before the request leaves: after a crash we
+    // know this value may have arrived.
+    const res = await client.counter(machine, body, () => outbox.markAttempt(machine, values));
     this.count('counter', res);
     const now = clock.now();
     if (res.outcome === 'ok') {

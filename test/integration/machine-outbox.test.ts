@@ -9,7 +9,8 @@ import { deviceSchema, type DeviceConfig, type MachineConfig, type ModbusSource 
 import { isCounter, listSignals } from '../../src/adapters/signals.js';
 import { typeRollover } from '../../src/adapters/modbus/decode.js';
 import { rebaseCounter, setCounter } from '../../src/outbox/rebase.js';
-import { History } from '../../src/outbox/history.js';
+import { Timeline } from '../../src/outbox/timeline.js';
+import { RequestLog } from '../../src/outbox/request-log.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const device = deviceSchema.parse({
@@ -334,18 +335,18 @@ describe('machine state and outbox on a real SQLite file', () => {
     const file = join(dir, 'samples.db');
     let g = open(file);
     g.read(0, { count: 100 });
-    new History(g.db).sampleProduction(60_000, 0);
+    new Timeline(g.db).sampleProduction(60_000, 0);
     g.read(61_000, { count: 160 });
-    new History(g.db).sampleProduction(120_000, 0);
+    new Timeline(g.db).sampleProduction(120_000, 0);
     g.db.close();
     g = open(file);
-    const history = new History(g.db);
-    expect(history.production('M1', 0)).toEqual([
+    const timeline = new Timeline(g.db);
+    expect(timeline.production('M1', 0)).toEqual([
       { at: 60_000, total: 100 },
       { at: 120_000, total: 160 },
     ]);
-    history.sampleProduction(180_000, 100_000);
-    expect(history.production('M1', 0).map((p) => p.at)).toEqual([120_000, 180_000]);
+    timeline.sampleProduction(180_000, 100_000);
+    expect(timeline.production('M1', 0).map((p) => p.at)).toEqual([120_000, 180_000]);
     g.db.close();
   });
 
@@ -386,13 +387,14 @@ describe('machine state and outbox on a real SQLite file', () => {
   it('remembers a request by the time of its answer across a restart, for the rate budget', () => {
     const file = join(dir, 'requests.db');
     let db = openDatabase(file);
-    const history = new History(db);
-    const slow = history.recordRequest(1000);
-    history.recordRequest(2000);
-    history.requestAnswered(slow, 6000);
+    const requests = new RequestLog(db);
+    const slow = requests.record(1000);
+    requests.record(2000);
+    requests.answered(slow, 6000);
+    requests.flush();
     db.close();
     db = openDatabase(file);
-    expect(new History(db).recentRequests(0)).toEqual([2000, 6000]);
+    expect(new RequestLog(db).recent(0)).toEqual([2000, 6000]);
     db.close();
   });
 

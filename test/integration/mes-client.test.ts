@@ -39,8 +39,9 @@ function client(auth: GatewayConfig['prodsmart']['auth'], extra: Partial<MesClie
     auth,
     timeoutMs: 5000,
     clock,
-    acquire: async () => {
+    acquire: async (onSend) => {
       acquired++;
+      onSend?.();
       return () => answered++;
     },
     ...extra,
@@ -184,9 +185,10 @@ describe('MesClient: auth', () => {
 
   it('tokenAuth: a token refused again after renewal is reported, not retried further', async () => {
     const c = client(tokenAuth, {
-      acquire: async () => {
+      acquire: async (onSend) => {
         acquired++;
         mes.tokens.expireAll(); // every token dies before it can be used
+        onSend?.();
         return () => answered++;
       },
     });

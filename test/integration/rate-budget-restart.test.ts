@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/outbox/db.js';
-import { History } from '../../src/outbox/history.js';
+import { RequestLog } from '../../src/outbox/request-log.js';
 import { RateBudget, SPAN_MS } from '../../src/uplink/rate-budget.js';
 import { drive, maxPerWindow } from '../helpers/budget-drive.js';
 import { ManualClock } from '../helpers/clocks.js';
@@ -17,7 +17,7 @@ const dir = tempDir('sfg-budget-');
 function budgetAfterRestart(file: string, clock: ManualClock, perMinute: number): RateBudget {
   const db = openDatabase(file);
   try {
-    return new RateBudget({ perMinute, clock, history: new History(db).recentRequests(clock.now() - SPAN_MS) });
+    return new RateBudget({ perMinute, clock, history: new RequestLog(db).recent(clock.now() - SPAN_MS) });
   } finally {
     db.close();
   }
@@ -29,11 +29,11 @@ describe('rate budget after a restart', () => {
     const clock = new ManualClock();
     const start = clock.now();
     const db = openDatabase(file);
-    const history = new History(db);
+    const requests = new RequestLog(db);
     const first = new RateBudget({ perMinute: 10, clock });
     // A whole window's budget, each send written to the log as the uplink does.
     const before = drive(first, clock, start + SPAN_MS - 1);
-    for (const at of before) history.recordRequest(at);
+    for (const at of before) requests.record(at);
     expect(before).toHaveLength(10);
     db.close();
 
@@ -51,13 +51,14 @@ describe('rate budget after a restart', () => {
     const clock = new ManualClock();
     const start = clock.now();
     const db = openDatabase(file);
-    const history = new History(db);
+    const requests = new RequestLog(db);
     const first = new RateBudget({ perMinute: 1, clock });
     first.take();
-    const row = history.recordRequest(clock.now());
+    const row = requests.record(clock.now());
     // Answered 5 s later: the MES may have counted it only then.
     clock.set(start + 5_000);
-    history.requestAnswered(row, clock.now());
+    requests.answered(row, clock.now());
+    requests.flush();
     db.close();
 
     clock.set(start + SPAN_MS);

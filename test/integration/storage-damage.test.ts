@@ -11,7 +11,7 @@ import pino from 'pino';
 import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
-import { History } from '../../src/outbox/history.js';
+import { Timeline } from '../../src/outbox/timeline.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
 import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
 import { deviceSchema } from '../../src/config/schema.js';
@@ -49,11 +49,11 @@ describe('damaged, missing or shared database', () => {
     const processor = new MachineProcessor(new SqliteMachineStore(db, new MachineStateStore(db), outbox));
     const device = deviceSchema.parse(parse(deviceYaml(1)));
     processor.setMachines(device.machines.map((config) => ({ device: 'plc', config })));
-    const history = new History(db);
+    const timeline = new Timeline(db);
     processor.apply([{ machine: 'M1', signal: 'count', value: 100, at: 1 }], 1);
     for (let i = 1; i <= 400; i++) {
       processor.apply([{ machine: 'M1', signal: 'count', value: 100 + i / 8, at: 1 + i }], 1 + i);
-      history.sampleProduction(1 + i, 0);
+      timeline.sampleProduction(1 + i, 0);
     }
     outbox.counterDelivered('M1', [{ signal: 'count', total: 120 }], [], { count: 120 }, 500);
     db.close();

@@ -22,10 +22,12 @@ import { freePort } from '../../src/sim/free-port.js';
 import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
+import { RequestLog } from '../../src/outbox/request-log.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
 import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
 import { MesClient } from '../../src/uplink/mes-client.js';
 import { RateBudget } from '../../src/uplink/rate-budget.js';
+import { recordedAcquire } from '../../src/uplink/recorded-acquire.js';
 import { Uploader } from '../../src/uplink/uploader.js';
 import { WarpClock } from '../helpers/clocks.js';
 import { eventually } from '../helpers/wait.js';
@@ -155,7 +157,8 @@ machines:
     defer(() => mes.close());
     const db = openDatabase(join(dir, 'gateway.db'));
     defer(() => db.close());
-    const outbox = new Outbox(db);
+    const requests = new RequestLog(db);
+    const outbox = new Outbox(db, { alsoCommit: () => requests.writeAnswers() });
     const processor = new MachineProcessor(new SqliteMachineStore(db, new MachineStateStore(db), outbox));
     const device = deviceSchema.parse(
       parse(`device: plc
@@ -171,9 +174,11 @@ machines:
     read({ count: 10, running: true });
     read({ count: 17, running: false });
     const budget = new RateBudget({ perMinute: 100, clock });
-    const client = new MesClient({ baseUrl: mes.url, auth: { apiKey: 'k', apiSecret: 's', tokenAuth: false }, timeoutMs: 5000, clock, acquire: () => budget.acquire() });
-    defer(() => client.close());
     const faults: string[] = [];
+    const onStorageFault = (err: unknown) => faults.push((err as Error & { code: string }).code);
+    const acquire = recordedAcquire({ budget, requests, clock, onStorageFault });
+    const client = new MesClient({ baseUrl: mes.url, auth: { apiKey: 'k', apiSecret: 's', tokenAuth: false }, timeoutMs: 5000, clock, acquire });
+    defer(() => client.close());
     const logs: Record<string, unknown>[] = [];
     const uploader = new Uploader({
       outbox,
@@ -182,7 +187,7 @@ machines:
       clock,
       random: () => 0.5,
       logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }),
-      onStorageFault: (err) => faults.push((err as Error & { code: string }).code),
+      onStorageFault,
     });
     fillDisk(junk());
     uploader.start();

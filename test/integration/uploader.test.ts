@@ -10,12 +10,14 @@ import Database from 'better-sqlite3';
 import { openDatabase } from '../../src/outbox/db.js';
 import { MachineStateStore } from '../../src/outbox/machine-state.js';
 import { Outbox } from '../../src/outbox/outbox.js';
-import { History } from '../../src/outbox/history.js';
+import { Timeline } from '../../src/outbox/timeline.js';
+import { RequestLog } from '../../src/outbox/request-log.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
 import { SqliteMachineStore } from '../../src/outbox/machine-store.js';
 import { deviceSchema } from '../../src/config/schema.js';
 import { MesClient } from '../../src/uplink/mes-client.js';
 import { RateBudget } from '../../src/uplink/rate-budget.js';
+import { recordedAcquire } from '../../src/uplink/recorded-acquire.js';
 import { Uploader } from '../../src/uplink/uploader.js';
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import { WarpClock } from '../helpers/clocks.js';
@@ -69,7 +71,8 @@ describe('uploader', () => {
     mes = await sandbox();
     const db = openDatabase(join(dir, `${Math.random()}.db`));
     const state = new MachineStateStore(db);
-    const outbox = new Outbox(db);
+    const requests = new RequestLog(db);
+    const outbox = new Outbox(db, { alsoCommit: () => requests.writeAnswers() });
     const processor = new MachineProcessor(new SqliteMachineStore(db, state, outbox));
     processor.setMachines(machines(list).map((config) => ({ device: 'plc', config })));
     const budget = new RateBudget({ perMinute: opts.perMinute, clock });
@@ -78,7 +81,7 @@ describe('uploader', () => {
       auth: { apiKey: 'k', apiSecret: opts.auth === 'bad' ? 'wrong' : 's', tokenAuth: false },
       timeoutMs: opts.timeoutMs ?? 5000,
       clock,
-      acquire: () => budget.acquire(),
+      acquire: recordedAcquire({ budget, requests, clock, onStorageFault: (err) => { throw err; } }),
     });
     const pausedUntil = opts.pausedUntil?.(clock.now());
     const logger = opts.logger ?? pino({ level: 'silent' });
@@ -99,7 +102,7 @@ describe('uploader', () => {
         mes = await sandbox(port);
       };
     };
-    return { clock, list, outbox, read, uploader, budget, startStopHistory, mesDown, history: new History(db) };
+    return { clock, list, outbox, read, uploader, budget, startStopHistory, mesDown, timeline: new Timeline(db) };
   }
 
   /** What the MES recorded as run/stop for a machine, `running` values in order. */
@@ -324,7 +327,7 @@ describe('uploader', () => {
       await stopThenStart(s);
       expect(recorded('M00')).toEqual([0, 1]);
       expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'verified' }, { running: 1, outcome: 'delivered' }]);
-      expect(s.history.timeline('M00', 0).map((t) => [t.running, t.sent, t.uncertain])).toEqual([[false, true, undefined], [true, true, undefined]]);
+      expect(s.timeline.transitions('M00', 0).map((t) => [t.running, t.sent, t.uncertain])).toEqual([[false, true, undefined], [true, true, undefined]]);
     });
 
     it('a start whose connection reset after the MES took it is found as the end of the downtime, not sent again', async () => {

@@ -50,6 +50,7 @@ function setup(opts: { failFor?: string; refuse?: (batch: Reading[]) => BadValue
   const adapters: FakeAdapter[] = [];
   const ingested: Reading[][] = [];
   let changes = 0;
+  let flushes = 0;
   const factory: AdapterFactory = (config, ctx) => {
     if (config.device === opts.failFor) throw new Error('no such serial port');
     const a = new FakeAdapter(config, ctx);
@@ -61,15 +62,18 @@ function setup(opts: { failFor?: string; refuse?: (batch: Reading[]) => BadValue
     random: () => 0.5,
     logger,
     stateDir: (id) => `/tmp/state/${id}`,
-    ingest: (batch) => {
+    // As the gateway does it, without the queue: applied at once, refused values shown on their device.
+    ingest: (id, batch) => {
       ingested.push(batch);
-      return opts.refuse?.(batch) ?? [];
+      const bad = opts.refuse?.(batch) ?? [];
+      if (bad.length > 0) supervisor.showBadValues(id, bad);
     },
+    flushReadings: () => flushes++,
     onChange: () => changes++,
     adapterFactory: async () => factory,
   });
   const adapter = (id: string) => adapters.filter((a) => a.device.device === id);
-  return { clock, lines, supervisor, adapters, adapter, ingested, changes: () => changes };
+  return { clock, lines, supervisor, adapters, adapter, ingested, changes: () => changes, flushes: () => flushes };
 }
 
 describe('device supervisor', () => {
@@ -169,5 +173,14 @@ describe('device supervisor', () => {
     expect(s.supervisor.statuses()[0].signalErrors).toMatchObject([{ signal: 'count', count: 1, lastMessage: 'not a count: 112.5' }]);
     expect(s.lines('signal.bad_value')).toHaveLength(1);
     expect(s.changes()).toBeGreaterThan(changesBefore);
+  });
+
+  it("an adapter's own signal error first applies the readings queued before it, so errors show in the order they came", async () => {
+    const s = setup();
+    await s.supervisor.start([device('a')]);
+    s.adapters[0].ctx.sink.readings([{ machine: 'M-a', signal: 'count', value: 5, at: s.clock.now() }]);
+    expect(s.flushes()).toBe(0);
+    s.adapters[0].ctx.sink.signalError('M-a', 'count', 'exception 2', s.clock.now());
+    expect(s.flushes()).toBe(1);
   });
 });

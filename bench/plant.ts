@@ -1,0 +1,127 @@
+/**
+ * A simulated plant for the process benchmarks (not a benchmark itself: run.ts starts only
+ * *.bench.ts): `devices` Modbus TCP PLCs of 20 signals each (4 machines × count, waste,
+ * running and two parameters), served by the `simulate` verb in its own process, and the
+ * gateway's `run` in another, polling every second. The gateway's pid is its node process
+ * alone (node running bin/shopfloor-gateway.js, which registers tsx; not npm, not the simulators).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePorts } from '../src/sim/free-port.js';
+
+export interface Plant {
+  pid: number;
+  webUrl: string;
+  dbPath: string;
+  stop(): Promise<void>;
+}
+
+const MACHINES_PER_DEVICE = 4;
+
+function deviceYaml(id: number, port: number): string {
+  const machines = Array.from({ length: MACHINES_PER_DEVICE }, (_, m) => `  - code: D${id}M${m}
+    count: { area: holding, address: ${m * 10}, type: uint32 }
+    waste: [{ code: W1, source: { area: holding, address: ${m * 10 + 2} } }]
+    running: { area: coil, address: ${m} }
+    downtimeType: Unplanned
+    parameters:
+      - { code: temp, source: { area: input, address: ${m * 2} }, deadband: 0.5 }
+      - { code: speed, source: { area: input, address: ${m * 2 + 1} }, deadband: 0.5 }`);
+  return `device: plc${id}\nprotocol: modbus-tcp\nconnection: { host: 127.0.0.1, port: ${port} }\npollIntervalMs: 1000\nmachines:\n${machines.join('\n')}\n`;
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string, ms = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: not ready after ${ms} ms:\n${seen.slice(-2000)}`)), ms);
+    const on = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        child.stdout?.off('data', on);
+        child.stdout?.resume();
+        resolve();
+      }
+    };
+    child.stdout?.on('data', on);
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}):\n${seen.slice(-2000)}`)));
+  });
+}
+
+/** bin/shopfloor-gateway.js, which loads the sources through tsx (as `npm start` does today). */
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'shopfloor-gateway.js');
+const cli = (args: string[], stdout: 'pipe' | 'ignore') => spawn(process.execPath, [bin, ...args], { stdio: ['ignore', stdout, 'inherit'] });
+
+export async function startPlant(devices: number): Promise<Plant> {
+  const dir = mkdtempSync(join(tmpdir(), 'sfg-plant-'));
+  const [mesPort, webPort, ...plcPorts] = await freePorts(devices + 2);
+  mkdirSync(join(dir, 'devices'));
+  plcPorts.forEach((port, i) => writeFileSync(join(dir, 'devices', `plc${i}.yaml`), deviceYaml(i, port)));
+  const dbPath = join(dir, 'gateway.db');
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(
+    config,
+    `prodsmart:\n  baseUrl: http://127.0.0.1:${mesPort}\n  auth: { apiKey: demo, apiSecret: demo-secret }\n  requestsPerMinute: 100\n` +
+      `storage:\n  path: ${dbPath}\nweb:\n  listen: 127.0.0.1:${webPort}\ndevices: ${join(dir, 'devices')}\nlog:\n  level: info\n`,
+  );
+  const sims = cli(['simulate', '--config', config, '--mes-listen', `127.0.0.1:${mesPort}`], 'pipe');
+  // A benchmark that dies leaves no simulator or gateway behind.
+  const children: ChildProcess[] = [sims];
+  const killAll = () => children.forEach((c) => c.exitCode === null && c.kill());
+  process.once('exit', killAll);
+  const webUrl = `http://127.0.0.1:${webPort}`;
+  try {
+    await waitForLine(sims, /simulators running/, 'simulate');
+    const gateway = cli(['run', '--config', config], 'ignore');
+    children.push(gateway);
+    for (let i = 0; i < 600 && !(await fetch(`${webUrl}/healthz`).then(() => true, () => false)); i++) {
+      if (gateway.exitCode !== null) throw new Error(`gateway exited (${gateway.exitCode})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const [, gateway] = children;
+  const stopOne = (c: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (c.exitCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+    });
+  return {
+    pid: gateway.pid!,
+    webUrl,
+    dbPath,
+    async stop() {
+      await stopOne(gateway);
+      await stopOne(sims);
+      process.off('exit', killAll);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resident set size of a process, in MB. */
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** CPU time (user + system) a process used so far, in ms. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the ") " split.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** min / median / max of some numbers, formatted. */
+export function spread(xs: number[], digits = 1): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const f = (x: number) => x.toFixed(digits);
+  return `${f(s[0])} / ${f(s[Math.floor(s.length / 2)])} / ${f(s[s.length - 1])}`;
+}

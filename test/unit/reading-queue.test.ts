@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ReadingQueue } from '../../src/machine/reading-queue.js';
+import type { Reading } from '../../src/core/values.js';
+import { ManualClock } from '../helpers/clocks.js';
+
+const reading = (machine: string, value: number): Reading => ({ machine, signal: 'count', value, at: 0 });
+
+function queue() {
+  const clock = new ManualClock();
+  const applied: Reading[][] = [];
+  const q = new ReadingQueue({ clock, windowMs: 250, apply: (batch) => applied.push(batch) });
+  return { clock, applied, q };
+}
+
+describe('ReadingQueue', () => {
+  it('applies the polls of many devices within the window as one batch (one commit)', () => {
+    const { clock, applied, q } = queue();
+    for (let d = 0; d < 50; d++) q.add(`plc${d}`, [reading(`M${d}`, d)]);
+    expect(applied).toEqual([]);
+    clock.advance(250);
+    expect(applied).toHaveLength(1);
+    expect(applied[0]).toHaveLength(50);
+  });
+
+  it('never joins two polls of one device: the earlier one is applied first, in order', () => {
+    const { clock, applied, q } = queue();
+    q.add('plc', [reading('M1', 1)]);
+    q.add('other', [reading('M2', 5)]);
+    q.add('plc', [reading('M1', 2)]);
+    expect(applied).toEqual([[reading('M1', 1), reading('M2', 5)]]);
+    clock.advance(250);
+    expect(applied).toEqual([[reading('M1', 1), reading('M2', 5)], [reading('M1', 2)]]);
+  });
+
+  it('flush applies what is gathered at once and leaves no timer behind', () => {
+    const { clock, applied, q } = queue();
+    q.add('plc', [reading('M1', 1)]);
+    q.flush();
+    expect(applied).toEqual([[reading('M1', 1)]]);
+    expect(clock.pending()).toEqual([]);
+    q.flush();
+    expect(applied).toHaveLength(1);
+  });
+});
