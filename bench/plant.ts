@@ -59,7 +59,7 @@ export async function startPlant(devices: number): Promise<Plant> {
   const dir = mkdtempSync(join(tmpdir(), 'sfg-plant-'));
   const [mesPort, webPort, ...plcPorts] = await freePorts(devices + 2);
   mkdirSync(join(dir, 'devices'));
-  plcPorts.forEach((port, i) => writeFileSync(join(dir, 'devices', `plc${i}.yaml`), deviceYaml(i, port)));
+  for (const [i, port] of plcPorts.entries()) writeFileSync(join(dir, 'devices', `plc${i}.yaml`), deviceYaml(i, port));
   const dbPath = join(dir, 'gateway.db');
   const config = join(dir, 'gateway.yaml');
   writeFileSync(
@@ -70,7 +70,9 @@ export async function startPlant(devices: number): Promise<Plant> {
   const sims = cli(['simulate', '--config', config, '--mes-listen', `127.0.0.1:${mesPort}`], 'pipe');
   // A benchmark that dies leaves no simulator or gateway behind.
   const children: ChildProcess[] = [sims];
-  const killAll = () => children.forEach((c) => c.exitCode === null && c.kill());
+  const killAll = () => {
+    for (const c of children) if (c.exitCode === null) c.kill();
+  };
   process.once('exit', killAll);
   const webUrl = `http://127.0.0.1:${webPort}`;
   try {
