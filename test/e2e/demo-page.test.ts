@@ -45,7 +45,7 @@ describe('status page of the running gateway', () => {
     const gw: GatewayProcess = startGateway(cfg.gatewayFile);
     defer(() => gw.kill());
     const url = String((await gw.waitForLog((l) => l.event === 'web.listening')).url);
-    await gw.waitForLog((l) => l.msg === 'counter first seen' && l.machine === 'PRESS02');
+    await gw.waitForLog((l) => l.event === 'counter.first_seen' && l.machine === 'PRESS02');
 
     const browser: Browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',

@@ -99,7 +99,7 @@ describe('load soak: 200 machines on 20 Modbus devices at 1 s', () => {
       defer(() => gw.kill('SIGKILL'));
       const pid = gw.child.pid!;
       // Every counter must have its baseline (0) before the machines start.
-      await eventually(() => gw.logs.filter((l) => l.msg === 'counter first seen').length, (n) => n === codes.length * 2, 60_000, 'every counter first seen');
+      await eventually(() => gw.logs.filter((l) => l.event === 'counter.first_seen').length, (n) => n === codes.length * 2, 60_000, 'every counter first seen');
       const status = new URL('/api/status', String((await gw.waitForLog((l) => l.event === 'web.listening')).url));
 
       const rss: Record<string, number> = {};

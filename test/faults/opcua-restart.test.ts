@@ -72,7 +72,7 @@ machines:
       });
       const gw = startGateway(cfg.gatewayFile);
       defer(() => gw.kill('SIGKILL'));
-      for (const signal of ['count', `waste:${WASTE}`]) await gw.waitForLog((l) => l.msg === 'counter first seen' && l.signal === signal, 30_000);
+      for (const signal of ['count', `waste:${WASTE}`]) await gw.waitForLog((l) => l.event === 'counter.first_seen' && l.signal === signal, 30_000);
       await produce(10);
       await eventually(() => mes.state[M].count, (c) => c === made, 20_000, 'counts before the restart');
 

@@ -155,7 +155,7 @@ describe('PLC faults: the MES ends with exactly what the machine made', () => {
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { line: device(r.plc.port, type) } });
     r.gw = startGateway(cfg.gatewayFile);
     defer(() => r.gw.kill('SIGKILL'));
-    for (const signal of ['count', `waste:${WASTE}`]) await r.gw.waitForLog((l) => l.msg === 'counter first seen' && l.signal === signal);
+    for (const signal of ['count', `waste:${WASTE}`]) await r.gw.waitForLog((l) => l.event === 'counter.first_seen' && l.signal === signal);
     return r;
   }
 

@@ -80,7 +80,7 @@ machines:
     const status = async () => (await (await fetch(`${url}api/status`)).json()) as GatewayStatus;
     await gw.waitForLog((l) => l.event === 'device.connected');
     await pub.publish(`${t}/count`, '100');
-    await gw.waitForLog((l) => l.msg === 'counter first seen');
+    await gw.waitForLog((l) => l.event === 'counter.first_seen');
     for (const bad of ['-5', '112.5', '1e20', '"NaN"']) await pub.publish(`${t}/count`, bad);
     const s = await eventually(status, (st) => (st.devices[0]?.signalErrors[0]?.count ?? 0) >= 4, 20_000, '4 bad counts');
     expect(s.devices[0].signalErrors).toEqual([expect.objectContaining({ machine: 'M2', signal: 'count', count: 4, lastMessage: 'not a number: "NaN"' })]);

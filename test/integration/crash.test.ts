@@ -57,7 +57,7 @@ describe('crash safety', () => {
     for (let round = 0; round < 3; round++) {
       gw = startGateway(cfg.gatewayFile);
       // The first run must have seen the counter before production, or it starts from there.
-      await gw.waitForLog((l) => (round === 0 ? l.msg === 'counter first seen' && l.signal === 'count' : l.event === 'gateway.started'));
+      await gw.waitForLog((l) => (round === 0 ? l.event === 'counter.first_seen' && l.signal === 'count' : l.event === 'gateway.started'));
       const before = accepted();
       await produce(7 + round, 1);
       await eventually(accepted, (n) => n > before, 20_000, 'a counter accepted by the MES');

@@ -53,7 +53,7 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { press: device(plc.port) } });
     const gw = startGateway(cfg.gatewayFile);
     defer(() => gw.kill());
-    await gw.waitForLog((l) => l.msg === 'counter first seen' && l.signal === 'count');
+    await gw.waitForLog((l) => l.event === 'counter.first_seen' && l.signal === 'count');
     const state = () => mes!.state[M];
 
     // A first parameter value is delivered; the counter starts where the PLC display is.

@@ -52,7 +52,7 @@ describe('mqtt adapter over TLS and websockets', () => {
     await eventuallyPasses(() => expect(sink.values('count')).toEqual([11]));
     await pub.publish(`${t}/c`, '{"c":12}');
     await eventuallyPasses(() => expect(sink.values('count')).toEqual([11, 12]));
-    expect(await adapter.probe()).toEqual([{ machine: 'M1', signal: 'count', source: `${t}/c c`, raw: '{"c":11}', value: 11 }]);
+    expect(await adapter.probe()).toEqual([{ machine: 'M1', signal: 'count', source: `${t}/c c`, raw: '{"c":11}', value: 11, rollover: 2 ** 32 }]);
   });
 
   it('refuses a broker whose certificate another CA signed', async () => {

@@ -54,7 +54,7 @@ describe('operating the running gateway', () => {
 
   it('applies a valid device change without restarting the others, and keeps the running config on an invalid one', async () => {
     const { cfg, status } = await boot(['M1', 'M2']);
-    await gw!.waitForLog((l) => l.msg === 'counter first seen' && l.machine === 'M1');
+    await gw!.waitForLog((l) => l.event === 'counter.first_seen' && l.machine === 'M1');
     await gw!.waitForLog((l) => l.event === 'config.watching');
 
     // A new device file: picked up while running.
@@ -91,7 +91,7 @@ describe('operating the running gateway', () => {
 
   it('the outbox CLI lists, retries and drops dead letters while the gateway runs', async () => {
     const { cfg, status } = await boot([]); // the MES knows no machine: every counter is refused
-    await gw!.waitForLog((l) => l.msg === 'counter first seen');
+    await gw!.waitForLog((l) => l.event === 'counter.first_seen');
     await plc!.set('holding', 0, 5);
     const dead = await eventually(status, (s) => s.deadLetters.length === 1, 20_000, 'dead letter');
     const id = dead.deadLetters[0].id;
@@ -113,7 +113,7 @@ describe('operating the running gateway', () => {
   it('when the MES is ahead, says so with the rebase command, and rebase while running fixes it', async () => {
     const { cfg, status } = await boot(['M1']);
     mes!.state.M1.count = 10_000; // e.g. the gateway's disk was replaced; the MES kept counting
-    await gw!.waitForLog((l) => l.msg === 'counter first seen');
+    await gw!.waitForLog((l) => l.event === 'counter.first_seen');
     await plc!.set('holding', 0, 5);
     const dead = await eventually(status, (s) => s.deadLetters.length === 1, 20_000, 'dead letter');
     expect(dead.deadLetters[0].reason).toMatch(/MES is ahead.*shopfloor-gateway rebase M1/);
@@ -130,7 +130,7 @@ describe('operating the running gateway', () => {
 
   it('rebase --set brings a machine stuck on a wrong total back to what the MES shows, while running', async () => {
     const { cfg } = await boot(['M1']);
-    await gw!.waitForLog((l) => l.msg === 'counter first seen');
+    await gw!.waitForLog((l) => l.event === 'counter.first_seen');
     await plc!.set('holding', 0, 5);
     await eventually(() => mes!.state.M1.count, (c) => c === 5, 20_000, 'first count');
     // A total no MES value can follow (as a 1e20 taken before values were checked left it):
@@ -152,7 +152,7 @@ describe('operating the running gateway', () => {
     const secret = 'Sup3r-S3cret-Value-42';
     const basic = Buffer.from(`test-key:${secret}`).toString('base64');
     const { base } = await boot(['M1'], { TEST_API_SECRET: secret }, secret);
-    await gw!.waitForLog((l) => l.msg === 'counter first seen');
+    await gw!.waitForLog((l) => l.event === 'counter.first_seen');
     await plc!.set('holding', 0, 3);
     await eventually(() => mes!.state.M1.count, (c) => c === 3, 20_000, 'delivered');
     const outputs = [

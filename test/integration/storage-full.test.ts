@@ -135,7 +135,7 @@ machines:
     expect(logs.filter((l) => l.event === 'storage.full')).toHaveLength(1);
     expect(logs.filter((l) => l.level === 50 && l.event !== 'storage.full')).toEqual([]);
     // A stop that could not be stored has not happened yet as far as the log goes: said once, when stored.
-    expect(logs.filter((l) => l.msg === 'machine stopped')).toEqual([]);
+    expect(logs.filter((l) => l.event === 'machine.stopped')).toEqual([]);
 
     rmSync(junk());
     await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'every count delivered after space returned');
@@ -143,7 +143,7 @@ machines:
     await eventually(health, (x) => x.status === 200, 20_000, 'healthy again');
     expect(gateway.view.status().storage.state).toBe('ok');
     expect(logs.some((l) => l.event === 'storage.recovered')).toBe(true);
-    expect(logs.filter((l) => l.msg === 'machine stopped')).toHaveLength(1);
+    expect(logs.filter((l) => l.event === 'machine.stopped')).toHaveLength(1);
     expect(mes.state.M1.startstop).toHaveLength(1);
     const sent = mes.state.M1.counterLog.map((c) => c.count);
     expect(sent).toEqual([...sent].sort((a, b) => a! - b!));

@@ -94,8 +94,8 @@ describe('device supervisor', () => {
     expect(s.adapter('c')[0].started).toBe(1);
     expect(s.adapter('d')[0].stopped).toBe(1);
     expect(s.supervisor.statuses().map((d) => d.id)).toEqual(['a', 'b', 'c']);
-    expect(s.lines().filter((l) => l.msg === 'device changed; restarting it').map((l) => l.device)).toEqual(['b']);
-    expect(s.lines().filter((l) => l.msg === 'device removed').map((l) => l.device)).toEqual(['d']);
+    expect(s.lines().filter((l) => l.event === 'device.restarted').map((l) => l.device)).toEqual(['b']);
+    expect(s.lines().filter((l) => l.event === 'device.removed').map((l) => l.device)).toEqual(['d']);
   });
 
   it('a reload with nothing changed restarts nothing', async () => {
