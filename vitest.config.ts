@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The CLI tests start bin/shopfloor-gateway.js, which runs the compiled dist/.
+    globalSetup: ['test/helpers/build-dist.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests start real servers on loopback; two cores here.

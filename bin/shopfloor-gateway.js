@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so there is no build step to forget on a plant PC.
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Runs the JavaScript compiled from src/ into dist/ (`npm install` builds it: the prepare
+// script), so no transpiler starts beside the gateway.
+let cli;
+try {
+  cli = await import('../dist/cli/main.js');
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.url ?? err.message).includes('/dist/cli/main.js')) throw err;
+  process.stderr.write('shopfloor-gateway is not built: dist/cli/main.js is missing. Run `npm install` (or `npm run build`) in the checkout.\n');
+  process.exit(1);
+}
+process.exitCode = await cli.main(process.argv.slice(2));
 // Everything was closed; should a library still hold a handle, do not hang the service
 // stop (systemd would wait TimeoutStopSec, then kill). Unref'd: a clean exit is not delayed.
 setTimeout(() => process.exit(), 5000).unref();

@@ -15,7 +15,8 @@ UNIT=/etc/systemd/system/$NAME.service
 CLI=/usr/local/bin/$NAME
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What the application needs at run time; tests, data and node_modules stay behind.
-APP_FILES=(bin src package.json package-lock.json README.md ARCHITECTURE.md docs)
+# scripts/ and the tsconfig files build dist/ there (npm ci runs the prepare script).
+APP_FILES=(bin src scripts tsconfig.json tsconfig.build.json package.json package-lock.json README.md ARCHITECTURE.md docs)
 
 DRY_RUN=0
 usage() { sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
@@ -29,6 +30,10 @@ done
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+# A problem that stops a real install; a dry run shows it and goes on, to show the rest too.
+stop() {
+  if [ "$DRY_RUN" = 1 ]; then printf '    would stop: %s\n' "$*"; else die "$*"; fi
+}
 # Runs a command, or with --dry-run only shows it.
 run() {
   if [ "$DRY_RUN" = 1 ]; then printf '    would run:'; printf ' %q' "$@"; printf '\n'; else "$@"; fi
@@ -50,14 +55,15 @@ write_file() {
 # ------------------------------------------------------------------ checks
 [ "$DRY_RUN" = 1 ] || [ "$(id -u)" = 0 ] || die "run as root (sudo $0), or with --dry-run"
 [ -f "$SRC/package-lock.json" ] && [ -x "$SRC/bin/$NAME.js" ] || die "$SRC is not a $NAME checkout"
-command -v node >/dev/null || die "Node.js is not installed: install Node 20 or newer (NodeSource or Debian's nodejs package)"
+command -v node >/dev/null || die "Node.js is not installed: install Node 24 (or 22.19 or newer; NodeSource or Debian's nodejs package)"
 command -v npm >/dev/null || die "npm is not installed (Debian: apt install npm)"
-NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
-[ "$NODE_MAJOR" -ge 20 ] || die "Node $(node --version) is too old: $NAME needs Node 20 or newer"
+# package.json engines: Node 22.19+ (undici 8) or 24.
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 19) ? 0 : 1)' ||
+  stop "Node $(node --version) is too old: $NAME needs Node 24, or 22.19 or newer"
 # systemd starts the service with PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin.
 case $(dirname "$(command -v node)") in
   /usr/local/sbin | /usr/local/bin | /usr/sbin | /usr/bin | /sbin | /bin) ;;
-  *) die "node is at $(command -v node), where systemd will not find it (nvm?): install Node system-wide, or link it into /usr/local/bin" ;;
+  *) stop "node is at $(command -v node), where systemd will not find it (nvm?): install Node system-wide, or link it into /usr/local/bin" ;;
 esac
 command -v systemctl >/dev/null || die "systemctl not found: this installer needs systemd"
 say "Node $(node --version) at $(command -v node); installing from $SRC"
@@ -79,8 +85,10 @@ run install -d -m 0755 "$APP.new"
 for item in "${APP_FILES[@]}"; do
   if [ -e "$SRC/$item" ]; then run cp -R -p "$SRC/$item" "$APP.new/"; fi
 done
-say "installing production dependencies (better-sqlite3 may compile: needs build-essential and python3 if no prebuilt binary fits)"
-run env -C "$APP.new" npm ci --omit=dev --no-audit --no-fund
+say "installing dependencies and compiling to JavaScript (better-sqlite3 compiles only where it has no prebuilt binary, e.g. 32-bit ARM: needs build-essential and python3)"
+run env -C "$APP.new" npm ci --no-audit --no-fund
+# The compiler and test tools were needed for the build only.
+run env -C "$APP.new" npm prune --omit=dev --no-audit --no-fund
 run chown -R root:root "$APP.new"
 if [ -d "$APP" ]; then run rm -rf "$APP.old"; run mv "$APP" "$APP.old"; fi
 run mv "$APP.new" "$APP"

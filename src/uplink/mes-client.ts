@@ -3,7 +3,7 @@
  * what the answer means; what to do next (retry, back off, pause, dead-letter) is the
  * uploader's decision. The only retry here is the one after a 401 with a fresh token.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { errorCode } from '../core/errors.js';
@@ -76,11 +76,13 @@ const NOT_SENT_CODES = new Set([
 const DEFAULT_RETRY_AFTER_MS = 60_000;
 /** MES texts end up on the status page; an HTML error page should not. */
 const MAX_REASON_CHARS = 500;
+/** undici is the largest module on the way to the status page: it loads with the first request (bench/startup). */
+const loadUndici = () => import('undici');
 
 export class MesClient {
   private readonly base: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownDispatcher?: Agent;
+  private dispatcherReady?: Promise<Dispatcher>;
+  private ownDispatcher?: Agent;
   private readonly basic: string | undefined;
   private readonly tokens: TokenKeeper | undefined;
   /** Tokens for GET /api/downtimes, which takes no Basic: the machine endpoints' keeper, or one of its own. */
@@ -95,12 +97,13 @@ export class MesClient {
       if (tokenAuth) this.tokens = keeper;
       this.readTokens = keeper;
     }
-    if (opts.dispatcher) {
-      this.dispatcher = opts.dispatcher;
-    } else {
-      this.ownDispatcher = new Agent({ connect: { timeout: opts.timeoutMs } });
-      this.dispatcher = this.ownDispatcher;
-    }
+  }
+
+  private dispatcher(): Promise<Dispatcher> {
+    this.dispatcherReady ??= this.opts.dispatcher
+      ? Promise.resolve(this.opts.dispatcher)
+      : loadUndici().then(({ Agent }) => (this.ownDispatcher = new Agent({ connect: { timeout: this.opts.timeoutMs } })));
+    return this.dispatcherReady;
   }
 
   /** `onSend` as for startstop: the counter's attempt marker. */
@@ -136,6 +139,7 @@ export class MesClient {
   }
 
   async close(): Promise<void> {
+    await this.dispatcherReady;
     await this.ownDispatcher?.close();
   }
 
@@ -161,6 +165,7 @@ export class MesClient {
     auth: { header?: string; token?: string },
     onSend?: () => void,
   ): Promise<MesResult> {
+    const [{ request }, dispatcher] = await Promise.all([loadUndici(), this.dispatcher()]);
     const answered = await this.opts.acquire(onSend);
     const query = auth.token === undefined ? '' : `${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(auth.token)}`;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'shopfloor-gateway' };
@@ -171,7 +176,7 @@ export class MesClient {
         method,
         headers,
         body,
-        dispatcher: this.dispatcher,
+        dispatcher,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
       });

@@ -14,7 +14,7 @@ import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
 import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from '../core/net.js';
 import { handleLogin, handleLogout, retryAfterSeconds } from './login.js';
 import { LoginThrottle } from './login-throttle.js';
-import { createMetrics } from './metrics.js';
+import type { Metrics } from './metrics.js';
 import { loadStatic, serveStatic } from './static.js';
 import type { StatusProvider } from '../core/status.js';
 
@@ -76,7 +76,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const auth = opts.token ? createAuth(opts.token, clock) : undefined;
   const throttle = new LoginThrottle(clock, log);
   const files = await loadStatic(new URL('./page/', import.meta.url));
-  const metrics = createMetrics(provider);
+  // prom-client loads with the first scrape, not on the way to listening (bench/startup).
+  let metrics: Promise<Metrics> | undefined;
+  const loadMetrics = () => (metrics ??= import('./metrics.js').then(({ createMetrics }) => createMetrics(provider)));
   const events = createEventHub(provider, {
     minIntervalMs: opts.eventsMinIntervalMs ?? 1000,
     heartbeatMs: opts.heartbeatMs ?? 15_000,
@@ -127,8 +129,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         return sendJson(res, 200, provider.status());
       case '/api/events':
         return events.attach(req, res);
-      case '/metrics':
-        return sendText(res, 200, await metrics.render(), metrics.contentType);
+      case '/metrics': {
+        const m = await loadMetrics();
+        return sendText(res, 200, await m.render(), m.contentType);
+      }
       case '/healthz': {
         const problems = healthProblems(provider.status());
         if (problems.length === 0) return sendText(res, 200, 'ok\n');

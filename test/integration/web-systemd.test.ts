@@ -105,7 +105,9 @@ describe('install.sh', () => {
     expect(result.status).toBe(0);
     const out = result.stdout;
     expect(out).toMatch(/user shopfloor-gateway exists|would run: useradd --system --user-group --groups dialout/);
-    expect(out).toContain('would run: env -C /opt/shopfloor-gateway.new npm ci --omit=dev');
+    // Built with the dev tools (prepare compiles dist/), then they are pruned.
+    expect(out).toContain('would run: env -C /opt/shopfloor-gateway.new npm ci --no-audit');
+    expect(out).toContain('would run: env -C /opt/shopfloor-gateway.new npm prune --omit=dev');
     expect(out).toMatch(/would write: \/etc\/shopfloor-gateway\/secrets\.env \(mode 0600, owner root:root\)|keeping \/etc\/shopfloor-gateway\/secrets\.env/);
     expect(out).toContain('would run: install -m 0644 ');
     expect(out).toContain('would run: systemctl daemon-reload');
