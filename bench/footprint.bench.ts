@@ -48,7 +48,13 @@ async function watch(devices: number): Promise<Sample[]> {
       const now = Date.now();
       const cpu = cpuMs(plant.pid);
       const h = await heap(plant);
-      samples.push({ atMin: (now - start) / 60_000, rss: rssMb(plant.pid), heapUsed: h.used, heapTotal: h.total, cpuPct: i === 0 ? NaN : ((cpu - lastCpu) / (now - lastAt)) * 100 });
+      samples.push({
+        atMin: (now - start) / 60_000,
+        rss: rssMb(plant.pid),
+        heapUsed: h.used,
+        heapTotal: h.total,
+        cpuPct: i === 0 ? NaN : ((cpu - lastCpu) / (now - lastAt)) * 100,
+      });
       lastCpu = cpu;
       lastAt = now;
     }

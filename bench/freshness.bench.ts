@@ -36,7 +36,16 @@ interface Changes {
 const phase = (i: number, run: number, period: number) => ((i * 7919 + run * 104_729) * 37) % period;
 
 /** Changes the PLCs as a plant would: counting while running, waste now and then, stops, parameter moves. */
-function production(machines: SimMachine[], run: number, start: number, stopEvery: number, stopFor: number, params: boolean, changes: Changes[], counting: () => boolean) {
+function production(
+  machines: SimMachine[],
+  run: number,
+  start: number,
+  stopEvery: number,
+  stopFor: number,
+  params: boolean,
+  changes: Changes[],
+  counting: () => boolean,
+) {
   return (now: number) => {
     if (!counting()) return;
     const t = now - start;
@@ -234,10 +243,26 @@ for (const [n, mixed] of [...SIZES.map((n) => [n, true] as const), ...SIZES.map(
   ]);
 }
 table(
-  ['N', 'age p50 s', 'age p99 s', 'age max s', 'max gap s (ideal)', 'gap / ideal', 'counter requests %', 'gap / rotation', 'budget used %', '429s', 'machines off', 'updates / request', 'send gaps / nominal'],
+  [
+    'N',
+    'age p50 s',
+    'age p99 s',
+    'age max s',
+    'max gap s (ideal)',
+    'gap / ideal',
+    'counter requests %',
+    'gap / rotation',
+    'budget used %',
+    '429s',
+    'machines off',
+    'updates / request',
+    'send gaps / nominal',
+  ],
   rows,
 );
-console.log(`budget used: requests per ${PER_MINUTE}/min while every machine counts; nominal send gap ${SPAN_MS / PER_MINUTE} ms (${PER_MINUTE} per ${SPAN_MS / 1000} s window)`);
+console.log(
+  `budget used: requests per ${PER_MINUTE}/min while every machine counts; nominal send gap ${SPAN_MS / PER_MINUTE} ms (${PER_MINUTE} per ${SPAN_MS / 1000} s window)`,
+);
 console.log('gap / rotation: max gap over N × (time / counter requests), the mean rotation with the run/stop and parameters-only requests that came on top');
 console.log('machines off: machines whose MES count or waste differs from the PLC after the drain (0 = every final total exact)');
 console.log('updates / request: count, waste, parameter and run/stop changes per request; the naive one request per change is 1.00');
@@ -247,14 +272,16 @@ for (let run = 0; run < RUNS; run++) flaps.push(await flapping(run));
 console.log('\n250 machines each stopping about once a minute (20 s), first 2 simulated minutes');
 table(
   ['counter requests', 'machines whose count arrived', 'startstop requests', 'transitions collapsed', 'age max s', '429s', 'machines off'],
-  [[
-    spread(flaps, (r) => r.counters, 0),
-    spread(flaps, (r) => r.countersServed, 0),
-    spread(flaps, (r) => r.startstops, 0),
-    spread(flaps, (r) => r.collapsed, 0),
-    spread(flaps, (r) => r.maxAge, 0),
-    spread(flaps, (r) => r.rejected, 0),
-    spread(flaps, (r) => r.lost, 0),
-  ]],
+  [
+    [
+      spread(flaps, (r) => r.counters, 0),
+      spread(flaps, (r) => r.countersServed, 0),
+      spread(flaps, (r) => r.startstops, 0),
+      spread(flaps, (r) => r.collapsed, 0),
+      spread(flaps, (r) => r.maxAge, 0),
+      spread(flaps, (r) => r.rejected, 0),
+      spread(flaps, (r) => r.lost, 0),
+    ],
+  ],
 );
 console.log(`\nwall time ${((Date.now() - wall) / 1000).toFixed(1)} s`);

@@ -31,7 +31,12 @@ function gatewayCycles(run: number): number {
   const requests = new RequestLog(db);
   const outbox = new Outbox(db, { alsoCommit: () => requests.writeAnswers() });
   const processor = new MachineProcessor(new SqliteMachineStore(db, new MachineStateStore(db), outbox));
-  const device = deviceSchema.parse({ device: 'plc', protocol: 'modbus-tcp', connection: { host: '127.0.0.1' }, machines: [{ code: 'M1', count: { area: 'holding', address: 0 } }] });
+  const device = deviceSchema.parse({
+    device: 'plc',
+    protocol: 'modbus-tcp',
+    connection: { host: '127.0.0.1' },
+    machines: [{ code: 'M1', count: { area: 'holding', address: 0 } }],
+  });
   processor.setMachines([{ device: 'plc', config: device.machines[0] }]);
   processor.apply([{ machine: 'M1', signal: 'count', value: 0, at: 0 }], 0);
   const start = process.hrtime.bigint();

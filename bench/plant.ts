@@ -22,14 +22,17 @@ export interface Plant {
 const MACHINES_PER_DEVICE = 4;
 
 function deviceYaml(id: number, port: number): string {
-  const machines = Array.from({ length: MACHINES_PER_DEVICE }, (_, m) => `  - code: D${id}M${m}
+  const machines = Array.from(
+    { length: MACHINES_PER_DEVICE },
+    (_, m) => `  - code: D${id}M${m}
     count: { area: holding, address: ${m * 10}, type: uint32 }
     waste: [{ code: W1, source: { area: holding, address: ${m * 10 + 2} } }]
     running: { area: coil, address: ${m} }
     downtimeType: Unplanned
     parameters:
       - { code: temp, source: { area: input, address: ${m * 2} }, deadband: 0.5 }
-      - { code: speed, source: { area: input, address: ${m * 2 + 1} }, deadband: 0.5 }`);
+      - { code: speed, source: { area: input, address: ${m * 2 + 1} }, deadband: 0.5 }`,
+  );
   return `device: plc${id}\nprotocol: modbus-tcp\nconnection: { host: 127.0.0.1, port: ${port} }\npollIntervalMs: 1000\nmachines:\n${machines.join('\n')}\n`;
 }
 
@@ -79,7 +82,15 @@ export async function startPlant(devices: number): Promise<Plant> {
     await waitForLine(sims, /simulators running/, 'simulate');
     const gateway = cli(['run', '--config', config], 'ignore');
     children.push(gateway);
-    for (let i = 0; i < 600 && !(await fetch(`${webUrl}/healthz`).then(() => true, () => false)); i++) {
+    for (
+      let i = 0;
+      i < 600 &&
+      !(await fetch(`${webUrl}/healthz`).then(
+        () => true,
+        () => false,
+      ));
+      i++
+    ) {
       if (gateway.exitCode !== null) throw new Error(`gateway exited (${gateway.exitCode})`);
       await new Promise((r) => setTimeout(r, 100));
     }

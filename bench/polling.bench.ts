@@ -228,8 +228,12 @@ async function main(): Promise<void> {
     { name: 'sparse: 10 machines, blocks 15 apart, 1 connection', devices: [device('sparse', ports[0], typicalMachines(10, 20))] },
   ];
   try {
-    console.log(`${runs} runs of ${ms} ms per side, alternating; registers decoded per wall second and per CPU second of the polling process (min / median / max)`);
-    console.log(`${'layout'.padEnd(50)} ${'req/poll'.padStart(8)} ${'regs/poll'.padStart(9)}  per  ${'adapter'.padEnd(24)} ${'bare modbus-serial'.padEnd(24)} adapter/bare: of medians (min–max per run)`);
+    console.log(
+      `${runs} runs of ${ms} ms per side, alternating; registers decoded per wall second and per CPU second of the polling process (min / median / max)`,
+    );
+    console.log(
+      `${'layout'.padEnd(50)} ${'req/poll'.padStart(8)} ${'regs/poll'.padStart(9)}  per  ${'adapter'.padEnd(24)} ${'bare modbus-serial'.padEnd(24)} adapter/bare: of medians (min–max per run)`,
+    );
     for (const layout of layouts) {
       const plans = layout.devices.map((d) => planReads(listSignals(d) as Parameters<typeof planReads>[0], d.connection.maxGap));
       const requests = plans.reduce((n, p) => n + p.blocks.length, 0);
@@ -249,7 +253,9 @@ async function main(): Promise<void> {
         const perRun = stats(a.map((r, i) => r[per] / b[i][per]));
         const cell = (s: ReturnType<typeof stats>) => `${k(s.min)} / ${k(s.median)} / ${k(s.max)}`.padEnd(24);
         const head = per === 'wall' ? `${layout.name.padEnd(50)} ${String(requests).padStart(8)} ${String(regs).padStart(9)}` : ''.padEnd(69);
-        console.log(`${head}  ${per.padEnd(4)} ${cell(sa)} ${cell(sb)} ${(sa.median / sb.median).toFixed(2)}× (${perRun.min.toFixed(2)}–${perRun.max.toFixed(2)})`);
+        console.log(
+          `${head}  ${per.padEnd(4)} ${cell(sa)} ${cell(sb)} ${(sa.median / sb.median).toFixed(2)}× (${perRun.min.toFixed(2)}–${perRun.max.toFixed(2)})`,
+        );
       }
     }
   } finally {

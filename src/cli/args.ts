@@ -14,7 +14,10 @@ export const DEFAULT_CONFIG = 'config/gateway.yaml';
  * and exits 2; `--help` is one without a message (the usage on stdout, exit 0).
  */
 export class UsageError extends GatewayError<'SFG_USAGE'> {
-  constructor(message: string, readonly help = false) {
+  constructor(
+    message: string,
+    readonly help = false,
+  ) {
     super('SFG_USAGE', message);
   }
 }

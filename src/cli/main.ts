@@ -27,7 +27,7 @@ const verbs: Record<string, Verb> = {
     load: () => import('./outbox.js'),
   },
   rebase: {
-    summary: 'raise a machine\'s delivered totals above what the MES already has, or --set them to it',
+    summary: "raise a machine's delivered totals above what the MES already has, or --set them to it",
     usage: '<machine> <count the MES shows> [--waste CODE=QTY ...] [--set] [--config FILE]',
     load: () => import('./rebase.js'),
   },

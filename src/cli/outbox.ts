@@ -38,7 +38,14 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     // The same rule as the uploader and the status page: a dead-lettered total is not pending.
-    const machines = [...new Set(outbox.lanes().filter((l) => l.lane === 'counter').map((l) => l.machine))].sort();
+    const machines = [
+      ...new Set(
+        outbox
+          .lanes()
+          .filter((l) => l.lane === 'counter')
+          .map((l) => l.machine),
+      ),
+    ].sort();
     const counters = machines.flatMap((machine) =>
       outbox.pendingCounters(machine).map((c) => ({
         machine,

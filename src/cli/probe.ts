@@ -40,7 +40,13 @@ export async function main(argv: string[]): Promise<number> {
   const shown = rows.map((r) => withStopType(device, checkedCount(device, r)));
   process.stdout.write(`${device.device} (${device.protocol})\n\n${probeTable(shown)}`);
   const failed = shown.filter((r) => r.error !== undefined);
-  if (failed.length > 0) process.stderr.write(`\n${failed.length} of ${rows.length} signals could not be read\n${portHint(device, failed.map((r) => r.error!))}`);
+  if (failed.length > 0)
+    process.stderr.write(
+      `\n${failed.length} of ${rows.length} signals could not be read\n${portHint(
+        device,
+        failed.map((r) => r.error!),
+      )}`,
+    );
   return failed.length > 0 ? 1 : 0;
 }
 

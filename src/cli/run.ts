@@ -37,7 +37,11 @@ export async function main(argv: string[]): Promise<number> {
   let world: DemoWorld | undefined;
   try {
     // The simulators are loaded only for the demo, never on a production gateway.
-    world = sim && (await (await import('./simulate.js')).startSimulators(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }));
+    world =
+      sim &&
+      (await (
+        await import('./simulate.js')
+      ).startSimulators(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }));
   } catch (err) {
     logger.fatal({ event: 'simulate.start_failed', err }, 'simulators could not start');
   }
@@ -91,7 +95,11 @@ export async function main(argv: string[]): Promise<number> {
  */
 export const exitCodes: Record<StorageOpenCode, number> = { SFG_STORAGE_DAMAGED: 78, SFG_STORAGE_MISSING: 78, SFG_STORAGE_LOCKED: 75 };
 
-const events: Record<StorageOpenCode, string> = { SFG_STORAGE_DAMAGED: 'storage.corrupt', SFG_STORAGE_MISSING: 'storage.missing', SFG_STORAGE_LOCKED: 'storage.locked' };
+const events: Record<StorageOpenCode, string> = {
+  SFG_STORAGE_DAMAGED: 'storage.corrupt',
+  SFG_STORAGE_MISSING: 'storage.missing',
+  SFG_STORAGE_LOCKED: 'storage.locked',
+};
 
 /** The one line a refusal gets: the journal shows it as the reason the service failed. */
 function refuse(logger: Logger, path: string, code: StorageOpenCode, message: string): void {

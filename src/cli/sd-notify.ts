@@ -77,10 +77,13 @@ export function createNotifier(env: NodeJS.ProcessEnv = process.env): Notifier {
       const usec = Number(env.WATCHDOG_USEC);
       const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
       if (watchdog || !forUs || !Number.isFinite(usec) || usec <= 0) return;
-      watchdog = setInterval(() => {
-        // A stuck helper must not pile up pings behind it.
-        if (inFlight === 0) send('WATCHDOG=1');
-      }, Math.max(1, usec / 2000));
+      watchdog = setInterval(
+        () => {
+          // A stuck helper must not pile up pings behind it.
+          if (inFlight === 0) send('WATCHDOG=1');
+        },
+        Math.max(1, usec / 2000),
+      );
       watchdog.unref();
     },
     close() {

@@ -39,7 +39,9 @@ export async function startSimulators(config: LoadedConfig, logger: Logger, opts
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     if (e.code !== 'EADDRINUSE') throw err;
     const address = e.address === undefined ? e.message : `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`;
-    process.stderr.write(`${address} is already in use: is the demo (or another gateway) already running? Stop it, or give the simulators other ports in the configuration.\n`);
+    process.stderr.write(
+      `${address} is already in use: is the demo (or another gateway) already running? Stop it, or give the simulators other ports in the configuration.\n`,
+    );
     return undefined;
   }
 }

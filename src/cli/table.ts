@@ -10,7 +10,14 @@ export function formatTable(rows: readonly Record<string, unknown>[]): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const lines = [columns.map((c) => c.toUpperCase()), ...rows.map((r) => columns.map((c) => cell(r[c])))];
   const widths = columns.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-  return `${lines.map((l) => l.map((text, i) => text.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
+  return `${lines
+    .map((l) =>
+      l
+        .map((text, i) => text.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 /** The commissioning table of `probe`: what each signal's source gave and what it means. */

@@ -62,6 +62,12 @@ export function readableSecretWarnings(files: { file: string; secrets: string[] 
     if (!byOthers) return [];
     const mode = stat.uid === reader.uid ? '600' : '640';
     const shown = displayPath(file);
-    return [{ event: 'config.secret_readable' as const, file: shown, message: `${shown}: holds a secret in clear (${secrets.join(', ')}) and is readable by other users; run: chmod ${mode} ${shown}` }];
+    return [
+      {
+        event: 'config.secret_readable' as const,
+        file: shown,
+        message: `${shown}: holds a secret in clear (${secrets.join(', ')}) and is readable by other users; run: chmod ${mode} ${shown}`,
+      },
+    ];
   });
 }

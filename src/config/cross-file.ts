@@ -45,7 +45,11 @@ export function crossFileProblems(devices: readonly LoadedDevice[]): ConfigProbl
     }
     for (const key of busSettings) {
       if (connection[key] === bus.connection[key]) continue;
-      problem(d, ['connection', key], `serial port ${connection.path} is also used by ${where(bus)} with ${key} ${bus.connection[key]}; devices on one bus must use the same ${key}`);
+      problem(
+        d,
+        ['connection', key],
+        `serial port ${connection.path} is also used by ${where(bus)} with ${key} ${bus.connection[key]}; devices on one bus must use the same ${key}`,
+      );
     }
   }
   return problems;

@@ -37,7 +37,12 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
   } catch (err) {
     // The parser recurses per level of block nesting and does not catch its own overflow.
     if (!(err instanceof RangeError)) throw err;
-    return { data: undefined, problems: [at('SFG_CONFIG_YAML', tooDeepAt(text) ?? { line: 1, column: 1 }, '', TOO_DEEP)], locate: () => ({ line: 1, column: 1 }), clearSecrets: [] };
+    return {
+      data: undefined,
+      problems: [at('SFG_CONFIG_YAML', tooDeepAt(text) ?? { line: 1, column: 1 }, '', TOO_DEEP)],
+      locate: () => ({ line: 1, column: 1 }),
+      clearSecrets: [],
+    };
   }
   const locate = locator(doc, lines);
   const syntax = doc.errors[0];
@@ -50,13 +55,23 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
         : at('SFG_CONFIG_YAML', positionAt(syntax.pos[0], lines), '', syntaxMessage(syntax.message, text, syntax.pos[0]));
     return { data: undefined, problems: [problem], locate, clearSecrets: [] };
   }
-  if (doc.contents === null) return { data: undefined, problems: [at('SFG_CONFIG_YAML', { line: 1, column: 1 }, '', `the file is empty; expected ${what}`)], locate, clearSecrets: [] };
+  if (doc.contents === null)
+    return { data: undefined, problems: [at('SFG_CONFIG_YAML', { line: 1, column: 1 }, '', `the file is empty; expected ${what}`)], locate, clearSecrets: [] };
   const shape = shapeProblem(doc);
-  if (shape) return { data: undefined, problems: [at('SFG_CONFIG_YAML', positionAt(shape.offset, lines), formatPath(shape.path), shape.message)], locate, clearSecrets: [] };
+  if (shape)
+    return {
+      data: undefined,
+      problems: [at('SFG_CONFIG_YAML', positionAt(shape.offset, lines), formatPath(shape.path), shape.message)],
+      locate,
+      clearSecrets: [],
+    };
 
   const secrets = clearSecrets(doc);
   const env = expandEnv(doc, vars);
-  const problems = env.problems.map(({ path, code, message, variable }) => ({ ...at(code, locate(path), formatPath(path), message), ...(variable === undefined ? {} : { variable }) }));
+  const problems = env.problems.map(({ path, code, message, variable }) => ({
+    ...at(code, locate(path), formatPath(path), message),
+    ...(variable === undefined ? {} : { variable }),
+  }));
   // A `${VAR}` that could not be expanded would only fail validation again at the same key.
   const reported = new Set(problems.map((p) => p.path));
   let data: unknown;
@@ -81,7 +96,9 @@ export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, va
     }
   }
   problems.sort(byPosition);
-  return result.ok && problems.length === 0 ? { value: result.value, data, problems, locate, clearSecrets: secrets } : { data, problems, locate, clearSecrets: secrets };
+  return result.ok && problems.length === 0
+    ? { value: result.value, data, problems, locate, clearSecrets: secrets }
+    : { data, problems, locate, clearSecrets: secrets };
 }
 
 /**

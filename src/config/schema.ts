@@ -102,9 +102,7 @@ function machineSchema<S extends z.ZodObject<z.core.$ZodShape, z.core.$strict>>(
       waste: z.array(z.strictObject({ code, source })).default([]),
       running: source.optional(),
       stopReason: stopReason.optional(),
-      parameters: z
-        .array(z.strictObject({ code, source, deadband: z.number().min(0).default(0) }))
-        .default([]),
+      parameters: z.array(z.strictObject({ code, source, deadband: z.number().min(0).default(0) })).default([]),
       counterRollover: positiveInt.optional(),
       maxCountJump: positiveInt.optional(),
       downtimeType: code.optional(),
@@ -214,9 +212,7 @@ export const deviceSchema = z.discriminatedUnion('protocol', [
 
 // ---------------------------------------------------------------- gateway.yaml
 
-const listen = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'host:port such as 127.0.0.1:8080 or [::1]:8080');
+const listen = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'host:port such as 127.0.0.1:8080 or [::1]:8080');
 
 /** The host of a `host:port` that passed `listen`, without IPv6 brackets. */
 function listenHost(hostPort: string): string {
@@ -224,34 +220,37 @@ function listenHost(hostPort: string): string {
 }
 
 export const gatewaySchema = z.strictObject({
-  prodsmart: z
-    .strictObject({
-      // The URL is logged and shown on the status page: credentials in it would be too.
-      baseUrl: z
-        .url({ protocol: /^https?$/, error: 'an http(s) URL' })
-        .refine((u) => !hasUrlCredentials(u), 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}')
-        .default('https://app.prodsmart.com'),
-      auth: z
-        .strictObject({
-          apiKey: z.string().min(1).optional(),
-          apiSecret: z.string().min(1).optional(),
-          accessToken: z.string().min(1).optional(),
-          tokenAuth: z.boolean().default(false),
-        })
-        .superRefine((a, ctx) => {
-          const basic = a.apiKey !== undefined || a.apiSecret !== undefined;
-          if (a.accessToken !== undefined && basic) {
-            ctx.addIssue({ code: 'custom', path: ['accessToken'], message: 'either accessToken or apiKey+apiSecret, not both' });
-          } else if (a.accessToken === undefined && (a.apiKey === undefined || a.apiSecret === undefined)) {
-            ctx.addIssue({ code: 'custom', path: a.apiKey === undefined ? ['apiKey'] : ['apiSecret'], message: 'apiKey and apiSecret (or accessToken)' });
-          }
-          if (a.tokenAuth && a.accessToken !== undefined) {
-            ctx.addIssue({ code: 'custom', path: ['tokenAuth'], message: 'tokenAuth fetches tokens with apiKey+apiSecret; with a fixed accessToken leave it out' });
-          }
-        }),
-      requestsPerMinute: z.number().int().min(1).max(120).default(100),
-      timeoutMs: timeoutMs.default(10000),
-    }),
+  prodsmart: z.strictObject({
+    // The URL is logged and shown on the status page: credentials in it would be too.
+    baseUrl: z
+      .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+      .refine((u) => !hasUrlCredentials(u), 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}')
+      .default('https://app.prodsmart.com'),
+    auth: z
+      .strictObject({
+        apiKey: z.string().min(1).optional(),
+        apiSecret: z.string().min(1).optional(),
+        accessToken: z.string().min(1).optional(),
+        tokenAuth: z.boolean().default(false),
+      })
+      .superRefine((a, ctx) => {
+        const basic = a.apiKey !== undefined || a.apiSecret !== undefined;
+        if (a.accessToken !== undefined && basic) {
+          ctx.addIssue({ code: 'custom', path: ['accessToken'], message: 'either accessToken or apiKey+apiSecret, not both' });
+        } else if (a.accessToken === undefined && (a.apiKey === undefined || a.apiSecret === undefined)) {
+          ctx.addIssue({ code: 'custom', path: a.apiKey === undefined ? ['apiKey'] : ['apiSecret'], message: 'apiKey and apiSecret (or accessToken)' });
+        }
+        if (a.tokenAuth && a.accessToken !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tokenAuth'],
+            message: 'tokenAuth fetches tokens with apiKey+apiSecret; with a fixed accessToken leave it out',
+          });
+        }
+      }),
+    requestsPerMinute: z.number().int().min(1).max(120).default(100),
+    timeoutMs: timeoutMs.default(10000),
+  }),
   storage: z
     .strictObject({
       path: z.string().min(1).default('./data/gateway.db'),

@@ -33,7 +33,10 @@ export function watchConfig(o: ConfigWatcherOptions): { close(): void } {
         await o.onValid(next);
       } catch (err) {
         const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message];
-        o.logger.error({ event: 'config.rejected', errors, ...(err instanceof ConfigError ? {} : { err }) }, 'configuration change rejected; the running configuration stays');
+        o.logger.error(
+          { event: 'config.rejected', errors, ...(err instanceof ConfigError ? {} : { err }) },
+          'configuration change rejected; the running configuration stays',
+        );
         o.onInvalid(errors);
       }
     });

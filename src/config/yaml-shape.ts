@@ -32,7 +32,11 @@ export function shapeProblem(doc: Document): ShapeProblem | undefined {
     if (depth > MAX_DEPTH) return { path, offset, message: TOO_DEEP };
     if (isAlias(node) && node.resolve(doc) === undefined) {
       // The alias text is not echoed: a value starting with * is often a password.
-      return { path, offset, message: 'this value starts with * and YAML reads it as an alias that is not defined; put a value that starts with * or & in quotes' };
+      return {
+        path,
+        offset,
+        message: 'this value starts with * and YAML reads it as an alias that is not defined; put a value that starts with * or & in quotes',
+      };
     }
     if (isSeq(node)) {
       node.items.forEach((item, i) => {
@@ -44,7 +48,12 @@ export function shapeProblem(doc: Document): ShapeProblem | undefined {
         const key = isScalar(pair.key) ? pair.key.value : pair.key;
         if (typeof key === 'symbol') {
           const bad = badMergeSource(doc, pair.value as Node | null);
-          if (bad) return { path: [...path, '<<'], offset: bad.range?.[0] ?? offset, message: 'a merge key (<<) takes a mapping or an alias of one, such as <<: *template' };
+          if (bad)
+            return {
+              path: [...path, '<<'],
+              offset: bad.range?.[0] ?? offset,
+              message: 'a merge key (<<) takes a mapping or an alias of one, such as <<: *template',
+            };
         }
         // A key that is itself a mapping or list is named by its place only; the schema rejects it.
         const name = typeof key === 'symbol' ? '<<' : isScalar(pair.key) || pair.key === null ? String(key) : '?';

@@ -5,12 +5,24 @@
 import pino, { type Logger, type DestinationStream } from 'pino';
 
 const redactPaths = [
-  'password', '*.password', '*.*.password',
-  'apiSecret', '*.apiSecret', '*.*.apiSecret',
-  'apiKey', '*.apiKey', '*.*.apiKey',
-  'accessToken', '*.accessToken', '*.*.accessToken',
-  'token', '*.token', '*.*.token',
-  'authorization', '*.authorization', '*.headers.authorization',
+  'password',
+  '*.password',
+  '*.*.password',
+  'apiSecret',
+  '*.apiSecret',
+  '*.*.apiSecret',
+  'apiKey',
+  '*.apiKey',
+  '*.*.apiKey',
+  'accessToken',
+  '*.accessToken',
+  '*.*.accessToken',
+  'token',
+  '*.token',
+  '*.*.token',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

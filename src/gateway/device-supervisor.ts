@@ -95,23 +95,23 @@ export class DeviceSupervisor {
     const logger = this.o.logger.child({ device: config.device });
     const badValueLog = new Map<string, { message: string; at: number; count: number }>();
     const report = (machine: string, signal: string, message: string, at: number) => {
-        let e = status.signalErrors.find((x) => x.machine === machine && x.signal === signal);
-        if (!e) {
-          e = { machine, signal, count: 0, lastMessage: message, lastAt: at };
-          status.signalErrors.push(e);
-        }
-        e.count++;
-        // A signal that is bad at every poll would fill the journal: log it when it starts or
-        // changes, then once every BAD_VALUE_LOG_MS with how often it happened meanwhile.
-        const key = `${machine} ${signal}`;
-        const logged = badValueLog.get(key);
-        if (!logged || logged.message !== message || at - logged.at >= BAD_VALUE_LOG_MS) {
-          logger.warn({ event: 'signal.bad_value', machine, signal, error: message, times: e.count - (logged?.count ?? 0) }, 'bad value');
-          badValueLog.set(key, { message, at, count: e.count });
-        }
-        e.lastMessage = message;
-        e.lastAt = at;
-        onChange();
+      let e = status.signalErrors.find((x) => x.machine === machine && x.signal === signal);
+      if (!e) {
+        e = { machine, signal, count: 0, lastMessage: message, lastAt: at };
+        status.signalErrors.push(e);
+      }
+      e.count++;
+      // A signal that is bad at every poll would fill the journal: log it when it starts or
+      // changes, then once every BAD_VALUE_LOG_MS with how often it happened meanwhile.
+      const key = `${machine} ${signal}`;
+      const logged = badValueLog.get(key);
+      if (!logged || logged.message !== message || at - logged.at >= BAD_VALUE_LOG_MS) {
+        logger.warn({ event: 'signal.bad_value', machine, signal, error: message, times: e.count - (logged?.count ?? 0) }, 'bad value');
+        badValueLog.set(key, { message, at, count: e.count });
+      }
+      e.lastMessage = message;
+      e.lastAt = at;
+      onChange();
     };
     const running: RunningDevice = { fingerprint: JSON.stringify(config), status, report };
     this.devices.set(config.device, running);

@@ -130,7 +130,10 @@ export class Gateway {
     const { logger, view, processor, supervisor, uplink } = this.p;
     const prev = this.config;
     if (next.gateway.storage.path !== prev.gateway.storage.path) {
-      logger.warn({ event: 'config.storage_path_pending', running: prev.gateway.storage.path, configured: next.gateway.storage.path }, 'storage.path changes take effect at the next restart');
+      logger.warn(
+        { event: 'config.storage_path_pending', running: prev.gateway.storage.path, configured: next.gateway.storage.path },
+        'storage.path changes take effect at the next restart',
+      );
       next = { ...next, gateway: { ...next.gateway, storage: prev.gateway.storage } };
     }
     this.config = next;
@@ -178,7 +181,10 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
   processor.setMachines(bindings(config));
   const listeners = new StatusListeners(logger);
   const changed = () => listeners.notify();
-  const uplink = new MesUplink({ clock, random, logger: logger.child({ component: 'uplink' }), outbox, requests, pause: new MesPause(db), storage, onChange: changed }, g.prodsmart);
+  const uplink = new MesUplink(
+    { clock, random, logger: logger.child({ component: 'uplink' }), outbox, requests, pause: new MesPause(db), storage, onChange: changed },
+    g.prodsmart,
+  );
   const supervisor = new DeviceSupervisor({
     clock,
     random,

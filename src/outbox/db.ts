@@ -117,7 +117,10 @@ export function openDatabase(path: string, opts: { mustExist?: boolean } = {}): 
 function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > migrations.length) {
-    throw new GatewayError('SFG_STORAGE_NEWER_SCHEMA', `database was written by a newer shopfloor-gateway (schema ${version}, this one knows ${migrations.length})`);
+    throw new GatewayError(
+      'SFG_STORAGE_NEWER_SCHEMA',
+      `database was written by a newer shopfloor-gateway (schema ${version}, this one knows ${migrations.length})`,
+    );
   }
   db.transaction(() => {
     for (let i = version; i < migrations.length; i++) db.exec(migrations[i]);

@@ -35,7 +35,10 @@ export function checkBeforeOpen(path: string): void {
   }
   const wal = `${path}-wal`;
   if (existsSync(wal) && statSync(wal).size > 0 && !validWalHeader(wal)) {
-    throw new StorageOpenError('SFG_STORAGE_DAMAGED', `database ${path} has a damaged write-ahead log ${wal} (its header is not SQLite's); refusing to start without what it holds — ${RECOVERY}`);
+    throw new StorageOpenError(
+      'SFG_STORAGE_DAMAGED',
+      `database ${path} has a damaged write-ahead log ${wal} (its header is not SQLite's); refusing to start without what it holds — ${RECOVERY}`,
+    );
   }
 }
 

@@ -48,7 +48,9 @@ function begin(lock: Database.Database, path: string): void {
     lock.pragma(`busy_timeout = ${COMMIT_WAIT_MS}`);
     const holder = lock.prepare<[], { pid: number; since: number }>('SELECT pid, since FROM holder').get();
     const who = holder ? `pid ${holder.pid}, running since ${new Date(holder.since).toISOString()}` : 'holder unknown';
-    throw new StorageOpenError('SFG_STORAGE_LOCKED', `another gateway is running on the database ${path} (${who}); stop it first — one gateway per database`, { cause: err });
+    throw new StorageOpenError('SFG_STORAGE_LOCKED', `another gateway is running on the database ${path} (${who}); stop it first — one gateway per database`, {
+      cause: err,
+    });
   }
   lock.pragma(`busy_timeout = ${COMMIT_WAIT_MS}`);
 }

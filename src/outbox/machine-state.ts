@@ -67,9 +67,7 @@ export class MachineStateStore {
            pending_since = CASE WHEN @total > delivered THEN IFNULL(pending_since, @at) END
          WHERE machine = @machine AND signal = @signal AND total <= @total`,
       ),
-      markSeen: db.prepare(
-        `UPDATE counter_state SET seen_at = MAX(IFNULL(seen_at, 0), @at) WHERE machine = @machine AND signal = @signal`,
-      ),
+      markSeen: db.prepare(`UPDATE counter_state SET seen_at = MAX(IFNULL(seen_at, 0), @at) WHERE machine = @machine AND signal = @signal`),
       runState: db.prepare<[string], { state: string }>('SELECT state FROM run_state WHERE machine = ?'),
       putRunState: db.prepare('INSERT INTO run_state (machine, state) VALUES (?, ?) ON CONFLICT (machine) DO UPDATE SET state = excluded.state'),
       params: db.prepare<[string], { code: string; value: string }>('SELECT code, value FROM param_state WHERE machine = ?'),

@@ -85,9 +85,7 @@ export class Outbox {
          WHERE machine = @machine AND signal = @signal`,
       ),
       // Refused for good: totals up to this one are not pending until the dead letter is retried.
-      markDead: db.prepare(
-        `UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total), pending_since = NULL WHERE machine = @machine AND signal = @signal`,
-      ),
+      markDead: db.prepare(`UPDATE counter_state SET dead = MAX(IFNULL(dead, 0), @total), pending_since = NULL WHERE machine = @machine AND signal = @signal`),
       // Refused for certain: the value no longer counts as possibly received.
       unattempt: db.prepare(`UPDATE counter_state SET attempted = @attempted WHERE machine = @machine AND signal = @signal`),
       undead: db.prepare(
@@ -127,9 +125,7 @@ export class Outbox {
         `SELECT id, reason FROM dead_letters WHERE kind = ? AND machine = ? AND status = ?`,
       ),
       refreshDead: db.prepare(`UPDATE dead_letters SET body = @body, reason = @reason, at = @at WHERE id = @id`),
-      insertDead: db.prepare(
-        `INSERT INTO dead_letters (kind, machine, body, status, reason, at) VALUES (@kind, @machine, @body, @status, @reason, @at)`,
-      ),
+      insertDead: db.prepare(`INSERT INTO dead_letters (kind, machine, body, status, reason, at) VALUES (@kind, @machine, @body, @status, @reason, @at)`),
       deadLetters: db.prepare<[], { id: number; kind: MesKind; machine: string; body: string; status: number; reason: string; at: number }>(
         `SELECT * FROM dead_letters ORDER BY id`,
       ),
@@ -197,7 +193,9 @@ export class Outbox {
    * as `collapsed`, and the newest is sent only if it differs from what the MES last got.
    */
   nextStartStop(machine: string, now: number): StartStopItem | undefined {
-    const all = this.q.startStops.all(machine).map((r) => ({ ...(JSON.parse(r.body) as Omit<StartStopItem, 'id'>), id: r.id, attemptedAt: r.attempted_at ?? undefined }));
+    const all = this.q.startStops
+      .all(machine)
+      .map((r) => ({ ...(JSON.parse(r.body) as Omit<StartStopItem, 'id'>), id: r.id, attemptedAt: r.attempted_at ?? undefined }));
     const uncertain = all.find((r) => r.attemptedAt !== undefined);
     if (uncertain) return uncertain;
     if (all.length <= 1) return all[0];
@@ -253,7 +251,14 @@ export class Outbox {
     });
   }
 
-  counterDelivered(machine: string, values: CounterValue[], params: ParameterItem[], body: unknown, at: number, outcome: 'delivered' | 'settled' = 'delivered'): void {
+  counterDelivered(
+    machine: string,
+    values: CounterValue[],
+    params: ParameterItem[],
+    body: unknown,
+    at: number,
+    outcome: 'delivered' | 'settled' = 'delivered',
+  ): void {
     this.commit(() => {
       for (const v of values) this.q.deliver.run({ machine, signal: v.signal, total: v.total, at });
       for (const p of params) this.q.deleteRev.run(p.id, p.rev);
@@ -271,7 +276,15 @@ export class Outbox {
     });
   }
 
-  counterDead(machine: string, values: CounterValue[], attemptedBefore: Map<string, { attempted: number }>, body: unknown, status: number, reason: string, at: number): number {
+  counterDead(
+    machine: string,
+    values: CounterValue[],
+    attemptedBefore: Map<string, { attempted: number }>,
+    body: unknown,
+    status: number,
+    reason: string,
+    at: number,
+  ): number {
     return this.commit(() => {
       this.counterRefused(machine, values, attemptedBefore);
       for (const v of values) this.q.markDead.run({ machine, signal: v.signal, total: v.total });
@@ -316,17 +329,20 @@ export class Outbox {
 
   /** A retryable failure, remembered on the rows for display. */
   failed(ids: number[], error: string): void {
-    if (ids.length > 0) this.commit(() => {
-      for (const id of ids) this.q.failed.run({ id, error });
-    });
+    if (ids.length > 0)
+      this.commit(() => {
+        for (const id of ids) this.q.failed.run({ id, error });
+      });
   }
 
   /** One IMMEDIATE transaction (see db.ts), with the writes that wait for a commit. */
   private commit<T>(fn: () => T): T {
-    return this.db.transaction(() => {
-      this.opts.alsoCommit?.();
-      return fn();
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        this.opts.alsoCommit?.();
+        return fn();
+      })
+      .immediate();
   }
 
   /**

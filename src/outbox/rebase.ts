@@ -13,20 +13,22 @@ export interface Rebased {
 
 /** Moves a counter's delivered total onto the MES's value, keeping undelivered production on top. */
 export function rebaseCounter(db: Db, machine: string, signal: string, mesValue: number, at: number): Rebased | undefined {
-  return db.transaction(() => {
-    const row = db
-      .prepare<[string, string], { total: number; delivered: number }>('SELECT total, delivered FROM counter_state WHERE machine = ? AND signal = ?')
-      .get(machine, signal);
-    if (!row) return undefined;
-    const undelivered = Math.max(0, row.total - row.delivered);
-    const after = Math.max(row.total, mesValue + undelivered);
-    db.prepare(
-      `UPDATE counter_state SET total = @after, delivered = MAX(delivered, @mes), attempted = MAX(attempted, @mes), dead = NULL, updated_at = @at,
+  return db
+    .transaction(() => {
+      const row = db
+        .prepare<[string, string], { total: number; delivered: number }>('SELECT total, delivered FROM counter_state WHERE machine = ? AND signal = ?')
+        .get(machine, signal);
+      if (!row) return undefined;
+      const undelivered = Math.max(0, row.total - row.delivered);
+      const after = Math.max(row.total, mesValue + undelivered);
+      db.prepare(
+        `UPDATE counter_state SET total = @after, delivered = MAX(delivered, @mes), attempted = MAX(attempted, @mes), dead = NULL, updated_at = @at,
          pending_since = CASE WHEN @after > MAX(delivered, @mes) THEN IFNULL(pending_since, @at) END
        WHERE machine = @machine AND signal = @signal`,
-    ).run({ after, mes: mesValue, at, machine, signal });
-    return { before: row.total, after };
-  }).immediate();
+      ).run({ after, mes: mesValue, at, machine, signal });
+      return { before: row.total, after };
+    })
+    .immediate();
 }
 
 /**
@@ -35,13 +37,15 @@ export function rebaseCounter(db: Db, machine: string, signal: string, mesValue:
  * value (nothing invented) and a held suspect value is dropped.
  */
 export function setCounter(db: Db, machine: string, signal: string, mesValue: number, at: number): Rebased | undefined {
-  return db.transaction(() => {
-    const row = db.prepare<[string, string], { total: number }>('SELECT total FROM counter_state WHERE machine = ? AND signal = ?').get(machine, signal);
-    if (!row) return undefined;
-    db.prepare(
-      `UPDATE counter_state SET total = @v, delivered = @v, attempted = @v, dead = NULL, held = NULL, pending_since = NULL, updated_at = @at
+  return db
+    .transaction(() => {
+      const row = db.prepare<[string, string], { total: number }>('SELECT total FROM counter_state WHERE machine = ? AND signal = ?').get(machine, signal);
+      if (!row) return undefined;
+      db.prepare(
+        `UPDATE counter_state SET total = @v, delivered = @v, attempted = @v, dead = NULL, held = NULL, pending_since = NULL, updated_at = @at
        WHERE machine = @machine AND signal = @signal`,
-    ).run({ v: mesValue, at, machine, signal });
-    return { before: row.total, after: mesValue };
-  }).immediate();
+      ).run({ v: mesValue, at, machine, signal });
+      return { before: row.total, after: mesValue };
+    })
+    .immediate();
 }

@@ -34,13 +34,15 @@ export class RequestLog {
   record(at: number, alsoWrite?: () => void): number {
     const waiting = new Map(this.unwritten);
     try {
-      return this.db.transaction(() => {
-        this.writeAnswers();
-        const row = Number(this.q.record.run(at).lastInsertRowid);
-        this.q.prune.run(at - KEEP_MS);
-        alsoWrite?.();
-        return row;
-      }).immediate();
+      return this.db
+        .transaction(() => {
+          this.writeAnswers();
+          const row = Number(this.q.record.run(at).lastInsertRowid);
+          this.q.prune.run(at - KEEP_MS);
+          alsoWrite?.();
+          return row;
+        })
+        .immediate();
     } catch (err) {
       // Rolled back: the answers written in it are still to be written.
       for (const [row, t] of waiting) this.unwritten.set(row, t);

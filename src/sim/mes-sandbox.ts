@@ -112,8 +112,7 @@ const text = (status: number, body: string): Answer => ({ status, body, type: 't
 const bad = (reason: string): Answer => text(400, reason);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isQuantity = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isValue = (v: unknown): v is ParameterValue =>
-  typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+const isValue = (v: unknown): v is ParameterValue => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 
 export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandbox> {
   const clock = opts.clock ?? systemClock;
@@ -207,10 +206,7 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
     const entry: SandboxRequest = { at: arrivedAt, method, path: url.pathname, status: 0 };
     if (raw) entry.body = raw;
     log(requests, entry);
-    const answer =
-      raw === undefined
-        ? { ...text(413, 'Payload Too Large'), headers: { connection: 'close' } }
-        : route(method, url, req.headers, raw, entry);
+    const answer = raw === undefined ? { ...text(413, 'Payload Too Large'), headers: { connection: 'close' } } : route(method, url, req.headers, raw, entry);
     entry.status = answer.status;
     if (reset === 'after') return void req.socket.destroy();
     const reply = () => {
@@ -270,7 +266,12 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
       const t = Date.parse(v);
       return Number.isNaN(t) ? null : t;
     };
-    const filters = { startAfter: bound('start-time-after'), startBefore: bound('start-time-before'), endAfter: bound('end-time-after'), endBefore: bound('end-time-before') };
+    const filters = {
+      startAfter: bound('start-time-after'),
+      startBefore: bound('start-time-before'),
+      endAfter: bound('end-time-after'),
+      endBefore: bound('end-time-before'),
+    };
     const badFilter = Object.entries(filters).find(([, v]) => v === null);
     if (badFilter) return bad(`${badFilter[0]} must be an ISO date`);
     const page = url.searchParams.has('page') ? Number(url.searchParams.get('page')) : 1;
@@ -279,7 +280,10 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
     const all = Object.keys(state)
       .flatMap((code) => downtimesOf(code, state[code].startstop))
       .filter((d) => (startAfter === undefined || d.start >= startAfter) && (startBefore === undefined || d.start <= startBefore))
-      .filter((d) => (endAfter === undefined || (d.end !== undefined && d.end >= endAfter)) && (endBefore === undefined || (d.end !== undefined && d.end <= endBefore)))
+      .filter(
+        (d) =>
+          (endAfter === undefined || (d.end !== undefined && d.end >= endAfter)) && (endBefore === undefined || (d.end !== undefined && d.end <= endBefore)),
+      )
       .sort((a, b) => a.start - b.start);
     const body = all.slice((page - 1) * DOWNTIMES_PER_PAGE, page * DOWNTIMES_PER_PAGE).map((d, i) => ({
       id: (page - 1) * DOWNTIMES_PER_PAGE + i + 1,
@@ -408,7 +412,7 @@ function downtimesOf(machine: string, log: SandboxMachineState['startstop']): { 
     if (e.running === 0 && !open) {
       open = { machine, type: e.type, start: e.at };
       out.push(open);
-    }    else if (e.running === 1 && open) {
+    } else if (e.running === 1 && open) {
       open.end = e.at;
       open = undefined;
     }

@@ -10,8 +10,15 @@ type Machine = DeviceOf<'modbus-tcp'>['machines'][number];
 
 /** Where a counter of this type wraps when the machine sets no counterRollover. */
 const ROLLOVER: Record<ModbusType, number> = {
-  bool: 2, int16: 2 ** 15, uint16: 2 ** 16, int32: 2 ** 31, uint32: 2 ** 32,
-  float32: 2 ** 24, int64: 2 ** 53, uint64: 2 ** 53, float64: 2 ** 53,
+  bool: 2,
+  int16: 2 ** 15,
+  uint16: 2 ** 16,
+  int32: 2 ** 31,
+  uint32: 2 ** 32,
+  float32: 2 ** 24,
+  int64: 2 ** 53,
+  uint64: 2 ** 53,
+  float64: 2 ** 53,
 };
 const PARTS_PER_MIN = [50, 70];
 const STOP_CHANCE_PER_S = 0.02;
@@ -61,7 +68,9 @@ export class MachineModel {
       const base = Math.round(200 + 600 * random()) / 10;
       this.params.set(p.code, { source: p.source, base, value: base });
     }
-    this.reasons = Object.keys(cfg.stopReason?.map ?? {}).map(Number).filter(Number.isInteger);
+    this.reasons = Object.keys(cfg.stopReason?.map ?? {})
+      .map(Number)
+      .filter(Number.isInteger);
   }
 
   step(): void {

@@ -42,11 +42,15 @@ export function startMqttSensorSim(opts: { device: MqttDevice; clock?: Clock; ti
     const m = machines.get(s.machine)!;
     const config = configs.get(s.machine)!;
     switch (s.kind) {
-      case 'count': return unscale(m.count, s.source);
-      case 'waste': return unscale(m.waste, s.source);
-      case 'running': return s.source.path === undefined ? (running(m.step) ? 'ON' : 'OFF') : running(m.step);
+      case 'count':
+        return unscale(m.count, s.source);
+      case 'waste':
+        return unscale(m.waste, s.source);
+      case 'running':
+        return s.source.path === undefined ? (running(m.step) ? 'ON' : 'OFF') : running(m.step);
       // The first mapped code, so the machine layer finds a downtime type for it.
-      case 'stopReason': return Object.keys(config.stopReason?.map ?? {})[0] ?? 'Maintenance';
+      case 'stopReason':
+        return Object.keys(config.stopReason?.map ?? {})[0] ?? 'Maintenance';
       case 'parameter': {
         // Phase-shifted per parameter so that they do not move in lockstep.
         const phase = config.parameters.findIndex((p) => p.code === s.code);
@@ -76,7 +80,9 @@ export function startMqttSensorSim(opts: { device: MqttDevice; clock?: Clock; ti
   function schedule(): void {
     timer = clock.setTimeout(() => {
       // A failed tick (broker gone) is simply retried at the next one.
-      tick().catch(() => {}).finally(() => closed || schedule());
+      tick()
+        .catch(() => {})
+        .finally(() => closed || schedule());
     }, tickMs!);
   }
   if (tickMs !== undefined) schedule();

@@ -39,7 +39,8 @@ export async function startOpcuaLineSim(opts: { device: DeviceOf<'opcua'>; port:
     for (const s of signals) {
       if (s.name === undefined) continue;
       if (s.kind === 'running') sim.set(s.name, running);
-      else if (s.kind === 'stopReason') sim.set(s.name, running ? 0 : Number(Object.keys(device.machines.find((m) => m.code === s.machine)?.stopReason?.map ?? {})[0] ?? 1));
+      else if (s.kind === 'stopReason')
+        sim.set(s.name, running ? 0 : Number(Object.keys(device.machines.find((m) => m.code === s.machine)?.stopReason?.map ?? {})[0] ?? 1));
       else if (s.kind === 'count' && running) sim.increment(s.name);
       else if (s.kind === 'waste' && running && step % 20 === 0) sim.increment(s.name);
       else if (s.kind === 'parameter') sim.set(s.name, Math.round((20 + 5 * Math.sin(step / 15)) * 10) / 10);

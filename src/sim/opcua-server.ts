@@ -70,9 +70,7 @@ interface NodeState extends SimNode {
 
 export async function startOpcuaSim(opts: OpcuaSimOptions): Promise<OpcuaSim> {
   const host = opts.host ?? '127.0.0.1';
-  const state = new Map<string, NodeState>(
-    (opts.nodes ?? defaultOpcuaSimNodes).map((n) => [n.name, { ...n, status: StatusCodes.Good }]),
-  );
+  const state = new Map<string, NodeState>((opts.nodes ?? defaultOpcuaSimNodes).map((n) => [n.name, { ...n, status: StatusCodes.Good }]));
   const variables = new Map<string, UAVariable>();
   let server: OPCUAServer | undefined;
   let certificate: Buffer | undefined;

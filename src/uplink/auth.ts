@@ -67,7 +67,8 @@ export class TokenKeeper {
       }
       if (created.outcome !== 'ok') return created;
       value = parseToken(created.body);
-      if (value === undefined) return { outcome: 'retry', status: created.status, error: 'the MES answered the token request without a token', mayHaveArrived: false };
+      if (value === undefined)
+        return { outcome: 'retry', status: created.status, error: 'the MES answered the token request without a token', mayHaveArrived: false };
     }
     this.token = { value, since: this.clock.now() };
     return value;

@@ -45,7 +45,9 @@ export function parseDowntimes(body: string): Downtime[] | undefined {
     const start = isoTime(r['start-time']);
     const end = r['end-time'] === null || r['end-time'] === undefined ? undefined : isoTime(r['end-time']);
     if (start === undefined || (r['end-time'] != null && end === undefined) || !Array.isArray(r.machines)) return undefined;
-    const machines = (r.machines as unknown[]).flatMap((m) => (typeof m === 'object' && m !== null && typeof (m as { code?: unknown }).code === 'string' ? [(m as { code: string }).code] : []));
+    const machines = (r.machines as unknown[]).flatMap((m) =>
+      typeof m === 'object' && m !== null && typeof (m as { code?: unknown }).code === 'string' ? [(m as { code: string }).code] : [],
+    );
     out.push(end === undefined ? { start, machines } : { start, end, machines });
   }
   return out;

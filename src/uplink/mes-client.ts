@@ -68,8 +68,18 @@ export interface MesClientOptions {
  * MES read the request.
  */
 const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED',
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EADDRNOTAVAIL',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_HAS_EXPIRED',
 ]);
 
 /** Retry-After when the MES leaves it out: one whole rate-limit window. */
@@ -134,7 +144,8 @@ export class MesClient {
     }
     if (res.outcome !== 'ok') return res;
     const downtimes = parseDowntimes(res.body);
-    if (downtimes === undefined) return { outcome: 'retry', status: res.status, error: `HTTP ${res.status} with an answer that is not a list of downtimes`, mayHaveArrived: false };
+    if (downtimes === undefined)
+      return { outcome: 'retry', status: res.status, error: `HTTP ${res.status} with an answer that is not a list of downtimes`, mayHaveArrived: false };
     return { outcome: 'ok', status: res.status, downtimes };
   }
 
@@ -199,7 +210,8 @@ export class MesClient {
     if (status >= 200 && status < 300) {
       // The MES answers JSON or nothing. Anything else came from a proxy, a captive portal or a
       // broken answer: the request may or may not have been taken, so it is not a delivery.
-      if (!isJsonOrEmpty(text)) return { outcome: 'retry', status, error: `HTTP ${status} with an answer that is not the MES's (not JSON)`, mayHaveArrived: true };
+      if (!isJsonOrEmpty(text))
+        return { outcome: 'retry', status, error: `HTTP ${status} with an answer that is not the MES's (not JSON)`, mayHaveArrived: true };
       return { outcome: 'ok', status, body: text };
     }
     if (status === 429) return { outcome: 'rate-limited', status, retryAfterMs: parseRetryAfter(retryAfter, this.opts.clock.now()) };

@@ -201,7 +201,10 @@ export class Uploader {
       this.deadLettered('startstop', machine, id, res, res.reason, body);
     } else if (res.outcome === 'retry' && res.mayHaveArrived) {
       // Left marked: sending it blindly could open a second downtime, so the next turn asks the MES.
-      logger.warn({ event: 'startstop.uncertain', machine, ...body, error: res.error, code: res.code }, `no answer for the ${machine} run/stop; asking the MES whether it arrived`);
+      logger.warn(
+        { event: 'startstop.uncertain', machine, ...body, error: res.error, code: res.code },
+        `no answer for the ${machine} run/stop; asking the MES whether it arrived`,
+      );
       this.noteFailure(res.error, res.code);
     } else {
       outbox.startStopNotSent(item, 'error' in res ? res.error : `HTTP ${res.status}`);
@@ -298,7 +301,10 @@ export class Uploader {
     if (res.outcome !== 'rejected') {
       // A 429 or refused credentials are certain non-deliveries; a timeout is not.
       if (res.outcome !== 'retry') outbox.counterRefused(machine, values, before);
-      return this.handleFailure(res, params.map((p) => p.id));
+      return this.handleFailure(
+        res,
+        params.map((p) => p.id),
+      );
     }
     const { rejection } = res;
     // "Not greater" for a value we had already put on the wire: the MES most likely got it
@@ -313,12 +319,16 @@ export class Uploader {
     if (!isolating && values.length + params.length > 1) {
       outbox.counterRefused(machine, values, before);
       this.isolate.set(machine, now + ISOLATE_MS);
-      this.o.logger.warn({ event: 'counter.isolated', machine, body, reason: res.reason, rejection }, 'MES refused a combined counter; sending its parts one by one');
+      this.o.logger.warn(
+        { event: 'counter.isolated', machine, body, reason: res.reason, rejection },
+        'MES refused a combined counter; sending its parts one by one',
+      );
       return;
     }
     let reason = res.reason;
     if (rejection === 'not-greater') {
-      reason = `${res.reason} — the MES is ahead of this gateway (state lost or counter set elsewhere?). ` +
+      reason =
+        `${res.reason} — the MES is ahead of this gateway (state lost or counter set elsewhere?). ` +
         `Run: shopfloor-gateway rebase ${machine} <value the MES shows>`;
       this.o.logger.error(
         { event: 'mes.ahead', machine, body, reason: res.reason },
@@ -357,7 +367,11 @@ export class Uploader {
     } else if (res.outcome === 'rejected') {
       const id = outbox.parametersDead(machine, params, body, res.status, res.reason, clock.now());
       this.deadLettered('parameters', machine, id, res, res.reason, body);
-    } else this.handleFailure(res, params.map((p) => p.id));
+    } else
+      this.handleFailure(
+        res,
+        params.map((p) => p.id),
+      );
   }
 
   private countDelivered(machine: string, values: CounterValue[], before: Map<string, { delivered: number }>): void {

@@ -70,10 +70,19 @@ export function limitConnections(server: Server, log: Logger, limits: Connection
     socket.destroy();
     if (verdict === 'per-address' && address && !limitedAddresses.has(address)) {
       limitedAddresses.add(address);
-      log.warn({ event: 'web.connections_limited', remote: address, limit: limits.perAddress }, 'status page: %s holds %d connections, refusing more from it', address, limits.perAddress);
+      log.warn(
+        { event: 'web.connections_limited', remote: address, limit: limits.perAddress },
+        'status page: %s holds %d connections, refusing more from it',
+        address,
+        limits.perAddress,
+      );
     } else if (verdict === 'remote-total' && !totalLimited) {
       totalLimited = true;
-      log.warn({ event: 'web.connections_limited', remote: address, limit: limits.remoteTotal }, 'status page: other machines hold %d connections, refusing more (this host still gets in)', limits.remoteTotal);
+      log.warn(
+        { event: 'web.connections_limited', remote: address, limit: limits.remoteTotal },
+        'status page: other machines hold %d connections, refusing more (this host still gets in)',
+        limits.remoteTotal,
+      );
     }
   });
 }

@@ -45,7 +45,9 @@ export function createMetrics(provider: StatusProvider): Metrics {
 
   define('gauge', 'shopfloor_gateway_info', 'Gateway version (value is always 1)', ['version'], (s) => [[{ version: s.version }, 1]]);
   define('gauge', 'shopfloor_healthy', '1 when GET /healthz answers 200', [], (s) => one(healthProblems(s).length === 0 ? 1 : 0));
-  define('gauge', 'shopfloor_config_errors', 'Errors of the last configuration reload (the previous configuration keeps running)', [], (s) => one(s.config.errors.length));
+  define('gauge', 'shopfloor_config_errors', 'Errors of the last configuration reload (the previous configuration keeps running)', [], (s) =>
+    one(s.config.errors.length),
+  );
 
   define('counter', 'shopfloor_mes_requests_total', 'Requests to the MES by endpoint and HTTP status (status 0: no answer)', ['endpoint', 'status'], (s) =>
     Object.entries(s.stats.requests).map(([key, n]) => {
@@ -54,7 +56,9 @@ export function createMetrics(provider: StatusProvider): Metrics {
     }),
   );
   define('counter', 'shopfloor_mes_rate_limited_total', 'MES answers 429 Too Many Requests', [], (s) => one(s.stats.rateLimited));
-  define('gauge', 'shopfloor_mes_reachable', '1 when the last MES request got an answer, 0 when it failed; absent before the first', [], (s) => one(bit(s.mes.reachable)));
+  define('gauge', 'shopfloor_mes_reachable', '1 when the last MES request got an answer, 0 when it failed; absent before the first', [], (s) =>
+    one(bit(s.mes.reachable)),
+  );
   define('gauge', 'shopfloor_mes_auth_problem', '1 when the MES refused the credentials and sending stopped', [], (s) => one(s.mes.authProblem ? 1 : 0));
   define('gauge', 'shopfloor_mes_paused', '1 while sending is paused (Retry-After or backoff)', [], (s) => one((s.mes.pausedUntil ?? 0) > s.now ? 1 : 0));
   define('gauge', 'shopfloor_mes_last_ok_timestamp_seconds', 'Time of the last 2xx answer of the MES', [], (s) => one(seconds(s.mes.lastOkAt)));
@@ -96,7 +100,9 @@ export function createMetrics(provider: StatusProvider): Metrics {
         .map(([key, t]): Sample => [{ machine: m.code, code: key.slice('waste:'.length) }, t.total]),
     ),
   );
-  define('gauge', 'shopfloor_machine_pending', 'Outbox items pending for the machine', ['machine'], (s) => s.machines.map((m) => [{ machine: m.code }, m.pending]));
+  define('gauge', 'shopfloor_machine_pending', 'Outbox items pending for the machine', ['machine'], (s) =>
+    s.machines.map((m) => [{ machine: m.code }, m.pending]),
+  );
 
   return {
     registry,

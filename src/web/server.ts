@@ -55,8 +55,7 @@ const CHECK_INTERVAL_MS = 1000;
 const PUBLIC = new Set(['/login', '/style.css', '/favicon.svg']);
 
 const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   // Not no-referrer: with it, browsers send "Origin: null" on form POSTs, which sameOrigin() refuses.
@@ -116,7 +115,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       const id = Number(action[1]);
       const done = action[2] === 'retry' ? provider.retryDeadLetter(id) : provider.dropDeadLetter(id);
       if (!done) return sendJson(res, 404, { error: `no dead letter ${id}` });
-      log.info({ event: `dead_letter.${action[2]}`, deadLetter: id, action: action[2] }, 'dead letter %s from the status page', action[2] === 'retry' ? 'retried' : 'dropped');
+      log.info(
+        { event: `dead_letter.${action[2]}`, deadLetter: id, action: action[2] },
+        'dead letter %s from the status page',
+        action[2] === 'retry' ? 'retried' : 'dropped',
+      );
       return sendJson(res, 200, { ok: true });
     }
     if (method !== 'GET') return notAllowed(res, 'GET, HEAD');
@@ -204,7 +207,14 @@ function sameOrigin(req: IncomingMessage): boolean {
  * browser to /login) without one, and 429 with Retry-After while the client is locked out for
  * wrong tokens.
  */
-function admit(req: IncomingMessage, res: ServerResponse, auth: Auth, throttle: LoginThrottle, path: string, method: string | undefined): 'session' | 'token' | undefined {
+function admit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  auth: Auth,
+  throttle: LoginThrottle,
+  path: string,
+  method: string | undefined,
+): 'session' | 'token' | undefined {
   const credential = auth.credential(req, res);
   if (credential === 'session') return credential;
   const client = clientAddress(req);

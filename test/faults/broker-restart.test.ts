@@ -71,7 +71,12 @@ machines:
       defer(() => gw.kill('SIGKILL'));
       for (const signal of ['count', `waste:${WASTE}`]) await gw.waitForLog((l) => l.event === 'counter.first_seen' && l.signal === signal);
       await produce(10);
-      await eventually(() => mes.state[M].count, (c) => c === made, 20_000, 'counts before the restart');
+      await eventually(
+        () => mes.state[M].count,
+        (c) => c === made,
+        20_000,
+        'counts before the restart',
+      );
 
       await broker.stop();
       await gw.waitForLog((l) => l.event === 'device.disconnected');

@@ -53,7 +53,9 @@ ${machines.join('\n')}
 }
 
 function rssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.match(/\d+/)?.[0]);
 }
 
@@ -99,7 +101,12 @@ describe('load soak: 200 machines on 20 Modbus devices at 1 s', () => {
       defer(() => gw.kill('SIGKILL'));
       const pid = gw.child.pid!;
       // Every counter must have its baseline (0) before the machines start.
-      await eventually(() => gw.logs.filter((l) => l.event === 'counter.first_seen').length, (n) => n === codes.length * 2, 60_000, 'every counter first seen');
+      await eventually(
+        () => gw.logs.filter((l) => l.event === 'counter.first_seen').length,
+        (n) => n === codes.length * 2,
+        60_000,
+        'every counter first seen',
+      );
       const status = new URL('/api/status', String((await gw.waitForLog((l) => l.event === 'web.listening')).url));
 
       const rss: Record<string, number> = {};
@@ -114,7 +121,8 @@ describe('load soak: 200 machines on 20 Modbus devices at 1 s', () => {
       // The last values are read within a poll or two; then the gateway's totals are the truth.
       const totals = await eventually(
         async () => (await (await fetch(status)).json()) as { machines: { code: string; totals: Record<string, { total: number }> }[] },
-        (st) => st.machines.every((m) => m.totals.count?.total === made(m.code).count && (m.totals[`waste:${WASTE}`]?.total ?? 0) === made(m.code).waste[WASTE]),
+        (st) =>
+          st.machines.every((m) => m.totals.count?.total === made(m.code).count && (m.totals[`waste:${WASTE}`]?.total ?? 0) === made(m.code).waste[WASTE]),
         30_000,
         'gateway totals equal to what the machines made',
       );

@@ -145,7 +145,9 @@ describe('PLC faults: the MES ends with exactly what the machine made', () => {
         // Let more polls come in: a late over-count would show now.
         await r.reads(6);
         expect({ count: s().count, waste: s().waste }).toEqual(expected);
-        const counts = s().counterLog.map((c) => c.count).filter((c): c is number => c !== undefined);
+        const counts = s()
+          .counterLog.map((c) => c.count)
+          .filter((c): c is number => c !== undefined);
         for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeGreaterThan(counts[i - 1]);
         const refused = mes.requests.filter((q) => q.status !== 200);
         expect(refused).toEqual([]);

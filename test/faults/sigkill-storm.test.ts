@@ -43,89 +43,96 @@ describe('fault suite: SIGKILL storm', () => {
   const dir = tempDir();
   const defer = deferCleanup();
 
-  it(`${KILLS} SIGKILLs at random moments while three machines produce and the MES is slow and flaky lose and double nothing`, async () => {
-    const seed = faultSeed();
-    onTestFailed(() => console.error(`sigkill-storm: replay with FAULTS_SEED=${seed}`));
-    const faults = seededRandom(seed);
-    const moments = seededRandom(seed + 1);
-    const work = seededRandom(seed + 2);
+  it(
+    `${KILLS} SIGKILLs at random moments while three machines produce and the MES is slow and flaky lose and double nothing`,
+    async () => {
+      const seed = faultSeed();
+      onTestFailed(() => console.error(`sigkill-storm: replay with FAULTS_SEED=${seed}`));
+      const faults = seededRandom(seed);
+      const moments = seededRandom(seed + 1);
+      const work = seededRandom(seed + 2);
 
-    const plant = await startPlant({ machines: 3, perDevice: 1, pollIntervalMs: 50 });
-    defer(() => plant.kill());
-    const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: plant.sandboxMachines() });
-    defer(() => mes.close());
-    const proxy = await startFaultProxy({ target: mes.url, random: faults });
-    defer(() => proxy.close());
-    proxy.setPolicy(flakyMes);
-    const cfg = writeConfig(dir, { mesUrl: proxy.url, devices: plant.devices(), requestsPerMinute: RPM, timeoutMs: TIMEOUT_MS });
+      const plant = await startPlant({ machines: 3, perDevice: 1, pollIntervalMs: 50 });
+      defer(() => plant.kill());
+      const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: plant.sandboxMachines() });
+      defer(() => mes.close());
+      const proxy = await startFaultProxy({ target: mes.url, random: faults });
+      defer(() => proxy.close());
+      proxy.setPolicy(flakyMes);
+      const cfg = writeConfig(dir, { mesUrl: proxy.url, devices: plant.devices(), requestsPerMinute: RPM, timeoutMs: TIMEOUT_MS });
 
-    // Production goes on the whole time, also while the gateway is dead.
-    let producing = true;
-    const producer = (async () => {
-      while (producing) {
-        const m = plant.machines[work.int(plant.machines.length)];
-        m.count += 1 + work.int(5);
-        if (work.chance(0.3)) m.waste[WASTE[work.int(WASTE.length)]] += 1;
-        if (work.chance(0.08)) m.running = !m.running;
-        await plant.flush();
-        await new Promise((r) => setTimeout(r, 20 + work.int(150)));
+      // Production goes on the whole time, also while the gateway is dead.
+      let producing = true;
+      const producer = (async () => {
+        while (producing) {
+          const m = plant.machines[work.int(plant.machines.length)];
+          m.count += 1 + work.int(5);
+          if (work.chance(0.3)) m.waste[WASTE[work.int(WASTE.length)]] += 1;
+          if (work.chance(0.08)) m.running = !m.running;
+          await plant.flush();
+          await new Promise((r) => setTimeout(r, 20 + work.int(150)));
+        }
+      })();
+
+      let gw: GatewayProcess | undefined;
+      defer(() => gw?.kill('SIGKILL'));
+      const integrity: string[] = [];
+      const modes = { time: 0, request: 0, poll: 0 };
+      for (let k = 0; k < KILLS; k++) {
+        gw = startGateway(cfg.gatewayFile);
+        await gw.waitForLog((l) => l.event === 'gateway.started');
+        const mode = (['time', 'request', 'poll'] as const)[moments.int(3)];
+        modes[mode]++;
+        if (mode === 'time') await new Promise((r) => setTimeout(r, 100 + moments.int(2000)));
+        else {
+          const seen = mode === 'request' ? () => proxy.requests.length : () => plant.plc.requests.length;
+          const from = seen();
+          // Not every run gets a request out before the budget or a backoff allows: bounded.
+          await eventually(seen, (n) => n > from, 5_000, `a ${mode} to kill in`).catch(() => undefined);
+        }
+        await gw.kill('SIGKILL');
+        integrity.push(integrityCheck(cfg.dbPath));
+        await new Promise((r) => setTimeout(r, moments.int(300)));
       }
-    })();
+      producing = false;
+      await producer;
+      await plant.flush();
+      proxy.setPolicy(null);
 
-    let gw: GatewayProcess | undefined;
-    defer(() => gw?.kill('SIGKILL'));
-    const integrity: string[] = [];
-    const modes = { time: 0, request: 0, poll: 0 };
-    for (let k = 0; k < KILLS; k++) {
       gw = startGateway(cfg.gatewayFile);
-      await gw.waitForLog((l) => l.event === 'gateway.started');
-      const mode = (['time', 'request', 'poll'] as const)[moments.int(3)];
-      modes[mode]++;
-      if (mode === 'time') await new Promise((r) => setTimeout(r, 100 + moments.int(2000)));
-      else {
-        const seen = mode === 'request' ? () => proxy.requests.length : () => plant.plc.requests.length;
-        const from = seen();
-        // Not every run gets a request out before the budget or a backoff allows: bounded.
-        await eventually(seen, (n) => n > from, 5_000, `a ${mode} to kill in`).catch(() => undefined);
+      await eventually(
+        () => plant.differences(mes.state),
+        (d) => d.length === 0,
+        120_000,
+        'MES totals equal to the PLC',
+      );
+      await eventually(
+        () => plant.machines.filter((m) => m.transitions.length > 0 && mes.state[m.code].startstop.at(-1)?.running !== (m.running ? 1 : 0)),
+        (late) => late.length === 0,
+        30_000,
+        'the MES run/stop state equal to the PLC',
+      );
+      const busiest = mes.busiestMinute();
+      const integrityOk = integrity.filter((x) => x === 'ok').length;
+      console.info(
+        `sigkill-storm seed=${seed} kills=${KILLS} ${JSON.stringify(modes)} faults=${JSON.stringify(proxy.tally())} integrityOk=${integrityOk} ` +
+          `mesRequests=${mes.requests.length} mes429=${mes.requests.filter((r) => r.status === 429).length} busiest=${busiest}`,
+      );
+
+      expect(integrity).toEqual(Array(KILLS).fill('ok'));
+      expect(plant.differences(mes.state)).toEqual([]);
+      for (const m of plant.machines) {
+        // Every accepted count was larger than the one before: nothing doubled.
+        const counts = mes.state[m.code].counterLog.flatMap((c) => (c.count === undefined ? [] : [c.count]));
+        expect(
+          counts.every((c, i) => i === 0 || c > counts[i - 1]),
+          `${m.code} counts ${counts.join(',')}`,
+        ).toBe(true);
+        expect(runStopProblems(m.code, mes.state[m.code].startstop, m.transitions)).toEqual([]);
       }
-      await gw.kill('SIGKILL');
-      integrity.push(integrityCheck(cfg.dbPath));
-      await new Promise((r) => setTimeout(r, moments.int(300)));
-    }
-    producing = false;
-    await producer;
-    await plant.flush();
-    proxy.setPolicy(null);
-
-    gw = startGateway(cfg.gatewayFile);
-    await eventually(
-      () => plant.differences(mes.state),
-      (d) => d.length === 0,
-      120_000,
-      'MES totals equal to the PLC',
-    );
-    await eventually(
-      () => plant.machines.filter((m) => m.transitions.length > 0 && mes.state[m.code].startstop.at(-1)?.running !== (m.running ? 1 : 0)),
-      (late) => late.length === 0,
-      30_000,
-      'the MES run/stop state equal to the PLC',
-    );
-    const busiest = mes.busiestMinute();
-    const integrityOk = integrity.filter((x) => x === 'ok').length;
-    console.info(
-      `sigkill-storm seed=${seed} kills=${KILLS} ${JSON.stringify(modes)} faults=${JSON.stringify(proxy.tally())} integrityOk=${integrityOk} ` +
-        `mesRequests=${mes.requests.length} mes429=${mes.requests.filter((r) => r.status === 429).length} busiest=${busiest}`,
-    );
-
-    expect(integrity).toEqual(Array(KILLS).fill('ok'));
-    expect(plant.differences(mes.state)).toEqual([]);
-    for (const m of plant.machines) {
-      // Every accepted count was larger than the one before: nothing doubled.
-      const counts = mes.state[m.code].counterLog.flatMap((c) => (c.count === undefined ? [] : [c.count]));
-      expect(counts.every((c, i) => i === 0 || c > counts[i - 1]), `${m.code} counts ${counts.join(',')}`).toBe(true);
-      expect(runStopProblems(m.code, mes.state[m.code].startstop, m.transitions)).toEqual([]);
-    }
-    expect(mes.requests.filter((r) => r.status === 429)).toEqual([]);
-    expect(busiest).toBeLessThanOrEqual(RPM);
-  }, LONG ? 30 * 60_000 : 170_000);
+      expect(mes.requests.filter((r) => r.status === 429)).toEqual([]);
+      expect(busiest).toBeLessThanOrEqual(RPM);
+    },
+    LONG ? 30 * 60_000 : 170_000,
+  );
 });

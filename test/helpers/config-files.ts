@@ -8,7 +8,18 @@ export interface TestConfig {
   dbPath: string;
 }
 
-export function writeConfig(dir: string, opts: { mesUrl: string; devices: Record<string, string>; extra?: string; requestsPerMinute?: number; timeoutMs?: number; tokenAuth?: boolean; logLevel?: string }): TestConfig {
+export function writeConfig(
+  dir: string,
+  opts: {
+    mesUrl: string;
+    devices: Record<string, string>;
+    extra?: string;
+    requestsPerMinute?: number;
+    timeoutMs?: number;
+    tokenAuth?: boolean;
+    logLevel?: string;
+  },
+): TestConfig {
   const devicesDir = join(dir, 'devices');
   mkdirSync(devicesDir, { recursive: true });
   const dbPath = join(dir, 'data', 'gateway.db');

@@ -18,7 +18,12 @@ export interface ConfigFixture {
  */
 export function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {
   const text = strings.reduce((out, s, i) => out + s + (i < values.length ? String(values[i]) : ''), '').replace(/^\n/, '');
-  const indent = Math.min(...text.split('\n').filter((l) => l.trim() !== '').map((l) => l.match(/^ */)![0].length));
+  const indent = Math.min(
+    ...text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.match(/^ */)![0].length),
+  );
   return text.replace(new RegExp(`^ {${indent}}`, 'gm'), '');
 }
 

@@ -28,7 +28,8 @@ export function runStopProblems(machine: string, mes: SandboxMachineState['start
     last = entry.running;
     let match = j;
     while (match < plc.length && !(plc[match].running === entry.running && plc[match].at <= entry.at)) match++;
-    if (match === plc.length) problems.push(`${machine}: MES entry ${k} (running ${entry.running} at ${entry.at}) matches no PLC transition after the one before`);
+    if (match === plc.length)
+      problems.push(`${machine}: MES entry ${k} (running ${entry.running} at ${entry.at}) matches no PLC transition after the one before`);
     else j = match + 1;
   }
   return problems;

@@ -15,7 +15,12 @@ export async function startPtyPair(dir: string): Promise<PtyPair> {
   const b = `${dir}/b`;
   const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  await eventually(() => existsSync(a) && existsSync(b), (ok) => ok, 10_000, `socat ptys ${a} ${b}`);
+  await eventually(
+    () => existsSync(a) && existsSync(b),
+    (ok) => ok,
+    10_000,
+    `socat ptys ${a} ${b}`,
+  );
   return {
     a,
     b,

@@ -20,8 +20,23 @@ function openssl(args: string[]): void {
 export function makeCa(dir: string, name: string): { cafile: string; cakey: string } {
   const cafile = join(dir, `${name}.crt`);
   const cakey = join(dir, `${name}.key`);
-  openssl(['req', '-x509', ...EC, '-keyout', cakey, '-out', cafile, '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  openssl([
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    cakey,
+    '-out',
+    cafile,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   return { cafile, cakey };
 }
 

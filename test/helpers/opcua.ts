@@ -2,11 +2,7 @@
 import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
 
 /** A line with every signal kind, on the simulator's default nodes. */
-export function opcuaDevice(
-  endpointUrl: string,
-  connection: Record<string, unknown> = {},
-  machine: Record<string, unknown> = {},
-): DeviceOf<'opcua'> {
+export function opcuaDevice(endpointUrl: string, connection: Record<string, unknown> = {}, machine: Record<string, unknown> = {}): DeviceOf<'opcua'> {
   return deviceSchema.parse({
     device: 'line1-opcua',
     protocol: 'opcua',

@@ -38,11 +38,17 @@ export class RecordingSink implements AdapterSink {
   }
   /** Values of one signal of one machine, in the order they arrived. */
   values(signal: string, machine = 'M1'): unknown[] {
-    return this.batches.flat().filter((r) => r.machine === machine && r.signal === signal).map((r) => r.value);
+    return this.batches
+      .flat()
+      .filter((r) => r.machine === machine && r.signal === signal)
+      .map((r) => r.value);
   }
   /** Values of one signal, whichever machine reported them, in the order they arrived. */
   allValues(signal: string): unknown[] {
-    return this.batches.flat().filter((r) => r.signal === signal).map((r) => r.value);
+    return this.batches
+      .flat()
+      .filter((r) => r.signal === signal)
+      .map((r) => r.value);
   }
   /** Error messages of one signal of one machine, in order. */
   errorsOf(signal: string, machine = 'M1'): string[] {

@@ -39,8 +39,17 @@ export function fixtureStatus(now = Date.now()): GatewayStatus {
       },
     ],
     machines: [
-      machine('PRESS01', 'press-plc-1', now, 12840, [[150, true], [95, false, 'Setup'], [80, true], [30, false, 'Unplanned', false], [22, true]]),
-      machine('PRESS02', 'line2-opcua', now, 8120, [[170, true], [60, false, 'Maintenance']]),
+      machine('PRESS01', 'press-plc-1', now, 12840, [
+        [150, true],
+        [95, false, 'Setup'],
+        [80, true],
+        [30, false, 'Unplanned', false],
+        [22, true],
+      ]),
+      machine('PRESS02', 'line2-opcua', now, 8120, [
+        [170, true],
+        [60, false, 'Maintenance'],
+      ]),
     ],
     stats: {
       requests: { 'counter 200': 812, 'counter 400': 1, 'counter 429': 2, 'startstop 200': 9, 'parameters 0': 3 },

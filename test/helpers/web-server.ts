@@ -5,7 +5,9 @@ import type { GatewayStatus } from '../../src/core/status.js';
 import { recordingLogger } from './log-lines.js';
 import { fixtureProvider } from './web-fixture.js';
 
-export async function startFixtureServer(opts: { status?: GatewayStatus } & Partial<Pick<WebServerOptions, 'token' | 'heartbeatMs' | 'eventsMinIntervalMs' | 'maxEventClients' | 'clock'>> = {}) {
+export async function startFixtureServer(
+  opts: { status?: GatewayStatus } & Partial<Pick<WebServerOptions, 'token' | 'heartbeatMs' | 'eventsMinIntervalMs' | 'maxEventClients' | 'clock'>> = {},
+) {
   const { status, ...rest } = opts;
   const provider = fixtureProvider(status);
   /** `logs`: every log line the server wrote, as JSON text; `lines(event)` parsed. */

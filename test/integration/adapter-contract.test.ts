@@ -98,7 +98,9 @@ const protocols: Protocol[] = [
       const pub = await publisher(broker.url, { reconnectPeriod: 0 });
       defer(() => pub.close());
       const t = topicPrefix();
-      const dev = mqttDevice({ url: broker.url }, [{ code: 'M1', count: { topic: `${t}/count`, path: 'n' }, waste: [{ code: 'W1', source: { topic: `${t}/silent` } }] }]);
+      const dev = mqttDevice({ url: broker.url }, [
+        { code: 'M1', count: { topic: `${t}/count`, path: 'n' }, waste: [{ code: 'W1', source: { topic: `${t}/silent` } }] },
+      ]);
       return {
         port: Number(new URL(broker.url).port),
         device: dev,
@@ -144,12 +146,19 @@ function resources(): Record<string, number> {
  */
 async function expectNothingLeft(clock: TrackingClock, before: Record<string, number>) {
   expect(clock.pending, 'timers of the adapter').toBe(0);
-  await eventually(resources, (now) => Object.entries(now).every(([k, n]) => n <= (before[k] ?? 0)), 1000, `timers and sockets back to ${JSON.stringify(before)}`);
+  await eventually(
+    resources,
+    (now) => Object.entries(now).every(([k, n]) => n <= (before[k] ?? 0)),
+    1000,
+    `timers and sockets back to ${JSON.stringify(before)}`,
+  );
 }
 
 /** Established TCP connections to the server's port, from any process (the MQTT publisher's too). */
 function connectionsTo(port: number): number {
-  return execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+  return execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean).length;
 }
 
 /** stop() must come back on its own; the bound only keeps a hanging stop from hanging the suite. */
@@ -201,7 +210,12 @@ describe.each(protocols)('adapter contract: $name', (protocol) => {
     defer(() => adapter.stop());
     await adapter.start();
     expect(sink.order[0]).toBe('connecting');
-    await eventually(() => sink.values('count', peer.machine), (v) => v.includes(42), 20_000, 'the count read');
+    await eventually(
+      () => sink.values('count', peer.machine),
+      (v) => v.includes(42),
+      20_000,
+      'the count read',
+    );
     // Readings only once connected.
     expect(sink.order.indexOf('connected')).toBeGreaterThan(0);
     expect(sink.order.indexOf('readings')).toBeGreaterThan(sink.order.indexOf('connected'));
@@ -229,7 +243,12 @@ describe.each(protocols)('adapter contract: $name', (protocol) => {
     const adapter = peer.create(ctx);
     defer(() => adapter.stop());
     await adapter.start();
-    await eventually(() => sink.values('count', peer.machine), (v) => v.includes(7), 20_000, 'the count read');
+    await eventually(
+      () => sink.values('count', peer.machine),
+      (v) => v.includes(7),
+      20_000,
+      'the count read',
+    );
     await peer.kill();
     await stopWithin(adapter, 10_000);
     await expectNothingLeft(clock, before);
@@ -242,7 +261,12 @@ describe.each(protocols)('adapter contract: $name', (protocol) => {
     const adapter = peer.create(ctx);
     defer(() => adapter.stop());
     await adapter.start();
-    await eventually(() => sink.state, (s) => s === 'disconnected', 20_000, 'disconnected');
+    await eventually(
+      () => sink.state,
+      (s) => s === 'disconnected',
+      20_000,
+      'disconnected',
+    );
     expect(sink.order[0]).toBe('connecting');
     expect(sink.order).not.toContain('connected');
     expect(sink.states.at(-1)!.error).toBeTruthy();

@@ -50,7 +50,12 @@ machines:
     expect(gw.logs.filter((l) => l.event === 'signal.bad_value')).toHaveLength(1);
 
     await plc.set('holding', 0, 3);
-    await eventually(() => mes!.state.M1.count, (c) => c === 3, 20_000, 'count delivered');
+    await eventually(
+      () => mes!.state.M1.count,
+      (c) => c === 3,
+      20_000,
+      'count delivered',
+    );
     expect(mes.state.M1.parameters).toEqual({});
   });
 
@@ -85,12 +90,27 @@ machines:
     const s = await eventually(status, (st) => (st.devices[0]?.signalErrors[0]?.count ?? 0) >= 4, 20_000, '4 bad counts');
     expect(s.devices[0].signalErrors).toEqual([expect.objectContaining({ machine: 'M2', signal: 'count', count: 4, lastMessage: 'not a number: "NaN"' })]);
     // The status can answer before the last log line has been read from the process's stdout.
-    const reasons = await eventually(() => gw.logs.filter((l) => l.event === 'signal.bad_value').map((l) => l.error), (r) => r.length >= 4, 10_000, '4 bad-value log lines');
-    expect(reasons).toEqual(['count is negative: -5', 'count is not a whole number: 112.5', expect.stringMatching(/^count 100000000000000000000 is beyond/), 'not a number: "NaN"']);
+    const reasons = await eventually(
+      () => gw.logs.filter((l) => l.event === 'signal.bad_value').map((l) => l.error),
+      (r) => r.length >= 4,
+      10_000,
+      '4 bad-value log lines',
+    );
+    expect(reasons).toEqual([
+      'count is negative: -5',
+      'count is not a whole number: 112.5',
+      expect.stringMatching(/^count 100000000000000000000 is beyond/),
+      'not a number: "NaN"',
+    ]);
 
     // The next good count counts from 100: +20 reaches the MES, not a reset adding 120.
     await pub.publish(`${t}/count`, '120');
-    await eventually(() => mes.state.M2.count, (c) => c === 120, 20_000, 'count 120 delivered');
+    await eventually(
+      () => mes.state.M2.count,
+      (c) => c === 120,
+      20_000,
+      'count 120 delivered',
+    );
     expect(mes.state.M2.counterLog.map((c) => c.count)).toEqual([120]);
   });
 });

@@ -102,7 +102,10 @@ describe('the CLI and the database', () => {
   });
 
   it('outbox and rebase still read the database when a device file is broken, and say what is wrong with it', async () => {
-    const { gatewayFile, dbPath } = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { d: device, broken: device.replace('device: d', 'device: e').replace('address: 0', 'adress: 0') } });
+    const { gatewayFile, dbPath } = writeConfig(dir, {
+      mesUrl: 'http://127.0.0.1:9',
+      devices: { d: device, broken: device.replace('device: d', 'device: e').replace('address: 0', 'adress: 0') },
+    });
     const db = openDatabase(dbPath);
     const t = Date.UTC(2025, 2, 3, 6, 30);
     new MachineStateStore(db).insertCounter('M1', 'count', { lastRaw: 10, total: 10 }, 'src', t);
@@ -112,7 +115,9 @@ describe('the CLI and the database', () => {
     const list = await cli(['outbox', 'list', '--config', gatewayFile]);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('M1       parameter  temperature = 23.5');
-    expect(list.stderr).toMatch(/^warning: the device files have errors \(the gateway would not start\); the database is read anyway:\n.*broken\.yaml:6:\d+ +machines\[0\]\.count\.adress +unknown key "adress"/);
+    expect(list.stderr).toMatch(
+      /^warning: the device files have errors \(the gateway would not start\); the database is read anyway:\n.*broken\.yaml:6:\d+ +machines\[0\]\.count\.adress +unknown key "adress"/,
+    );
     const rebase = await cli(['rebase', 'M1', '50', '--config', gatewayFile]);
     expect(rebase.code).toBe(0);
     expect(rebase.stderr).toContain('broken.yaml');

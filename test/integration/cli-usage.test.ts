@@ -71,6 +71,8 @@ describe('command line usage', () => {
     expect(help.stdout).toMatch(/^usage: shopfloor-gateway outbox/);
     const bad = await cli('simulate', '--conifg', 'x.yaml');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('unknown option --conifg; did you mean --config?\nusage: shopfloor-gateway simulate [--config FILE] [--mes-listen HOST:PORT] [--no-plcs]\n');
+    expect(bad.stderr).toBe(
+      'unknown option --conifg; did you mean --config?\nusage: shopfloor-gateway simulate [--config FILE] [--mes-listen HOST:PORT] [--no-plcs]\n',
+    );
   });
 });

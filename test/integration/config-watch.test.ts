@@ -41,7 +41,11 @@ describe('watchConfig', () => {
       onInvalid: (e) => void errors.push(e),
       settleMs: 50,
     });
-    const ids = () => loaded.at(-1)?.devices.map((d) => d.config.device).join(',');
+    const ids = () =>
+      loaded
+        .at(-1)
+        ?.devices.map((d) => d.config.device)
+        .join(',');
 
     writeFileSync(cfg.gatewayFile, readFileSync(cfg.gatewayFile, 'utf8').replace(`devices: ${oldDir}`, `devices: ${newDir}`));
     await eventually(ids, (v) => v === 'dev-b', 10_000, 'the new folder loaded');

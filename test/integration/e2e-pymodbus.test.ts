@@ -57,16 +57,31 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
     const state = () => mes!.state[M];
 
     // A first parameter value is delivered; the counter starts where the PLC display is.
-    await eventually(() => state()?.parameters.temperature, (v) => v === 25.3, 20_000, 'first temperature');
+    await eventually(
+      () => state()?.parameters.temperature,
+      (v) => v === 25.3,
+      20_000,
+      'first temperature',
+    );
 
     await plc.set('holding', 0, 150);
-    await eventually(() => state().count, (c) => c === 150, 20_000, 'count 150');
+    await eventually(
+      () => state().count,
+      (c) => c === 150,
+      20_000,
+      'count 150',
+    );
 
     // Shift change: the PLC counter is reset and counts 30 more.
     await plc.set('holding', 0, 0);
     await gw.waitForLog((l) => l.event === 'counter.reset');
     await plc.set('holding', 0, 30);
-    await eventually(() => state().count, (c) => c === 180, 20_000, 'count after reset');
+    await eventually(
+      () => state().count,
+      (c) => c === 180,
+      20_000,
+      'count after reset',
+    );
 
     // Preset near the top of the 16-bit range: no production explains the jump, so counting
     // goes on from there without adding it; then the counter wraps.
@@ -74,17 +89,37 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
     await gw.waitForLog((l) => l.event === 'counter.rebaseline' && l.raw === 65530);
     await plc.set('holding', 0, 10);
     await gw.waitForLog((l) => l.event === 'counter.wrap');
-    await eventually(() => state().count, (c) => c === 180 + 16, 20_000, 'count after wrap');
+    await eventually(
+      () => state().count,
+      (c) => c === 180 + 16,
+      20_000,
+      'count after wrap',
+    );
 
     await plc.set('holding', 1, 5, 7);
-    await eventually(() => state().waste, (w) => w.Waste1 === 5 && w.Waste2 === 7, 20_000, 'waste');
+    await eventually(
+      () => state().waste,
+      (w) => w.Waste1 === 5 && w.Waste2 === 7,
+      20_000,
+      'waste',
+    );
 
     // A stop for set-up, then running again.
     await plc.set('holding', 3, 2);
     await plc.set('coil', 0, 0);
-    await eventually(() => state().startstop.length, (n) => n === 1, 20_000, 'stop');
+    await eventually(
+      () => state().startstop.length,
+      (n) => n === 1,
+      20_000,
+      'stop',
+    );
     await plc.set('coil', 0, 1);
-    await eventually(() => state().startstop.length, (n) => n === 2, 20_000, 'run');
+    await eventually(
+      () => state().startstop.length,
+      (n) => n === 2,
+      20_000,
+      'run',
+    );
     expect(state().startstop.map((s) => [s.type, s.running])).toEqual([
       ['Setup', 0],
       ['Setup', 1],
@@ -93,11 +128,18 @@ describe('gateway end to end on Modbus TCP (pymodbus) and the MES sandbox', () =
     // Within the deadband: not sent; beyond it: sent.
     await plc.set('holding', 4, 255);
     await plc.set('holding', 4, 262);
-    await eventually(() => state().parameters.temperature, (v) => v === 26.2, 20_000, 'temperature 26.2');
+    await eventually(
+      () => state().parameters.temperature,
+      (v) => v === 26.2,
+      20_000,
+      'temperature 26.2',
+    );
     expect(state().parameterLog.map((p) => p.value)).not.toContain(25.5);
 
     expect(state().count).toBe(196);
-    const counts = state().counterLog.map((c) => c.count).filter((c): c is number => c !== undefined);
+    const counts = state()
+      .counterLog.map((c) => c.count)
+      .filter((c): c is number => c !== undefined);
     expect(counts).toEqual([...counts].sort((a, b) => a - b));
     expect(new Set(counts).size).toBe(counts.length);
     expect(mes.requests.every((r) => r.status === 200)).toBe(true);

@@ -18,7 +18,7 @@ describe('shipped configuration', () => {
     expect(config.devices.map((d) => d.config.protocol).sort()).toEqual(['modbus-rtu', 'modbus-rtu-over-tcp', 'modbus-tcp', 'mqtt', 'opcua']);
   });
 
-  it('validate warns, without failing, that the MQTT example\'s CA file is not there yet', () => {
+  it("validate warns, without failing, that the MQTT example's CA file is not there yet", () => {
     const gatewayFile = join(dir, 'gateway.yaml');
     writeFileSync(gatewayFile, `prodsmart:\n  auth: { apiKey: k, apiSecret: s }\ndevices: ${join(repo, 'devices', 'examples')}\n`);
     const r = spawnSync(process.execPath, [join(repo, 'bin', 'shopfloor-gateway.js'), 'validate', '--config', gatewayFile], {

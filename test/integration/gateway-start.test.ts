@@ -21,7 +21,8 @@ function withWebListen(loaded: LoadedConfig, listen: string): LoadedConfig {
   return { ...loaded, gateway: { ...loaded.gateway, web: { ...loaded.gateway.web, listen } } };
 }
 
-const plcYaml = (port: number) => `device: plc\nprotocol: modbus-tcp\nconnection: { host: 127.0.0.1, port: ${port} }\nmachines:\n  - code: M1\n    count: { area: holding, address: 0 }\n`;
+const plcYaml = (port: number) =>
+  `device: plc\nprotocol: modbus-tcp\nconnection: { host: 127.0.0.1, port: ${port} }\nmachines:\n  - code: M1\n    count: { area: holding, address: 0 }\n`;
 
 describe('gateway status page', () => {
   const dir = tempDir();
@@ -62,7 +63,11 @@ describe('gateway status page', () => {
     const { logger, lines } = recordingLogger();
     const gateway = await Gateway.start({ config: withWebListen(loaded, `127.0.0.1:${first}`), logger, clock: new ManualClock() });
     defer(() => gateway.stop());
-    const healthz = (port: number) => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 'refused');
+    const healthz = (port: number) =>
+      fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.status,
+        () => 'refused',
+      );
 
     await gateway.reload(withWebListen(loaded, `127.0.0.1:${second}`));
     expect(gateway.url).toBe(`http://127.0.0.1:${second}/`);

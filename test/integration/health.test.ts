@@ -44,9 +44,19 @@ machines:
     defer(() => gateway.stop());
     const health = healthOf(gateway.url);
 
-    await eventually(() => gateway.view.status().machines[0]?.totals.count?.total, (t) => t === 10, 20_000, 'first read');
+    await eventually(
+      () => gateway.view.status().machines[0]?.totals.count?.total,
+      (t) => t === 10,
+      20_000,
+      'first read',
+    );
     sim.set('M1', 'count', ++count);
-    await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'delivered');
+    await eventually(
+      () => mes.state.M1.count,
+      (c) => c === count,
+      20_000,
+      'delivered',
+    );
     expect((await health()).status).toBe(200);
 
     mes.setDown(true);
@@ -57,6 +67,11 @@ machines:
 
     mes.setDown(false);
     await eventually(health, (h) => h.status === 200, 20_000, 'healthy again');
-    await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'delivered after the outage');
+    await eventually(
+      () => mes.state.M1.count,
+      (c) => c === count,
+      20_000,
+      'delivered after the outage',
+    );
   });
 });

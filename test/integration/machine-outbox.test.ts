@@ -41,7 +41,10 @@ function open(file: string, initialCount: 'raw' | 'zero' = 'raw', change: Partia
     listSignals({ ...device, machines } as DeviceConfig).flatMap((s) => (isCounter(s.kind) ? [[s.key, typeRollover(s.source as ModbusSource)] as const] : [])),
   );
   const read = (at: number, values: Record<string, number | boolean>) =>
-    processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at, rollover: rollover.get(signal) })), at);
+    processor.apply(
+      Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at, rollover: rollover.get(signal) })),
+      at,
+    );
   return { db, state, outbox, processor, read };
 }
 
@@ -401,7 +404,9 @@ describe('machine state and outbox on a real SQLite file', () => {
   it('never lowers a stored total', () => {
     const g = open(join(dir, 'k.db'));
     g.read(0, { count: 10 });
-    expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5, seenAt: 1, changedAt: 1 }, 1)).toThrow(expect.objectContaining({ code: 'SFG_STATE_TOTAL_LOWERED' }));
+    expect(() => g.state.updateGuard('M1', 'count', { lastRaw: 0, total: 5, seenAt: 1, changedAt: 1 }, 1)).toThrow(
+      expect.objectContaining({ code: 'SFG_STATE_TOTAL_LOWERED' }),
+    );
     g.db.close();
   });
 

@@ -69,8 +69,14 @@ describe('MesClient: endpoints and bodies', () => {
     const c = client(basicAuth);
     const counter = { count: 500, waste: [{ code: 'Waste1', quantity: 20 }], parameters: [{ name: 'p1', value: 1 }] };
     expect(await c.counter('PRESS01', counter)).toEqual({ outcome: 'ok', status: 200, body: '500' });
-    expect(await c.parameters('PRESS01', { parameters: [{ code: 'temperature', value: 25 }, { code: 'valid', value: 'yes' }] }))
-      .toMatchObject({ outcome: 'ok', status: 200 });
+    expect(
+      await c.parameters('PRESS01', {
+        parameters: [
+          { code: 'temperature', value: 25 },
+          { code: 'valid', value: 'yes' },
+        ],
+      }),
+    ).toMatchObject({ outcome: 'ok', status: 200 });
     expect(await c.startstop('PRESS01', { type: 'Maintenance', running: 0 })).toMatchObject({ outcome: 'ok' });
     expect(mes.requests.map((r) => [r.method, r.path, r.auth, r.body])).toEqual([
       ['POST', '/api/machines/PRESS01/counter', 'basic', '{"count":500,"waste":[{"code":"Waste1","quantity":20}],"parameters":[{"name":"p1","value":1}]}'],
@@ -142,7 +148,7 @@ describe('MesClient: auth', () => {
     expect(answered).toBe(4);
   });
 
-  it('tokenAuth: uses the company\'s existing token rather than creating one', async () => {
+  it("tokenAuth: uses the company's existing token rather than creating one", async () => {
     const mine = client(tokenAuth);
     await mine.counter('PRESS01', { count: 1 });
     const other = client(tokenAuth); // a second integration of the same company
@@ -159,11 +165,7 @@ describe('MesClient: auth', () => {
     clock.t += 0.04 * HOUR; // 1 h 56 min after the token was fetched
     await c.counter('PRESS01', { count: 3 });
     // The MES still hands out the old token on GET; a new one is created instead.
-    expect(seen().slice(4)).toEqual([
-      'GET /api/authorization 200 basic',
-      'POST /api/authorization 201 basic',
-      'POST /api/machines/PRESS01/counter 200 token',
-    ]);
+    expect(seen().slice(4)).toEqual(['GET /api/authorization 200 basic', 'POST /api/authorization 201 basic', 'POST /api/machines/PRESS01/counter 200 token']);
     clock.t += 0.5 * HOUR; // the first token is now past its 2 h; the new one works
     expect(await c.counter('PRESS01', { count: 4 })).toMatchObject({ outcome: 'ok' });
     expect(mes.state.PRESS01.count).toBe(4);
@@ -255,7 +257,12 @@ describe('MesClient: rate limit, errors, timeouts', () => {
   it('returns a timeout as retry', async () => {
     mes.setDelay(2000);
     const res = await client(basicAuth, { timeoutMs: 100 }).counter('PRESS01', { count: 1 });
-    expect(res).toMatchObject({ outcome: 'retry', code: 'UND_ERR_HEADERS_TIMEOUT', error: expect.stringContaining('UND_ERR_HEADERS_TIMEOUT'), mayHaveArrived: true });
+    expect(res).toMatchObject({
+      outcome: 'retry',
+      code: 'UND_ERR_HEADERS_TIMEOUT',
+      error: expect.stringContaining('UND_ERR_HEADERS_TIMEOUT'),
+      mayHaveArrived: true,
+    });
     expect(res).not.toHaveProperty('status');
     // A request that timed out may still have reached the MES: the budget hears when it ended.
     expect(answered).toBe(1);
@@ -296,7 +303,12 @@ describe('MesClient: rate limit, errors, timeouts', () => {
       const viaBasic = await client(basicAuth, { baseUrl }).counter('PRESS01', { count: 1 });
       const viaToken = await client({ accessToken: 'tok/en+1', tokenAuth: false }, { baseUrl }).counter('PRESS01', { count: 1 });
       expect(viaBasic).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter Basic ***', rejection: 'invalid' });
-      expect(viaToken).toEqual({ outcome: 'rejected', status: 400, reason: 'bad request /api/machines/PRESS01/counter?access_token=***', rejection: 'invalid' });
+      expect(viaToken).toEqual({
+        outcome: 'rejected',
+        status: 400,
+        reason: 'bad request /api/machines/PRESS01/counter?access_token=***',
+        rejection: 'invalid',
+      });
       for (const auth of [basicAuth, { accessToken: 'tok/en+1', tokenAuth: false }] as const) {
         const res = await client(auth, { baseUrl }).counter('padded', { count: 1 });
         const reason = (res as { reason: string }).reason;
@@ -313,7 +325,11 @@ describe('MesClient: rate limit, errors, timeouts', () => {
     const proxy = await startFaultProxy({ target: mes.url, random: seededRandom(1) });
     try {
       const c = client(basicAuth, { baseUrl: proxy.url });
-      proxy.inject([{ kind: 'garbage', forward: false }, { kind: 'garbage', forward: true }, { kind: 'garbage', forward: false }]);
+      proxy.inject([
+        { kind: 'garbage', forward: false },
+        { kind: 'garbage', forward: true },
+        { kind: 'garbage', forward: false },
+      ]);
       const notTaken = await c.counter('PRESS01', { count: 1 });
       const taken = await c.counter('PRESS01', { count: 2 });
       const params = await c.parameters('PRESS01', { parameters: [{ code: 'temperature', value: 20 }] });

@@ -35,8 +35,10 @@ const post = (machine: string, endpoint: string, body: unknown) =>
 
 describe('MES sandbox: counter', () => {
   it('accepts growing counts and waste, answers the new counter, and records what it accepted', async () => {
-    expect(await post('PRESS01', 'counter', { count: 500, waste: [{ code: 'Waste1', quantity: 20 }], parameters: [{ name: 'p1', value: 1 }] }))
-      .toMatchObject({ status: 200, text: '500' });
+    expect(await post('PRESS01', 'counter', { count: 500, waste: [{ code: 'Waste1', quantity: 20 }], parameters: [{ name: 'p1', value: 1 }] })).toMatchObject({
+      status: 200,
+      text: '500',
+    });
     expect(await post('PRESS01', 'counter', { waste: [{ code: 'Waste1', quantity: 21 }] })).toMatchObject({ status: 200, text: '500' });
     const m = mes.state.PRESS01;
     expect(m.count).toBe(500);
@@ -74,7 +76,16 @@ describe('MES sandbox: counter', () => {
     ['a fractional count', { count: 1.5 }, 'count must be a non-negative integer'],
     ['a count as text', { count: '5' }, 'count must be a non-negative integer'],
     ['a parameter keyed by code', { count: 1, parameters: [{ code: 'p', value: 1 }] }, 'each parameter needs a "name"'],
-    ['a waste listed twice', { waste: [{ code: 'Waste1', quantity: 1 }, { code: 'Waste1', quantity: 2 }] }, 'waste Waste1 is listed twice'],
+    [
+      'a waste listed twice',
+      {
+        waste: [
+          { code: 'Waste1', quantity: 1 },
+          { code: 'Waste1', quantity: 2 },
+        ],
+      },
+      'waste Waste1 is listed twice',
+    ],
     ['a body that is not an object', [1], 'the body must be a JSON object'],
   ])('answers 400 for %s', async (_, body, reason) => {
     expect(await post('PRESS01', 'counter', body)).toMatchObject({ status: 400, text: reason });
@@ -102,7 +113,10 @@ describe('MES sandbox: parameters and startstop', () => {
       status: 400,
       text: 'parameter pressure not found for machine LINE 1/A',
     });
-    expect(await post('LINE 1/A', 'parameters', { parameters: [{ name: 'temperature', value: 1 }] })).toMatchObject({ status: 400, text: 'each parameter needs a "code"' });
+    expect(await post('LINE 1/A', 'parameters', { parameters: [{ name: 'temperature', value: 1 }] })).toMatchObject({
+      status: 400,
+      text: 'each parameter needs a "code"',
+    });
     expect(await post('LINE 1/A', 'parameters', { parameters: [{ code: 'temperature', value: null }] })).toMatchObject({ status: 400 });
     expect(await post('LINE 1/A', 'parameters', { parameters: [] })).toMatchObject({ status: 400 });
     expect(mes.state['LINE 1/A'].parameters).toEqual({ temperature: 25.5 });
@@ -175,7 +189,9 @@ describe('MES sandbox: rate limit and faults', () => {
     const arrived = clock.t;
     const socket = connect(mes.port, '127.0.0.1');
     const body = JSON.stringify({ count: 1 });
-    socket.write(`POST /api/machines/PRESS01/counter HTTP/1.1\r\nhost: x\r\nauthorization: ${basic}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    socket.write(
+      `POST /api/machines/PRESS01/counter HTTP/1.1\r\nhost: x\r\nauthorization: ${basic}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+    );
     // A slow sender: the body comes 5 s (of the sandbox's clock) after the headers.
     await new Promise((r) => setTimeout(r, 200));
     clock.t += 5000;
@@ -230,7 +246,10 @@ describe('MES sandbox: GET /api/downtimes', () => {
   }
   const list = async (query: string, t: string) => {
     const res = await call('GET', `/api/downtimes?access_token=${t}${query}`, undefined, null);
-    return { status: res.status, body: res.status === 200 ? (JSON.parse(res.text) as { 'start-time': string; 'end-time': string | null; machines: { code: string }[] }[]) : res.text };
+    return {
+      status: res.status,
+      body: res.status === 200 ? (JSON.parse(res.text) as { 'start-time': string; 'end-time': string | null; machines: { code: string }[] }[]) : res.text,
+    };
   };
 
   it('lists the downtimes its run/stop log opened and closed; a repeated stop opens none', async () => {

@@ -34,7 +34,12 @@ describe('modbus poll schedule', () => {
       adapterContext(sink, { clock }),
     );
     const nextTimer = async () => {
-      await eventually(() => clock.pending().length === 1, (ok) => ok, 20_000, 'the adapter to schedule its next step');
+      await eventually(
+        () => clock.pending().length === 1,
+        (ok) => ok,
+        20_000,
+        'the adapter to schedule its next step',
+      );
       return clock.pending()[0];
     };
 
@@ -52,7 +57,12 @@ describe('modbus poll schedule', () => {
     await server.set('holding', 0, 42);
     // The pending retry (30 s) connects; from then on the poll interval applies.
     clock.advance(await nextTimer());
-    await eventually(() => sink.batches.length === 1, (ok) => ok, 20_000, 'a reading');
+    await eventually(
+      () => sink.batches.length === 1,
+      (ok) => ok,
+      20_000,
+      'a reading',
+    );
     expect(await nextTimer()).toBe(500);
     expect(sink.state).toBe('connected');
     expect(sink.latest('M1', 'count')).toBe(42);
@@ -60,7 +70,12 @@ describe('modbus poll schedule', () => {
     await server.kill();
     server = undefined;
     clock.advance(500);
-    await eventually(() => sink.state === 'disconnected', (ok) => ok, 20_000, 'the loss to be seen');
+    await eventually(
+      () => sink.state === 'disconnected',
+      (ok) => ok,
+      20_000,
+      'the loss to be seen',
+    );
     expect(await nextTimer()).toBe(1000); // backoff starts over after a good spell
 
     await adapter.stop();

@@ -83,14 +83,22 @@ const PRESS_REQUESTS = ['holding 0 34', 'input 0 3', 'coil 0 1', 'discrete 3 1']
 const asText = (reqs: RequestLog[]) => reqs.map((r) => `${r.area} ${r.address} ${r.count}`);
 
 describe('modbus adapter against pymodbus', () => {
-  for (const [protocol, framer] of [['modbus-tcp', 'socket'], ['modbus-rtu-over-tcp', 'rtu']] as const) {
+  for (const [protocol, framer] of [
+    ['modbus-tcp', 'socket'],
+    ['modbus-rtu-over-tcp', 'rtu'],
+  ] as const) {
     it(`${protocol}: reads every area and type in ${PRESS_REQUESTS.length} requests per poll`, async () => {
       const s = await slave({ framer });
       await loadPress(s);
       const sink = new RecordingSink();
       const a = adapter(press(protocol, s.port), sink);
       await a.start();
-      await eventually(() => sink.batches.length >= 3, (ok) => ok, 20_000, 'three polls');
+      await eventually(
+        () => sink.batches.length >= 3,
+        (ok) => ok,
+        20_000,
+        'three polls',
+      );
       await a.stop();
 
       const batch = sink.batches[0];
@@ -100,7 +108,12 @@ describe('modbus adapter against pymodbus', () => {
       expect(batch.find((r) => r.signal === 'count')?.raw).toEqual([0x0001, 0x86a0]);
       expect(sink.errors).toEqual([]);
       expect(sink.states.map((x) => x.state)).toEqual(['connecting', 'connected']);
-      await eventually(() => s.requests.length >= 12, (ok) => ok, 20_000, 'the request log');
+      await eventually(
+        () => s.requests.length >= 12,
+        (ok) => ok,
+        20_000,
+        'the request log',
+      );
       expect(asText(s.requests.slice(0, 12))).toEqual([...PRESS_REQUESTS, ...PRESS_REQUESTS, ...PRESS_REQUESTS]);
     });
   }
@@ -114,7 +127,12 @@ describe('modbus adapter against pymodbus', () => {
     expect(rows.find((r) => r.signal === 'param:temp')).toMatchObject({ source: 'input 0 float32 little', raw: '0000 41bc', value: 23.5 });
     expect(rows.find((r) => r.signal === 'running')).toMatchObject({ source: 'coil 0 bool', raw: '1', value: true });
     expect(rows.every((r) => r.error === undefined)).toBe(true);
-    await eventually(() => s.requests.length >= PRESS_REQUESTS.length, (ok) => ok, 20_000, 'the request log'); // it comes over a pipe
+    await eventually(
+      () => s.requests.length >= PRESS_REQUESTS.length,
+      (ok) => ok,
+      20_000,
+      'the request log',
+    ); // it comes over a pipe
     expect(asText(s.requests)).toEqual(PRESS_REQUESTS);
   });
 
@@ -150,14 +168,28 @@ describe('modbus adapter against pymodbus', () => {
       sink,
     );
     await a.start();
-    await eventually(() => sink.batches.length >= 2, (ok) => ok, 20_000, 'two polls');
+    await eventually(
+      () => sink.batches.length >= 2,
+      (ok) => ok,
+      20_000,
+      'two polls',
+    );
     await a.stop();
 
-    expect(sink.batches[0].map((r) => [r.signal, r.value])).toEqual([['count', 11], ['param:a', 33], ['param:b', 1]]);
+    expect(sink.batches[0].map((r) => [r.signal, r.value])).toEqual([
+      ['count', 11],
+      ['param:a', 33],
+      ['param:b', 1],
+    ]);
     expect(sink.errors[0]).toMatchObject({ machine: 'M', signal: 'param:missing', message: expect.stringMatching(/exception 2/) });
     expect(sink.state).toBe('connected');
     const single = ['holding 0 1', 'holding 3 1', 'holding 5 1', 'holding 6 2'];
-    await eventually(() => s.requests.length >= 9, (ok) => ok, 20_000, 'the request log');
+    await eventually(
+      () => s.requests.length >= 9,
+      (ok) => ok,
+      20_000,
+      'the request log',
+    );
     // The block fails once; from then on its signals are read one by one.
     expect(asText(s.requests.slice(0, 9))).toEqual(['holding 0 8', ...single, ...single]);
     expect(s.requests.slice(1, 5).map((r) => r.ok)).toEqual([true, true, false, true]);
@@ -168,21 +200,41 @@ describe('modbus adapter against pymodbus', () => {
     const sink = new RecordingSink();
     const a = adapter(press('modbus-tcp', port), sink);
     await a.start();
-    await eventually(() => sink.state === 'disconnected', (ok) => ok, 20_000, 'connection refused');
+    await eventually(
+      () => sink.state === 'disconnected',
+      (ok) => ok,
+      20_000,
+      'connection refused',
+    );
     expect(sink.states.at(-1)?.error).toMatch(/ECONNREFUSED/);
 
     let s = await startPymodbus({ port });
     await loadPress(s);
-    await eventually(() => sink.state === 'connected' && sink.batches.length > 0, (ok) => ok, 20_000, 'first connection');
+    await eventually(
+      () => sink.state === 'connected' && sink.batches.length > 0,
+      (ok) => ok,
+      20_000,
+      'first connection',
+    );
 
     await s.kill();
-    await eventually(() => sink.state === 'disconnected', (ok) => ok, 20_000, 'the loss to be reported');
+    await eventually(
+      () => sink.state === 'disconnected',
+      (ok) => ok,
+      20_000,
+      'the loss to be reported',
+    );
     const before = sink.batches.length;
 
     s = await startPymodbus({ port });
     cleanups.push(() => s.kill());
     await loadPress(s);
-    await eventually(() => sink.state === 'connected' && sink.batches.length > before + 2, (ok) => ok, 20_000, 'reconnection');
+    await eventually(
+      () => sink.state === 'connected' && sink.batches.length > before + 2,
+      (ok) => ok,
+      20_000,
+      'reconnection',
+    );
     // The loss may be reported twice ("not connected", then ECONNREFUSED while the PLC is down).
     expect(sink.stateChanges()).toEqual(['connecting', 'disconnected', 'connected', 'disconnected', 'connected']);
     expect(sink.latest('PRESS01', 'count')).toBe(100000);
@@ -199,11 +251,19 @@ describe('modbus adapter against pymodbus', () => {
 
     const deadSink = new RecordingSink();
     const liveSink = new RecordingSink();
-    const dead = adapter({ ...press('modbus-tcp', silentPort), device: 'dead', connection: { host: '127.0.0.1', port: silentPort, timeoutMs: 20_000 } }, deadSink);
+    const dead = adapter(
+      { ...press('modbus-tcp', silentPort), device: 'dead', connection: { host: '127.0.0.1', port: silentPort, timeoutMs: 20_000 } },
+      deadSink,
+    );
     const live = adapter(press('modbus-tcp', s.port), liveSink);
     await dead.start();
     await live.start();
-    await eventually(() => liveSink.batches.length >= 20, (ok) => ok, 20_000, 'twenty polls of the live device');
+    await eventually(
+      () => liveSink.batches.length >= 20,
+      (ok) => ok,
+      20_000,
+      'twenty polls of the live device',
+    );
     // Still inside the dead device's first 20 s read: it has not even failed yet.
     expect(deadSink.states.map((x) => x.state)).toEqual(['connecting']);
     expect(liveSink.errors).toEqual([]);
@@ -219,9 +279,19 @@ describe('modbus adapter against pymodbus', () => {
     const sink = new RecordingSink();
     const a = createModbusAdapter(device(press('modbus-tcp', s.port)), adapterContext(sink));
     await a.start();
-    await eventually(() => sink.batches.length >= 3, (ok) => ok, 20_000, 'polls');
+    await eventually(
+      () => sink.batches.length >= 3,
+      (ok) => ok,
+      20_000,
+      'polls',
+    );
     await a.stop();
-    await eventually(() => count('TCPSocketWrap') === baseline.sockets && count('Timeout') <= baseline.timers, (ok) => ok, 20_000, 'resources released');
+    await eventually(
+      () => count('TCPSocketWrap') === baseline.sockets && count('Timeout') <= baseline.timers,
+      (ok) => ok,
+      20_000,
+      'resources released',
+    );
     const polls = sink.batches.length;
     await new Promise((r) => setTimeout(r, 200));
     expect(sink.batches.length).toBe(polls);

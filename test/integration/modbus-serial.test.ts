@@ -63,11 +63,19 @@ describe('modbus-rtu on a shared serial line', () => {
     const s2 = new RecordingSink();
     await unit(pty.a, 1, s1).start();
     await unit(pty.a, 2, s2).start();
-    await eventually(() => s1.batches.length >= 30 && s2.batches.length >= 30, (ok) => ok, 20_000, '30 polls of each unit');
+    await eventually(
+      () => s1.batches.length >= 30 && s2.batches.length >= 30,
+      (ok) => ok,
+      20_000,
+      '30 polls of each unit',
+    );
 
     // The probe of a third device file joins the same open port.
     const rows = await unit(pty.a, 1, new RecordingSink()).probe();
-    expect(rows.map((r) => [r.signal, r.value, r.raw])).toEqual([['count', 1234, '04d2'], ['param:temp', 23.5, '41bc 0000']]);
+    expect(rows.map((r) => [r.signal, r.value, r.raw])).toEqual([
+      ['count', 1234, '04d2'],
+      ['param:temp', 23.5, '41bc 0000'],
+    ]);
 
     // Interleaved frames would show up as timeouts or CRC errors, and so as errors or disconnects.
     for (const sink of [s1, s2]) {
@@ -84,10 +92,20 @@ describe('modbus-rtu on a shared serial line', () => {
     const dead = new RecordingSink();
     await unit(pty.a, 2, dead, 500).start();
     await unit(pty.a, 1, live).start();
-    await eventually(() => dead.state === 'disconnected', (ok) => ok, 20_000, 'the dead unit to be reported');
+    await eventually(
+      () => dead.state === 'disconnected',
+      (ok) => ok,
+      20_000,
+      'the dead unit to be reported',
+    );
     expect(dead.states[1].error).toMatch(/Timed out/);
     const before = live.batches.length;
-    await eventually(() => live.batches.length >= before + 30, (ok) => ok, 20_000, 'the live unit to go on');
+    await eventually(
+      () => live.batches.length >= before + 30,
+      (ok) => ok,
+      20_000,
+      'the live unit to go on',
+    );
     expect(live.errors).toEqual([]);
     expect(states(live)).toEqual(['connecting', 'connected']);
     expect(slave.requests.every((r) => r.unit === 1)).toBe(true);
@@ -97,15 +115,30 @@ describe('modbus-rtu on a shared serial line', () => {
     let { pty, slave } = await line([1]);
     const sink = new RecordingSink();
     await unit(pty.a, 1, sink).start();
-    await eventually(() => sink.batches.length >= 5, (ok) => ok, 20_000, 'polls');
+    await eventually(
+      () => sink.batches.length >= 5,
+      (ok) => ok,
+      20_000,
+      'polls',
+    );
 
     await pty.kill(); // both ends of the cable vanish
     await slave.kill();
-    await eventually(() => sink.state === 'disconnected', (ok) => ok, 20_000, 'the loss to be reported');
+    await eventually(
+      () => sink.state === 'disconnected',
+      (ok) => ok,
+      20_000,
+      'the loss to be reported',
+    );
     const before = sink.batches.length;
 
     ({ pty, slave } = await line([1]));
-    await eventually(() => sink.state === 'connected' && sink.batches.length >= before + 5, (ok) => ok, 20_000, 'polls on the reopened port');
+    await eventually(
+      () => sink.state === 'connected' && sink.batches.length >= before + 5,
+      (ok) => ok,
+      20_000,
+      'polls on the reopened port',
+    );
     expect(states(sink)).toEqual(['connecting', 'connected', 'disconnected', 'connected']);
     expect(sink.latest('M1', 'count')).toBe(1234);
   });

@@ -62,13 +62,23 @@ async function setup() {
   const adapter = createModbusAdapter(line(plc.port), adapterContext(sink));
   cleanups.push(() => adapter.stop());
   await adapter.start();
-  await eventually(() => sink.batches.length > 0, (ok) => ok, 20_000, 'a first poll');
+  await eventually(
+    () => sink.batches.length > 0,
+    (ok) => ok,
+    20_000,
+    'a first poll',
+  );
   return { plc, sink };
 }
 
 /** Waits for a value that the sim has written to come through a poll. */
 const seen = (sink: RecordingSink, machine: string, signal: string, value: unknown) =>
-  eventually(() => sink.latest(machine, signal) === value, (ok) => ok, 20_000, `${machine} ${signal} = ${String(value)}`);
+  eventually(
+    () => sink.latest(machine, signal) === value,
+    (ok) => ok,
+    20_000,
+    `${machine} ${signal} = ${String(value)}`,
+  );
 
 describe('Modbus PLC simulator', () => {
   it('counts rise by exactly what the machine produced', async () => {
@@ -153,9 +163,19 @@ describe('Modbus PLC simulator', () => {
     const adapter = createModbusAdapter(line(plc.port), adapterContext(sink));
     cleanups.push(() => adapter.stop());
     await adapter.start();
-    await eventually(() => sink.batches.length > 0, (ok) => ok, 20_000, 'a first poll');
+    await eventually(
+      () => sink.batches.length > 0,
+      (ok) => ok,
+      20_000,
+      'a first poll',
+    );
     const first = sink.latest('CNC2', 'count') as number;
     plc.set('CNC2', 'running', true);
-    await eventually(() => (sink.latest('CNC2', 'count') as number) > first + 2, (ok) => ok, 20_000, 'CNC2 to count');
+    await eventually(
+      () => (sink.latest('CNC2', 'count') as number) > first + 2,
+      (ok) => ok,
+      20_000,
+      'CNC2 to count',
+    );
   });
 });

@@ -177,9 +177,13 @@ describe('mqtt adapter', () => {
   it('reports a broker it cannot reach, without throwing, and stops cleanly', async () => {
     const sink = new RecordingSink();
     const log = recordingLogger();
-    const adapter = createMqttAdapter(mqttDevice({ url: 'mqtt://127.0.0.1:1' }, [{ code: 'M1', count: { topic: 'x/y' } }]), adapterContext(sink, { logger: log.logger }), {
-      backoff: fixedBackoff(100),
-    });
+    const adapter = createMqttAdapter(
+      mqttDevice({ url: 'mqtt://127.0.0.1:1' }, [{ code: 'M1', count: { topic: 'x/y' } }]),
+      adapterContext(sink, { logger: log.logger }),
+      {
+        backoff: fixedBackoff(100),
+      },
+    );
     await adapter.start();
     await eventuallyPasses(() => expect(sink.states.at(-1)).toEqual({ state: 'disconnected', error: expect.stringMatching(/ECONNREFUSED/) }));
     await adapter.stop();

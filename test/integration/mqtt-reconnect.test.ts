@@ -72,7 +72,12 @@ describe('mqtt adapter and a broker that goes away', () => {
     const adapter = createMqttAdapter(device, adapterContext(sink, { clock, random: () => 0.5 }));
     cleanups.push(() => adapter.stop());
     const nextRetry = async () => {
-      const [delay] = await eventually(() => clock.pending(), (p) => p.length === 1, 20_000, 'the next retry to be scheduled');
+      const [delay] = await eventually(
+        () => clock.pending(),
+        (p) => p.length === 1,
+        20_000,
+        'the next retry to be scheduled',
+      );
       return delay;
     };
 

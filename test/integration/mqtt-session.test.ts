@@ -75,7 +75,14 @@ describe('mqtt persistent session', () => {
     const second = await started(dev);
     await pub.publish(`${t}/count`, '{"n":4}');
     // Exactly these: in particular no older retained value (count 1, ON) replayed after them.
-    await eventuallyPasses(() => expect(signals(second.sink)).toEqual([['running', false], ['count', 2], ['count', 3], ['count', 4]]));
+    await eventuallyPasses(() =>
+      expect(signals(second.sink)).toEqual([
+        ['running', false],
+        ['count', 2],
+        ['count', 3],
+        ['count', 4],
+      ]),
+    );
     expect(second.sink.errorsOf('count')).toEqual(['not a number: "abc"']);
     expect(first.sink.values('count')).toEqual([1]);
   });
@@ -113,7 +120,12 @@ describe('mqtt persistent session', () => {
     await pub.publish(`${t}/state`, 'OFF');
     await pub.publish(`${t}/count`, '{"n":2}');
     const second = await started(dev);
-    await eventuallyPasses(() => expect(signals(second.sink)).toEqual([['running', false], ['count', 2]]));
+    await eventuallyPasses(() =>
+      expect(signals(second.sink)).toEqual([
+        ['running', false],
+        ['count', 2],
+      ]),
+    );
   });
 
   it('starts over from retained values when a broker without persistence restarted', async () => {
@@ -130,7 +142,12 @@ describe('mqtt persistent session', () => {
     const second = await started(dev);
     await eventuallyPasses(() => expect(signals(second.sink)).toEqual([['running', false]]));
     await pub.publish(`${t}/count`, '{"n":5}');
-    await eventuallyPasses(() => expect(signals(second.sink)).toEqual([['running', false], ['count', 5]]));
+    await eventuallyPasses(() =>
+      expect(signals(second.sink)).toEqual([
+        ['running', false],
+        ['count', 5],
+      ]),
+    );
   });
 
   it('is not taken over by a probe or the simulator of the same device', async () => {

@@ -70,7 +70,9 @@ describe('mqtt adapter over TLS and websockets', () => {
     const { sink, adapter } = adapterFor({ url: broker.tlsUrl, ca: pki.cafile, ...bad }, 'x/y');
     await adapter.start();
     if (auth) {
-      await eventuallyPasses(() => expect(sink.states.at(-1)).toEqual({ state: 'disconnected', error: expect.stringMatching(/Not authorized|Bad User Name or Password/i) }));
+      await eventuallyPasses(() =>
+        expect(sink.states.at(-1)).toEqual({ state: 'disconnected', error: expect.stringMatching(/Not authorized|Bad User Name or Password/i) }),
+      );
       expect(sink.states.some((s) => s.state === 'connected')).toBe(false);
     } else {
       await eventuallyPasses(() => expect(sink.state).toBe('connected'));

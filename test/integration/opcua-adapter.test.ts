@@ -39,7 +39,12 @@ afterAll(async () => {
 
 /** Waits for `check`; on a timeout the error shows the sink's connection states and errors. */
 const until = (r: RecordingSink, what: string, check: () => boolean) =>
-  eventually(() => ({ done: check(), states: r.states, errors: r.errors }), (v) => v.done, 20_000, what);
+  eventually(
+    () => ({ done: check(), states: r.states, errors: r.errors }),
+    (v) => v.done,
+    20_000,
+    what,
+  );
 
 const connectedCount = (r: RecordingSink) => r.states.filter((s) => s.state === 'connected').length;
 
@@ -74,7 +79,7 @@ describe('OPC UA adapter', () => {
     }
   });
 
-  it('a UInt16 counter that wraps is taken as a wrap, not a reset: its rollover comes from the node\'s DataType', async () => {
+  it("a UInt16 counter that wraps is taken as a wrap, not a reset: its rollover comes from the node's DataType", async () => {
     const db = openDatabase(`${dir.path}/wrap.db`);
     const state = new MachineStateStore(db);
     const processor = new MachineProcessor(new SqliteMachineStore(db, state, new Outbox(db)));
@@ -124,17 +129,21 @@ describe('OPC UA adapter', () => {
 
   it('a missing node, a text where a number belongs and a bad status are errors of their signal only; a text parameter is a value', async () => {
     sim.set('Line1.Counter', 20);
-    const device = opcuaDevice(sim.endpointUrl, {}, {
-      waste: [
-        { code: 'Scrap', source: { nodeId: 'ns=1;s=Line1.Missing' } },
-        { code: 'Rework', source: { nodeId: 'ns=1;s=Line1.Batch' } },
-      ],
-      parameters: [
-        { code: 'temperature', source: { nodeId: 'ns=1;s=Line1.Temperature' } },
-        { code: 'batch', source: { nodeId: 'ns=1;s=Line1.Batch' } },
-        { code: 'total', source: { nodeId: 'ns=1;s=Line1.Total' } },
-      ],
-    });
+    const device = opcuaDevice(
+      sim.endpointUrl,
+      {},
+      {
+        waste: [
+          { code: 'Scrap', source: { nodeId: 'ns=1;s=Line1.Missing' } },
+          { code: 'Rework', source: { nodeId: 'ns=1;s=Line1.Batch' } },
+        ],
+        parameters: [
+          { code: 'temperature', source: { nodeId: 'ns=1;s=Line1.Temperature' } },
+          { code: 'batch', source: { nodeId: 'ns=1;s=Line1.Batch' } },
+          { code: 'total', source: { nodeId: 'ns=1;s=Line1.Total' } },
+        ],
+      },
+    );
     const r = new RecordingSink();
     const adapter = createOpcuaAdapter(device, adapterContext(r, { stateDir }));
     await adapter.start();

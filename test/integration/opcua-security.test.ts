@@ -58,7 +58,9 @@ function gatewayFile(name: string): string {
   const file = `${dir.path}/${name}.yaml`;
   writeFileSync(
     file,
-    ['prodsmart:', '  auth: { apiKey: key, apiSecret: secret }', 'storage:', `  path: ${dir.path}/${name}/gateway.db`, `devices: ${dir.path}/devices`, ''].join('\n'),
+    ['prodsmart:', '  auth: { apiKey: key, apiSecret: secret }', 'storage:', `  path: ${dir.path}/${name}/gateway.db`, `devices: ${dir.path}/devices`, ''].join(
+      '\n',
+    ),
   );
   return file;
 }
@@ -80,8 +82,19 @@ async function outcome(connection: Record<string, unknown>, stateDir: string, en
   const adapter = createOpcuaAdapter(opcuaDevice(endpointUrl, connection), adapterContext(r, { stateDir }));
   await adapter.start();
   try {
-    await eventually(() => r.states, (states) => states.some((s) => s.state !== 'connecting'), 20_000, 'an outcome');
-    if (r.states.at(-1)?.state === 'connected') await eventually(() => r.allValues('count'), (counts) => counts.length > 0, 20_000, 'a count');
+    await eventually(
+      () => r.states,
+      (states) => states.some((s) => s.state !== 'connecting'),
+      20_000,
+      'an outcome',
+    );
+    if (r.states.at(-1)?.state === 'connected')
+      await eventually(
+        () => r.allValues('count'),
+        (counts) => counts.length > 0,
+        20_000,
+        'a count',
+      );
     return { state: r.states.at(-1)!, counts: r.allValues('count') };
   } finally {
     await adapter.stop();
@@ -170,7 +183,8 @@ describe('OPC UA security', () => {
     const closed = `opc.tcp://127.0.0.1:${await freePort()}`;
     for (const securityMode of ['None', 'Sign', 'SignAndEncrypt']) {
       const lines: string[] = [];
-      const stream = new Writable({ write: (chunk, _enc, done) => {
+      const stream = new Writable({
+        write: (chunk, _enc, done) => {
           lines.push(String(chunk));
           done();
         },
@@ -181,7 +195,12 @@ describe('OPC UA security', () => {
       const adapter = createOpcuaAdapter(opcuaDevice(closed, { securityMode }), adapterContext(r, { stateDir: `${dir.path}/state-closed`, logger }));
       await adapter.start();
       try {
-        await eventually(() => r.states, (states) => states.some((s) => s.state === 'disconnected'), 30_000, `${securityMode}: disconnected`);
+        await eventually(
+          () => r.states,
+          (states) => states.some((s) => s.state === 'disconnected'),
+          30_000,
+          `${securityMode}: disconnected`,
+        );
       } finally {
         await adapter.stop();
       }
@@ -192,7 +211,10 @@ describe('OPC UA security', () => {
       expect(own.length, securityMode).toBeGreaterThan(0);
       for (const line of own) expect(line.match(/"device":/g), line).toHaveLength(1);
       // The first failure is the sink's to log (the gateway's 'device disconnected').
-      expect(own.filter((l) => JSON.parse(l).level >= 40), securityMode).toEqual([]);
+      expect(
+        own.filter((l) => JSON.parse(l).level >= 40),
+        securityMode,
+      ).toEqual([]);
     }
   });
 });

@@ -38,7 +38,10 @@ describe('operating the running gateway', () => {
   const defer = deferCleanup();
 
   async function boot(machines: string[], env: Record<string, string> = {}, secret = 'test-secret') {
-    const sandbox = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: secret }, machines: Object.fromEntries(machines.map((m) => [m, {}])) });
+    const sandbox = await startMesSandbox({
+      credentials: { apiKey: 'test-key', apiSecret: secret },
+      machines: Object.fromEntries(machines.map((m) => [m, {}])),
+    });
     defer(() => sandbox.close());
     const pymodbus = await startPymodbus();
     defer(() => pymodbus.kill());
@@ -59,10 +62,20 @@ describe('operating the running gateway', () => {
 
     // A new device file: picked up while running.
     writeFileSync(join(cfg.dir, 'devices', 'b.yaml'), device('dev-b', plc!.port, 'M2', 5));
-    await eventually(status, (s) => s.machines.some((m) => m.code === 'M2') && s.devices.some((d) => d.id === 'dev-b' && d.state === 'connected'), 20_000, 'M2 running');
+    await eventually(
+      status,
+      (s) => s.machines.some((m) => m.code === 'M2') && s.devices.some((d) => d.id === 'dev-b' && d.state === 'connected'),
+      20_000,
+      'M2 running',
+    );
     expect(gw!.logs.some((l) => l.device === 'dev-a' && l.event === 'device.restarted')).toBe(false);
     await plc!.set('holding', 0, 4);
-    await eventually(() => mes!.state.M1.count, (c) => c === 4, 20_000, 'M1 still delivering');
+    await eventually(
+      () => mes!.state.M1.count,
+      (c) => c === 4,
+      20_000,
+      'M1 still delivering',
+    );
 
     // A typo: rejected, shown with file, line and key; the old config keeps running.
     writeFileSync(join(cfg.dir, 'devices', 'b.yaml'), device('dev-b', plc!.port, 'M2', 5).replace('address:', 'adress:'));
@@ -71,7 +84,12 @@ describe('operating the running gateway', () => {
     expect(bad.machines.map((m) => m.code).sort()).toEqual(['M1', 'M2']);
     await plc!.set('holding', 5, 3);
     await plc!.set('holding', 5, 9);
-    await eventually(() => mes!.state.M2.count, (c) => c === 9, 20_000, 'M2 still delivering on the old config');
+    await eventually(
+      () => mes!.state.M2.count,
+      (c) => c === 9,
+      20_000,
+      'M2 still delivering on the old config',
+    );
 
     // Fixed again: the error goes away.
     writeFileSync(join(cfg.dir, 'devices', 'b.yaml'), device('dev-b', plc!.port, 'M2', 5));
@@ -82,7 +100,12 @@ describe('operating the running gateway', () => {
     writeFileSync(cfg.gatewayFile, gatewayYaml.replace('requestsPerMinute: 100', 'requestsPerMinute: 60'));
     await eventually(status, (s) => s.budget.perMinute === 60, 20_000, 'new rate budget');
     await plc!.set('holding', 0, 11);
-    await eventually(() => mes!.state.M1.count, (c) => c === 11, 20_000, 'delivering after the uplink restarted');
+    await eventually(
+      () => mes!.state.M1.count,
+      (c) => c === 11,
+      20_000,
+      'delivering after the uplink restarted',
+    );
     writeFileSync(cfg.gatewayFile, gatewayYaml.replace('requestsPerMinute: 100', 'requestsPerMinute: lots'));
     const badGateway = await eventually(status, (s) => s.config.errors.length > 0, 20_000, 'gateway.yaml error shown');
     expect(badGateway.config.errors.join('\n')).toMatch(/gateway\.yaml:\d+:\d+.*requestsPerMinute/);
@@ -123,16 +146,31 @@ describe('operating the running gateway', () => {
     const r = await cli('rebase', 'M1', '10000');
     expect(r.stdout).toMatch(/M1 count: total 5 → 10005/);
     // What was counted since is delivered on top of the MES's value.
-    await eventually(() => mes!.state.M1.count, (c) => c === 10_005, 20_000, 'count above the MES value');
+    await eventually(
+      () => mes!.state.M1.count,
+      (c) => c === 10_005,
+      20_000,
+      'count above the MES value',
+    );
     await plc!.set('holding', 0, 8);
-    await eventually(() => mes!.state.M1.count, (c) => c === 10_008, 20_000, 'later production');
+    await eventually(
+      () => mes!.state.M1.count,
+      (c) => c === 10_008,
+      20_000,
+      'later production',
+    );
   });
 
   it('rebase --set brings a machine stuck on a wrong total back to what the MES shows, while running', async () => {
     const { cfg } = await boot(['M1']);
     await gw!.waitForLog((l) => l.event === 'counter.first_seen');
     await plc!.set('holding', 0, 5);
-    await eventually(() => mes!.state.M1.count, (c) => c === 5, 20_000, 'first count');
+    await eventually(
+      () => mes!.state.M1.count,
+      (c) => c === 5,
+      20_000,
+      'first count',
+    );
     // A total no MES value can follow (as a 1e20 taken before values were checked left it):
     // later totals are never pending, and a plain rebase only raises.
     const db = openDatabase(cfg.dbPath, { mustExist: true });
@@ -144,7 +182,12 @@ describe('operating the running gateway', () => {
     expect(r.stdout).toMatch(/M1 count: total 100000000000000000000 → 5 \(MES had 5; 0 still to send\)/);
     // Counting goes on from the PLC's current value: 3 more parts, 8 at the MES.
     await plc!.set('holding', 0, 8);
-    await eventually(() => mes!.state.M1.count, (c) => c === 8, 20_000, 'counting again after --set');
+    await eventually(
+      () => mes!.state.M1.count,
+      (c) => c === 8,
+      20_000,
+      'counting again after --set',
+    );
     expect(mes!.state.M1.counterLog.map((c) => c.count)).toEqual([5, 8]);
   });
 
@@ -154,7 +197,12 @@ describe('operating the running gateway', () => {
     const { base } = await boot(['M1'], { TEST_API_SECRET: secret }, secret);
     await gw!.waitForLog((l) => l.event === 'counter.first_seen');
     await plc!.set('holding', 0, 3);
-    await eventually(() => mes!.state.M1.count, (c) => c === 3, 20_000, 'delivered');
+    await eventually(
+      () => mes!.state.M1.count,
+      (c) => c === 3,
+      20_000,
+      'delivered',
+    );
     const outputs = [
       JSON.stringify(gw!.logs),
       await (await fetch(`${base}/api/status`)).text(),

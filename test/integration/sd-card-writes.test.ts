@@ -45,7 +45,10 @@ function store(file: string) {
   const processor = new MachineProcessor(new SqliteMachineStore(db, new MachineStateStore(db), outbox));
   processor.setMachines(machines.map((config) => ({ device: 'plc', config })));
   const read = (machine: string, values: Record<string, number | boolean>, at: number) =>
-    processor.apply(Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at })), at);
+    processor.apply(
+      Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at })),
+      at,
+    );
   return { db, requests, outbox, processor, read };
 }
 
@@ -80,12 +83,24 @@ describe('writes to the SD card', () => {
       auth: { apiKey: 'k', apiSecret: 's', tokenAuth: false },
       timeoutMs: 5000,
       clock,
-      acquire: recordedAcquire({ budget, requests: s.requests, clock, onStorageFault: (err) => { throw err; } }),
+      acquire: recordedAcquire({
+        budget,
+        requests: s.requests,
+        clock,
+        onStorageFault: (err) => {
+          throw err;
+        },
+      }),
     });
     const before = walCommits(file);
     uploader = new Uploader({ outbox: s.outbox, client, budget, clock, random: () => 0.5, logger: pino({ level: 'silent' }) });
     uploader.start();
-    await eventually(() => s.outbox.summary().pending, (n) => n === 0, 10_000, 'everything delivered');
+    await eventually(
+      () => s.outbox.summary().pending,
+      (n) => n === 0,
+      10_000,
+      'everything delivered',
+    );
     await uploader.stop();
     uploader = undefined;
     expect(mes.state.M1.count).toBe(150);
@@ -103,7 +118,14 @@ describe('writes to the SD card', () => {
     const s = store(file);
     db = s.db;
     const budget = new RateBudget({ perMinute: 100, clock });
-    const acquire = recordedAcquire({ budget, requests: s.requests, clock, onStorageFault: (err) => { throw err; } });
+    const acquire = recordedAcquire({
+      budget,
+      requests: s.requests,
+      clock,
+      onStorageFault: (err) => {
+        throw err;
+      },
+    });
     const before = walCommits(file);
     const answered = await acquire();
     clock.advance(3000);

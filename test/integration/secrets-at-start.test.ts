@@ -27,7 +27,11 @@ describe('secrets at start', () => {
     defer(() => gw.kill());
 
     const warned = await gw.waitForLog((l) => l.event === 'config.secret_readable');
-    expect(warned).toMatchObject({ level: 40, file: gatewayFile, msg: `${gatewayFile}: holds a secret in clear (prodsmart.auth.apiKey) and is readable by other users; run: chmod 600 ${gatewayFile}` });
+    expect(warned).toMatchObject({
+      level: 40,
+      file: gatewayFile,
+      msg: `${gatewayFile}: holds a secret in clear (prodsmart.auth.apiKey) and is readable by other users; run: chmod 600 ${gatewayFile}`,
+    });
     const url = String((await gw.waitForLog((l) => l.event === 'web.listening')).url);
     const status = await (await fetch(`${url}api/status`)).text();
     expect(status).toContain(mes.url);

@@ -45,7 +45,10 @@ machines:
 `,
       },
     });
-    const child = spawn(process.execPath, [bin, 'simulate', '--config', cfg.gatewayFile], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'simulate', '--config', cfg.gatewayFile], {
+      env: { ...process.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     defer(async () => {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -60,7 +63,8 @@ machines:
         }
       });
     });
-    const probe = (device: string) => promisify(execFile)(process.execPath, [bin, 'probe', device, '--config', cfg.gatewayFile], { env: { ...process.env, CI: 'true' } });
+    const probe = (device: string) =>
+      promisify(execFile)(process.execPath, [bin, 'probe', device, '--config', cfg.gatewayFile], { env: { ...process.env, CI: 'true' } });
     expect((await probe('press')).stdout).toMatch(/PRESS01\s+count\s+holding 0 uint32\s+\S+ \S+\s+\d+/);
     const line = (await probe('line')).stdout;
     expect(line).toMatch(/LINE1\s+count\s+ns=1;s=Line1\.Count\s.*\d/);

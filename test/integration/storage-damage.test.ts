@@ -73,7 +73,11 @@ describe('damaged, missing or shared database', () => {
 
   const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-  const refusalCodes: Record<string, string> = { 'storage.corrupt': 'SFG_STORAGE_DAMAGED', 'storage.missing': 'SFG_STORAGE_MISSING', 'storage.locked': 'SFG_STORAGE_LOCKED' };
+  const refusalCodes: Record<string, string> = {
+    'storage.corrupt': 'SFG_STORAGE_DAMAGED',
+    'storage.missing': 'SFG_STORAGE_MISSING',
+    'storage.locked': 'SFG_STORAGE_LOCKED',
+  };
 
   /** Starts the gateway and expects it to refuse: exit code, the one line, nothing else said. */
   async function expectRefusal(cfg: TestConfig, event: string, exit: number): Promise<Record<string, unknown>> {

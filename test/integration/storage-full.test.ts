@@ -112,21 +112,41 @@ machines:
     defer(() => gateway.stop());
     const health = healthOf(gateway.url);
 
-    await eventually(() => gateway.view.status().machines[0]?.totals.count?.total, (t) => t === 100, 20_000, 'first read');
+    await eventually(
+      () => gateway.view.status().machines[0]?.totals.count?.total,
+      (t) => t === 100,
+      20_000,
+      'first read',
+    );
     count += 4;
     sim.set('M1', 'count', count);
-    await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'delivered before the disk fills');
+    await eventually(
+      () => mes.state.M1.count,
+      (c) => c === count,
+      20_000,
+      'delivered before the disk fills',
+    );
 
     fillDisk(junk());
     count += 5;
     sim.set('M1', 'count', count);
     sim.set('M1', 'running', false);
-    const full = await eventually(() => gateway.view.status().storage, (s) => s.state === 'full' && (s.failures ?? 0) >= 5, 20_000, 'storage full, several polls');
+    const full = await eventually(
+      () => gateway.view.status().storage,
+      (s) => s.state === 'full' && (s.failures ?? 0) >= 5,
+      20_000,
+      'storage full, several polls',
+    );
     count += 3;
     sim.set('M1', 'count', count);
     expect(full.path).toBe(cfg.dbPath);
     // Readings go on: the page shows the PLC's newest value while nothing can be stored.
-    await eventually(() => gateway.view.status().machines[0].values.count?.value, (v) => v === count, 20_000, 'readings shown while full');
+    await eventually(
+      () => gateway.view.status().machines[0].values.count?.value,
+      (v) => v === count,
+      20_000,
+      'readings shown while full',
+    );
     const h = await health();
     expect(h.status).toBe(503);
     expect(h.body).toContain(`storage full: ${cfg.dbPath}`);
@@ -138,8 +158,18 @@ machines:
     expect(logs.filter((l) => l.event === 'machine.stopped')).toEqual([]);
 
     rmSync(junk());
-    await eventually(() => mes.state.M1.count, (c) => c === count, 20_000, 'every count delivered after space returned');
-    await eventually(() => mes.state.M1.startstop.at(-1)?.running, (r) => r === 0, 20_000, 'the stop delivered after space returned');
+    await eventually(
+      () => mes.state.M1.count,
+      (c) => c === count,
+      20_000,
+      'every count delivered after space returned',
+    );
+    await eventually(
+      () => mes.state.M1.startstop.at(-1)?.running,
+      (r) => r === 0,
+      20_000,
+      'the stop delivered after space returned',
+    );
     await eventually(health, (x) => x.status === 200, 20_000, 'healthy again');
     expect(gateway.view.status().storage.state).toBe('ok');
     expect(logs.some((l) => l.event === 'storage.recovered')).toBe(true);
@@ -170,7 +200,10 @@ machines:
     );
     processor.setMachines(device.machines.map((config) => ({ device: 'plc', config })));
     const read = (values: Record<string, number | boolean>) =>
-      processor.apply(Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at: clock.now() })), clock.now());
+      processor.apply(
+        Object.entries(values).map(([signal, value]) => ({ machine: 'M1', signal, value, at: clock.now() })),
+        clock.now(),
+      );
     read({ count: 10, running: true });
     read({ count: 17, running: false });
     const budget = new RateBudget({ perMinute: 100, clock });
@@ -192,7 +225,12 @@ machines:
     fillDisk(junk());
     uploader.start();
     defer(() => uploader.stop());
-    await eventually(() => faults.length, (n) => n >= 3, 20_000, 'storage faults reported by the uploader');
+    await eventually(
+      () => faults.length,
+      (n) => n >= 3,
+      20_000,
+      'storage faults reported by the uploader',
+    );
     expect(faults.every((c) => c === 'SQLITE_FULL' || c.startsWith('SQLITE_IOERR'))).toBe(true);
     // The counter could not be marked as attempted, so it was not sent; the stop went out once
     // or not at all (its settlement is what failed).
@@ -201,8 +239,18 @@ machines:
     expect(logs.filter((l) => l.event === 'mes.unreachable' || l.event === 'mes.delivery_failed')).toEqual([]);
 
     rmSync(junk());
-    await eventually(() => mes.state.M1.count, (c) => c === 17, 20_000, 'counter delivered after space returned');
-    await eventually(() => outbox.summary().pending, (n) => n === 0, 20_000, 'nothing left pending');
+    await eventually(
+      () => mes.state.M1.count,
+      (c) => c === 17,
+      20_000,
+      'counter delivered after space returned',
+    );
+    await eventually(
+      () => outbox.summary().pending,
+      (n) => n === 0,
+      20_000,
+      'nothing left pending',
+    );
     expect(mes.state.M1.startstop.map((t) => t.running)).toEqual([0]);
   });
 });

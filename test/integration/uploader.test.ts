@@ -35,7 +35,10 @@ function machines(list: string[]) {
     machines: list.map((code) => ({
       code,
       count: { area: 'holding', address: 0, type: 'uint32' },
-      waste: [{ code: 'W1', source: { area: 'holding', address: 2 } }, { code: 'W9', source: { area: 'holding', address: 3 } }],
+      waste: [
+        { code: 'W1', source: { area: 'holding', address: 2 } },
+        { code: 'W9', source: { area: 'holding', address: 3 } },
+      ],
       running: { area: 'coil', address: 0 },
       downtimeType: 'Maintenance',
       parameters: [{ code: 'temp', source: { area: 'input', address: 0 } }],
@@ -53,21 +56,36 @@ describe('uploader', () => {
   });
 
   async function setup(opts: {
-    machines: number; perMinute: number; companyPerMinute?: number; auth?: 'good' | 'bad'; known?: string[]; concurrency?: number;
-    waste?: string[]; parameters?: string[]; pausedUntil?: (now: number) => number; timeoutMs?: number; arrivalDelayMs?: (n: number) => number;
-    logger?: pino.Logger; savePause?: (until: number) => void; random?: () => number; downtimes?: boolean;
+    machines: number;
+    perMinute: number;
+    companyPerMinute?: number;
+    auth?: 'good' | 'bad';
+    known?: string[];
+    concurrency?: number;
+    waste?: string[];
+    parameters?: string[];
+    pausedUntil?: (now: number) => number;
+    timeoutMs?: number;
+    arrivalDelayMs?: (n: number) => number;
+    logger?: pino.Logger;
+    savePause?: (until: number) => void;
+    random?: () => number;
+    downtimes?: boolean;
   }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
-    const sandbox = (port?: number) => startMesSandbox({
-      credentials: { apiKey: 'k', apiSecret: 's' },
-      machines: Object.fromEntries((opts.known ?? list).map((c) => [c, { downtimeTypes: ['Maintenance'], waste: opts.waste ?? ['W1'], parameters: opts.parameters }])),
-      perMinute: opts.companyPerMinute ?? 120,
-      clock,
-      port,
-      arrivalDelayMs: opts.arrivalDelayMs,
-      downtimes: opts.downtimes,
-    });
+    const sandbox = (port?: number) =>
+      startMesSandbox({
+        credentials: { apiKey: 'k', apiSecret: 's' },
+        machines: Object.fromEntries(
+          (opts.known ?? list).map((c) => [c, { downtimeTypes: ['Maintenance'], waste: opts.waste ?? ['W1'], parameters: opts.parameters }]),
+        ),
+        perMinute: opts.companyPerMinute ?? 120,
+        clock,
+        port,
+        arrivalDelayMs: opts.arrivalDelayMs,
+        downtimes: opts.downtimes,
+      });
     mes = await sandbox();
     const db = openDatabase(join(dir, `${Math.random()}.db`));
     const state = new MachineStateStore(db);
@@ -81,7 +99,14 @@ describe('uploader', () => {
       auth: { apiKey: 'k', apiSecret: opts.auth === 'bad' ? 'wrong' : 's', tokenAuth: false },
       timeoutMs: opts.timeoutMs ?? 5000,
       clock,
-      acquire: recordedAcquire({ budget, requests, clock, onStorageFault: (err) => { throw err; } }),
+      acquire: recordedAcquire({
+        budget,
+        requests,
+        clock,
+        onStorageFault: (err) => {
+          throw err;
+        },
+      }),
     });
     const pausedUntil = opts.pausedUntil?.(clock.now());
     const logger = opts.logger ?? pino({ level: 'silent' });
@@ -89,10 +114,15 @@ describe('uploader', () => {
     const random = opts.random ?? (() => 0.5);
     uploader = new Uploader({ outbox, client, budget, clock, random, logger, concurrency: opts.concurrency, pausedUntil, savePause: opts.savePause });
     const read = (machine: string, values: Record<string, number | boolean>) =>
-      processor.apply(Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at: clock.now() })), clock.now());
+      processor.apply(
+        Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at: clock.now() })),
+        clock.now(),
+      );
     /** Run/stop outcomes in local history, oldest first. */
     const startStopHistory = () =>
-      db.prepare<[], { body: string; outcome: string }>(`SELECT body, outcome FROM history WHERE kind = 'startstop' ORDER BY id`).all()
+      db
+        .prepare<[], { body: string; outcome: string }>(`SELECT body, outcome FROM history WHERE kind = 'startstop' ORDER BY id`)
+        .all()
         .map((r) => ({ running: (JSON.parse(r.body) as { running: number }).running, outcome: r.outcome }));
     /** The MES going away and coming back on the same port (nothing listens in between). */
     const mesDown = async () => {
@@ -114,10 +144,20 @@ describe('uploader', () => {
     // Three rounds of production on every machine, queued while the uploader runs.
     for (const m of s.list) s.read(m, { count: 10 });
     s.uploader.start();
-    await eventually(() => s.list.every((m) => mes!.state[m].count === 10), (ok) => ok, 30_000, 'first round');
+    await eventually(
+      () => s.list.every((m) => mes!.state[m].count === 10),
+      (ok) => ok,
+      30_000,
+      'first round',
+    );
     for (const m of s.list) s.read(m, { count: 25 });
     for (const m of s.list) s.read(m, { count: 40 });
-    await eventually(() => s.list.every((m) => mes!.state[m].count === 40), (ok) => ok, 30_000, 'all delivered');
+    await eventually(
+      () => s.list.every((m) => mes!.state[m].count === 40),
+      (ok) => ok,
+      30_000,
+      'all delivered',
+    );
 
     expect(mes!.busiestMinute()).toBeLessThanOrEqual(100);
     // Coalescing: the two queued rounds went out as one request per machine.
@@ -133,11 +173,21 @@ describe('uploader', () => {
     for (const m of s.list) s.read(m, { count: 5, 'param:temp': 20 });
     s.read('M02', { running: false });
     s.uploader.start();
-    await eventually(() => mes!.requests.length, (n) => n >= 4, 30_000, 'requests');
+    await eventually(
+      () => mes!.requests.length,
+      (n) => n >= 4,
+      30_000,
+      'requests',
+    );
     expect(mes!.requests[0].path).toBe('/api/machines/M02/startstop');
     expect(mes!.requests.slice(1, 4).every((r) => r.path.endsWith('/counter'))).toBe(true);
     // Parameters rode along with the counters: no separate parameters request was needed.
-    await eventually(() => s.outbox.lanes().length, (n) => n === 0, 30_000, 'queue empty');
+    await eventually(
+      () => s.outbox.lanes().length,
+      (n) => n === 0,
+      30_000,
+      'queue empty',
+    );
     expect(mes!.requests.some((r) => r.path.endsWith('/parameters'))).toBe(false);
     expect(mes!.state.M00.parameters.temp).toBe(20);
   });
@@ -149,7 +199,12 @@ describe('uploader', () => {
     for (const m of s.list) s.read(m, { count: 0 });
     for (const m of s.list) s.read(m, { count: 3 });
     s.uploader.start();
-    await eventually(() => s.list.every((m) => mes!.state[m].count === 3), (ok) => ok, 30_000, 'all delivered');
+    await eventually(
+      () => s.list.every((m) => mes!.state[m].count === 3),
+      (ok) => ok,
+      30_000,
+      'all delivered',
+    );
     const limited = mes!.requests.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     for (const r of limited) {
@@ -172,10 +227,23 @@ describe('uploader', () => {
     s.read('M00', { count: 9 });
     mes!.setDown(true);
     s.uploader.start();
-    await eventually(() => mes!.requests.length, (n) => n >= 6, 30_000, 'retries');
+    await eventually(
+      () => mes!.requests.length,
+      (n) => n >= 6,
+      30_000,
+      'retries',
+    );
     mes!.setDown(false);
-    await eventually(() => mes!.state.M00.count, (c) => c === 9, 30_000, 'delivered after outage');
-    const gaps = mes!.requests.slice(0, 6).map((r, i, all) => (i ? r.at - all[i - 1].at : 0)).slice(1);
+    await eventually(
+      () => mes!.state.M00.count,
+      (c) => c === 9,
+      30_000,
+      'delivered after outage',
+    );
+    const gaps = mes!.requests
+      .slice(0, 6)
+      .map((r, i, all) => (i ? r.at - all[i - 1].at : 0))
+      .slice(1);
     // The jitter is fixed at half the ceiling: 500 ms, then doubling, each gap a little
     // longer than its delay (the loop's own turns), never shorter.
     gaps.forEach((gap, i) => {
@@ -183,7 +251,12 @@ describe('uploader', () => {
       expect(gap).toBeLessThan(500 * 2 ** i + 500);
     });
     // The sandbox counts the value before its answer reaches the uploader.
-    await eventually(() => s.uploader.health.reachable, (r) => r === true, 30_000, 'reachable again');
+    await eventually(
+      () => s.uploader.health.reachable,
+      (r) => r === true,
+      30_000,
+      'reachable again',
+    );
   });
 
   it('dead-letters what the MES refuses without blocking the other machines', async () => {
@@ -192,11 +265,23 @@ describe('uploader', () => {
     for (const m of s.list) s.read(m, { count: 0 });
     for (const m of s.list) s.read(m, { count: 4 });
     s.uploader.start();
-    await eventually(() => s.outbox.deadLetters().length, (n) => n === 1, 30_000, 'dead letter');
-    await eventually(() => [mes!.state.M00.count, mes!.state.M02.count], (c) => c[0] === 4 && c[1] === 4, 30_000, 'others delivered');
+    await eventually(
+      () => s.outbox.deadLetters().length,
+      (n) => n === 1,
+      30_000,
+      'dead letter',
+    );
+    await eventually(
+      () => [mes!.state.M00.count, mes!.state.M02.count],
+      (c) => c[0] === 4 && c[1] === 4,
+      30_000,
+      'others delivered',
+    );
     expect(s.outbox.deadLetters()[0]).toMatchObject({ machine: 'M01', kind: 'counter', status: 400 });
     expect(s.outbox.deadLetters()[0].reason).toMatch(/M01/);
-    expect(log.lines('mes.dead_letter')).toEqual([expect.objectContaining({ machine: 'M01', kind: 'counter', rejection: 'unknown-machine', deadLetter: s.outbox.deadLetters()[0].id })]);
+    expect(log.lines('mes.dead_letter')).toEqual([
+      expect.objectContaining({ machine: 'M01', kind: 'counter', rejection: 'unknown-machine', deadLetter: s.outbox.deadLetters()[0].id }),
+    ]);
   });
 
   it('an unknown waste code is dead-lettered alone; the count and the other waste still arrive', async () => {
@@ -205,17 +290,42 @@ describe('uploader', () => {
     s.read('M00', { count: 0, 'waste:W1': 0, 'waste:W9': 0 });
     s.read('M00', { count: 50, 'waste:W1': 2, 'waste:W9': 3 });
     s.uploader.start();
-    await eventually(() => s.outbox.deadLetters(), (d) => d.length === 1, 30_000, 'dead letter');
-    await eventually(() => mes!.state.M00, (m) => m.count === 50 && m.waste.W1 === 2, 30_000, 'count and W1');
+    await eventually(
+      () => s.outbox.deadLetters(),
+      (d) => d.length === 1,
+      30_000,
+      'dead letter',
+    );
+    await eventually(
+      () => mes!.state.M00,
+      (m) => m.count === 50 && m.waste.W1 === 2,
+      30_000,
+      'count and W1',
+    );
     expect(s.outbox.deadLetters()[0].body).toEqual({ waste: [{ code: 'W9', quantity: 3 }] });
     expect(log.lines('counter.isolated')).toEqual([expect.objectContaining({ machine: 'M00', rejection: 'unknown-waste' })]);
     expect(log.lines('mes.dead_letter')[0]).toMatchObject({ machine: 'M00', rejection: 'unknown-waste' });
     // Later production and parameters still flow while W9 stays refused.
     s.read('M00', { count: 60, 'waste:W9': 4, 'param:temp': 31 });
-    await eventually(() => mes!.state.M00.count, (c) => c === 60, 30_000, 'later count');
-    await eventually(() => mes!.state.M00.parameters.temp, (t) => t === 31, 30_000, 'parameter');
+    await eventually(
+      () => mes!.state.M00.count,
+      (c) => c === 60,
+      30_000,
+      'later count',
+    );
+    await eventually(
+      () => mes!.state.M00.parameters.temp,
+      (t) => t === 31,
+      30_000,
+      'parameter',
+    );
     // W9 refused again at its new total: still one dead letter, now with the newest body.
-    await eventually(() => s.outbox.deadLetters(), (d) => JSON.stringify(d[0]?.body) === JSON.stringify({ waste: [{ code: 'W9', quantity: 4 }] }), 30_000, 'refreshed dead letter');
+    await eventually(
+      () => s.outbox.deadLetters(),
+      (d) => JSON.stringify(d[0]?.body) === JSON.stringify({ waste: [{ code: 'W9', quantity: 4 }] }),
+      30_000,
+      'refreshed dead letter',
+    );
     expect(s.outbox.deadLetters()).toHaveLength(1);
   });
 
@@ -235,7 +345,12 @@ describe('uploader', () => {
       30_000,
       'W1 delivered while the count keeps moving',
     );
-    await eventually(() => s.outbox.deadLetters(), (d) => d.length === 1 && d[0].reason.includes('W9'), 30_000, 'W9 dead-lettered');
+    await eventually(
+      () => s.outbox.deadLetters(),
+      (d) => d.length === 1 && d[0].reason.includes('W9'),
+      30_000,
+      'W9 dead-lettered',
+    );
   });
 
   it('a value refused for another reason than "not greater" is not taken as delivered', async () => {
@@ -245,7 +360,12 @@ describe('uploader', () => {
     s.read('M00', { count: 10, 'param:unknown': 1 });
     mes!.setFailNext(1, 503);
     s.uploader.start();
-    await eventually(() => mes!.state.M00.count, (c) => c === 10, 30_000, 'count delivered after all');
+    await eventually(
+      () => mes!.state.M00.count,
+      (c) => c === 10,
+      30_000,
+      'count delivered after all',
+    );
   });
 
   it('a proxy answering 404 or a redirect keeps the items queued, and they arrive later', async () => {
@@ -254,7 +374,12 @@ describe('uploader', () => {
     s.read('M00', { count: 7, running: false });
     mes!.setFailNext(3, 404);
     s.uploader.start();
-    await eventually(() => mes!.state.M00, (m) => m.count === 7 && m.startstop.length === 1, 30_000, 'delivered after the 404s');
+    await eventually(
+      () => mes!.state.M00,
+      (m) => m.count === 7 && m.startstop.length === 1,
+      30_000,
+      'delivered after the 404s',
+    );
     expect(s.outbox.deadLetters()).toEqual([]);
   });
 
@@ -264,7 +389,12 @@ describe('uploader', () => {
     s.read('M00', { count: 0 });
     s.read('M00', { count: 3 });
     s.uploader.start();
-    await eventually(() => mes!.state.M00.count, (c) => c === 3, 30_000, 'delivered');
+    await eventually(
+      () => mes!.state.M00.count,
+      (c) => c === 3,
+      30_000,
+      'delivered',
+    );
     expect(mes!.requests[0].at - started).toBeGreaterThanOrEqual(45_000);
   });
 
@@ -275,13 +405,23 @@ describe('uploader', () => {
     s.read('M00', { count: 500 });
     s.read('M00', { count: 510 });
     s.uploader.start();
-    await eventually(() => s.outbox.deadLetters().length, (n) => n === 1, 30_000, 'dead letter');
+    await eventually(
+      () => s.outbox.deadLetters().length,
+      (n) => n === 1,
+      30_000,
+      'dead letter',
+    );
     expect(s.outbox.deadLetters()[0].reason).toMatch(/shopfloor-gateway rebase M00/);
     expect(log.lines('mes.ahead')[0]).toMatchObject({ machine: 'M00', level: 50 });
     expect(log.lines('mes.dead_letter')[0]).toMatchObject({ machine: 'M00', rejection: 'not-greater' });
     for (const c of [511, 512, 513]) {
       s.read('M00', { count: c });
-      await eventually(() => s.outbox.deadLetters()[0].body, (b) => (b as { count: number }).count === c, 30_000, `refused ${c}`);
+      await eventually(
+        () => s.outbox.deadLetters()[0].body,
+        (b) => (b as { count: number }).count === c,
+        30_000,
+        `refused ${c}`,
+      );
     }
     expect(s.outbox.deadLetters()).toHaveLength(1);
   });
@@ -291,10 +431,20 @@ describe('uploader', () => {
     s.read('M00', { count: 1 });
     s.read('M00', { count: 2 });
     s.uploader.start();
-    await eventually(() => s.uploader.health.authProblem, (p) => p !== undefined, 30_000, 'auth problem');
+    await eventually(
+      () => s.uploader.health.authProblem,
+      (p) => p !== undefined,
+      30_000,
+      'auth problem',
+    );
     expect(s.uploader.health.authProblem).toMatch(/401/);
     // Time passes (warped): a single request now and then, never a stream of refused ones.
-    await eventually(() => mes!.requests.length, (n) => n >= 3, 30_000, 'later checks');
+    await eventually(
+      () => mes!.requests.length,
+      (n) => n >= 3,
+      30_000,
+      'later checks',
+    );
     const at = mes!.requests.map((r) => r.at);
     for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(15 * 60_000);
     expect(s.uploader.health.authProblem).not.toMatch(/wrong/);
@@ -306,10 +456,20 @@ describe('uploader', () => {
       s.read('M00', { running: true });
       s.read('M00', { running: false });
       s.uploader.start();
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0,
+        10_000,
+        'stop settled',
+      );
       s.read('M00', { running: true });
       s.uploader.wake();
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2, 10_000, 'start delivered');
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2,
+        10_000,
+        'start delivered',
+      );
     }
 
     it('a stop whose connection reset before the MES read it is found missing in its downtimes, sent again, and the start follows', async () => {
@@ -317,7 +477,10 @@ describe('uploader', () => {
       mes!.setResetNext(1, 'before');
       await stopThenStart(s);
       expect(recorded('M00')).toEqual([0, 1]);
-      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'delivered' }, { running: 1, outcome: 'delivered' }]);
+      expect(s.startStopHistory()).toEqual([
+        { running: 0, outcome: 'delivered' },
+        { running: 1, outcome: 'delivered' },
+      ]);
       expect(mes!.requests.filter((r) => r.path === '/api/downtimes')).toHaveLength(1);
     });
 
@@ -326,8 +489,14 @@ describe('uploader', () => {
       mes!.setResetNext(1, 'after');
       await stopThenStart(s);
       expect(recorded('M00')).toEqual([0, 1]);
-      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'verified' }, { running: 1, outcome: 'delivered' }]);
-      expect(s.timeline.transitions('M00', 0).map((t) => [t.running, t.sent, t.uncertain])).toEqual([[false, true, undefined], [true, true, undefined]]);
+      expect(s.startStopHistory()).toEqual([
+        { running: 0, outcome: 'verified' },
+        { running: 1, outcome: 'delivered' },
+      ]);
+      expect(s.timeline.transitions('M00', 0).map((t) => [t.running, t.sent, t.uncertain])).toEqual([
+        [false, true, undefined],
+        [true, true, undefined],
+      ]);
     });
 
     it('a start whose connection reset after the MES took it is found as the end of the downtime, not sent again', async () => {
@@ -335,11 +504,21 @@ describe('uploader', () => {
       await stopThenStart(s);
       s.read('M00', { running: false });
       s.uploader.wake();
-      await eventually(() => recorded('M00'), (r) => r.length === 3, 10_000, 'second stop');
+      await eventually(
+        () => recorded('M00'),
+        (r) => r.length === 3,
+        10_000,
+        'second stop',
+      );
       mes!.setResetNext(1, 'after');
       s.read('M00', { running: true });
       s.uploader.wake();
-      await eventually(() => s.startStopHistory(), (h) => h.length === 4, 10_000, 'second start settled');
+      await eventually(
+        () => s.startStopHistory(),
+        (h) => h.length === 4,
+        10_000,
+        'second start settled',
+      );
       expect(recorded('M00')).toEqual([0, 1, 0, 1]);
       expect(s.startStopHistory().at(-1)).toEqual({ running: 1, outcome: 'verified' });
     });
@@ -352,12 +531,27 @@ describe('uploader', () => {
       s.read('M00', { running: true });
       s.read('M00', { running: false });
       s.uploader.start();
-      await eventually(() => recorded('M00'), (r) => r.length === 1, 10_000, 'stop arrived');
+      await eventually(
+        () => recorded('M00'),
+        (r) => r.length === 1,
+        10_000,
+        'stop arrived',
+      );
       mes!.setDelay(0);
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0,
+        10_000,
+        'stop settled',
+      );
       s.read('M00', { running: true });
       s.uploader.wake();
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2, 10_000, 'start delivered');
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0 && mes!.state.M00.startstop.length >= 2,
+        10_000,
+        'start delivered',
+      );
       expect(recorded('M00')).toEqual([0, 1]);
       expect(s.startStopHistory().map((h) => h.outcome)).toEqual(['verified', 'delivered']);
       expect(s.uploader.stats.requests['startstop 0']).toBe(1);
@@ -372,7 +566,12 @@ describe('uploader', () => {
       s.read('M00', { running: true });
       s.read('M00', { running: false });
       s.uploader.start();
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0,
+        10_000,
+        'stop settled',
+      );
       expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }]);
       expect(log.lines('startstop.unverifiable')).toHaveLength(1);
       expect(mes!.requests.filter((r) => r.status === 500)).toHaveLength(4);
@@ -386,14 +585,32 @@ describe('uploader', () => {
       s.read('M00', { running: true });
       s.read('M00', { running: false });
       s.uploader.start();
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'stop settled');
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0,
+        10_000,
+        'stop settled',
+      );
       s.read('M00', { running: true });
       s.uploader.wake();
-      await eventually(() => recorded('M00'), (r) => r.length === 1, 10_000, 'start delivered');
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'queue empty');
+      await eventually(
+        () => recorded('M00'),
+        (r) => r.length === 1,
+        10_000,
+        'start delivered',
+      );
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0,
+        10_000,
+        'queue empty',
+      );
       // The old rule: the MES missed the stop, and the start after it is all it gets.
       expect(recorded('M00')).toEqual([1]);
-      expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'uncertain' }, { running: 1, outcome: 'delivered' }]);
+      expect(s.startStopHistory()).toEqual([
+        { running: 0, outcome: 'uncertain' },
+        { running: 1, outcome: 'delivered' },
+      ]);
       expect(log.lines('startstop.unverifiable')).toHaveLength(1);
       expect(mes!.requests.filter((r) => r.path === '/api/downtimes')).toHaveLength(1);
     });
@@ -435,7 +652,12 @@ describe('uploader', () => {
       });
       expect(sent.status).toBe(200);
       s.uploader.start();
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'settled');
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0,
+        10_000,
+        'settled',
+      );
       expect(recorded('M00')).toEqual([0]);
       expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'verified' }]);
     });
@@ -443,7 +665,12 @@ describe('uploader', () => {
     it('a transition marked by a process that died before it reached the MES is sent', async () => {
       const s = await markedStop();
       s.uploader.start();
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'settled');
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0,
+        10_000,
+        'settled',
+      );
       expect(recorded('M00')).toEqual([0]);
       expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'delivered' }]);
     });
@@ -454,12 +681,27 @@ describe('uploader', () => {
       s.read('M00', { running: true });
       s.read('M00', { running: false });
       s.uploader.start();
-      await eventually(() => s.uploader.stats.requests['startstop 0'] ?? 0, (n) => n >= 2, 10_000, 'refused connections');
+      await eventually(
+        () => s.uploader.stats.requests['startstop 0'] ?? 0,
+        (n) => n >= 2,
+        10_000,
+        'refused connections',
+      );
       // The status says why, by the transport error's code.
       expect(s.uploader.health).toMatchObject({ reachable: false, lastErrorCode: 'ECONNREFUSED', lastError: expect.stringContaining('ECONNREFUSED') });
       await back();
-      await eventually(() => mes!.state.M00.startstop.length, (n) => n >= 1, 10_000, 'stop delivered');
-      await eventually(() => s.outbox.lanes(), (l) => l.length === 0, 10_000, 'queue empty');
+      await eventually(
+        () => mes!.state.M00.startstop.length,
+        (n) => n >= 1,
+        10_000,
+        'stop delivered',
+      );
+      await eventually(
+        () => s.outbox.lanes(),
+        (l) => l.length === 0,
+        10_000,
+        'queue empty',
+      );
       expect(recorded('M00')).toEqual([0]);
       expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'delivered' }]);
     });
@@ -477,7 +719,12 @@ describe('uploader', () => {
         for (const m of s.list) s.read(m, { count: 0 });
         for (const m of s.list) s.read(m, { count: 1 });
         s.uploader.start();
-        await eventually(() => mes!.requests.length, (n) => n >= machinesNeeded, 60_000, 'all sent');
+        await eventually(
+          () => mes!.requests.length,
+          (n) => n >= machinesNeeded,
+          60_000,
+          'all sent',
+        );
         expect(mes!.requests.filter((r) => r.status === 429)).toEqual([]);
         expect(mes!.busiestMinute()).toBeLessThanOrEqual(perMinute);
         // Flat out means the budget is used, not starved: the busiest minute is nearly full.
@@ -502,7 +749,12 @@ describe('uploader', () => {
       s.read('M00', { count: 5 });
       mes!.setFailNext(1, 429, { 'retry-after': '99999' });
       s.uploader.start();
-      await eventually(() => mes!.state.M00.count, (c) => c === 5, 10_000, 'delivered after the pause');
+      await eventually(
+        () => mes!.state.M00.count,
+        (c) => c === 5,
+        10_000,
+        'delivered after the pause',
+      );
       const [limited, next] = mes!.requests;
       expect(limited.status).toBe(429);
       expect(next.at - limited.at).toBeGreaterThanOrEqual(15 * MIN);
@@ -511,7 +763,12 @@ describe('uploader', () => {
       expect(saved[0] - limited.at).toBeLessThan(15 * MIN + 1000);
       expect(log.lines.filter((l) => l.event === 'mes.pause_capped')).toMatchObject([{ askedMs: 99_999_000, pausedMs: 15 * MIN }]);
       // The answer after the pause ends it for the status page.
-      await eventually(() => s.uploader.health.rateLimit, (p) => p === undefined, 10_000, 'pause cleared');
+      await eventually(
+        () => s.uploader.health.rateLimit,
+        (p) => p === undefined,
+        10_000,
+        'pause cleared',
+      );
     });
 
     it('shows a cut pause while it lasts: since, until and what the MES asked', async () => {
@@ -530,7 +787,12 @@ describe('uploader', () => {
       s.read('M00', { count: 0 });
       s.read('M00', { count: 3 });
       s.uploader.start();
-      await eventually(() => mes!.state.M00.count, (c) => c === 3, 10_000, 'delivered');
+      await eventually(
+        () => mes!.state.M00.count,
+        (c) => c === 3,
+        10_000,
+        'delivered',
+      );
       expect(mes!.requests[0].at - started).toBeGreaterThanOrEqual(15 * MIN);
       expect(mes!.requests[0].at - started).toBeLessThan(16 * MIN);
     });
@@ -541,7 +803,12 @@ describe('uploader', () => {
       s.read('M00', { count: 4 });
       mes!.setFailNext(2, 429, { 'retry-after': 'abc' });
       s.uploader.start();
-      await eventually(() => mes!.state.M00.count, (c) => c === 4, 10_000, 'delivered');
+      await eventually(
+        () => mes!.state.M00.count,
+        (c) => c === 4,
+        10_000,
+        'delivered',
+      );
       const at = mes!.requests.map((r) => r.at);
       expect(at).toHaveLength(3);
       for (const gap of [at[1] - at[0], at[2] - at[1]]) {

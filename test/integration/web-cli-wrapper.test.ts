@@ -20,13 +20,7 @@ describe('the installed CLI wrapper', () => {
     const marker = join(dir, 'executed');
     writeFileSync(
       join(etc, 'secrets.env'),
-      [
-        '# comment',
-        `PRODSMART_API_SECRET=Xy7$Qa;touch ${marker}&1`,
-        'PRODSMART_API_KEY="quoted key"',
-        'not a key=ignored',
-        '',
-      ].join('\n'),
+      ['# comment', `PRODSMART_API_SECRET=Xy7$Qa;touch ${marker}&1`, 'PRODSMART_API_KEY="quoted key"', 'not a key=ignored', ''].join('\n'),
     );
     // The "CLI": prints what it got.
     const cli = join(app, 'bin', 'shopfloor-gateway.js');

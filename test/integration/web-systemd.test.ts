@@ -57,7 +57,15 @@ describe('systemd unit', () => {
   });
 
   it('is hardened, yet lets serial ports open and the web server listen', () => {
-    for (const key of ['NoNewPrivileges', 'ProtectHome', 'PrivateTmp', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectControlGroups']) {
+    for (const key of [
+      'NoNewPrivileges',
+      'ProtectHome',
+      'PrivateTmp',
+      'ProtectKernelTunables',
+      'ProtectKernelModules',
+      'ProtectKernelLogs',
+      'ProtectControlGroups',
+    ]) {
       expect(service[key], key).toEqual(['yes']);
     }
     expect(service.ProtectSystem).toEqual(['strict']);

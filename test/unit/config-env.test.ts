@@ -54,7 +54,15 @@ describe('${ENV} in configuration values', () => {
   it('reports a variable that is not set at its position, by name, once', () => {
     const f = configFixture({ 'devices/press.yaml': withPort('${PLC_PORT}') });
     expect(problems(f)).toEqual([
-      { code: 'SFG_CONFIG_ENV_UNSET', variable: 'PLC_PORT', file: f.path('devices/press.yaml'), line: 5, column: 9, path: 'connection.port', message: 'environment variable PLC_PORT is not set' },
+      {
+        code: 'SFG_CONFIG_ENV_UNSET',
+        variable: 'PLC_PORT',
+        file: f.path('devices/press.yaml'),
+        line: 5,
+        column: 9,
+        path: 'connection.port',
+        message: 'environment variable PLC_PORT is not set',
+      },
     ]);
   });
 

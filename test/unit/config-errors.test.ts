@@ -21,7 +21,12 @@ describe('config error messages', () => {
   it('lists the valid keys when no key is close to the unknown one', () => {
     const f = configFixture({ 'devices/press.yaml': validDevice.replace('host: 10.0.0.50', 'host: 10.0.0.50\n  flavour: vanilla') });
     expect(problems(f)).toEqual([
-      expect.objectContaining({ line: 5, column: 3, path: 'connection.flavour', message: expect.stringMatching(/unknown key "flavour", expected one of host, port, unitId/) }),
+      expect.objectContaining({
+        line: 5,
+        column: 3,
+        path: 'connection.flavour',
+        message: expect.stringMatching(/unknown key "flavour", expected one of host, port, unitId/),
+      }),
     ]);
   });
 
@@ -43,7 +48,11 @@ describe('config error messages', () => {
 
   it('reports an unknown protocol with the known ones', () => {
     const f = configFixture({ 'devices/press.yaml': validDevice.replace('protocol: modbus-tcp', 'protocol: modbus') });
-    expect(problems(f)[0]).toMatchObject({ line: 2, path: 'protocol', message: expect.stringContaining('expected one of modbus-tcp, modbus-rtu-over-tcp, modbus-rtu, opcua, mqtt, got "modbus"') });
+    expect(problems(f)[0]).toMatchObject({
+      line: 2,
+      path: 'protocol',
+      message: expect.stringContaining('expected one of modbus-tcp, modbus-rtu-over-tcp, modbus-rtu, opcua, mqtt, got "modbus"'),
+    });
   });
 
   it('reports a missing key at the mapping that lacks it', () => {

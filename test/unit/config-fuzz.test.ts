@@ -23,16 +23,65 @@ const env = { S7_OPCUA_USER: 'u', S7_OPCUA_PASSWORD: 'p', MQTT_PASSWORD: 'p', NU
 
 /** What YAML and the loader give meaning to, so mutations reach the interesting paths. */
 const tokens = [
-  '\n', '  ', ': ', '- ', '{', '}', '[', ']', ',', '&a ', '*a', '<<: *a', '<<: 5', '!!binary ', '!!map ', '"', "'", '# ', '${NUM}', '${', '${UNSET}',
-  '\u0000', '\t', '%YAML 1.2\n---\n', '---\n', '...\n', '? ', '|\n', '>\n', 'null', '~', '1e12', '-1', '0x1F', '.inf', '\ufeff', 'é', '\ud800',
-  'https://k:s@h', 'opc.tcp://u:p@h:4840', '3e9', '1e12',
+  '\n',
+  '  ',
+  ': ',
+  '- ',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  '&a ',
+  '*a',
+  '<<: *a',
+  '<<: 5',
+  '!!binary ',
+  '!!map ',
+  '"',
+  "'",
+  '# ',
+  '${NUM}',
+  '${',
+  '${UNSET}',
+  '\u0000',
+  '\t',
+  '%YAML 1.2\n---\n',
+  '---\n',
+  '...\n',
+  '? ',
+  '|\n',
+  '>\n',
+  'null',
+  '~',
+  '1e12',
+  '-1',
+  '0x1F',
+  '.inf',
+  '\ufeff',
+  'é',
+  '\ud800',
+  'https://k:s@h',
+  'opc.tcp://u:p@h:4840',
+  '3e9',
+  '1e12',
 ];
 /** Nesting far beyond any real file, up to where the YAML parser itself runs out of stack. */
-const nesting = fc.integer({ min: 50, max: 3000 }).chain((n) => fc.constantFrom('['.repeat(n), '{a: '.repeat(n), Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k:\n`).join('')));
+const nesting = fc
+  .integer({ min: 50, max: 3000 })
+  .chain((n) => fc.constantFrom('['.repeat(n), '{a: '.repeat(n), Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k:\n`).join('')));
 
 const mutation = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 30 }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...tokens) }, { weight: 2, arbitrary: fc.string({ maxLength: 8 }) }, { weight: 1, arbitrary: nesting }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.oneof(
+      { weight: 5, arbitrary: fc.constantFrom(...tokens) },
+      { weight: 2, arbitrary: fc.string({ maxLength: 8 }) },
+      { weight: 1, arbitrary: nesting },
+    ),
+  }),
   fc.record({ kind: fc.constant('byte' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant('repeat' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 200 }), times: fc.integer({ min: 2, max: 50 }) }),
 );
@@ -98,7 +147,34 @@ describe('configuration loader under arbitrary input', () => {
 
   it('random documents of device-file keys load or are refused with located problems', () => {
     const f = configFixture({});
-    const key = fc.constantFrom('device', 'protocol', 'connection', 'machines', 'code', 'count', 'area', 'address', 'type', 'host', 'port', 'nodeId', 'topic', 'path', 'map', 'default', 'waste', 'source', 'stopReason', 'running', 'parameters', 'bit', 'url', 'endpointUrl', 'pollIntervalMs', 'password');
+    const key = fc.constantFrom(
+      'device',
+      'protocol',
+      'connection',
+      'machines',
+      'code',
+      'count',
+      'area',
+      'address',
+      'type',
+      'host',
+      'port',
+      'nodeId',
+      'topic',
+      'path',
+      'map',
+      'default',
+      'waste',
+      'source',
+      'stopReason',
+      'running',
+      'parameters',
+      'bit',
+      'url',
+      'endpointUrl',
+      'pollIntervalMs',
+      'password',
+    );
     const leaf = fc.oneof(
       fc.constantFrom('modbus-tcp', 'mqtt', 'opcua', 'modbus-rtu', 'holding', 'coil', 'uint32', 'bool', 'ns=3;s=X', 'a/b', '${NUM}', 'P\u0000'),
       fc.integer(),
@@ -120,9 +196,15 @@ describe('configuration loader under arbitrary input', () => {
   it('random bytes and text are refused with located problems', () => {
     const f = configFixture({});
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b)), fc.string({ unit: 'binary', maxLength: 400 })), (input) => {
-        loadsOrExplains(f, input);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b)),
+          fc.string({ unit: 'binary', maxLength: 400 }),
+        ),
+        (input) => {
+          loadsOrExplains(f, input);
+        },
+      ),
       { numRuns: 50 },
     );
   });

@@ -131,14 +131,27 @@ describe('loadConfig', () => {
   it('says an empty file is empty', () => {
     const f = configFixture({ 'devices/press.yaml': '# nothing yet\n' });
     expect(problems(f)).toEqual([
-      { code: 'SFG_CONFIG_YAML', file: f.path('devices/press.yaml'), line: 1, column: 1, path: '', message: 'the file is empty; expected a device (device, protocol, connection, machines)' },
+      {
+        code: 'SFG_CONFIG_YAML',
+        file: f.path('devices/press.yaml'),
+        line: 1,
+        column: 1,
+        path: '',
+        message: 'the file is empty; expected a device (device, protocol, connection, machines)',
+      },
     ]);
   });
 
   it('places a YAML syntax error at its line and column', () => {
     const f = configFixture({ 'devices/press.yaml': validDevice.replace('type: uint32 }', 'type: uint32') });
     expect(problems(f)).toEqual([
-      expect.objectContaining({ code: 'SFG_CONFIG_YAML', file: f.path('devices/press.yaml'), line: 8, column: 1, message: expect.stringMatching(/^YAML syntax error: /) }),
+      expect.objectContaining({
+        code: 'SFG_CONFIG_YAML',
+        file: f.path('devices/press.yaml'),
+        line: 8,
+        column: 1,
+        message: expect.stringMatching(/^YAML syntax error: /),
+      }),
     ]);
   });
 

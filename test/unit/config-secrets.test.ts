@@ -29,7 +29,14 @@ describe('credentials in URLs', () => {
   it('refuses key:secret@ in prodsmart.baseUrl, saying where they belong, without showing them', async () => {
     const f = configFixture(gatewayWith('https://KEY123:SECRET456@app.prodsmart.com'));
     expect(problems(f, env)).toEqual([
-      { code: 'SFG_CONFIG_SCHEMA', file: f.gatewayFile, line: 2, column: 12, path: 'prodsmart.baseUrl', message: 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}' },
+      {
+        code: 'SFG_CONFIG_SCHEMA',
+        file: f.gatewayFile,
+        line: 2,
+        column: 12,
+        path: 'prodsmart.baseUrl',
+        message: 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}',
+      },
     ]);
     const io = captureOutput();
     process.env.KEY = 'k';
@@ -101,7 +108,7 @@ describe('a secret written in clear in a file others can read', () => {
     expect(JSON.stringify(warnings)).not.toContain('Pw0rd');
   });
 
-  it('counts a group as other users unless it is the gateway\'s own, and keeps the group\'s read when the gateway does not own the file', () => {
+  it("counts a group as other users unless it is the gateway's own, and keeps the group's read when the gateway does not own the file", () => {
     const f = configFixture({ 'devices/press.yaml': validDevice });
     const file = f.gatewayFile;
     const { uid, gid } = statSync(file);
@@ -112,11 +119,14 @@ describe('a secret written in clear in a file others can read', () => {
     expect(readableSecretWarnings(secrets, { uid, gid: gid + 1 })).toEqual([warning(file, 'prodsmart.auth.apiSecret')]);
     chmodSync(file, 0o644);
     expect(readableSecretWarnings(secrets, { uid: uid + 1, gid })).toEqual([
-      { ...warning(file, 'prodsmart.auth.apiSecret'), message: `${file}: holds a secret in clear (prodsmart.auth.apiSecret) and is readable by other users; run: chmod 640 ${file}` },
+      {
+        ...warning(file, 'prodsmart.auth.apiSecret'),
+        message: `${file}: holds a secret in clear (prodsmart.auth.apiSecret) and is readable by other users; run: chmod 640 ${file}`,
+      },
     ]);
   });
 
-  it('is no warning once the file is the owner\'s only, or when the secret is an ${ENV} reference', () => {
+  it("is no warning once the file is the owner's only, or when the secret is an ${ENV} reference", () => {
     const owner = configFixture({ 'devices/press.yaml': validDevice });
     chmodSync(owner.gatewayFile, 0o600);
     expect(loadConfig(owner.gatewayFile, { env: {} }).warnings).toEqual([]);

@@ -20,7 +20,7 @@ describe('GatewayError', () => {
 });
 
 describe('errorCode', () => {
-  it('reads the code of ours, undici\'s and Node\'s errors, and nothing else', () => {
+  it("reads the code of ours, undici's and Node's errors, and nothing else", () => {
     expect(errorCode(new GatewayError('SFG_USAGE', 'x'))).toBe('SFG_USAGE');
     expect(errorCode(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('ECONNREFUSED');
     for (const other of [new Error('plain'), 'text', null, undefined, { code: 5 }, { code: '' }]) expect(errorCode(other)).toBeUndefined();

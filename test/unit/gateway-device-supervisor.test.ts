@@ -94,8 +94,18 @@ describe('device supervisor', () => {
     expect(s.adapter('c')[0].started).toBe(1);
     expect(s.adapter('d')[0].stopped).toBe(1);
     expect(s.supervisor.statuses().map((d) => d.id)).toEqual(['a', 'b', 'c']);
-    expect(s.lines().filter((l) => l.event === 'device.restarted').map((l) => l.device)).toEqual(['b']);
-    expect(s.lines().filter((l) => l.event === 'device.removed').map((l) => l.device)).toEqual(['d']);
+    expect(
+      s
+        .lines()
+        .filter((l) => l.event === 'device.restarted')
+        .map((l) => l.device),
+    ).toEqual(['b']);
+    expect(
+      s
+        .lines()
+        .filter((l) => l.event === 'device.removed')
+        .map((l) => l.device),
+    ).toEqual(['d']);
   });
 
   it('a reload with nothing changed restarts nothing', async () => {
@@ -151,7 +161,9 @@ describe('device supervisor', () => {
       ['NaN', 60],
       ['out of range: -5', 1],
     ]);
-    expect(s.supervisor.statuses()[0].signalErrors).toEqual([{ machine: 'M-a', signal: 'count', count: 62, lastMessage: 'out of range: -5', lastAt: s.clock.now() }]);
+    expect(s.supervisor.statuses()[0].signalErrors).toEqual([
+      { machine: 'M-a', signal: 'count', count: 62, lastMessage: 'out of range: -5', lastAt: s.clock.now() },
+    ]);
   });
 
   it('each signal is throttled on its own', async () => {

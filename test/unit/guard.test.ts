@@ -250,13 +250,15 @@ describe('guard plausibility (issue 7: phantom wraps, torn reads)', () => {
         const made = Math.floor(rnd() * 8);
         produced += made;
         const p = rnd();
-        if (p < 0.003) counter = made; // reset, then this second's parts
+        if (p < 0.003)
+          counter = made; // reset, then this second's parts
         else counter = (counter + made) % 65536;
         const q = rnd();
         let read = counter;
         if (q < 0.01) read = 0;
         else if (q < 0.02) read = 65535;
-        else if (q < 0.03) read = counter ^ 0xff00; // a torn high byte
+        else if (q < 0.03)
+          read = counter ^ 0xff00; // a torn high byte
         else if (q < 0.04) read = (counter + 1000 + Math.floor(rnd() * 60000)) % 65536;
         const step = stepGuard(state, read, i * 1000, opts);
         expect(step.state.total).toBeGreaterThanOrEqual(state.total);

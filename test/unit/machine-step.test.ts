@@ -2,15 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/core/values.js';
 import { deviceSchema, type MachineConfig } from '../../src/config/schema.js';
 import { MachineProcessor } from '../../src/machine/processor.js';
-import {
-  checkReadings,
-  machineRules,
-  SEEN_PERSIST_MS,
-  stepMachine,
-  tickMachine,
-  type MachineSnapshot,
-  type TimedValue,
-} from '../../src/machine/step.js';
+import { checkReadings, machineRules, SEEN_PERSIST_MS, stepMachine, tickMachine, type MachineSnapshot, type TimedValue } from '../../src/machine/step.js';
 import type { CounterState, MachineOperation, MachineStore, StoredMachine } from '../../src/machine/store.js';
 
 const count = { area: 'holding', address: 0, type: 'uint16' } as const;
@@ -56,7 +48,13 @@ function snapshot(s: Partial<StoredMachine> = {}, values: Record<string, TimedVa
 /** What the Modbus adapter gives a reading of a uint16 register. */
 const u16 = { rollover: 2 ** 16 };
 
-const reading = (signal: string, value: Reading['value'], at: number, extra: Partial<Reading> = {}): Reading => ({ machine: 'M1', signal, value, at, ...extra });
+const reading = (signal: string, value: Reading['value'], at: number, extra: Partial<Reading> = {}): Reading => ({
+  machine: 'M1',
+  signal,
+  value,
+  at,
+  ...extra,
+});
 
 /** checkReadings then stepMachine, as the processor runs them. */
 function step(snap: MachineSnapshot, readings: Reading[], now = readings.at(-1)?.at ?? 0, r = rules) {
@@ -70,7 +68,9 @@ describe('the machine step (pure: no SQLite, no clock, no logger)', () => {
   it('a counter seen for the first time starts at its raw value (or 0) and queues nothing to send', () => {
     const r = step(snapshot(), [reading('count', 500, 1000)]);
     expect(r.operations).toEqual([{ kind: 'counter.insert', machine: 'M1', signal: 'count', lastRaw: 500, total: 500, source: countSource, at: 1000 }]);
-    expect(r.events).toEqual([{ machine: 'M1', message: 'counter first seen', fields: { event: 'counter.first_seen', signal: 'count', raw: 500, total: 500 } }]);
+    expect(r.events).toEqual([
+      { machine: 'M1', message: 'counter first seen', fields: { event: 'counter.first_seen', signal: 'count', raw: 500, total: 500 } },
+    ]);
     const zero = step(snapshot(), [reading('count', 500, 1000)], 1000, machineRules(config({ initialCount: 'zero' })));
     expect(zero.operations[0]).toMatchObject({ kind: 'counter.insert', lastRaw: 500, total: 0 });
   });
@@ -100,7 +100,9 @@ describe('the machine step (pure: no SQLite, no clock, no logger)', () => {
     // An MQTT counter (2^32 unless configured): near the top, then past it.
     const mqtt = snapshot({ counters: { count: stored(2 ** 32 - 2, 100) } });
     expect(step(mqtt, [reading('count', 1, 1000, { rollover: 2 ** 32 })]).operations[0]).toMatchObject({ state: { total: 103 } });
-    expect(step(mqtt, [reading('count', 2 ** 32, 1000, { rollover: 2 ** 32 })]).bad[0].message).toBe("count 4294967296 is beyond the counter's range (0 to 4294967295)");
+    expect(step(mqtt, [reading('count', 2 ** 32, 1000, { rollover: 2 ** 32 })]).bad[0].message).toBe(
+      "count 4294967296 is beyond the counter's range (0 to 4294967295)",
+    );
     // No rollover (a float or 64-bit source): the fall is held as a possible reset.
     expect(step(snap, [reading('count', 3, 1000)]).operations[0]).toMatchObject({ state: { total: 70000, held: { kind: 'fall' } } });
     // A counter module that wraps at 10000, whatever the register type.
@@ -113,7 +115,9 @@ describe('the machine step (pure: no SQLite, no clock, no logger)', () => {
   it('an unchanged read is written only once SEEN_PERSIST_MS passed since the stored one', () => {
     const snap = snapshot({ counters: { count: stored(100, 100, 0) } });
     expect(step(snap, [reading('count', 100, SEEN_PERSIST_MS - 1)]).operations).toEqual([]);
-    expect(step(snap, [reading('count', 100, SEEN_PERSIST_MS)]).operations).toEqual([{ kind: 'counter.seen', machine: 'M1', signal: 'count', at: SEEN_PERSIST_MS }]);
+    expect(step(snap, [reading('count', 100, SEEN_PERSIST_MS)]).operations).toEqual([
+      { kind: 'counter.seen', machine: 'M1', signal: 'count', at: SEEN_PERSIST_MS },
+    ]);
     // The seen time moves on within the batch: the next unchanged read is not written again.
     const twice = step(snap, [reading('count', 100, SEEN_PERSIST_MS), reading('count', 100, SEEN_PERSIST_MS + 5000)]);
     expect(ops('counter.seen', twice.operations)).toHaveLength(1);
@@ -136,13 +140,18 @@ describe('the machine step (pure: no SQLite, no clock, no logger)', () => {
     const snap = snapshot({ counters: { count: stored(4030, 4030) } });
     const replay = step(snap, [reading('count', 4010, 1000, { redelivered: true })]);
     expect(replay.operations).toEqual([]);
-    expect(replay.events).toEqual([{ machine: 'M1', message: 'counter replay ignored', fields: { event: 'counter.replay', signal: 'count', raw: 4010, lastRaw: 4030 } }]);
+    expect(replay.events).toEqual([
+      { machine: 'M1', message: 'counter replay ignored', fields: { event: 'counter.replay', signal: 'count', raw: 4010, lastRaw: 4030 } },
+    ]);
     expect(step(snap, [reading('count', 4040, 1000, { redelivered: true })]).operations[0]).toMatchObject({ state: { total: 4040 } });
   });
 
   it('a count of -5, 112.5, beyond its range or not a number is a bad value: shown, never stepped; scale noise is rounded', () => {
     const snap = snapshot({ counters: { count: stored(100, 100) } }, { count: { value: 100, at: 0 } });
-    const r = step(snap, [-5, 112.5, 65536, Number.NaN, 'x'].map((v, i) => reading('count', v, 1000 * (i + 1), u16)));
+    const r = step(
+      snap,
+      [-5, 112.5, 65536, Number.NaN, 'x'].map((v, i) => reading('count', v, 1000 * (i + 1), u16)),
+    );
     expect(r.bad.map((b) => b.message)).toEqual([
       'count is negative: -5',
       'count is not a whole number: 112.5',
@@ -175,7 +184,9 @@ describe('the machine step (pure: no SQLite, no clock, no logger)', () => {
     const snap = snapshot({ runState: running }, { stopReason: { value: 2, at: 500 } });
     // The batch's time (when it was taken in) is the time of the transition.
     const r = step(snap, [reading('running', false, 900)], 1000);
-    expect(ops('runState', r.operations)).toMatchObject([{ kind: 'runState', machine: 'M1', state: { reported: { running: false, type: 'Setup', since: 1000 } } }]);
+    expect(ops('runState', r.operations)).toMatchObject([
+      { kind: 'runState', machine: 'M1', state: { reported: { running: false, type: 'Setup', since: 1000 } } },
+    ]);
     expect(ops('startStop', r.operations)).toEqual([{ kind: 'startStop', machine: 'M1', transition: { running: 0, type: 'Setup', at: 1000 }, at: 1000 }]);
     expect(r.events).toEqual([{ machine: 'M1', message: 'machine stopped', fields: { event: 'machine.stopped', type: 'Setup', at: 1000 } }]);
     // Still running: the state is as stored, nothing to write.
@@ -187,7 +198,9 @@ describe('the machine step (pure: no SQLite, no clock, no logger)', () => {
     const snap = snapshot({ runState: { reported: { running: true, since: 0 }, lastCountMoveAt: 1000 } }, { running: { value: true, at: 1000 } });
     expect(tickMachine(snap, idle, 30_000, false).operations).toEqual([]);
     const live = tickMachine(snap, idle, 31_000, true);
-    expect(ops('startStop', live.operations)).toEqual([{ kind: 'startStop', machine: 'M1', transition: { running: 0, type: 'Maintenance', at: 31_000 }, at: 31_000 }]);
+    expect(ops('startStop', live.operations)).toEqual([
+      { kind: 'startStop', machine: 'M1', transition: { running: 0, type: 'Maintenance', at: 31_000 }, at: 31_000 },
+    ]);
     // A count that moved in the batch is no idle machine.
     const moving = step({ ...snap, counters: { count: stored(10, 10, 29_000) } }, [reading('count', 11, 30_000)], 30_000, idle);
     expect(ops('startStop', moving.operations)).toEqual([]);

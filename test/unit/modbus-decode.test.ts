@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { modbusTypes } from '../../src/config/schema.js';
-import { decode, decodeAt, describeSource, encode, formatRaw, span, typeOf, typeRollover, wordCount, type ModbusType } from '../../src/adapters/modbus/decode.js';
+import {
+  decode,
+  decodeAt,
+  describeSource,
+  encode,
+  formatRaw,
+  span,
+  typeOf,
+  typeRollover,
+  wordCount,
+  type ModbusType,
+} from '../../src/adapters/modbus/decode.js';
 import { source } from '../helpers/modbus-harness.js';
 
 const reg = (type: string, extra: Record<string, unknown> = {}) => source({ area: 'holding', address: 0, type, ...extra });
@@ -91,9 +102,7 @@ describe('types and sizes', () => {
 
   it('describes sources and raw data as a technician writes them', () => {
     expect(describeSource(reg('uint32'))).toBe('holding 0 uint32');
-    expect(describeSource(source({ area: 'input', address: 4, type: 'float32', wordOrder: 'little', scale: 0.1 }))).toBe(
-      'input 4 float32 little scale 0.1',
-    );
+    expect(describeSource(source({ area: 'input', address: 4, type: 'float32', wordOrder: 'little', scale: 0.1 }))).toBe('input 4 float32 little scale 0.1');
     expect(describeSource(reg('bool', { bit: 3 }))).toBe('holding 0 bool bit 3');
     expect(describeSource(source({ area: 'coil', address: 2 }))).toBe('coil 2 bool');
     expect(formatRaw([0x0001, 0x86a0])).toBe('0001 86a0');
@@ -161,7 +170,7 @@ describe('encode is the inverse of decode', () => {
 });
 
 describe('typeRollover', () => {
-  it('a counter wraps at its integer type\'s range; a register without a type is a uint16; bits, floats and 64-bit never wrap', () => {
+  it("a counter wraps at its integer type's range; a register without a type is a uint16; bits, floats and 64-bit never wrap", () => {
     expect(typeRollover(source({ area: 'holding', address: 0 }))).toBe(65536);
     expect(typeRollover(source({ area: 'input', address: 0 }))).toBe(65536);
     expect(typeRollover(reg('uint16'))).toBe(65536);

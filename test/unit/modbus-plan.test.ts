@@ -45,10 +45,7 @@ describe('planReads', () => {
     expect(ranges(blocks)).toEqual(['holding 0+1', 'holding 124+2']);
     // A uint64 ending exactly at the limit fits.
     expect(ranges(planReads([sig('holding', 0), sig('holding', 121, { type: 'uint64' })], 200).blocks)).toEqual(['holding 0+125']);
-    expect(ranges(planReads([sig('holding', 0), sig('holding', 122, { type: 'float64' })], 200).blocks)).toEqual([
-      'holding 0+1',
-      'holding 122+4',
-    ]);
+    expect(ranges(planReads([sig('holding', 0), sig('holding', 122, { type: 'float64' })], 200).blocks)).toEqual(['holding 0+1', 'holding 122+4']);
   });
 
   it('never splits a 32- or 64-bit value across two requests, whatever the layout and gap', () => {
@@ -83,9 +80,7 @@ describe('planReads', () => {
     expect(ranges(blocks)).toEqual(['holding 5+1']);
     expect(blocks[0].signals).toHaveLength(3);
     expect(ranges(planReads([sig('holding', 10, { type: 'uint32' }), sig('holding', 11)], 0).blocks)).toEqual(['holding 10+2']);
-    expect(ranges(planReads([sig('holding', 10, { type: 'uint64' }), sig('holding', 11, { type: 'uint32' })], 0).blocks)).toEqual([
-      'holding 10+4',
-    ]);
+    expect(ranges(planReads([sig('holding', 10, { type: 'uint64' }), sig('holding', 11, { type: 'uint32' })], 0).blocks)).toEqual(['holding 10+4']);
   });
 
   it('keeps areas apart, in a fixed order, whatever the input order', () => {

@@ -48,7 +48,9 @@ describe('mqtt client options', () => {
   it('names an unreadable CA file', () => {
     const device = mqttDevice({ url: 'mqtts://broker:8883', ca: '/nonexistent/ca.pem' }, machines);
     expect(() => clientOptions(device, 'gateway')).toThrow(/^cannot read CA file \/nonexistent\/ca.pem: ENOENT/);
-    expect(() => clientOptions(device, 'gateway')).toThrow(expect.objectContaining({ code: 'SFG_MQTT_CA_UNREADABLE', cause: expect.objectContaining({ code: 'ENOENT' }) }));
+    expect(() => clientOptions(device, 'gateway')).toThrow(
+      expect.objectContaining({ code: 'SFG_MQTT_CA_UNREADABLE', cause: expect.objectContaining({ code: 'ENOENT' }) }),
+    );
   });
 
   it('drops credentials from URLs it shows', () => {

@@ -21,8 +21,18 @@ describe('bare payloads', () => {
 
   it('reads run/stop words case-insensitively', () => {
     const cases: [string, boolean][] = [
-      ['ON', true], ['off', false], ['true', true], ['False', false], ['1', true], ['0', false],
-      ['RUN', true], ['Stop', false], ['running', true], ['STOPPED', false], ['"on"', true], ['2', true],
+      ['ON', true],
+      ['off', false],
+      ['true', true],
+      ['False', false],
+      ['1', true],
+      ['0', false],
+      ['RUN', true],
+      ['Stop', false],
+      ['running', true],
+      ['STOPPED', false],
+      ['"on"', true],
+      ['2', true],
     ];
     for (const [text, expected] of cases) expect(value(decode(text, 'running')), text).toBe(expected);
   });

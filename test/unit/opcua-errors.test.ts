@@ -12,7 +12,7 @@ const failure = (message: string, connection: Record<string, unknown> = {}) => c
 const explain = (message: string, connection: Record<string, unknown> = {}) => failure(message, connection).message;
 
 describe('connectError', () => {
-  it('gives each kind of failure its code, with node-opcua\'s error as the cause', () => {
+  it("gives each kind of failure its code, with node-opcua's error as the cause", () => {
     const cases: [string, string][] = [
       ['server Certificate verification failed with err BadCertificateUntrusted (0x801a0000)', 'SFG_OPCUA_SERVER_UNTRUSTED'],
       ['server Certificate verification failed with err BadCertificateTimeInvalid (0x80140000)', 'SFG_OPCUA_SERVER_CERT_REJECTED'],
@@ -47,20 +47,20 @@ describe('connectError', () => {
   it('tells where the gateway certificate is when the server refuses it', () => {
     expect(explain('OpenSecureChannel failed BadSecurityChecksFailed', { securityMode: 'Sign' })).toBe(
       `OPC UA server ${url} rejected the gateway's certificate (BadSecurityChecksFailed): ` +
-        'trust /var/lib/gw/state/line1-opcua/pki/own/certs/client_certificate.pem in the server\'s certificate settings',
+        "trust /var/lib/gw/state/line1-opcua/pki/own/certs/client_certificate.pem in the server's certificate settings",
     );
   });
 
-  it('keeps only the socket error of node-opcua\'s advice, in words and on one line', () => {
+  it("keeps only the socket error of node-opcua's advice, in words and on one line", () => {
     const nodeOpcua = `The connection cannot be established with server ${url} .\nPlease check that the server is up and running or your network configuration.\nErr = (connect ECONNREFUSED 10.0.0.60:4840)`;
     const refused = `cannot connect to OPC UA server ${url}: connection refused (ECONNREFUSED): the server is not running or listens on another port`;
     expect(explain(nodeOpcua)).toBe(refused);
     expect(explain('The connection may have been rejected by server,\n Err = (getaddrinfo ENOTFOUND plc.invalid)')).toBe(
       `cannot connect to OPC UA server ${url}: host name not found (ENOTFOUND)`,
     );
-    expect(explain('The connection may have been rejected by server,\n Err = (Connection aborted - ended by server: socket has been disconnected by third party )')).toBe(
-      `cannot connect to OPC UA server ${url}: Connection aborted - ended by server: socket has been disconnected by third party`,
-    );
+    expect(
+      explain('The connection may have been rejected by server,\n Err = (Connection aborted - ended by server: socket has been disconnected by third party )'),
+    ).toBe(`cannot connect to OPC UA server ${url}: Connection aborted - ended by server: socket has been disconnected by third party`);
   });
 
   describe('a secured mode (endpoint discovery hides the socket error)', () => {

@@ -53,8 +53,14 @@ describe('decode', () => {
   });
 
   it('says what each kind expects when the type does not fit', () => {
-    expect(value(good(DataType.String, 'on'), 'running')).toEqual({ error: 'type mismatch: String "on" where a boolean or number is expected', raw: 'String "on"' });
-    expect(value(good(DataType.Boolean, true), 'stopReason')).toEqual({ error: 'type mismatch: Boolean true where a number or text is expected', raw: 'Boolean true' });
+    expect(value(good(DataType.String, 'on'), 'running')).toEqual({
+      error: 'type mismatch: String "on" where a boolean or number is expected',
+      raw: 'String "on"',
+    });
+    expect(value(good(DataType.Boolean, true), 'stopReason')).toEqual({
+      error: 'type mismatch: Boolean true where a number or text is expected',
+      raw: 'Boolean true',
+    });
     expect(value(good(DataType.UInt16, 1), 'running')).toEqual({ value: 1, raw: 'UInt16 1' });
   });
 

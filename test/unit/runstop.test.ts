@@ -39,7 +39,12 @@ describe('run/stop', () => {
   });
 
   it('uses the default type for an unmapped reason', () => {
-    expect(feed([{ at: 0, running: true }, { at: 5, running: false, reason: 9 }])[0].type).toBe('Unplanned');
+    expect(
+      feed([
+        { at: 0, running: true },
+        { at: 5, running: false, reason: 9 },
+      ])[0].type,
+    ).toBe('Unplanned');
   });
 
   it('debounces flapping shorter than minStateSeconds', () => {
@@ -66,17 +71,7 @@ describe('run/stop', () => {
 
   it('infers a stop from an idle counter, and a run when it moves again', () => {
     const o = { ...opts, idleMs: 10_000, idleType: 'NoProduction' };
-    const t = feed(
-      [
-        { at: 0, countMoved: true },
-        { at: 5000, countMoved: true },
-        { at: 15_000 },
-        { at: 16_000 },
-        { at: 20_000, countMoved: true },
-      ],
-      o,
-      false,
-    );
+    const t = feed([{ at: 0, countMoved: true }, { at: 5000, countMoved: true }, { at: 15_000 }, { at: 16_000 }, { at: 20_000, countMoved: true }], o, false);
     expect(t).toEqual([
       { running: 0, type: 'NoProduction', at: 15_000 },
       { running: 1, type: 'NoProduction', at: 20_000 },
@@ -85,7 +80,13 @@ describe('run/stop', () => {
 
   it('with a running signal and idle inference, a machine that says running but produces nothing is stopped', () => {
     const o = { ...opts, idleMs: 10_000 };
-    const t = feed([{ at: 0, running: true, countMoved: true }, { at: 11_000, running: true }], o);
+    const t = feed(
+      [
+        { at: 0, running: true, countMoved: true },
+        { at: 11_000, running: true },
+      ],
+      o,
+    );
     expect(t).toEqual([{ running: 0, type: 'Unplanned', at: 11_000 }]);
   });
 });

@@ -36,7 +36,11 @@ describe('token helpers', () => {
 
   it('reads the token of an authorization answer, also the reference example with its trailing comma', () => {
     expect(parseToken('{"scopes":["productions_write"],"token":"abc123"}')).toBe('abc123');
-    expect(parseToken('{    "_links": {        "self": { "href": "/api/authorizations" },    },    "scopes": [        "productions_write"    ],    "token": "abc123"}')).toBe('abc123');
+    expect(
+      parseToken(
+        '{    "_links": {        "self": { "href": "/api/authorizations" },    },    "scopes": [        "productions_write"    ],    "token": "abc123"}',
+      ),
+    ).toBe('abc123');
     expect(parseToken('{"token":""}')).toBeUndefined();
     expect(parseToken('null')).toBeUndefined();
     expect(parseToken('<html>')).toBeUndefined();

@@ -51,7 +51,10 @@ describe('RoundRobinScheduler', () => {
           since.set(m, i);
         }
       }
-      const m = s.pick([...pending].map((machine) => ({ machine, lane: 'counter' as const })), none)!.machine;
+      const m = s.pick(
+        [...pending].map((machine) => ({ machine, lane: 'counter' as const })),
+        none,
+      )!.machine;
       if (m === 'A') continue;
       pending.delete(m);
       waits.push(i - since.get(m)!);
@@ -115,7 +118,15 @@ describe('RoundRobinScheduler under a budget saturated by run/stop', () => {
     expect(counters).toEqual([4, 9, 14, 19]);
     expect(picks.filter((p) => p.lane === 'counter').map((p) => p.machine)).toEqual(['M00', 'M01', 'M02', 'M03']);
     // A lone transition after the counters had their turn goes first again.
-    expect(s.pick([{ machine: 'M09', lane: 'startstop' }, { machine: 'M01', lane: 'counter' }], none)!.lane).toBe('startstop');
+    expect(
+      s.pick(
+        [
+          { machine: 'M09', lane: 'startstop' },
+          { machine: 'M01', lane: 'counter' },
+        ],
+        none,
+      )!.lane,
+    ).toBe('startstop');
   });
 });
 

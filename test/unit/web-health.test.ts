@@ -44,7 +44,9 @@ describe('healthProblems', () => {
     ]);
     expect(withChange(pause(10 * MIN, 10 * MIN))).toEqual(['sending paused by the MES (429) until 2025-01-06T08:05:00.000Z']);
     // Over: healthy again even before the next answer clears it.
-    expect(withChange((s) => Object.assign(s.mes, { rateLimit: { since: now - 20 * MIN, until: now - 5 * MIN, askedMs: 15 * MIN, capMs: 15 * MIN } }))).toEqual([]);
+    expect(withChange((s) => Object.assign(s.mes, { rateLimit: { since: now - 20 * MIN, until: now - 5 * MIN, askedMs: 15 * MIN, capMs: 15 * MIN } }))).toEqual(
+      [],
+    );
   });
 
   it('reports refused credentials at once', () => {
@@ -74,9 +76,7 @@ describe('healthProblems', () => {
 
   it('reports an outbox whose oldest item waits more than 15 minutes', () => {
     expect(withChange((s) => (s.outbox.oldestPendingAt = now - 14 * MIN))).toEqual([]);
-    expect(withChange((s) => (s.outbox.oldestPendingAt = now - 20 * MIN))).toEqual([
-      'outbox stuck: the oldest of 3 pending items has waited 20 min',
-    ]);
+    expect(withChange((s) => (s.outbox.oldestPendingAt = now - 20 * MIN))).toEqual(['outbox stuck: the oldest of 3 pending items has waited 20 min']);
   });
 
   it('reports a full or damaged database first, with its path', () => {

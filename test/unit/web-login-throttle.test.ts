@@ -26,7 +26,25 @@ function lockoutsWhenWaiting(n: number) {
 
 describe('login throttle', () => {
   it('lets five wrong tokens through, then locks the address out for twice as long each time, up to 15 min', () => {
-    expect(lockoutsWhenWaiting(17)).toEqual([0, 0, 0, 0, 1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000, 512_000, 15 * MIN, 15 * MIN, 15 * MIN]);
+    expect(lockoutsWhenWaiting(17)).toEqual([
+      0,
+      0,
+      0,
+      0,
+      1000,
+      2000,
+      4000,
+      8000,
+      16_000,
+      32_000,
+      64_000,
+      128_000,
+      256_000,
+      512_000,
+      15 * MIN,
+      15 * MIN,
+      15 * MIN,
+    ]);
   });
 
   it('locks out only the address that failed', () => {

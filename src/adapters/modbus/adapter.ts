@@ -24,9 +24,7 @@ function isModbus(device: DeviceConfig): device is ModbusDevice {
 function linkFor(device: ModbusDevice, ctx: AdapterContext): ModbusLink {
   if (device.protocol === 'modbus-rtu') {
     const { path, baudRate, parity, dataBits, stopBits, unitId, timeoutMs } = device.connection;
-    return serialLink({ path, baudRate, parity, dataBits, stopBits }, { unitId, timeoutMs }, ctx.clock, (m) =>
-      ctx.logger.warn(m),
-    );
+    return serialLink({ path, baudRate, parity, dataBits, stopBits }, { unitId, timeoutMs }, ctx.clock, (m) => ctx.logger.warn(m));
   }
   return tcpLink(device.connection, device.protocol === 'modbus-tcp' ? 'mbap' : 'rtu');
 }

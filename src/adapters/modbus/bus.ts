@@ -45,7 +45,10 @@ class SerialBus {
   /** Silence between frames: 3.5 characters of 11 bits, at least 2 ms (spec: 1.75 ms above 19200 Bd). */
   private readonly gapMs: number;
 
-  constructor(readonly settings: SerialSettings, private readonly clock: Clock) {
+  constructor(
+    readonly settings: SerialSettings,
+    private readonly clock: Clock,
+  ) {
     this.gapMs = Math.max(2, Math.ceil((3.5 * 11 * 1000) / settings.baudRate));
   }
 
@@ -132,12 +135,7 @@ const buses = new Map<string, SerialBus>();
  * A link to one unit on a shared serial line. open() joins the line (opening the port if
  * needed), close() leaves it; the last device to leave closes the port.
  */
-export function serialLink(
-  settings: SerialSettings,
-  target: { unitId: number; timeoutMs: number },
-  clock: Clock,
-  warn: (message: string) => void,
-): ModbusLink {
+export function serialLink(settings: SerialSettings, target: { unitId: number; timeoutMs: number }, clock: Clock, warn: (message: string) => void): ModbusLink {
   const owner = {};
   let bus: SerialBus | undefined;
 

@@ -14,7 +14,15 @@ export type RawData = readonly number[] | readonly boolean[];
 export type Decoded = { ok: true; value: number | boolean } | { ok: false; error: string };
 
 const WORDS: Record<ModbusType, number> = {
-  bool: 1, int16: 1, uint16: 1, int32: 2, uint32: 2, float32: 2, int64: 4, uint64: 4, float64: 4,
+  bool: 1,
+  int16: 1,
+  uint16: 1,
+  int32: 2,
+  uint32: 2,
+  float32: 2,
+  int64: 4,
+  uint64: 4,
+  float64: 4,
 };
 
 export function isBitArea(area: ModbusArea): boolean {
@@ -78,14 +86,22 @@ function fromBuffer(buf: Buffer, source: ModbusSource): number[] {
 
 function readRaw(view: DataView, type: ModbusType): number | bigint {
   switch (type) {
-    case 'int16': return view.getInt16(0);
-    case 'int32': return view.getInt32(0);
-    case 'uint32': return view.getUint32(0);
-    case 'float32': return view.getFloat32(0);
-    case 'int64': return view.getBigInt64(0);
-    case 'uint64': return view.getBigUint64(0);
-    case 'float64': return view.getFloat64(0);
-    default: return view.getUint16(0);
+    case 'int16':
+      return view.getInt16(0);
+    case 'int32':
+      return view.getInt32(0);
+    case 'uint32':
+      return view.getUint32(0);
+    case 'float32':
+      return view.getFloat32(0);
+    case 'int64':
+      return view.getBigInt64(0);
+    case 'uint64':
+      return view.getBigUint64(0);
+    case 'float64':
+      return view.getFloat64(0);
+    default:
+      return view.getUint16(0);
   }
 }
 
@@ -145,14 +161,29 @@ export function encode(source: ModbusSource, value: number | boolean, current = 
   }
   const buf = Buffer.alloc(WORDS[type] * 2);
   switch (type) {
-    case 'int16': buf.writeInt16BE(raw); break;
-    case 'int32': buf.writeInt32BE(raw); break;
-    case 'uint32': buf.writeUInt32BE(raw); break;
-    case 'float32': buf.writeFloatBE(raw); break;
-    case 'int64': buf.writeBigInt64BE(BigInt(raw)); break;
-    case 'uint64': buf.writeBigUInt64BE(BigInt(raw)); break;
-    case 'float64': buf.writeDoubleBE(raw); break;
-    default: buf.writeUInt16BE(raw);
+    case 'int16':
+      buf.writeInt16BE(raw);
+      break;
+    case 'int32':
+      buf.writeInt32BE(raw);
+      break;
+    case 'uint32':
+      buf.writeUInt32BE(raw);
+      break;
+    case 'float32':
+      buf.writeFloatBE(raw);
+      break;
+    case 'int64':
+      buf.writeBigInt64BE(BigInt(raw));
+      break;
+    case 'uint64':
+      buf.writeBigUInt64BE(BigInt(raw));
+      break;
+    case 'float64':
+      buf.writeDoubleBE(raw);
+      break;
+    default:
+      buf.writeUInt16BE(raw);
   }
   return fromBuffer(buf, source);
 }

@@ -42,10 +42,14 @@ export function errorText(err: unknown): string {
 /** One request through a modbus-serial client; coil/discrete data is padded to whole bytes. */
 export async function clientRead(client: ModbusClient, area: ModbusArea, start: number, count: number): Promise<RawData> {
   switch (area) {
-    case 'holding': return (await client.readHoldingRegisters(start, count)).data;
-    case 'input': return (await client.readInputRegisters(start, count)).data;
-    case 'coil': return (await client.readCoils(start, count)).data.slice(0, count);
-    case 'discrete': return (await client.readDiscreteInputs(start, count)).data.slice(0, count);
+    case 'holding':
+      return (await client.readHoldingRegisters(start, count)).data;
+    case 'input':
+      return (await client.readInputRegisters(start, count)).data;
+    case 'coil':
+      return (await client.readCoils(start, count)).data.slice(0, count);
+    case 'discrete':
+      return (await client.readDiscreteInputs(start, count)).data.slice(0, count);
   }
 }
 
@@ -99,11 +103,7 @@ export function tcpLink(target: TcpTarget, framing: 'mbap' | 'rtu'): ModbusLink 
       c.on('error', () => undefined); // surfaces as a failed read or a close
       try {
         // Through inFlight so that close() also ends a connect in progress.
-        await inFlight.run(() =>
-          framing === 'mbap'
-            ? c.connectTCP(target.host, { port: target.port })
-            : c.connectTelnet(target.host, { port: target.port }),
-        );
+        await inFlight.run(() => (framing === 'mbap' ? c.connectTCP(target.host, { port: target.port }) : c.connectTelnet(target.host, { port: target.port })));
       } catch (err) {
         c.destroy(() => undefined);
         throw new Error(`cannot connect to ${target.host}:${target.port}: ${errorText(err)}`);

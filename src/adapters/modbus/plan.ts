@@ -34,9 +34,7 @@ export function planReads(signals: readonly ModbusSignal[], maxGap: number): Rea
   const rejected = signals.filter((s) => s.source.address + span(s.source) > ADDRESS_SPACE);
   const blocks: ReadBlock[] = [];
   for (const area of AREA_ORDER) {
-    const inArea = signals
-      .filter((s) => s.source.area === area && !rejected.includes(s))
-      .sort((a, b) => a.source.address - b.source.address);
+    const inArea = signals.filter((s) => s.source.area === area && !rejected.includes(s)).sort((a, b) => a.source.address - b.source.address);
     let block: ReadBlock | undefined;
     for (const s of inArea) {
       const start = s.source.address;

@@ -63,7 +63,15 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
         continue;
       }
       const rollover = rolloverOf(s);
-      batch.push({ machine: s.machine, signal: s.key, value: d.value, raw: d.raw, at, ...(redelivered && { redelivered }), ...(rollover !== undefined && { rollover }) });
+      batch.push({
+        machine: s.machine,
+        signal: s.key,
+        value: d.value,
+        raw: d.raw,
+        at,
+        ...(redelivered && { redelivered }),
+        ...(rollover !== undefined && { rollover }),
+      });
     }
     if (batch.length > 0) sink.readings(batch);
   }
@@ -109,7 +117,10 @@ export function createMqttAdapter(device: MqttDevice, ctx: AdapterContext, optio
         const sessionPresent = connack.sessionPresent;
         if (connectedBefore && !sessionPresent) {
           // E.g. a broker restarted without persistence: what was published meanwhile is gone.
-          log.warn({ event: 'mqtt.session_lost', clientId: opts.clientId }, 'mqtt connected; the broker had lost our session, only retained values are read again');
+          log.warn(
+            { event: 'mqtt.session_lost', clientId: opts.clientId },
+            'mqtt connected; the broker had lost our session, only retained values are read again',
+          );
         } else {
           log.info({ clientId: opts.clientId, sessionPresent }, 'mqtt connected');
         }

@@ -87,9 +87,7 @@ function extract(payload: Payload, path: string | undefined): { raw: unknown } |
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
     // Own properties only, so a path like `constructor` never reaches the prototype.
-    const has = Array.isArray(at)
-      ? /^\d+$/.test(key) && Number(key) < at.length
-      : at !== null && typeof at === 'object' && Object.hasOwn(at, key);
+    const has = Array.isArray(at) ? /^\d+$/.test(key) && Number(key) < at.length : at !== null && typeof at === 'object' && Object.hasOwn(at, key);
     if (!has) return { error: `path ${path}: nothing at ${keys.slice(0, i + 1).join('.')}` };
     at = (at as Record<string, unknown>)[key];
   }
@@ -108,8 +106,14 @@ function toNumber(raw: unknown): number | undefined {
 }
 
 const RUN_WORDS = new Map<string, boolean>([
-  ['true', true], ['on', true], ['run', true], ['running', true],
-  ['false', false], ['off', false], ['stop', false], ['stopped', false],
+  ['true', true],
+  ['on', true],
+  ['run', true],
+  ['running', true],
+  ['false', false],
+  ['off', false],
+  ['stop', false],
+  ['stopped', false],
 ]);
 
 function runState(raw: unknown): boolean | undefined {

@@ -114,7 +114,12 @@ export const createOpcuaAdapter: AdapterFactory<DeviceOf<'opcua'>> = (device, ct
         for (const { signal, dataValue } of await readAll(conn, targets)) {
           const d = decode(dataValue, signal.kind, signal.source);
           const raw = d.raw === undefined ? {} : { raw: d.raw };
-          rows.set(signal, 'error' in d ? { ...row(signal), ...raw, error: d.error } : { ...row(signal), ...raw, value: d.value, ...(d.rollover !== undefined && { rollover: d.rollover }) });
+          rows.set(
+            signal,
+            'error' in d
+              ? { ...row(signal), ...raw, error: d.error }
+              : { ...row(signal), ...raw, value: d.value, ...(d.rollover !== undefined && { rollover: d.rollover }) },
+          );
         }
         return signals.map((s) => rows.get(s) ?? { ...row(s), error: 'not read' });
       } finally {

@@ -176,7 +176,10 @@ function explain(err: unknown, device: Device, stateDir: string, reach: Reachabi
     ];
   }
   if (/cannot find endpoint/i.test(message)) {
-    return ['SFG_OPCUA_NO_ENDPOINT', `OPC UA server ${c.endpointUrl} offers no endpoint with securityMode ${c.securityMode} and securityPolicy ${securityPolicyOf(device)}`];
+    return [
+      'SFG_OPCUA_NO_ENDPOINT',
+      `OPC UA server ${c.endpointUrl} offers no endpoint with securityMode ${c.securityMode} and securityPolicy ${securityPolicyOf(device)}`,
+    ];
   }
   return ['SFG_OPCUA_UNREACHABLE', `cannot connect to OPC UA server ${c.endpointUrl}: ${unreachable(message, reach)}`];
 }

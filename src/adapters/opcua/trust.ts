@@ -26,7 +26,8 @@ export async function trustServer(device: DeviceOf<'opcua'>, stateDir: string, l
   try {
     const endpoint = pickEndpoint(device, await fetchEndpoints(device, stateDir, store));
     const chain = endpoint.serverCertificate;
-    if (!chain || chain.length === 0) throw new OpcuaConnectError('SFG_OPCUA_NO_ENDPOINT', `OPC UA server ${device.connection.endpointUrl} sent no certificate`);
+    if (!chain || chain.length === 0)
+      throw new OpcuaConnectError('SFG_OPCUA_NO_ENDPOINT', `OPC UA server ${device.connection.endpointUrl} sent no certificate`);
     const wasTrusted = (await store.isCertificateTrusted(chain)) === 'Good';
     if (!wasTrusted) await store.trustCertificate(chain);
     const own = new X509Certificate(readFileSync(clientCertificateFile(stateDir)));
@@ -40,11 +41,7 @@ export async function trustServer(device: DeviceOf<'opcua'>, stateDir: string, l
   }
 }
 
-async function fetchEndpoints(
-  device: DeviceOf<'opcua'>,
-  stateDir: string,
-  store: ReturnType<typeof certificateManager>,
-): Promise<EndpointDescription[]> {
+async function fetchEndpoints(device: DeviceOf<'opcua'>, stateDir: string, store: ReturnType<typeof certificateManager>): Promise<EndpointDescription[]> {
   const client = OPCUAClient.create({
     applicationName: APPLICATION_NAME,
     clientName: `shopfloor-gateway trust ${device.device}`,

@@ -94,7 +94,10 @@ async function act(button) {
     const res = await fetch(`/api/dead-letters/${encodeURIComponent(id)}/${action}`, { method: 'POST' });
     if (res.status === 401) return location.assign('/login');
     const body = await res.json().catch(() => ({}));
-    setText(message, res.ok ? `Dead letter ${id} ${action === 'drop' ? 'dropped' : 'queued again'}.` : `Could not ${action} dead letter ${id}: ${body.error ?? res.status}`);
+    setText(
+      message,
+      res.ok ? `Dead letter ${id} ${action === 'drop' ? 'dropped' : 'queued again'}.` : `Could not ${action} dead letter ${id}: ${body.error ?? res.status}`,
+    );
     await poll();
   } catch (err) {
     setText(message, `Could not ${action} dead letter ${id}: ${err.message}`);

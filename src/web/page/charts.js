@@ -38,7 +38,11 @@ function describe(seg) {
   const span = `${clock(seg.from)}–${clock(seg.to)} (${duration(seg.to - seg.from)})`;
   if (seg.running === null) return `State unknown, ${span}`;
   const what = seg.running ? 'Running' : `Stopped${seg.type ? `: ${seg.type}` : ''}`;
-  const note = !seg.sent ? ' — not sent to the MES: began and ended while it was unreachable' : seg.uncertain ? ' — sent, but no answer came: taken as received, not sent again' : '';
+  const note = !seg.sent
+    ? ' — not sent to the MES: began and ended while it was unreachable'
+    : seg.uncertain
+      ? ' — sent, but no answer came: taken as received, not sent again'
+      : '';
   return `${what}, ${span}${note}`;
 }
 
@@ -99,7 +103,14 @@ export function rateChart(m, win, width) {
   const top = 20;
   const plotH = height - top - 26;
   const x = scale(win, width);
-  const svg = s('svg', { class: 'chart', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `Production rate of ${m.code}, parts per minute` });
+  const svg = s('svg', {
+    class: 'chart',
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': `Production rate of ${m.code}, parts per minute`,
+  });
 
   const bucketMs = Math.max(MIN, Math.ceil((win.end - win.start) / MIN / Math.max(1, Math.floor((width - PAD_LEFT - PAD_RIGHT) / 5))) * MIN);
   const buckets = new Map();
@@ -124,7 +135,9 @@ export function rateChart(m, win, width) {
     const left = x(Math.max(b.from, win.start));
     const w = Math.max(1, x(b.to) - left - 1);
     const title = `${clock(b.from)}–${clock(b.to)}: ${number(Math.round(b.rate * 10) / 10)} parts/min (${number(b.parts)} parts)`;
-    svg.append(s('rect', { class: 'rate-bar', x: left, y: y(b.rate), width: w, height: Math.max(0, y(0) - y(b.rate)), 'data-label': title }, s('title', {}, title)));
+    svg.append(
+      s('rect', { class: 'rate-bar', x: left, y: y(b.rate), width: w, height: Math.max(0, y(0) - y(b.rate)), 'data-label': title }, s('title', {}, title)),
+    );
   }
   if (bars.length === 0) {
     svg.append(s('text', { class: 'empty-chart', x: (PAD_LEFT + width) / 2, y: top + plotH / 2, 'text-anchor': 'middle' }, 'no production samples yet'));

@@ -8,8 +8,22 @@ export function render(status, now) {
   renderHeader(status, now);
   renderBanners(status);
   const win = chartWindow(status.machines, now);
-  syncList($('[data-list="machines"]'), status.machines, 'data-machine', (m) => m.code, createMachine, (el, m) => updateMachine(el, m, now, win));
-  syncList($('[data-list="devices"]'), status.devices, 'data-device', (d) => d.id, createDevice, (el, d) => updateDevice(el, d, status, now));
+  syncList(
+    $('[data-list="machines"]'),
+    status.machines,
+    'data-machine',
+    (m) => m.code,
+    createMachine,
+    (el, m) => updateMachine(el, m, now, win),
+  );
+  syncList(
+    $('[data-list="devices"]'),
+    status.devices,
+    'data-device',
+    (d) => d.id,
+    createDevice,
+    (el, d) => updateDevice(el, d, status, now),
+  );
   renderDeadLetters(status, now);
 }
 
@@ -24,7 +38,9 @@ function renderHeader(st, now) {
   const cut = limit && limit.askedMs > limit.until - limit.since ? ` (MES asked for ${duration(limit.askedMs)}, cut to ${duration(limit.capMs)})` : '';
   const detail = paused
     ? `sending paused for ${duration(st.mes.pausedUntil - now)}${limit && limit.until > now ? ` by the MES (429)${cut}` : ''}`
-    : state === 'reachable' ? `last answer ${ago(st.mes.lastOkAt, now)}` : st.mes.lastError ?? st.mes.baseUrl;
+    : state === 'reachable'
+      ? `last answer ${ago(st.mes.lastOkAt, now)}`
+      : (st.mes.lastError ?? st.mes.baseUrl);
   setText(field(mes, 'mes-detail'), detail);
   setAttr(field(mes, 'mes-detail'), 'title', `${st.mes.baseUrl}${st.mes.lastError ? ` — ${st.mes.lastError}` : ''}`);
 
@@ -36,7 +52,10 @@ function renderHeader(st, now) {
   setAttr(fill, 'data-level', share >= 0.9 ? 'high' : share >= 0.7 ? 'mid' : 'low');
 
   setText(field(document, 'outbox-pending'), number(st.outbox.pending));
-  setText(field(document, 'outbox-oldest'), st.outbox.pending > 0 && st.outbox.oldestPendingAt ? `oldest ${ago(st.outbox.oldestPendingAt, now)}` : 'nothing waiting');
+  setText(
+    field(document, 'outbox-oldest'),
+    st.outbox.pending > 0 && st.outbox.oldestPendingAt ? `oldest ${ago(st.outbox.oldestPendingAt, now)}` : 'nothing waiting',
+  );
   setText(field(document, 'dead-letter-count'), number(st.outbox.deadLetters));
   setAttr(field(document, 'dead-letters'), 'data-state', st.outbox.deadLetters > 0 ? 'attention' : 'ok');
 }
@@ -50,7 +69,14 @@ const STORAGE_TITLES = {
 function renderBanners(st) {
   const config = field(document, 'config-errors');
   config.hidden = st.config.errors.length === 0;
-  syncList(field(config, 'config-error-list'), st.config.errors, 'data-error', (e) => e, (e) => h('li', {}, e), () => {});
+  syncList(
+    field(config, 'config-error-list'),
+    st.config.errors,
+    'data-error',
+    (e) => e,
+    (e) => h('li', {}, e),
+    () => {},
+  );
   const storage = field(document, 'storage-problem');
   const sp = st.storage;
   storage.hidden = sp.state === 'ok';
@@ -68,19 +94,56 @@ function createMachine() {
   return h(
     'article',
     { class: 'card machine' },
-    h('header', {}, h('h3', { 'data-field': 'code' }), h('span', { class: 'muted', 'data-field': 'device' }), h('span', { class: 'pill', 'data-field': 'run-state' })),
+    h(
+      'header',
+      {},
+      h('h3', { 'data-field': 'code' }),
+      h('span', { class: 'muted', 'data-field': 'device' }),
+      h('span', { class: 'pill', 'data-field': 'run-state' }),
+    ),
     h('p', { class: 'since', 'data-field': 'run-since' }),
     h(
       'div',
       { class: 'figures' },
-      h('div', { class: 'figure' }, h('span', { class: 'label' }, 'Rate, last 5 min'), h('span', { class: 'big', 'data-field': 'rate' }), h('span', { class: 'unit' }, 'parts/min')),
-      h('div', { class: 'figure' }, h('span', { class: 'label' }, 'Pending to MES'), h('span', { class: 'big', 'data-field': 'pending' }), h('span', { class: 'unit' }, 'in the outbox')),
+      h(
+        'div',
+        { class: 'figure' },
+        h('span', { class: 'label' }, 'Rate, last 5 min'),
+        h('span', { class: 'big', 'data-field': 'rate' }),
+        h('span', { class: 'unit' }, 'parts/min'),
+      ),
+      h(
+        'div',
+        { class: 'figure' },
+        h('span', { class: 'label' }, 'Pending to MES'),
+        h('span', { class: 'big', 'data-field': 'pending' }),
+        h('span', { class: 'unit' }, 'in the outbox'),
+      ),
     ),
-    h('table', { class: 'data totals' }, h('thead', {}, h('tr', {}, h('th', {}, 'Total'), h('th', { class: 'num' }, 'Counted'), h('th', { class: 'num' }, 'In MES'))), h('tbody', { 'data-field': 'totals' })),
-    h('table', { class: 'data values' }, h('thead', {}, h('tr', {}, h('th', {}, 'Signal'), h('th', { class: 'num' }, 'Last value'), h('th', { class: 'num' }, 'Read'))), h('tbody', { 'data-field': 'values' })),
+    h(
+      'table',
+      { class: 'data totals' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Total'), h('th', { class: 'num' }, 'Counted'), h('th', { class: 'num' }, 'In MES'))),
+      h('tbody', { 'data-field': 'totals' }),
+    ),
+    h(
+      'table',
+      { class: 'data values' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Signal'), h('th', { class: 'num' }, 'Last value'), h('th', { class: 'num' }, 'Read'))),
+      h('tbody', { 'data-field': 'values' }),
+    ),
     h('h4', {}, 'Run / stop'),
     h('div', { class: 'chart-box', 'data-chart': 'timeline' }),
-    h('p', { class: 'legend' }, h('span', { class: 'key running' }), 'running ', h('span', { class: 'key stopped' }), 'stopped ', h('span', { class: 'key unsent' }), 'offline, not sent'),
+    h(
+      'p',
+      { class: 'legend' },
+      h('span', { class: 'key running' }),
+      'running ',
+      h('span', { class: 'key stopped' }),
+      'stopped ',
+      h('span', { class: 'key unsent' }),
+      'offline, not sent',
+    ),
     h('p', { class: 'chart-detail', 'data-field': 'chart-detail' }, 'Tap a bar for details.'),
     h('h4', {}, 'Production rate'),
     h('div', { class: 'chart-box', 'data-chart': 'rate' }),
@@ -101,21 +164,32 @@ function updateMachine(el, m, now, win) {
 
   el.querySelector('.totals').hidden = Object.keys(m.totals).length === 0;
   el.querySelector('.values').hidden = Object.keys(m.values).length === 0;
-  syncList(field(el, 'totals'), Object.entries(m.totals), 'data-total', ([key]) => key,
-    () => h('tr', {}, h('th', { 'data-field': 'name' }), h('td', { class: 'num', 'data-field': 'total' }), h('td', { class: 'num', 'data-field': 'delivered' })),
+  syncList(
+    field(el, 'totals'),
+    Object.entries(m.totals),
+    'data-total',
+    ([key]) => key,
+    () =>
+      h('tr', {}, h('th', { 'data-field': 'name' }), h('td', { class: 'num', 'data-field': 'total' }), h('td', { class: 'num', 'data-field': 'delivered' })),
     (row, [key, t]) => {
       setText(field(row, 'name'), signalName(key));
       setValue(field(row, 'total'), t.total);
       setValue(field(row, 'delivered'), t.delivered);
-    });
-  syncList(field(el, 'values'), Object.entries(m.values), 'data-signal', ([key]) => key,
+    },
+  );
+  syncList(
+    field(el, 'values'),
+    Object.entries(m.values),
+    'data-signal',
+    ([key]) => key,
     () => h('tr', {}, h('th', { 'data-field': 'name' }), h('td', { class: 'num', 'data-field': 'value' }), h('td', { class: 'num muted', 'data-field': 'at' })),
     (row, [key, v]) => {
       setText(field(row, 'name'), signalName(key));
       setValue(field(row, 'value'), v.value);
       setText(field(row, 'at'), ago(v.at, now));
       setAttr(field(row, 'at'), 'title', stamp(v.at));
-    });
+    },
+  );
 
   drawChart(el.querySelector('[data-chart="timeline"]'), (w) => timelineChart(m, win, w));
   drawChart(el.querySelector('[data-chart="rate"]'), (w) => rateChart(m, win, w));
@@ -137,14 +211,29 @@ function createDevice() {
   return h(
     'article',
     { class: 'card device' },
-    h('header', {}, h('h3', { 'data-field': 'id' }), h('span', { class: 'muted', 'data-field': 'protocol' }), h('span', { class: 'pill', 'data-field': 'state' })),
-    h('dl', { class: 'facts' },
-      h('dt', {}, 'Machines'), h('dd', { 'data-field': 'machines' }),
-      h('dt', {}, 'Last good read'), h('dd', { 'data-field': 'last-read' }),
-      h('dt', {}, 'Last error'), h('dd', { 'data-field': 'last-error' })),
-    h('table', { class: 'data signal-errors' },
+    h(
+      'header',
+      {},
+      h('h3', { 'data-field': 'id' }),
+      h('span', { class: 'muted', 'data-field': 'protocol' }),
+      h('span', { class: 'pill', 'data-field': 'state' }),
+    ),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Machines'),
+      h('dd', { 'data-field': 'machines' }),
+      h('dt', {}, 'Last good read'),
+      h('dd', { 'data-field': 'last-read' }),
+      h('dt', {}, 'Last error'),
+      h('dd', { 'data-field': 'last-error' }),
+    ),
+    h(
+      'table',
+      { class: 'data signal-errors' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Signal errors'), h('th', { class: 'num' }, 'Count'), h('th', {}, 'Last'))),
-      h('tbody', { 'data-field': 'signal-errors' })),
+      h('tbody', { 'data-field': 'signal-errors' }),
+    ),
   );
 }
 
@@ -155,33 +244,60 @@ function updateDevice(el, d, st, now) {
   const pill = field(el, 'state');
   setAttr(pill, 'data-state', d.state);
   setText(pill, { connected: 'Connected', connecting: 'Connecting', disconnected: 'Disconnected' }[d.state] ?? d.state);
-  setText(field(el, 'machines'), st.machines.filter((m) => m.device === d.id).map((m) => m.code).join(', ') || '—');
+  setText(
+    field(el, 'machines'),
+    st.machines
+      .filter((m) => m.device === d.id)
+      .map((m) => m.code)
+      .join(', ') || '—',
+  );
   setText(field(el, 'last-read'), ago(d.lastGoodReadAt, now));
   setText(field(el, 'last-error'), d.lastError ? `${d.lastError} (${ago(d.lastErrorAt, now)})` : 'none');
   el.querySelector('.signal-errors').hidden = d.signalErrors.length === 0;
-  syncList(field(el, 'signal-errors'), d.signalErrors, 'data-signal-error', (e) => `${e.machine} ${e.signal}`,
+  syncList(
+    field(el, 'signal-errors'),
+    d.signalErrors,
+    'data-signal-error',
+    (e) => `${e.machine} ${e.signal}`,
     () => h('tr', {}, h('th', { 'data-field': 'signal' }), h('td', { class: 'num', 'data-field': 'count' }), h('td', { 'data-field': 'message' })),
     (row, e) => {
       setAttr(row, 'data-signal', e.signal);
       setText(field(row, 'signal'), `${e.machine} · ${signalName(e.signal)}`);
       setValue(field(row, 'count'), e.count);
       setText(field(row, 'message'), `${e.lastMessage} (${ago(e.lastAt, now)})`);
-    });
+    },
+  );
 }
 
 function renderDeadLetters(st, now) {
   field(document, 'dead-letters-empty').hidden = st.deadLetters.length > 0;
   field(document, 'dead-letters-table').hidden = st.deadLetters.length === 0;
-  syncList(field(document, 'dead-letter-rows'), st.deadLetters, 'data-dead-letter-id', (d) => d.id,
-    (d) => h('tr', {},
-      h('td', {}, h('strong', { 'data-field': 'machine' }), h('br'), h('span', { class: 'muted', 'data-field': 'kind' })),
-      h('td', { class: 'reason' },
-        h('span', { class: 'status', 'data-field': 'status' }), ' ', h('span', { 'data-field': 'reason' }),
-        h('details', {}, h('summary', {}, 'what was sent'), h('pre', { 'data-field': 'body' }))),
-      h('td', { 'data-field': 'at' }),
-      h('td', { class: 'actions' },
-        h('button', { type: 'button', 'data-action': 'retry', 'data-id': d.id }, 'Retry'),
-        h('button', { type: 'button', class: 'danger', 'data-action': 'drop', 'data-id': d.id }, 'Drop'))),
+  syncList(
+    field(document, 'dead-letter-rows'),
+    st.deadLetters,
+    'data-dead-letter-id',
+    (d) => d.id,
+    (d) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, h('strong', { 'data-field': 'machine' }), h('br'), h('span', { class: 'muted', 'data-field': 'kind' })),
+        h(
+          'td',
+          { class: 'reason' },
+          h('span', { class: 'status', 'data-field': 'status' }),
+          ' ',
+          h('span', { 'data-field': 'reason' }),
+          h('details', {}, h('summary', {}, 'what was sent'), h('pre', { 'data-field': 'body' })),
+        ),
+        h('td', { 'data-field': 'at' }),
+        h(
+          'td',
+          { class: 'actions' },
+          h('button', { type: 'button', 'data-action': 'retry', 'data-id': d.id }, 'Retry'),
+          h('button', { type: 'button', class: 'danger', 'data-action': 'drop', 'data-id': d.id }, 'Drop'),
+        ),
+      ),
     (row, d) => {
       setText(field(row, 'machine'), d.machine);
       setText(field(row, 'kind'), d.kind);
@@ -190,5 +306,6 @@ function renderDeadLetters(st, now) {
       setText(field(row, 'at'), ago(d.at, now));
       setAttr(field(row, 'at'), 'title', stamp(d.at));
       setText(field(row, 'body'), JSON.stringify(d.body, null, 2));
-    });
+    },
+  );
 }
