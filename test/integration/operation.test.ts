@@ -140,7 +140,9 @@ describe('operating the running gateway', () => {
     await plc!.set('holding', 0, 5);
     const dead = await eventually(status, (s) => s.deadLetters.length === 1, 20_000, 'dead letter');
     expect(dead.deadLetters[0].reason).toMatch(/MES is ahead.*shopfloor-gateway rebase M1/);
-    expect(gw!.logs.some((l) => l.event === 'mes.ahead' && l.machine === 'M1' && /rebase M1/.test(String(l.msg)))).toBe(true);
+    // The log line may reach the test's pipe after the status shows the dead letter.
+    const ahead = await gw!.waitForLog((l) => l.event === 'mes.ahead' && l.machine === 'M1');
+    expect(String(ahead.msg)).toMatch(/rebase M1/);
 
     const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--config', cfg.gatewayFile], { env: { ...process.env, CI: 'true' } });
     const r = await cli('rebase', 'M1', '10000');
