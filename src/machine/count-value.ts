@@ -1,5 +1,5 @@
 /**
- * What a count or waste source may deliver (SPEC §4): a non-negative integer within its
+ * What a count or waste source may deliver (docs/guard.md, "Bad values"): a non-negative integer within its
  * range. Anything else — negative, fractional, huge, not a number — is a bad value: the
  * guard would take it for a reset, a wrap or production, and the MES refuses fractions.
  * Pure; the machine step reports the reason like any other bad value, `probe` shows it.
