@@ -6,14 +6,14 @@
  */
 import type { DeviceConfig, DeviceOf } from '../../config/schema.js';
 import { Backoff, BACKOFF } from '../../core/backoff.js';
-import { isCounter, listSignals } from '../signals.js';
+import { listSignals } from '../signals.js';
 import type { AdapterContext, AdapterFactory, ConnectionState, DeviceAdapter, ProbeRow } from '../types.js';
-import type { Reading } from '../../core/values.js';
+import { PollBatch, rolloverOf } from './batch.js';
 import { serialLink } from './bus.js';
-import { describeSource, formatRaw, typeRollover } from './decode.js';
+import { describeSource, formatRaw, type RawData } from './decode.js';
 import { errorText, tcpLink, type ModbusLink } from './link.js';
 import { planReads, type ModbusSignal, type ReadBlock, type ReadPlan } from './plan.js';
-import { readCycle, type SignalResult } from './reader.js';
+import { readCycle, type CycleSink } from './reader.js';
 
 export type ModbusDevice = DeviceOf<'modbus-tcp'> | DeviceOf<'modbus-rtu-over-tcp'> | DeviceOf<'modbus-rtu'>;
 
@@ -71,28 +71,35 @@ class ModbusPoller implements DeviceAdapter {
 
   async probe(): Promise<ProbeRow[]> {
     const link = linkFor(this.device, this.ctx);
-    let outcome: { results: SignalResult[]; lost?: string };
+    const rows = new Map<ModbusSignal, ProbeRow>();
+    const base = (signal: ModbusSignal): ProbeRow => ({ machine: signal.machine, signal: signal.key, source: describeSource(signal.source) });
+    const row = (signal: ModbusSignal, data: RawData | undefined, from = 0, to = 0): ProbeRow => {
+      const r = base(signal);
+      if (data) r.raw = formatRaw(data.slice(from, to));
+      rows.set(signal, r);
+      return r;
+    };
+    const sink: CycleSink = {
+      value: (signal, value, data, from, to) => {
+        const r = row(signal, data, from, to);
+        r.value = value;
+        const rollover = rolloverOf(signal);
+        if (rollover !== undefined) r.rollover = rollover;
+      },
+      error: (signal, message, data, from, to) => {
+        row(signal, data, from, to).error = message;
+      },
+    };
+    let lost: string | undefined;
     try {
       await link.open();
-      outcome = await readCycle(link, this.plan, new Set());
+      lost = await readCycle(link, this.plan, new Set(), sink);
     } catch (err) {
-      outcome = { results: [], lost: errorText(err) };
+      lost = errorText(err);
     } finally {
       await link.close();
     }
-    return this.signals.map((signal) => {
-      const r = outcome.results.find((x) => x.signal === signal);
-      const row: ProbeRow = { machine: signal.machine, signal: signal.key, source: describeSource(signal.source) };
-      if (r?.data) row.raw = formatRaw(r.data);
-      const rollover = rolloverOf(signal);
-      if (r?.value !== undefined) {
-        row.value = r.value;
-        if (rollover !== undefined) row.rollover = rollover;
-      }
-      const error = r ? r.error : (outcome.lost ?? 'not read');
-      if (error !== undefined) row.error = error;
-      return row;
-    });
+    return this.signals.map((signal) => rows.get(signal) ?? { ...base(signal), error: lost ?? 'not read' });
   }
 
   private run(): void {
@@ -122,7 +129,8 @@ class ModbusPoller implements DeviceAdapter {
       }
     }
     if (this.stopped) return this.link.close(); // stop() came while opening
-    const { results, lost } = await readCycle(this.link, this.plan, this.split);
+    const batch = new PollBatch();
+    const lost = await readCycle(this.link, this.plan, this.split, batch);
     if (this.stopped) return;
     if (lost !== undefined) {
       await this.link.close();
@@ -132,7 +140,7 @@ class ModbusPoller implements DeviceAdapter {
     }
     this.backoff.reset();
     this.report('connected');
-    this.emit(results);
+    batch.deliver(this.ctx.sink, this.ctx.clock.now());
     // Fixed rate while the PLC keeps up; never two cycles at once.
     this.schedule(Math.max(0, began + this.device.pollIntervalMs - this.ctx.clock.now()));
   }
@@ -141,20 +149,6 @@ class ModbusPoller implements DeviceAdapter {
     if (this.stopped) return;
     this.report('disconnected', error);
     this.schedule(this.backoff.next());
-  }
-
-  private emit(results: SignalResult[]): void {
-    const at = this.ctx.clock.now();
-    const batch: Reading[] = [];
-    for (const r of results) {
-      if (r.error !== undefined || r.value === undefined) {
-        this.ctx.sink.signalError(r.signal.machine, r.signal.key, r.error ?? 'no value', at);
-      } else {
-        const rollover = rolloverOf(r.signal);
-        batch.push({ machine: r.signal.machine, signal: r.signal.key, value: r.value, raw: r.data, at, ...(rollover !== undefined && { rollover }) });
-      }
-    }
-    if (batch.length > 0) this.ctx.sink.readings(batch);
   }
 
   private report(state: ConnectionState, error?: string): void {
@@ -170,8 +164,3 @@ export const createModbusAdapter: AdapterFactory = (device, ctx) => {
   if (!isModbus(device)) throw new Error(`device ${device.device}: protocol ${device.protocol} is not Modbus`);
   return new ModbusPoller(device, ctx, listSignals(device));
 };
-
-/** Where a counter wraps, as its register type says. */
-function rolloverOf(signal: ModbusSignal): number | undefined {
-  return isCounter(signal.kind) ? typeRollover(signal.source) : undefined;
-}

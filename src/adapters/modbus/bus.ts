@@ -8,7 +8,7 @@
 import type { Clock } from '../../core/clock.js';
 import { sleep } from '../../core/clock.js';
 import type { ModbusArea, RawData } from './decode.js';
-import { clientRead, errorText, InFlight, ModbusClient, type ModbusLink } from './link.js';
+import { errorText, InFlight, ModbusClient, type ModbusLink } from './link.js';
 import { TurnQueue } from './turns.js';
 
 export interface SerialSettings {
@@ -125,7 +125,7 @@ class SerialBus {
     const c = await this.ensureOpen();
     c.setID(job.unitId);
     c.setTimeout(job.timeoutMs);
-    return this.inFlight.run(() => clientRead(c, job.area, job.start, job.count));
+    return this.inFlight.read(c, job.area, job.start, job.count);
   }
 }
 

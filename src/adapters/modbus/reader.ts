@@ -7,18 +7,15 @@ import { decode, decodeAt, span, type Decoded, type RawData } from './decode.js'
 import { errorText, modbusCode, type ModbusLink } from './link.js';
 import type { ModbusSignal, ReadBlock, ReadPlan } from './plan.js';
 
-export interface SignalResult {
-  signal: ModbusSignal;
-  /** What was read for this signal (span(source) words or bits). */
-  data?: RawData;
-  value?: number | boolean;
-  error?: string;
-}
-
-export interface CycleResult {
-  results: SignalResult[];
-  /** Set when the unit stopped answering; results are then incomplete. */
-  lost?: string;
+/**
+ * Told each signal's outcome as its block comes in, in plan order. A signal's raw words or
+ * bits are `data.slice(from, to)`: `data` is the whole block's answer, shared by its
+ * signals, so that a poll copies nothing per signal (bench/polling.bench.ts).
+ */
+export interface CycleSink {
+  value(signal: ModbusSignal, value: number | boolean, data: RawData, from: number, to: number): void;
+  /** `data` is there when the unit answered but the value is bad. */
+  error(signal: ModbusSignal, message: string, data?: RawData, from?: number, to?: number): void;
 }
 
 const ILLEGAL_ADDRESS = 2;
@@ -37,36 +34,40 @@ async function request(link: ModbusLink, area: ReadBlock['area'], start: number,
   }
 }
 
-function result(signal: ModbusSignal, data: RawData, decoded: Decoded): SignalResult {
-  return decoded.ok ? { signal, data, value: decoded.value } : { signal, data, error: decoded.error };
+function tell(sink: CycleSink, signal: ModbusSignal, decoded: Decoded, data: RawData, from: number, to: number): void {
+  if (decoded.ok) sink.value(signal, decoded.value, data, from, to);
+  else sink.error(signal, decoded.error, data, from, to);
 }
 
-/** `split` remembers, across cycles, the blocks to read one signal at a time. */
-export async function readCycle(link: ModbusLink, plan: ReadPlan, split: Set<ReadBlock>): Promise<CycleResult> {
-  const results: SignalResult[] = plan.rejected.map((signal) => ({ signal, error: 'runs past the last address (65535)' }));
+/**
+ * `split` remembers, across cycles, the blocks to read one signal at a time. Returns why the
+ * unit was lost (it stopped answering), after which the sink heard only part of the plan.
+ */
+export async function readCycle(link: ModbusLink, plan: ReadPlan, split: Set<ReadBlock>, sink: CycleSink): Promise<string | undefined> {
+  for (const signal of plan.rejected) sink.error(signal, 'runs past the last address (65535)');
   for (const block of plan.blocks) {
     if (!split.has(block)) {
       const out = await request(link, block.area, block.start, block.count);
-      if ('lost' in out) return { results, lost: out.lost };
+      if ('lost' in out) return out.lost;
       if ('data' in out) {
         for (const s of block.signals) {
           const at = s.source.address - block.start;
-          // Decoded in place in the block; the slice is the signal's raw words for display.
-          results.push(result(s, out.data.slice(at, at + span(s.source)), decodeAt(s.source, out.data, at)));
+          tell(sink, s, decodeAt(s.source, out.data, at), out.data, at, at + span(s.source));
         }
         continue;
       }
       if (out.code !== ILLEGAL_ADDRESS || block.signals.length === 1) {
-        for (const signal of block.signals) results.push({ signal, error: out.error });
+        for (const signal of block.signals) sink.error(signal, out.error);
         continue;
       }
       split.add(block);
     }
     for (const signal of block.signals) {
       const out = await request(link, block.area, signal.source.address, span(signal.source));
-      if ('lost' in out) return { results, lost: out.lost };
-      results.push('data' in out ? result(signal, out.data, decode(signal.source, out.data)) : { signal, error: out.error });
+      if ('lost' in out) return out.lost;
+      if ('data' in out) tell(sink, signal, decode(signal.source, out.data), out.data, 0, out.data.length);
+      else sink.error(signal, out.error);
     }
   }
-  return { results };
+  return undefined;
 }
