@@ -49,8 +49,10 @@ export class DeviceSupervisor {
     this.createAdapter = o.adapterFactory ?? adapterFactory;
   }
 
+  /** Every device is listed (connecting) at once; their adapters then load and start one by one. */
   async start(devices: DeviceConfig[]): Promise<void> {
-    for (const d of devices) await this.startDevice(d);
+    const launches = devices.map((d) => this.register(d));
+    for (const launch of launches) await launch();
   }
 
   /** Restarts the devices whose file changed, stops removed ones, starts new ones. */
@@ -64,7 +66,7 @@ export class DeviceSupervisor {
         this.o.logger.info({ event: cfg ? 'device.restarted' : 'device.removed', device: id }, cfg ? 'device changed; restarting it' : 'device removed');
       }
     }
-    for (const cfg of wanted.values()) if (!this.devices.has(cfg.device)) await this.startDevice(cfg);
+    for (const cfg of wanted.values()) if (!this.devices.has(cfg.device)) await this.register(cfg)();
   }
 
   async stop(): Promise<void> {
@@ -89,7 +91,8 @@ export class DeviceSupervisor {
     return this.devices.get(device)?.status.state === 'connected';
   }
 
-  private async startDevice(config: DeviceConfig): Promise<void> {
+  /** Lists the device as connecting; the returned function loads and starts its adapter. */
+  private register(config: DeviceConfig): () => Promise<void> {
     const { clock, onChange } = this.o;
     const status: DeviceStatus = { id: config.device, protocol: config.protocol, state: 'connecting', signalErrors: [] };
     const logger = this.o.logger.child({ device: config.device });
@@ -140,16 +143,18 @@ export class DeviceSupervisor {
         onChange();
       },
     };
-    try {
-      const create = await this.createAdapter(config.protocol);
-      running.adapter = create(config, { sink, logger, clock, random: this.o.random, stateDir: this.o.stateDir(config.device) });
-      await running.adapter.start();
-    } catch (err) {
-      // One device that cannot start must not keep the others from running.
-      status.state = 'disconnected';
-      status.lastError = (err as Error).message;
-      status.lastErrorAt = clock.now();
-      logger.error({ event: 'device.start_failed', err }, 'device could not start');
-    }
+    return async () => {
+      try {
+        const create = await this.createAdapter(config.protocol);
+        running.adapter = create(config, { sink, logger, clock, random: this.o.random, stateDir: this.o.stateDir(config.device) });
+        await running.adapter.start();
+      } catch (err) {
+        // One device that cannot start must not keep the others from running.
+        status.state = 'disconnected';
+        status.lastError = (err as Error).message;
+        status.lastErrorAt = clock.now();
+        logger.error({ event: 'device.start_failed', err }, 'device could not start');
+      }
+    };
   }
 }

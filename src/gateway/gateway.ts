@@ -85,7 +85,11 @@ export class Gateway {
       db.close();
       throw err;
     }
+    let web: WebServer | undefined;
     try {
+      // The page listens before the devices' adapters load (modbus-serial, node-opcua): it
+      // shows each device as connecting meanwhile, and /healthz gives devices a grace period.
+      web = await startWeb(g, p.view, logger);
       await p.supervisor.start(config.devices.map((d) => d.config));
       const { tasks, processor, supervisor, timeline } = p;
       const sample = () => {
@@ -102,8 +106,9 @@ export class Gateway {
         { event: 'gateway.started', devices: supervisor.size, machines: processor.machineCodes().length, mes: g.prodsmart.baseUrl, storage: g.storage.path },
         'gateway started',
       );
-      return new Gateway(p, config, await startWeb(g, p.view, logger));
+      return new Gateway(p, config, web);
     } catch (err) {
+      await web?.close();
       await stopParts(p);
       throw err;
     }

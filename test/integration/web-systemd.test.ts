@@ -47,6 +47,8 @@ describe('systemd unit', () => {
       Restart: ['always'],
       StateDirectory: ['shopfloor-gateway'],
       ConfigurationDirectory: ['shopfloor-gateway'],
+      // The bin keeps V8's compile cache there ($CACHE_DIRECTORY): PrivateTmp empties /tmp every start.
+      CacheDirectory: ['shopfloor-gateway'],
       WorkingDirectory: ['/var/lib/shopfloor-gateway'],
       EnvironmentFile: ['/etc/shopfloor-gateway/secrets.env'],
     });

@@ -77,6 +77,45 @@ function setup(opts: { failFor?: string; refuse?: (batch: Reading[]) => BadValue
 }
 
 describe('device supervisor', () => {
+  it('lists every device as connecting at once, while the first adapter is still loading (the page listens before)', async () => {
+    const { logger } = recordingLogger();
+    let loaded!: () => void;
+    const loading = new Promise<void>((resolve) => {
+      loaded = resolve;
+    });
+    const adapters: FakeAdapter[] = [];
+    const supervisor = new DeviceSupervisor({
+      clock: new ManualClock(),
+      random: () => 0.5,
+      logger,
+      stateDir: (id) => `/tmp/state/${id}`,
+      ingest: () => {},
+      flushReadings: () => {},
+      onChange: () => {},
+      adapterFactory: async () => {
+        await loading;
+        return (config, ctx) => {
+          const a = new FakeAdapter(config, ctx);
+          adapters.push(a);
+          return a;
+        };
+      },
+    });
+    const started = supervisor.start([device('press'), device('packer', 503)]);
+    await Promise.resolve();
+    expect(supervisor.statuses().map((d) => [d.id, d.state])).toEqual([
+      ['press', 'connecting'],
+      ['packer', 'connecting'],
+    ]);
+    expect(adapters).toHaveLength(0);
+    loaded();
+    await started;
+    expect(adapters.map((a) => [a.device.device, a.started])).toEqual([
+      ['press', 1],
+      ['packer', 1],
+    ]);
+  });
+
   it('reload restarts a changed device, stops a removed one, starts a new one and leaves the unchanged one running', async () => {
     const s = setup();
     await s.supervisor.start([device('a'), device('b'), device('d')]);
