@@ -1,43 +1,78 @@
 /**
  * Footprint of the gateway's node process alone at 1 s polling against simulated PLCs in
- * another process (bench/plant.ts): RSS, heap used/total and CPU % of one core, at 5 × 20 and
- * 50 × 20 signals, at start / 1 / 10 / 30 min (BENCH_QUICK=1: start / 1 / 3 min). Both plants
- * run side by side. Baseline, same run: an idle `node --import tsx` process (what the tsx
- * loader alone costs) — the gateway's RSS is shown as a ratio of it.
+ * another process (bench/plant.ts): RSS and CPU % of one core every 10 s, and at start / 1 /
+ * 10 / 30 min (BENCH_QUICK=1: start / 1 / 3 min) the heap after a forced full GC (live objects)
+ * beside the heap V8 keeps, at 5 × 20 and 50 × 20 signals, both plants side by side. The
+ * gateway runs the compiled dist/ with the node flags of `npm start`; the GC is forced through
+ * its inspector (enabled only here), so the gateway loads nothing for the measurement (no
+ * /metrics scrape, which would load prom-client). Baseline, same run: an idle node process
+ * with the same flags; the gateway's RSS is shown as a ratio of it.
  * Run: npm run bench -- footprint
  */
 import { spawn } from 'node:child_process';
-import { cpuMs, rssMb, spread, startPlant, type Plant } from './plant.js';
+import { freePort } from '../src/sim/free-port.js';
+import { cpuMs, rssMb, spread, startFlags, startPlant } from './plant.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const CHECKPOINTS_MIN = quick ? [0, 1, 3] : [0, 1, 10, 30];
 const SAMPLE_MS = 10_000;
+const MB = 2 ** 20;
 
 interface Sample {
   atMin: number;
   rss: number;
-  heapUsed: number;
-  heapTotal: number;
   cpuPct: number;
 }
 
-async function heap(plant: Plant): Promise<{ used: number; total: number }> {
-  const text = await (await fetch(`${plant.webUrl}/metrics`)).text();
-  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-  return { used: metric('nodejs_heap_size_used_bytes'), total: metric('nodejs_heap_size_total_bytes') };
+interface Checkpoint {
+  atMin: number;
+  rss: number;
+  /** After the forced GC: what is alive, and what V8 keeps for the heap. */
+  heapUsed: number;
+  heapTotal: number;
+  rssAfterGc: number;
+}
+
+/** Forces a full GC in the gateway through its inspector, then reads its memory. */
+async function afterGc(url: string): Promise<{ heapUsed: number; heapTotal: number; rss: number }> {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  const pending = new Map<number, (result: unknown) => void>();
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
+    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+  };
+  let id = 0;
+  const call = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  try {
+    await call('HeapProfiler.collectGarbage');
+    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
+    const m = JSON.parse(r.result.value) as { heapUsed: number; heapTotal: number; rss: number };
+    return { heapUsed: m.heapUsed / MB, heapTotal: m.heapTotal / MB, rss: m.rss / MB };
+  } finally {
+    ws.close();
+  }
 }
 
 async function baselineRss(): Promise<number> {
-  const idle = spawn(process.execPath, ['--import', 'tsx', '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const idle = spawn(process.execPath, [...startFlags(), '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 3000));
   const rss = rssMb(idle.pid!);
   idle.kill();
   return rss;
 }
 
-async function watch(devices: number): Promise<Sample[]> {
-  const plant = await startPlant(devices);
+async function watch(devices: number): Promise<{ samples: Sample[]; checkpoints: Checkpoint[] }> {
+  const plant = await startPlant(devices, { inspectorPort: await freePort() });
   const samples: Sample[] = [];
+  const checkpoints: Checkpoint[] = [];
   try {
     const start = Date.now();
     let lastCpu = cpuMs(plant.pid);
@@ -47,39 +82,39 @@ async function watch(devices: number): Promise<Sample[]> {
       if (i > 0) await new Promise((r) => setTimeout(r, start + i * SAMPLE_MS - Date.now()));
       const now = Date.now();
       const cpu = cpuMs(plant.pid);
-      const h = await heap(plant);
-      samples.push({
-        atMin: (now - start) / 60_000,
-        rss: rssMb(plant.pid),
-        heapUsed: h.used,
-        heapTotal: h.total,
-        cpuPct: i === 0 ? NaN : ((cpu - lastCpu) / (now - lastAt)) * 100,
-      });
-      lastCpu = cpu;
-      lastAt = now;
+      const s = { atMin: (now - start) / 60_000, rss: rssMb(plant.pid), cpuPct: i === 0 ? NaN : ((cpu - lastCpu) / (now - lastAt)) * 100 };
+      samples.push(s);
+      // The GC's own CPU is left out of the next sample's share.
+      if (CHECKPOINTS_MIN.some((min) => Math.abs(min * 60_000 - i * SAMPLE_MS) < SAMPLE_MS / 2)) {
+        const gc = await afterGc(plant.inspectorUrl!);
+        checkpoints.push({ atMin: s.atMin, rss: s.rss, heapUsed: gc.heapUsed, heapTotal: gc.heapTotal, rssAfterGc: gc.rss });
+        // As it comes, so a long run that is cut short still tells what it saw.
+        console.log(`${devices * 20} signals at ${s.atMin.toFixed(1)} min: RSS ${s.rss.toFixed(1)} MB, after GC heapUsed ${gc.heapUsed.toFixed(1)} MB`);
+      }
+      lastCpu = cpuMs(plant.pid);
+      lastAt = Date.now();
     }
   } finally {
     await plant.stop();
   }
-  return samples;
+  return { samples, checkpoints };
 }
 
 const base = await baselineRss();
-const runs = await Promise.all([5, 50].map(async (devices) => ({ devices, samples: await watch(devices) })));
-console.log(`baseline: idle node --import tsx, RSS ${base.toFixed(1)} MB (the gateway runs through tsx here; see README)`);
-console.log('signals | at min | RSS MB | × baseline | heapUsed MB | heapTotal MB | CPU % (last 10 s)');
-for (const { devices, samples } of runs) {
-  for (const min of CHECKPOINTS_MIN) {
-    const s = samples.reduce((a, b) => (Math.abs(b.atMin - min) < Math.abs(a.atMin - min) ? b : a));
+const runs = await Promise.all([5, 50].map(async (devices) => ({ devices, ...(await watch(devices)) })));
+console.log(`baseline: idle node ${startFlags().join(' ')}, RSS ${base.toFixed(1)} MB; gateway: compiled dist/ as npm start runs it`);
+console.log('signals | at min | RSS MB | × baseline | after GC: heapUsed MB | heapTotal MB | RSS MB | CPU % (last 10 s)');
+for (const { devices, samples, checkpoints } of runs) {
+  for (const c of checkpoints) {
+    const cpu = samples.find((s) => s.atMin === c.atMin)?.cpuPct ?? NaN;
     console.log(
-      `${String(devices * 20).padStart(7)} | ${s.atMin.toFixed(1).padStart(6)} | ${s.rss.toFixed(1).padStart(6)} | ${(s.rss / base).toFixed(2).padStart(10)} | ` +
-        `${s.heapUsed.toFixed(1).padStart(11)} | ${s.heapTotal.toFixed(1).padStart(12)} | ${Number.isNaN(s.cpuPct) ? '-' : s.cpuPct.toFixed(1)}`,
+      `${String(devices * 20).padStart(7)} | ${c.atMin.toFixed(1).padStart(6)} | ${c.rss.toFixed(1).padStart(6)} | ${(c.rss / base).toFixed(2).padStart(10)} | ` +
+        `${c.heapUsed.toFixed(1).padStart(21)} | ${c.heapTotal.toFixed(1).padStart(12)} | ${c.rssAfterGc.toFixed(1).padStart(6)} | ${Number.isNaN(cpu) ? '-' : cpu.toFixed(1)}`,
     );
   }
   const cpu = samples.map((s) => s.cpuPct).filter((c) => !Number.isNaN(c));
-  const later = samples.filter((s) => s.atMin >= 1);
   console.log(
-    `${String(devices * 20).padStart(7)} | min / median / max over the run: RSS ${spread(samples.map((s) => s.rss))} MB, ` +
-      `heapTotal after 1 min ${spread(later.map((s) => s.heapTotal))} MB, CPU ${spread(cpu)} %`,
+    `${String(devices * 20).padStart(7)} | min / median / max over the run (10 s samples): RSS ${spread(samples.map((s) => s.rss))} MB, ` +
+      `RSS after 1 min ${spread(samples.filter((s) => s.atMin >= 1).map((s) => s.rss))} MB, CPU ${spread(cpu)} %`,
   );
 }

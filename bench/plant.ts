@@ -2,8 +2,9 @@
  * A simulated plant for the process benchmarks (not a benchmark itself: run.ts starts only
  * *.bench.ts): `devices` Modbus TCP PLCs of 20 signals each (4 machines × count, waste,
  * running and two parameters), served by the `simulate` verb in its own process, and the
- * gateway's `run` in another, polling every second. The gateway's pid is its node process
- * alone (node running bin/shopfloor-gateway.js, which registers tsx; not npm, not the simulators).
+ * gateway's `run` in another, polling every second. The gateway runs as `npm start` runs it
+ * (compiled dist/ through bin/shopfloor-gateway.js, with the node flags of the start script);
+ * its pid is that node process alone, not npm, not the simulators.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { freePorts } from '../src/sim/free-port.js';
 
 export interface Plant {
   pid: number;
+  /** The gateway's inspector (`ws://...`), when `startPlant` was given an inspector port. */
+  inspectorUrl?: string;
   webUrl: string;
   dbPath: string;
   stop(): Promise<void>;
@@ -54,13 +57,25 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, ms = 60
   });
 }
 
-/** bin/shopfloor-gateway.js, which loads the sources through tsx (as `npm start` does today). */
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'shopfloor-gateway.js');
-const cli = (args: string[], stdout: 'pipe' | 'ignore') => spawn(process.execPath, [bin, ...args], { stdio: ['ignore', stdout, 'inherit'] });
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'bin', 'shopfloor-gateway.js');
 
-export async function startPlant(devices: number): Promise<Plant> {
+/** The node flags of `npm start` (`node <flags> bin/shopfloor-gateway.js run`), so the bench measures what production runs. */
+export function startFlags(): string[] {
+  const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+  const m = /^node((?: --\S+)*) bin\/shopfloor-gateway\.js run$/.exec(start);
+  if (!m) throw new Error(`package.json start script not understood: ${start}`);
+  return m[1].split(' ').filter(Boolean);
+}
+
+const cli = (args: string[], stdout: 'pipe' | 'ignore', nodeArgs: string[] = []) =>
+  spawn(process.execPath, [...nodeArgs, bin, ...args], { stdio: ['ignore', stdout, 'inherit'] });
+
+/** `inspectorPort`: the gateway also listens for the inspector there (idle until a session attaches). */
+export async function startPlant(devices: number, options: { inspectorPort?: number } = {}): Promise<Plant> {
   const dir = mkdtempSync(join(tmpdir(), 'sfg-plant-'));
   const [mesPort, webPort, ...plcPorts] = await freePorts(devices + 2);
+  const inspect = options.inspectorPort === undefined ? [] : [`--inspect=127.0.0.1:${options.inspectorPort}`];
   mkdirSync(join(dir, 'devices'));
   for (const [i, port] of plcPorts.entries()) writeFileSync(join(dir, 'devices', `plc${i}.yaml`), deviceYaml(i, port));
   const dbPath = join(dir, 'gateway.db');
@@ -80,7 +95,7 @@ export async function startPlant(devices: number): Promise<Plant> {
   const webUrl = `http://127.0.0.1:${webPort}`;
   try {
     await waitForLine(sims, /simulators running/, 'simulate');
-    const gateway = cli(['run', '--config', config], 'ignore');
+    const gateway = cli(['run', '--config', config], 'ignore', [...startFlags(), ...inspect]);
     children.push(gateway);
     for (
       let i = 0;
@@ -106,8 +121,14 @@ export async function startPlant(devices: number): Promise<Plant> {
       c.once('exit', () => resolve());
       c.kill('SIGTERM');
     });
+  let inspectorUrl: string | undefined;
+  if (options.inspectorPort !== undefined) {
+    const [target] = (await (await fetch(`http://127.0.0.1:${options.inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+    inspectorUrl = target.webSocketDebuggerUrl;
+  }
   return {
     pid: gateway.pid!,
+    inspectorUrl,
     webUrl,
     dbPath,
     async stop() {

@@ -58,6 +58,13 @@ describe('systemd unit', () => {
     expect(unit.Install.WantedBy).toEqual(['multi-user.target']);
   });
 
+  it('runs with the heap flags of npm start, so the service has the footprint the README measured', () => {
+    const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+    const flags = /^node (.+) bin\/shopfloor-gateway\.js run$/.exec(start)?.[1];
+    expect(flags).toContain('--max-semi-space-size=');
+    expect(service.Environment).toContain(`NODE_OPTIONS="${flags}"`);
+  });
+
   it('is hardened, yet lets serial ports open and the web server listen', () => {
     for (const key of [
       'NoNewPrivileges',
