@@ -20,7 +20,7 @@ export interface DeviceSupervisorOptions {
   logger: Logger;
   /** Folder for a device's own files (AdapterContext.stateDir). */
   stateDir: (device: string) => string;
-  /** Queues a poll's readings for the processor; values it refuses come back through `showBadValues`. */
+  /** Queues a poll's readings for the processor; values it refuses come back through `showBadValue`. */
   ingest: (device: string, batch: Reading[]) => void;
   /** Applies the queued readings now: before an adapter's own signal error, so errors show in the order they came. */
   flushReadings: () => void;
@@ -81,10 +81,9 @@ export class DeviceSupervisor {
     return [...this.devices.values()].map((d) => d.status);
   }
 
-  /** Values the processor refused (a count of -5 or 112.5): shown on their device like any other bad value. */
-  showBadValues(device: string, bad: readonly BadValue[]): void {
-    const running = this.devices.get(device);
-    for (const b of bad) running?.report(b.machine, b.signal, b.message, b.at);
+  /** A value the processor refused (a count of -5 or 112.5): shown on its device like any other bad value. */
+  showBadValue(device: string, b: BadValue): void {
+    this.devices.get(device)?.report(b.machine, b.signal, b.message, b.at);
   }
 
   isConnected(device: string): boolean {

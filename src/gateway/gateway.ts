@@ -211,7 +211,7 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
   const showBadValues = (bad: BadValue[]) => {
     for (const b of bad) {
       const device = processor.binding(b.machine)?.device;
-      if (device !== undefined) supervisor.showBadValues(device, [b]);
+      if (device !== undefined) supervisor.showBadValue(device, b);
     }
   };
   const view = new StatusView({ clock, config: g, storage, outbox, timeline, state, machines: processor, devices: supervisor, uplink, listeners });

@@ -66,7 +66,7 @@ function setup(opts: { failFor?: string; refuse?: (batch: Reading[]) => BadValue
     ingest: (id, batch) => {
       ingested.push(batch);
       const bad = opts.refuse?.(batch) ?? [];
-      if (bad.length > 0) supervisor.showBadValues(id, bad);
+      for (const b of bad) supervisor.showBadValue(id, b);
     },
     flushReadings: () => flushes++,
     onChange: () => changes++,
