@@ -5,7 +5,7 @@
  * `npm run lint:imports` checks it; `npm test` runs that.
  */
 
-/** folder → the other folders it may import. `gateway` is src/gateway.ts or src/gateway/. */
+/** folder → the other folders it may import. */
 const mayImport = {
   core: [],
   config: ['core'],
