@@ -48,9 +48,14 @@ export function formatProblem(p: ConfigProblem): string {
   return [where, p.path, p.message].filter((s) => s !== '').join('  ');
 }
 
-/** `machines[0].count.address` */
+/** `machines[0].count.address`; a key that is empty or holds a space, dot, bracket or quote is quoted (`[""]`, `["a b"]`), so it never reads as the whole file. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, seg) => (typeof seg === 'number' ? `${out}[${seg}]` : out === '' ? String(seg) : `${out}.${String(seg)}`), '');
+  return path.reduce<string>((out, seg) => {
+    if (typeof seg === 'number') return `${out}[${seg}]`;
+    const key = String(seg);
+    if (key === '' || /[\s.[\]"]/.test(key)) return `${out}[${JSON.stringify(key)}]`;
+    return out === '' ? key : `${out}.${key}`;
+  }, '');
 }
 
 /** A file name as the user would type it: relative to the working directory when inside it. */

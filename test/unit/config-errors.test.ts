@@ -30,6 +30,17 @@ describe('config error messages', () => {
     ]);
   });
 
+  it('shows an empty or spaced key quoted, so it never reads as the whole file', () => {
+    // A line break typed into a comment leaves ": a packing machine" as a key-less line.
+    const f = configFixture({
+      'devices/press.yaml': `# Demo\n: a packing machine\n${validDevice}`.replace('host: 10.0.0.50', 'host: 10.0.0.50\n  my port: 5'),
+    });
+    expect(problems(f).map((p) => [p.line, p.path])).toEqual([
+      [2, '[""]'],
+      [7, 'connection["my port"]'],
+    ]);
+  });
+
   it('says which type was expected and which was found', () => {
     const f = configFixture({ 'devices/press.yaml': validDevice.replace('host: 10.0.0.50', 'host: 10.0.0.50\n  port: abc') });
     expect(configError(f).message).toBe(`${f.path('devices/press.yaml')}:5:9  connection.port  expected a number, got string "abc"`);
