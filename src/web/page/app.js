@@ -5,7 +5,7 @@ import { field, setAttr, setText } from './dom.js';
 import { initI18n, onLanguageChange, t } from './i18n.js';
 import { render } from './render.js';
 
-await initI18n(['status']);
+await initI18n(['status', 'commission']);
 
 const POLL_MS = 5000;
 /** Three missed heartbeats (15 s each): the stream is dead even if the socket says otherwise. */
