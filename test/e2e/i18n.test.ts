@@ -19,7 +19,7 @@ for (const name of readdirSync(langDir)) {
   dictionaries[lang] = { ...dictionaries[lang], ...JSON.parse(readFileSync(new URL(name, langDir), 'utf8')) };
 }
 const forms = (v: Value) => (typeof v === 'string' ? [v] : Object.values(v));
-const escape = (s: string) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
 
 /**
  * Patterns of the English texts that `lang` says differently: a text shown in `lang` that one
@@ -32,7 +32,7 @@ function englishLeftovers(lang: string): { key: string; pattern: RegExp }[] {
     const translated = new Set(forms(dictionaries[lang][key] ?? ''));
     for (const form of forms(value)) {
       if (translated.has(form) || !/[A-Za-z]{2}/.test(form.replace(/\{\w+\}/g, ''))) continue;
-      out.push({ key, pattern: new RegExp(`^${escape(form).replace(/\\?\{\w+\\?\}/g, '.+?')}$`, 's') });
+      out.push({ key, pattern: new RegExp(`^${escapeRegExp(form).replace(/\{\w+\}/g, '.+?')}$`, 's') });
     }
   }
   return out;
@@ -205,6 +205,15 @@ describe('page languages', () => {
     expect(await page.getAttribute('html', 'data-i18n-missing')).toBe('status.deadLetters.title');
     expect(warnings).toEqual([expect.stringContaining('"status.deadLetters.title" is missing in pl')]);
     expect(await text(page, '[data-i18n="status.machines.title"]')).toBe('Maszyny');
+  });
+
+  it('stays readable in English when a language cannot be loaded', async () => {
+    const { page, web, warnings } = await open('pl-PL');
+    await page.route(new URL('/lang/pl.status.json', web.url).href, (route) => route.fulfill({ status: 500, body: 'broken' }));
+    await ready(page, web.url);
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    expect(await text(page, '[data-machine="PRESS02"] [data-field="run-state"]')).toBe('Stopped: Maintenance');
+    expect(warnings).toEqual(expect.arrayContaining([expect.stringContaining('pl could not be loaded')]));
   });
 
   it.each([
