@@ -3,10 +3,21 @@
  * language from the browser, the switcher and its memory, no raw key and no English left where
  * a translation exists, Polish plural forms and decimal comma.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
 import type { GatewayStatus } from '../../src/core/status.js';
+import { freePort } from '../../src/sim/free-port.js';
+import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
+import { startModbusPlcSim } from '../../src/sim/modbus-plc.js';
+import { deferCleanup } from '../helpers/cleanup.js';
+import { writeConfig } from '../helpers/config-files.js';
+import { startGateway } from '../helpers/gateway-process.js';
+import { tempDir } from '../helpers/tmp.js';
 import { startFixtureServer } from '../helpers/web-server.js';
 import { fixtureStatus } from '../helpers/web-fixture.js';
 
@@ -32,14 +43,19 @@ function englishLeftovers(lang: string): { key: string; pattern: RegExp }[] {
     const translated = new Set(forms(dictionaries[lang][key] ?? ''));
     for (const form of forms(value)) {
       if (translated.has(form) || !/[A-Za-z]{2}/.test(form.replace(/\{\w+\}/g, ''))) continue;
-      out.push({ key, pattern: new RegExp(`^${escapeRegExp(form).replace(/\{\w+\}/g, '.+?')}$`, 's') });
+      // A count is a number: so "{count} machines" does not match a device's English error that ends in "machines".
+      const pattern = escapeRegExp(form)
+        .replace(/\{count\}/g, '[\\d\\s.,]+')
+        .replace(/\{\w+\}/g, '.+?');
+      out.push({ key, pattern: new RegExp(`^${pattern}$`, 's') });
     }
   }
   return out;
 }
 
 let browser: Browser;
-const closers: (() => Promise<unknown>)[] = [];
+const dir = tempDir();
+const defer = deferCleanup();
 beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -47,9 +63,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => browser?.close());
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
 
 /** The fixture with a warning of each kind: a rejected config change, a full disk, a 429 pause cut to the cap. */
 function busyStatus(): GatewayStatus {
@@ -61,12 +74,18 @@ function busyStatus(): GatewayStatus {
   return s;
 }
 
-/** A page in a browser whose languages are `locale`; console warnings and script errors are recorded. */
+/** The fixture's status page, in a browser whose languages are `locale`. */
 async function open(locale: string, opts: Parameters<typeof startFixtureServer>[0] = {}) {
   const server = await startFixtureServer({ status: busyStatus(), ...opts });
-  closers.push(() => server.web.close());
+  defer(() => server.web.close());
+  const { page, errors, warnings } = await browserPage(locale);
+  return { ...server, page, errors, warnings };
+}
+
+/** A page in a browser whose languages are `locale`; console warnings and script errors are recorded. */
+async function browserPage(locale: string) {
   const context = await browser.newContext({ locale, viewport: { width: 1280, height: 900 } });
-  closers.push(() => context.close());
+  defer(() => context.close());
   const page = await context.newPage();
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -75,7 +94,7 @@ async function open(locale: string, opts: Parameters<typeof startFixtureServer>[
     if (m.type() === 'error') errors.push(m.text());
     if (m.type() === 'warning') warnings.push(m.text());
   });
-  return { ...server, page, errors, warnings };
+  return { page, errors, warnings };
 }
 
 async function ready(page: Page, url: string) {
@@ -205,6 +224,46 @@ describe('page languages', () => {
     expect(await page.getAttribute('html', 'data-i18n-missing')).toBe('status.deadLetters.title');
     expect(warnings).toEqual([expect.stringContaining('"status.deadLetters.title" is missing in pl')]);
     expect(await text(page, '[data-i18n="status.machines.title"]')).toBe('Maszyny');
+  });
+
+  it("the running gateway's page in Polish: a stopped machine, a dead letter, a rejected config change", async () => {
+    const port = await freePort();
+    const yaml = readFileSync(fileURLToPath(new URL('../../devices/press-line.yaml', import.meta.url)), 'utf8').replace('port: 15020', `port: ${port}`);
+    const sim = await startModbusPlcSim({ port, device: deviceSchema.parse(parse(yaml)) as DeviceOf<'modbus-tcp'>, tickMs: 0 });
+    defer(() => sim.close());
+    sim.set('PRESS01', 'count', 1000);
+    sim.set('PRESS02', 'count', 2000);
+    sim.set('PRESS02', 'waste:Waste1', 0);
+    sim.set('PRESS01', 'running', true);
+    sim.set('PRESS02', 'running', true);
+    const mes = await startMesSandbox({
+      credentials: { apiKey: 'test-key', apiSecret: 'test-secret' },
+      machines: {
+        PRESS01: { waste: ['Waste1', 'Waste2'], downtimeTypes: ['Maintenance', 'Setup', 'Unplanned'] },
+        PRESS02: { waste: [], downtimeTypes: ['Unplanned'] }, // Waste1 unknown here: a dead letter
+      },
+    });
+    defer(() => mes.close());
+    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { 'press-line': yaml } });
+    const gw = startGateway(cfg.gatewayFile);
+    defer(() => gw.kill());
+    const url = String((await gw.waitForLog((l) => l.event === 'web.listening')).url);
+    await gw.waitForLog((l) => l.event === 'counter.first_seen' && l.machine === 'PRESS02');
+    sim.set('PRESS02', 'waste:Waste1', 3);
+    sim.set('PRESS02', 'count', 2010);
+    sim.set('PRESS01', 'stopReason', 1);
+    sim.set('PRESS01', 'running', false);
+    writeFileSync(join(cfg.dir, 'devices', 'broken.yaml'), 'id: broken\nprotocol: modbus-tcp\n');
+    await gw.waitForLog((l) => l.event === 'config.rejected');
+
+    const { page, errors } = await browserPage('pl-PL');
+    await ready(page, url);
+    await page.locator('tr[data-dead-letter-id]').first().waitFor({ timeout: 20_000 });
+    await page.waitForSelector('[data-machine="PRESS01"] [data-field="run-state"]:text-is("Przestój: Maintenance")', { timeout: 20_000 });
+    await page.locator('[data-field="config-errors"]').waitFor({ state: 'visible' });
+    expect(await text(page, '[data-field="machines-count"]')).toBe('2 maszyny');
+    await expectTranslated(page, 'pl');
+    expect(errors).toEqual([]);
   });
 
   it('stays readable in English when a language cannot be loaded', async () => {
