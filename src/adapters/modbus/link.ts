@@ -4,12 +4,12 @@
  * (bus.ts). Errors carry `modbusCode` when the unit answered with a Modbus exception;
  * any other error means the unit did not answer (timeout, connection lost).
  */
-import modbusSerial from 'modbus-serial';
 import { isBitArea, type ModbusArea, type RawData } from './decode.js';
+import { ReadOnlyModbusClient } from './read-only.js';
 
-// The package is CommonJS and also exports itself as `default`; its typings only describe that.
-export const ModbusClient = modbusSerial.default;
-export type ModbusClient = InstanceType<typeof ModbusClient>;
+/** The only Modbus client of the gateway: it refuses every function code but 1–4 (read-only.ts). */
+export const ModbusClient = ReadOnlyModbusClient;
+export type ModbusClient = ReadOnlyModbusClient;
 
 export interface ModbusLink {
   open(): Promise<void>;
