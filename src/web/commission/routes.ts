@@ -75,9 +75,20 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
     return o.tools;
   };
   const loaded = (name: string) => o.devices().find((d) => d.config.device === name)?.config;
-  /** A device object from the page, validated, its masked secrets taken from the running device of that id. */
+  /**
+   * The device a device route works on: the id of a running device (the page has only its
+   * masked YAML), or a device object from the page, validated, its masked secrets taken from
+   * the running device of that id. A new device has no machines yet: one placeholder lets the
+   * connection be validated by the device schema.
+   */
   const deviceArg = (value: unknown): DeviceConfig => {
-    const result = validate(deviceSchema, value);
+    if (typeof value === 'string') {
+      const saved = loaded(value);
+      if (!saved) throw new RouteError(404, 'SFG_COMMISSION_NOT_FOUND', `no running device "${value}"`);
+      return saved;
+    }
+    const withMachines = value !== null && typeof value === 'object' && !('machines' in value) ? { ...value, machines: [{ code: 'commissioning' }] } : value;
+    const result = validate(deviceSchema, withMachines);
     if (!result.ok) {
       throw bad('device is not valid', { problems: result.problems.map((p) => ({ path: formatPath(p.path), message: p.message })) });
     }

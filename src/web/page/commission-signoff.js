@@ -51,7 +51,6 @@ export function signoffPanel() {
   const machine = h('select', { name: 'machine', 'data-field': 'checklist-machine' });
   const limit = h('input', { type: 'number', name: 'seconds', value: 30, min: 1 });
   const who = h('input', { type: 'text', name: 'who', autocomplete: 'name' });
-  const notes = h('textarea', { name: 'notes', rows: 2 });
   const values = h('tbody', { 'data-field': 'probe-rows' });
   const checks = h('ul', { class: 'checklist', 'data-field': 'checklist' });
   const message = h('p', { class: 'action-message', role: 'status' });
@@ -155,20 +154,14 @@ export function signoffPanel() {
     judge();
   });
   saveReport.addEventListener('click', async () => {
-    const checklist = {
-      machine: machine.value,
-      who: who.value,
-      notes: notes.value,
-      runningWithinSeconds: Number(limit.value),
-      checks: Object.keys(CHECKS).map((id) => ({
-        id,
-        title: t(`commission.signoff.check.${id}`, { seconds: limit.value }),
-        result: running.get(id)?.result ?? 'not-started',
-        detail: running.get(id)?.detail ?? '',
-      })),
-    };
+    const checklist = Object.keys(CHECKS).map((id) => {
+      const run = running.get(id);
+      const result = run?.result ?? 'not-started';
+      const detail = [t(`commission.signoff.result.${result}`), run?.detail].filter(Boolean).join(' · ');
+      return { item: `${machine.value}: ${t(`commission.signoff.check.${id}`, { seconds: Number(limit.value) })}`, ok: result === 'passed', detail };
+    });
     try {
-      await post('report', { device: device.value, checklist });
+      await post('report', { device: device.value, checklist, ...(who.value.trim() ? { by: who.value.trim() } : {}) });
       setText(message, t('commission.signoff.reportSaved'));
     } catch (err) {
       setText(message, errorText(err));
@@ -211,7 +204,7 @@ export function signoffPanel() {
       h('h4', {}, L('commission.signoff.checklist')),
       h('div', { class: 'form-grid' }, h('label', {}, L('commission.signoff.machine'), machine), h('label', {}, L('commission.signoff.seconds'), limit)),
       checks,
-      h('div', { class: 'form-grid' }, h('label', {}, L('commission.signoff.who'), who), h('label', {}, L('commission.signoff.notes'), notes)),
+      h('label', {}, L('commission.signoff.who'), who),
       h('div', {}, saveReport, printReport),
       message,
     ),
