@@ -1,8 +1,8 @@
 // Runs a long commissioning job (a scan, an MQTT listen): starts it, polls it twice a second,
 // shows progress, the expected time left and an Abort button, and hands each new state on.
-import { duration, field, h, setText } from './dom.js';
+import { field, h, setText } from './dom.js';
 import { post, get } from './commission-api.js';
-import { t } from './i18n.js';
+import { t, duration } from './i18n.js';
 import { L } from './commission-text.js';
 
 const POLL_MS = 500;

@@ -2,9 +2,9 @@
 // parameter of a machine with one click; the page shows the device YAML this makes, its diff
 // against the file, the validation problems at their line, the MES bodies it would send (not
 // sent), saves it (a conflict explained) and lists the backups for a one-click rollback.
-import { h, setText, stamp } from './dom.js';
+import { h, setText } from './dom.js';
 import { get, post } from './commission-api.js';
-import { t } from './i18n.js';
+import { t, stamp } from './i18n.js';
 import { L, errorText } from './commission-text.js';
 import { deviceYaml, insertMachine } from './commission-yaml.js';
 

@@ -1,8 +1,8 @@
 // Modbus discovery: the unit scan of a bus, the register scan of an area, and one register
 // (or pair, or quad) decoded every way at once, the decodings that match the HMI lit up.
-import { h, number, setText } from './dom.js';
+import { h, setText } from './dom.js';
 import { post } from './commission-api.js';
-import { t } from './i18n.js';
+import { t, number } from './i18n.js';
 import { L, attr, errorText } from './commission-text.js';
 import { jobBar, runJob } from './commission-jobs.js';
 import { answeringRanges, hmiMatch, modiconAddress, parseHmi, sampleTrend } from './commission-logic.js';

@@ -2,9 +2,9 @@
 // is open, with a banner counting the time left. Exchanges the one-time token of the URL
 // (#commission=<token>) for the session, then mounts the steps: device and check, discovery,
 // decoding, mapping and saving, sign-off.
-import { duration, field, h, setText } from './dom.js';
+import { field, h, setText } from './dom.js';
 import { CommissionError, get, post, setCsrf } from './commission-api.js';
-import { t } from './i18n.js';
+import { t, duration } from './i18n.js';
 import { L, errorText } from './commission-text.js';
 import { devicePanel } from './commission-device.js';
 import { decodePanel, registerScanPanel, unitScanPanel } from './commission-modbus.js';
@@ -16,8 +16,7 @@ import { signoffPanel } from './commission-signoff.js';
 /** How often the page asks whether the window is still open (closed on the box, expired). */
 const SESSION_CHECK_MS = 30_000;
 
-const section = field(document, 'commission');
-const banner = field(document, 'commission-banner');
+let section;
 let endsAt = 0;
 let mounted = null;
 
@@ -80,7 +79,7 @@ function mount() {
 function showBanner() {
   const left = endsAt - Date.now();
   if (left <= 0) return close(t('commission.banner.ended'));
-  setText(field(banner, 'commission-left'), L('commission.banner.left', { time: duration(left) }));
+  setText(field(section, 'commission-left'), L('commission.banner.left', { time: duration(left) }));
 }
 
 function open(session) {
@@ -130,15 +129,18 @@ async function exchangeToken() {
   }
 }
 
-banner.replaceChildren(
-  h('strong', {}, L('commission.banner.title')),
-  ' ',
-  h('span', { 'data-field': 'commission-left' }),
-  ' ',
-  h('span', { class: 'muted' }, L('commission.banner.readOnly')),
-);
-
-setInterval(() => endsAt && showBanner(), 1000);
-setInterval(refresh, SESSION_CHECK_MS);
-await exchangeToken();
-if (!mounted) await refresh();
+/** Starts the view once the dictionaries are loaded (app.js): the token of the URL, else the open session. */
+export async function startCommissioning() {
+  section = field(document, 'commission');
+  field(section, 'commission-banner').replaceChildren(
+    h('strong', {}, L('commission.banner.title')),
+    ' ',
+    h('span', { 'data-field': 'commission-left' }),
+    ' ',
+    h('span', { class: 'muted' }, L('commission.banner.readOnly')),
+  );
+  setInterval(() => endsAt && showBanner(), 1000);
+  setInterval(refresh, SESSION_CHECK_MS);
+  await exchangeToken();
+  if (!mounted) await refresh();
+}
