@@ -7,7 +7,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { formatUrl, parseListen } from '../../core/net.js';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -64,4 +66,26 @@ export function markGrantUsed(dir: string, grant: Grant, now: number): void {
 /** Ends the window at once (`commission --close`). */
 export function removeGrant(dir: string): void {
   rmSync(grantFile(dir), { force: true });
+}
+
+/**
+ * The page's address with the token in the fragment: a browser never sends a fragment, so
+ * the token stays out of proxies' and servers' access logs; the page posts it once.
+ * A wildcard listen address is reached by the box's name.
+ */
+export function commissionUrl(listen: string, token: string): string {
+  const { host, port } = parseListen(listen);
+  const reachable = host === '0.0.0.0' || host === '::' ? hostname() : host;
+  return `${formatUrl(reachable, port)}#commission=${token}`;
+}
+
+/**
+ * web.commissioning at start: a window whose URL goes to `<dir>/url.txt` (0600) for the
+ * technician at the box, not to the log (the journal is read more widely).
+ */
+export function openAtStart(dir: string, listen: string, now: number, minutes: number): { urlFile: string; expiresAt: number } {
+  const { token, grant } = writeGrant(dir, now, minutes);
+  const urlFile = join(dir, 'url.txt');
+  writeFileAtomic(urlFile, `${commissionUrl(listen, token)}\n`, 0o600);
+  return { urlFile, expiresAt: grant.expiresAt };
 }

@@ -3,11 +3,27 @@
  * `validate`), the diff against the file on disk, and the MES bodies its mapping would send.
  */
 import { createTwoFilesPatch } from 'diff';
-import type { MesBodyPreview, MesBodyPreviewer } from '../../core/commission.js';
 import { checkDeviceText, type LoadedDevice } from '../../config/load.js';
 import type { DeviceConfig } from '../../config/schema.js';
 import type { DeviceFiles } from './device-files.js';
 import { maskSecrets, unmaskSecrets } from './mask.js';
+
+/** A request the gateway would send to the MES; shown, never sent. */
+export interface MesBodyPreview {
+  endpoint: 'counter' | 'parameters' | 'startstop';
+  machine: string;
+  /** Below the MES's base URL: `/api/machines/<code>/<endpoint>`. */
+  path: string;
+  body: unknown;
+  /** What the example stands for ("a stop with reason 3"). */
+  note: string;
+}
+
+/**
+ * The bodies a valid device's mapping would send, with example values, built by the
+ * uplink's own body builders: the gateway passes it in (web may not import src/uplink).
+ */
+export type MesBodyPreviewer = (device: DeviceConfig) => MesBodyPreview[];
 
 export interface PreviewProblem {
   line: number;

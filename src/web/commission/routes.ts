@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
-import type { CommissionTools, Job, JobKind, MesBodyPreviewer } from '../../core/commission.js';
+import type { CommissionTools, Job, JobKind } from '../../core/commission.js';
 import { errorCode } from '../../core/errors.js';
 import { formatPath } from '../../config/errors.js';
 import { validate } from '../../config/issues.js';
@@ -21,7 +21,7 @@ import { clientAddress, viaHttps } from '../client.js';
 import { readBody, sendJson, sendText } from '../http-util.js';
 import { DeviceFileError, DeviceFiles, hashOf } from './device-files.js';
 import { MASK, maskSecrets } from './mask.js';
-import { checkEdit, preview } from './preview.js';
+import { checkEdit, type MesBodyPreviewer, preview } from './preview.js';
 import { reportHtml, reportRequest, Reports } from './report.js';
 import { type CommissionSession, CommissionSessions } from './session.js';
 
@@ -36,9 +36,8 @@ const OPCUA_SEARCH_MAX_NODES = 2000;
 export interface CommissionOptions {
   /** `<storage folder>/commission` (grant.ts `commissionDir`). */
   dir: string;
-  devicesDir: string;
-  /** The device files the gateway runs now: the cross-file checks of a preview or save. */
-  devices: () => readonly LoadedDevice[];
+  /** The devices folder and the device files the gateway runs now (they follow reloads): the cross-file checks of a preview or save. */
+  running: () => { devicesDir: string; devices: readonly LoadedDevice[] };
   previewer: MesBodyPreviewer;
   /** Undefined where the gateway has none: those routes answer SFG_COMMISSION_UNAVAILABLE. */
   tools?: CommissionTools;
@@ -66,7 +65,6 @@ export function sendCommissionError(res: ServerResponse, status: number, code: s
 
 export function createCommissionRoutes(o: CommissionOptions, logger: Logger): CommissionHandler {
   const sessions = new CommissionSessions(o.dir, o.clock);
-  const files = new DeviceFiles(o.devicesDir, join(o.dir, 'backups'), o.clock);
   const reports = new Reports(join(o.dir, 'reports'));
   const jobs = new Map<string, Job>();
 
@@ -74,7 +72,8 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
     if (!o.tools) throw new RouteError(501, 'SFG_COMMISSION_UNAVAILABLE', 'device tools are not available in this gateway');
     return o.tools;
   };
-  const loaded = (name: string) => o.devices().find((d) => d.config.device === name)?.config;
+  const devices = () => o.running().devices;
+  const loaded = (name: string) => devices().find((d) => d.config.device === name)?.config;
   /**
    * The device a device route works on: the id of a running device (the page has only its
    * masked YAML), or a device object from the page, validated, its masked secrets taken from
@@ -115,9 +114,16 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
     return job;
   };
 
-  type Ctx = { req: IncomingMessage; res: ServerResponse; session: CommissionSession; query: URLSearchParams; body: () => Promise<unknown> };
+  type Ctx = {
+    req: IncomingMessage;
+    res: ServerResponse;
+    session: CommissionSession;
+    query: URLSearchParams;
+    body: () => Promise<unknown>;
+    files: DeviceFiles;
+  };
   const routes: Record<string, (c: Ctx) => Promise<unknown> | unknown> = {
-    'GET devices': () =>
+    'GET devices': ({ files }) =>
       files.list().map((file) => {
         const text = files.read(file) ?? '';
         const head = headOf(text);
@@ -162,15 +168,17 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       return tools().opcuaSearch(deviceArg(field(body, 'device')), requiredString(body, 'text'), { maxNodes: OPCUA_SEARCH_MAX_NODES });
     },
     'POST preview': async (c) => {
+      const { files } = c;
       const body = await c.body();
-      return preview(files, o.devices(), o.previewer, requiredString(body, 'file'), requiredString(body, 'yaml'));
+      return preview(files, devices(), o.previewer, requiredString(body, 'file'), requiredString(body, 'yaml'));
     },
     'POST save': async (c) => {
+      const { files } = c;
       const body = await c.body();
       const [file, yaml] = [requiredString(body, 'file'), requiredString(body, 'yaml')];
       const baseHash = field(body, 'baseHash');
       if (baseHash !== null && typeof baseHash !== 'string') throw bad('baseHash: the hash the file was loaded with, or null for a new file');
-      const { text, problems } = checkEdit(files, o.devices(), file, yaml);
+      const { text, problems } = checkEdit(files, devices(), file, yaml);
       if (problems.length > 0) throw new RouteError(422, 'SFG_COMMISSION_INVALID', `${file} is not valid: nothing saved`, { problems });
       const saved = files.save(file, text, baseHash);
       logger.info(
@@ -180,11 +188,12 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       );
       return saved;
     },
-    'GET backups': (c) => files.backups(requiredString({ file: c.query.get('file') }, 'file')),
+    'GET backups': (c) => c.files.backups(requiredString({ file: c.query.get('file') }, 'file')),
     'POST rollback': async (c) => {
+      const { files } = c;
       const body = await c.body();
       const [file, id] = [requiredString(body, 'file'), requiredString(body, 'id')];
-      const { text, problems } = checkEdit(files, o.devices(), file, files.backup(file, id));
+      const { text, problems } = checkEdit(files, devices(), file, files.backup(file, id));
       if (problems.length > 0)
         throw new RouteError(422, 'SFG_COMMISSION_INVALID', `backup ${id} is not valid with the other device files now: nothing changed`, { problems });
       const current = files.read(file);
@@ -226,7 +235,8 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       if (method === 'POST' && req.headers['x-csrf-token'] !== found.csrf) {
         return sendCommissionError(res, 403, 'SFG_COMMISSION_CSRF', 'missing or wrong x-csrf-token header');
       }
-      const ctx: Ctx = { req, res, session: found, query, body };
+      const files = new DeviceFiles(o.running().devicesDir, join(o.dir, 'backups'), o.clock);
+      const ctx: Ctx = { req, res, session: found, query, body, files };
       const job = /^jobs\/([\w-]{1,64})(\/abort)?$/.exec(name);
       if (job) {
         if (method !== (job[2] ? 'POST' : 'GET')) return notAllowed(res, job[2] ? 'POST' : 'GET');
