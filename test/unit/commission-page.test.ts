@@ -1,7 +1,7 @@
 /**
- * The commissioning page's pure modules (src/web/page/commission-yaml.js, commission-logic.js):
- * the YAML it writes validates with the gateway's own schema, and what it works out from scans
- * and reads is what the technician is shown.
+ * The commissioning page's pure modules (src/web/page/commission-yaml.js, commission-ranges.js):
+ * the YAML it writes validates with the gateway's own schema, and a register scan is summarised
+ * as the ranges that answered.
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -11,7 +11,7 @@ import { deviceSchema } from '../../src/config/schema.js';
 // The page's files are plain browser modules without type declarations: loaded by URL.
 const page = (name: string) => import(new URL(`../../src/web/page/${name}`, import.meta.url).href);
 const { deviceYaml, insertMachine } = await page('commission-yaml.js');
-const { answeringRanges, hmiMatch, jsonPaths, modiconAddress, parseHmi, sampleTrend } = await page('commission-logic.js');
+const { rangeText, scanRanges } = await page('commission-ranges.js');
 
 describe('the device YAML the page writes', () => {
   it('is a valid device file for a new Modbus device mapped as count, waste, running, stop reason and parameter', () => {
@@ -64,54 +64,19 @@ describe('the device YAML the page writes', () => {
   });
 });
 
-describe('what the page works out', () => {
-  it('summarises a register scan as the runs of addresses that answered', () => {
+describe('a register scan, summarised', () => {
+  it('gives the runs of addresses that answered, were refused and stayed silent', () => {
     const results = [
-      ...[0, 1, 2, 3].map((address) => ({ address, value: address })),
+      ...[3, 0, 1, 2].map((address) => ({ address, value: address })),
       { address: 4, exception: 2 },
-      { address: 5, timeout: true },
+      { address: 5, exception: 2 },
+      { address: 6, timeout: true },
       ...[20, 21, 23].map((address) => ({ address, value: 0 })),
+      { address: 22, value: false },
     ];
-    expect(answeringRanges(results)).toEqual([
-      { from: 0, to: 3 },
-      { from: 20, to: 21 },
-      { from: 23, to: 23 },
-    ]);
-  });
-
-  it('matches the value typed from the HMI, with a decimal comma, to a float and to a scaled integer', () => {
-    const hmi = parseHmi('23,45');
-    expect(hmi).toEqual({ value: 23.45, decimals: 2 });
-    expect(hmiMatch(23.450000762939453, hmi)).toBe(1); // float32 of 23.45
-    expect(hmiMatch(2345, hmi)).toBe(0.01);
-    expect(hmiMatch(23.5, hmi)).toBeUndefined();
-    expect(hmiMatch(1.1e-41, hmi)).toBeUndefined(); // the same words read in the wrong order
-    expect(parseHmi('1 234')).toEqual({ value: 1234, decimals: 0 });
-    expect(parseHmi('12 kg')).toBeUndefined();
-  });
-
-  it('names addresses as the HMI does: 40001 for holding 0, 30001, 10001, 00001', () => {
-    expect(modiconAddress('holding', 0)).toBe('40001');
-    expect(modiconAddress('input', 9)).toBe('30010');
-    expect(modiconAddress('discrete', 0)).toBe('10001');
-    expect(modiconAddress('coil', 0)).toBe('00001');
-    expect(modiconAddress('holding', 20000)).toBe('420001');
-  });
-
-  it('lists the JSON paths of an MQTT payload in the syntax of the source path', () => {
-    expect(jsonPaths({ machine: { count: 5, state: 'RUN' }, temps: [20.5, 21] })).toEqual([
-      { path: 'machine.count', value: 5 },
-      { path: 'machine.state', value: 'RUN' },
-      { path: 'temps.0', value: 20.5 },
-      { path: 'temps.1', value: 21 },
-    ]);
-  });
-
-  it('marks a value that only rises as a likely counter and a flipping bit as likely run/stop', () => {
-    expect(sampleTrend([5, 5, 7, 9])).toBe('counter');
-    expect(sampleTrend([5, 7, 6])).toBeUndefined();
-    expect(sampleTrend([true, false, true])).toBe('runstop');
-    expect(sampleTrend([1, 1, 1])).toBeUndefined();
-    expect(sampleTrend([1, 2])).toBeUndefined();
+    const ranges = scanRanges(results);
+    expect(rangeText(ranges.answering)).toBe('0–3, 20–23');
+    expect(rangeText(ranges.exception)).toBe('4–5');
+    expect(rangeText(ranges.timeout)).toBe('6');
   });
 });

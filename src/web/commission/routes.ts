@@ -149,6 +149,10 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
           area: z.enum(['holding', 'input', 'coil', 'discrete']),
           address: z.number().int().min(0).max(65535),
           count: z.number().int().min(1).max(125),
+          // What the HMI shows, and reads over time: the decodings that match, likely counters and run/stop bits.
+          hmi: z.string().max(64).optional(),
+          samples: z.number().int().min(1).max(20).optional(),
+          intervalMs: z.number().int().min(100).max(2000).optional(),
         })
         .safeParse(body);
       if (!q.success) throw bad('expected {device, unitId, area, address, count (1-125)}');

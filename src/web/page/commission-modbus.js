@@ -5,12 +5,11 @@ import { post } from './commission-api.js';
 import { t, number } from './i18n.js';
 import { L, attr, errorText } from './commission-text.js';
 import { jobBar, runJob } from './commission-jobs.js';
-import { answeringRanges, hmiMatch, modiconAddress, parseHmi, sampleTrend } from './commission-logic.js';
+import { rangeText, scanRanges } from './commission-ranges.js';
 
 const AREAS = ['holding', 'input', 'coil', 'discrete'];
 const num = (name, value, attrs = {}) => h('input', { name, type: 'number', value, min: 0, ...attrs });
 const areaSelect = () => h('select', { name: 'area' }, ...AREAS.map((a) => h('option', { value: a }, a)));
-const rangeText = (ranges) => ranges.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}–${r.to}`)).join(', ');
 
 export function unitScanPanel(state) {
   const from = num('from', 1, { min: 1, max: 247 });
@@ -82,15 +81,21 @@ export function registerScanPanel(state) {
 
   function show(job) {
     const results = [...job.results].sort((a, b) => a.address - b.address);
-    const answering = answeringRanges(results);
-    const exceptions = answeringRanges(results.filter((r) => r.exception !== undefined).map((r) => ({ address: r.address, value: 0 })));
-    const timeouts = answeringRanges(results.filter((r) => r.timeout).map((r) => ({ address: r.address, value: 0 })));
+    const ranges = scanRanges(results);
     summary.replaceChildren(
-      h('p', {}, h('strong', {}, L('commission.registers.answering')), ' ', h('span', { 'data-field': 'answering-ranges' }, rangeText(answering) || '—')),
-      exceptions.length
-        ? h('p', {}, L('commission.registers.exceptions'), ' ', h('span', { 'data-field': 'exception-ranges' }, rangeText(exceptions)))
+      h(
+        'p',
+        {},
+        h('strong', {}, L('commission.registers.answering')),
+        ' ',
+        h('span', { 'data-field': 'answering-ranges' }, rangeText(ranges.answering) || '—'),
+      ),
+      ranges.exception.length
+        ? h('p', {}, L('commission.registers.exceptions'), ' ', h('span', { 'data-field': 'exception-ranges' }, rangeText(ranges.exception)))
         : undefined,
-      timeouts.length ? h('p', {}, L('commission.registers.timeouts'), ' ', h('span', { 'data-field': 'timeout-ranges' }, rangeText(timeouts))) : undefined,
+      ranges.timeout.length
+        ? h('p', {}, L('commission.registers.timeouts'), ' ', h('span', { 'data-field': 'timeout-ranges' }, rangeText(ranges.timeout)))
+        : undefined,
     );
     rows.replaceChildren(
       ...results.map((r) =>
@@ -98,7 +103,6 @@ export function registerScanPanel(state) {
           'tr',
           { 'data-address': r.address, class: r.value !== undefined ? 'answers' : 'silent' },
           h('td', { class: 'num' }, r.address),
-          h('td', { class: 'num muted' }, modiconAddress(area.value, r.address)),
           h(
             'td',
             { class: 'num' },
@@ -163,14 +167,7 @@ export function registerScanPanel(state) {
         h(
           'thead',
           {},
-          h(
-            'tr',
-            {},
-            h('th', { class: 'num' }, L('commission.registers.address')),
-            h('th', { class: 'num' }, L('commission.registers.notation')),
-            h('th', { class: 'num' }, L('commission.registers.value')),
-            h('th', {}),
-          ),
+          h('tr', {}, h('th', { class: 'num' }, L('commission.registers.address')), h('th', { class: 'num' }, L('commission.registers.value')), h('th', {})),
         ),
         rows,
       ),
@@ -178,9 +175,11 @@ export function registerScanPanel(state) {
   );
 }
 
-/** How often the decode panel re-reads, to see which decodings only rise and which bits toggle. */
-const SAMPLE_MS = 1000;
-const SAMPLES = 10;
+/** Reads per decode, this far apart: enough to see a counter rise or a bit toggle on a running machine. */
+const SAMPLES = { samples: 5, intervalMs: 400 };
+/** Typing the HMI value asks again with fewer reads, so the matches light up quickly. */
+const HMI_SAMPLES = { samples: 1 };
+const HMI_DEBOUNCE_MS = 300;
 
 export function decodePanel(state) {
   const area = areaSelect();
@@ -191,87 +190,111 @@ export function decodePanel(state) {
   const hmi = h('input', { name: 'hmi', type: 'text', inputmode: 'decimal', 'data-field': 'hmi', ...attr('placeholder', 'commission.decode.hmiPlaceholder') });
   const where = h('p', { class: 'muted', 'data-field': 'decode-where' });
   const rows = h('tbody', { 'data-field': 'decode-rows' });
+  const bits = h('ul', { class: 'chips bits', 'data-field': 'decode-bits' });
   const message = h('p', { class: 'action-message', role: 'status' });
   const read = h('button', { type: 'button', 'data-action': 'read' }, L('commission.decode.read'));
-  let samples = [];
-  let timer = null;
+  /** The last answer, and what the sampled read said was a counter (kept while only the HMI value changes). */
   let last = null;
+  let likely = new Set();
+  let typing = null;
 
-  async function readOnce() {
-    const q = { unitId: Number(unit.value), area: area.value, address: Number(address.value), count: Number(count.value) };
+  const query = () => ({ unitId: Number(unit.value), area: area.value, address: Number(address.value), count: Number(count.value) });
+
+  async function readNow(sampling) {
+    const q = query();
+    read.disabled = true;
     try {
-      last = await post('modbus/read', { device: state.device.ref, ...q });
-      samples = [...samples.slice(-(SAMPLES - 1)), last];
+      const hmiText = hmi.value.trim();
+      const r = await post('modbus/read', { device: state.device.ref, ...q, ...sampling, ...(hmiText ? { hmi: hmiText } : {}) });
+      if (r.exception !== undefined || r.timeout) {
+        setText(message, r.exception !== undefined ? t('commission.registers.exception', { code: r.exception }) : t('commission.registers.timeout'));
+        return;
+      }
+      last = r;
+      if (r.samples > 1) likely = new Set(r.decodings.filter((d) => d.likelyCounter).map(key));
       setText(message, '');
-      show(q);
+      show();
     } catch (err) {
       setText(message, errorText(err));
-      stop();
+    } finally {
+      read.disabled = false;
     }
   }
 
-  function stop() {
-    clearInterval(timer);
-    timer = null;
-  }
+  const key = (d) => `${d.source.type}/${d.order}`;
 
-  function start() {
-    stop();
-    samples = [];
-    readOnce();
-    timer = setInterval(readOnce, SAMPLE_MS);
-  }
-
-  function show(q) {
-    const words = last.words ?? last.registers ?? [];
-    setText(
-      where,
-      `${q.area} ${q.address} (${modiconAddress(q.area, q.address)}) · ${t('commission.decode.words')} ${words.map((w) => `0x${Number(w).toString(16).padStart(4, '0')}`).join(' ')}`,
-    );
-    const wanted = parseHmi(hmi.value);
+  function show() {
+    setText(where, `${last.area} ${last.address} (${last.notation}) · ${t('commission.decode.words')} ${last.registers.map((r) => r.raw).join(' ')}`);
     rows.replaceChildren(
-      ...(last.decodings ?? []).map((d, i) => {
-        const scale = hmiMatch(d.value, wanted);
-        const trend = d.likely ?? sampleTrend(samples.map((s) => s.decodings?.[i]?.value));
-        return h(
+      ...last.decodings.map((d, i) =>
+        h(
           'tr',
-          { 'data-decoding': d.name, 'data-match': scale !== undefined ? 'true' : undefined, 'data-likely': trend },
-          h('th', {}, d.name),
-          h('td', { class: 'num', 'data-field': 'decoded' }, typeof d.value === 'number' ? number(d.value) : String(d.value)),
+          { 'data-decoding': key(d), 'data-match': d.matchesHmi ? 'true' : undefined, 'data-likely': likely.has(key(d)) ? 'counter' : undefined },
+          h('th', {}, d.source.type),
+          h('td', {}, h('code', {}, d.order)),
+          h('td', { class: 'num', 'data-field': 'decoded' }, d.value !== undefined ? number(d.value) : (d.error ?? '—')),
           h(
             'td',
             {},
-            scale !== undefined && scale !== 1 ? h('span', { class: 'tag' }, `× ${scale}`) : undefined,
-            trend ? h('span', { class: `tag ${trend}` }, L(`commission.decode.likely.${trend}`)) : undefined,
+            d.matchesHmi && d.source.scale !== undefined ? h('span', { class: 'tag' }, `scale ${d.source.scale}`) : undefined,
+            likely.has(key(d)) ? h('span', { class: 'tag counter' }, L('commission.decode.likely.counter')) : undefined,
           ),
           h(
             'td',
             {},
-            h('button', { type: 'button', class: 'small', 'data-action': 'use', 'data-index': i, 'data-scale': scale ?? 1 }, L('commission.decode.use')),
+            d.value !== undefined
+              ? h('button', { type: 'button', class: 'small', 'data-action': 'use', 'data-index': i }, L('commission.decode.use'))
+              : undefined,
           ),
-        );
-      }),
+        ),
+      ),
+    );
+    bits.replaceChildren(
+      ...last.bits.map((b, i) =>
+        h(
+          'li',
+          { 'data-bit': `${b.address}${b.bit !== undefined ? `.${b.bit}` : ''}`, 'data-likely': b.likelyRunStop ? 'runstop' : undefined },
+          h(
+            'button',
+            { type: 'button', class: `chip bit${b.value ? ' on' : ''}`, 'data-action': 'use-bit', 'data-index': i, title: b.notation },
+            `${b.address}${b.bit !== undefined ? `.${b.bit}` : ''} = ${b.value ? 1 : 0}`,
+          ),
+          b.likelyRunStop ? h('span', { class: 'tag runstop' }, L('commission.decode.likely.runstop')) : undefined,
+        ),
+      ),
     );
   }
 
-  read.addEventListener('click', start);
-  hmi.addEventListener('input', () => last && show({ area: area.value, address: Number(address.value) }));
+  read.addEventListener('click', () => readNow(SAMPLES));
+  hmi.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => last && readNow(HMI_SAMPLES), HMI_DEBOUNCE_MS);
+  });
   rows.addEventListener('click', (e) => {
     const button = e.target.closest('[data-action="use"]');
     if (!button) return;
     const d = last.decodings[Number(button.dataset.index)];
-    const scale = Number(button.dataset.scale);
-    const source = { area: area.value, address: Number(address.value), ...d.source, ...(scale !== 1 ? { scale } : {}) };
-    state.setSource({ source, label: `${area.value} ${address.value} ${d.name}`, value: d.value });
+    const source = { area: last.area, address: last.address, ...sourceKeys(d.source) };
+    state.setSource({ source, label: `${last.area} ${last.address} (${last.notation}) ${d.source.type} ${d.order}`, value: d.value });
+  });
+  bits.addEventListener('click', (e) => {
+    const button = e.target.closest('[data-action="use-bit"]');
+    if (!button) return;
+    const b = last.bits[Number(button.dataset.index)];
+    state.setSource({
+      source: sourceKeys(b.source),
+      label: `${b.source.area} ${b.address}${b.bit !== undefined ? ` bit ${b.bit}` : ''} (${b.notation})`,
+      value: b.value,
+    });
   });
   state.onDecode((q) => {
     area.value = q.area;
     unit.value = q.unitId;
     address.value = q.address;
-    start();
+    readNow(SAMPLES);
   });
 
-  const panel = h(
+  return h(
     'article',
     { class: 'card commission-step wide', 'data-step': 'decode', 'data-protocols': 'modbus-tcp modbus-rtu modbus-rtu-over-tcp' },
     h('h3', {}, L('commission.decode.title')),
@@ -296,12 +319,28 @@ export function decodePanel(state) {
         h(
           'thead',
           {},
-          h('tr', {}, h('th', {}, L('commission.decode.decoding')), h('th', { class: 'num' }, L('commission.registers.value')), h('th', {}), h('th', {})),
+          h(
+            'tr',
+            {},
+            h('th', {}, 'type'),
+            h('th', {}, L('commission.decode.order')),
+            h('th', { class: 'num' }, L('commission.registers.value')),
+            h('th', {}),
+            h('th', {}),
+          ),
         ),
         rows,
       ),
     ),
+    h('h4', {}, L('commission.decode.bits')),
+    bits,
   );
-  panel.stopSampling = stop;
-  return panel;
+}
+
+/** The YAML keys of a decoding, without the defaults (`wordOrder: big`, `byteSwap: false`) a device file leaves out. */
+function sourceKeys(src) {
+  const out = { ...src };
+  if (out.wordOrder === 'big') delete out.wordOrder;
+  if (out.byteSwap === false) delete out.byteSwap;
+  return out;
 }

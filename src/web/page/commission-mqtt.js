@@ -4,15 +4,6 @@ import { h, setText } from './dom.js';
 import { t } from './i18n.js';
 import { L, errorText } from './commission-text.js';
 import { jobBar, runJob } from './commission-jobs.js';
-import { jsonPaths } from './commission-logic.js';
-
-function parsed(payload) {
-  try {
-    return JSON.parse(payload);
-  } catch {
-    return undefined;
-  }
-}
 
 export function mqttPanel(state) {
   const prefix = h('input', { type: 'text', name: 'prefix', value: '', placeholder: 'plant/line1/' });
@@ -54,11 +45,10 @@ export function mqttPanel(state) {
     const button = e.target.closest('[data-action="pick"]');
     if (!button) return;
     const r = results[Number(button.dataset.index)];
-    const json = parsed(r.lastPayload);
-    const leaves = json !== null && typeof json === 'object' ? jsonPaths(json) : [];
+    const leaves = r.paths ?? [];
     if (leaves.length === 0) {
       paths.replaceChildren();
-      return state.setSource({ source: { topic: r.topic }, label: r.topic, value: json ?? r.lastPayload });
+      return state.setSource({ source: { topic: r.topic }, label: r.topic, value: r.lastPayload });
     }
     paths.replaceChildren(
       ...leaves.map((leaf) =>

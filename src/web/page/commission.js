@@ -51,7 +51,6 @@ function mount() {
   const state = createState();
   const device = devicePanel(state);
   const signoff = signoffPanel();
-  const decode = decodePanel(state);
   state.reloadDevices = async (file) => {
     await device.load(file);
     signoff.devices(state.devices, state.devices.find((d) => d.file === file)?.name);
@@ -60,7 +59,7 @@ function mount() {
     device.element,
     unitScanPanel(state),
     registerScanPanel(state),
-    decode,
+    decodePanel(state),
     opcuaPanel(state),
     mqttPanel(state),
     mapPanel(state),
@@ -69,7 +68,6 @@ function mount() {
   state.reloadDevices().catch((err) => setText(field(section, 'commission-message'), errorText(err)));
   return {
     unmount() {
-      decode.stopSampling();
       signoff.stop();
       field(section, 'commission-steps').replaceChildren();
     },
