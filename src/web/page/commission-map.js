@@ -40,17 +40,26 @@ export function mapPanel(state) {
   const roleButtons = ROLES.map((role) => h('button', { type: 'button', 'data-map': role, disabled: true }, L(`commission.map.as.${role}`)));
   let source = null;
   let draft = { code: '', waste: [], parameters: [] };
+  /** The file the device panel points at ('' for a new device): a change of it starts a new mapping. */
+  let target = null;
+  /** A device this page created and saved: its file is rebuilt whole, the machine kept, until another file is picked. */
+  let created = null;
 
   state.onSource((s) => {
     source = s;
     setText(selected, `${s.label}${s.value !== undefined ? ` = ${String(s.value)}` : ''}`);
     for (const b of roleButtons) b.disabled = false;
   });
-  state.onDevice(() => {
+  state.onDevice((d) => {
+    const file = d.saved?.file ?? '';
+    if (file === target) return;
+    target = file;
+    loadBackups();
+    if (created && created.file === file) return;
+    created = null;
     draft = { code: machine.value.trim(), waste: [], parameters: [] };
     showMapped();
-    yaml.value = state.device.saved?.yaml ?? '';
-    loadBackups();
+    yaml.value = d.saved?.yaml ?? '';
   });
 
   function add(role) {
@@ -85,7 +94,8 @@ export function mapPanel(state) {
   /** The device file text this mapping makes: a new file, or the machine added to the file as loaded. */
   function build() {
     const d = state.device;
-    yaml.value = d.saved ? insertMachine(d.saved.yaml, draft) : deviceYaml({ ...d.draft, machines: [draft] });
+    const device = created?.device ?? d.draft;
+    yaml.value = d.saved && !created ? insertMachine(d.saved.yaml, draft) : deviceYaml({ ...device, machines: [draft] });
   }
 
   const fileName = () => state.device.saved?.file ?? `${state.device.draft.device}.yaml`;
@@ -134,8 +144,10 @@ export function mapPanel(state) {
     try {
       const file = fileName();
       await post('save', { file, yaml: yaml.value, baseHash: state.device.saved?.hash ?? null });
+      if (!state.device.saved) created = { file, device: state.device.draft };
       setText(message, t('commission.map.saved', { file }));
       await state.reloadDevices(file);
+      await loadBackups();
     } catch (err) {
       if (err.code === 'SFG_COMMISSION_INVALID') showProblems(err.body?.problems ?? []);
       setText(message, errorText(err));
@@ -174,6 +186,8 @@ export function mapPanel(state) {
       const file = state.device.saved.file;
       await post('rollback', { file, id: li.dataset.backup });
       setText(message, t('commission.map.rolledBack', { file }));
+      created = null;
+      target = null;
       await state.reloadDevices(file);
     } catch (err) {
       setText(message, errorText(err));
