@@ -277,6 +277,13 @@ export const gatewaySchema = z.strictObject({
     .strictObject({
       listen: listen.default('127.0.0.1:8080'),
       token: z.string().min(16, 'a token of at least 16 characters').optional(),
+      /** Opens a commissioning window when the gateway starts (docs/commissioning.md); else `shopfloor-gateway commission` does. */
+      commissioning: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          minutes: z.number().int().min(1).max(480, 'at most 480 (8 hours)').default(60),
+        })
+        .optional(),
     })
     .superRefine((w, ctx) => {
       if (w.token === undefined && !isLoopback(listenHost(w.listen))) {

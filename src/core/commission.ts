@@ -1,8 +1,8 @@
 /**
  * Commissioning (docs/commissioning.md): what the `/api/commission/*` routes of src/web call.
  * The web layer may import only core and config, so the parts that talk to devices
- * (CommissionTools) and that build MES bodies (MesBodyPreview) are interfaces here, which
- * the composition root (src/gateway) implements and passes in.
+ * (CommissionTools) are an interface here, which the composition root (src/gateway)
+ * implements and passes in.
  */
 
 /** One step of a connection check, in the order it was tried; the first `ok: false` is where it failed. */
@@ -174,15 +174,3 @@ export interface CommissionTools {
   /** Live values of a saved device, as `probe` prints them. */
   probe(deviceName: string): Promise<unknown>;
 }
-
-/** A request the gateway would send to the MES; shown, never sent. */
-export interface MesBodyPreview {
-  endpoint: 'counter' | 'parameters' | 'startstop';
-  body: unknown;
-}
-
-/**
- * Builds, from a validated device config, the bodies its mapping would send, with example
- * values, using the uplink's own body builders (web may not import src/uplink).
- */
-export type MesBodyPreviewer = (device: unknown) => MesBodyPreview[];

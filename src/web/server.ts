@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Auth, createAuth, type Credential } from './auth.js';
+import { COMMISSION_PREFIX, type CommissionOptions, createCommissionRoutes, sendCommissionError } from './commission/routes.js';
 import { clientAddress } from './client.js';
 import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
@@ -38,6 +39,8 @@ export interface WebServerOptions {
   maxEventClients?: number;
   /** Session expiry and login lockouts; default the system clock. */
   clock?: Clock;
+  /** The commissioning routes (docs/commissioning.md); without them `/api/commission/*` is off. */
+  commission?: CommissionOptions;
 }
 
 export interface WebServer {
@@ -79,6 +82,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const auth = opts.token ? createAuth(opts.token, clock) : undefined;
   const throttle = new LoginThrottle(clock, log);
   const files = await loadStatic(new URL('./page/', import.meta.url));
+  const commission = opts.commission ? createCommissionRoutes(opts.commission, log.child({ component: 'commission' })) : undefined;
   // prom-client loads with the first scrape, not on the way to listening (bench/startup).
   let metrics: Promise<Metrics> | undefined;
   const loadMetrics = () => (metrics ??= import('./metrics.js').then(({ createMetrics }) => createMetrics(provider)));
@@ -100,8 +104,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (path === undefined) return sendJson(res, 400, { error: 'malformed request target' });
     const method = req.method === 'HEAD' ? 'GET' : req.method;
 
+    const commissioning = path.startsWith(COMMISSION_PREFIX);
     // Another site open in the same browser could otherwise POST here (CSRF).
-    if (method === 'POST' && !sameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin request refused' });
+    if (method === 'POST' && !sameOrigin(req)) {
+      if (commissioning) return sendCommissionError(res, 403, 'SFG_COMMISSION_ORIGIN', 'cross-origin request refused');
+      return sendJson(res, 403, { error: 'cross-origin request refused' });
+    }
     if (path === '/login') return auth ? handleLogin(req, res, auth, throttle) : redirect(res, '/');
     if (path === '/logout') {
       if (method !== 'POST') return notAllowed(res, 'POST');
@@ -111,6 +119,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (auth && !PUBLIC.has(path)) {
       credential = admit(req, res, auth, throttle, path, method);
       if (!credential) return;
+    }
+
+    if (commissioning) {
+      if (!commission) return sendCommissionError(res, 403, 'SFG_COMMISSION_OFF', 'commissioning is not available in this gateway');
+      return commission(req, res, path, method ?? 'GET');
     }
 
     const action = /^\/api\/dead-letters\/(\d{1,15})\/(retry|drop)$/.exec(path);
