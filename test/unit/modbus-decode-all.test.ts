@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAll, modiconNotation, parseHmi, type Decoding } from '../../src/adapters/modbus/decode-all.js';
+import { decodeAll, modiconNotation, parseHmi } from '../../src/adapters/modbus/decode-all.js';
+import type { Decoding } from '../../src/core/commission.js';
 import { decode } from '../../src/adapters/modbus/decode.js';
 import { modbusSource } from '../../src/config/schema.js';
 

@@ -6,59 +6,9 @@
  * valid device-file YAML. Given several samples over time, integers that only rise are
  * marked as likely counters and bits that toggle as likely run/stop.
  */
+import type { BitDecoding, Decoding, DecodingSource, ModbusDecoded } from '../../core/commission.js';
 import type { ModbusSource } from '../../config/schema.js';
 import { decodeAt, isBitArea, type ModbusArea, type ModbusType, type RawData } from './decode.js';
-
-/** The source keys of one decoding, as they go into a device file. */
-export interface DecodingSource {
-  type: ModbusType;
-  wordOrder: 'big' | 'little';
-  byteSwap: boolean;
-  bit?: number;
-  scale?: number;
-}
-
-export interface Decoding {
-  /** Byte order from most to least significant as stored: `ABCD` is big-endian, `DCBA` little-endian. */
-  order: string;
-  source: DecodingSource;
-  value?: number;
-  error?: string;
-  /** The value the HMI shows, read with this decoding (with `source.scale` when a scale was needed). */
-  matchesHmi?: true;
-  /** Integer decodings only: it never fell over the samples and rose at least once. */
-  likelyCounter?: true;
-}
-
-export interface BitDecoding {
-  /** Address of the register (register areas) or of the bit (coil, discrete). */
-  address: number;
-  notation: string;
-  bit?: number;
-  value: boolean;
-  source: Partial<DecodingSource> & { area: ModbusArea; address: number };
-  /** It was both on and off over the samples. */
-  likelyRunStop?: true;
-}
-
-export interface RegisterView {
-  address: number;
-  notation: string;
-  /** The word as hex (`0x41bc`), or the bit as 0/1. */
-  raw: string;
-}
-
-export interface DecodeAllResult {
-  area: ModbusArea;
-  /** The 0-based address the decodings start at, as the device file writes it. */
-  address: number;
-  notation: string;
-  registers: RegisterView[];
-  /** Decodings of the value starting at `address`, over 1, 2 and 4 registers as far as read. */
-  decodings: Decoding[];
-  bits: BitDecoding[];
-  samples: number;
-}
 
 const PREFIX: Record<ModbusArea, string> = { coil: '0', discrete: '1', input: '3', holding: '4' };
 
@@ -145,9 +95,9 @@ function onlyRises(values: (number | undefined)[]): boolean {
  * starting at `address`; the decodings show the newest. `hmi`: the value the HMI shows, as
  * typed (decimal comma allowed).
  */
-export function decodeAll(area: ModbusArea, address: number, samples: readonly RawData[], hmi?: string): DecodeAllResult {
+export function decodeAll(area: ModbusArea, address: number, samples: readonly RawData[], hmi?: string): ModbusDecoded {
   const last = samples[samples.length - 1] ?? [];
-  const result: DecodeAllResult = {
+  const result: ModbusDecoded = {
     area,
     address,
     notation: modiconNotation(area, address),
