@@ -74,9 +74,20 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
   };
   const devices = () => o.running().devices;
   const loaded = (name: string) => devices().find((d) => d.config.device === name)?.config;
-  /** A device object from the page, validated, its masked secrets taken from the running device of that id. */
+  /**
+   * The device a device route works on: the id of a running device (the page has only its
+   * masked YAML), or a device object from the page, validated, its masked secrets taken from
+   * the running device of that id. A new device has no machines yet: one placeholder lets the
+   * connection be validated by the device schema.
+   */
   const deviceArg = (value: unknown): DeviceConfig => {
-    const result = validate(deviceSchema, value);
+    if (typeof value === 'string') {
+      const saved = loaded(value);
+      if (!saved) throw new RouteError(404, 'SFG_COMMISSION_NOT_FOUND', `no running device "${value}"`);
+      return saved;
+    }
+    const withMachines = value !== null && typeof value === 'object' && !('machines' in value) ? { ...value, machines: [{ code: 'commissioning' }] } : value;
+    const result = validate(deviceSchema, withMachines);
     if (!result.ok) {
       throw bad('device is not valid', { problems: result.problems.map((p) => ({ path: formatPath(p.path), message: p.message })) });
     }
@@ -138,6 +149,10 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
           area: z.enum(['holding', 'input', 'coil', 'discrete']),
           address: z.number().int().min(0).max(65535),
           count: z.number().int().min(1).max(125),
+          // What the HMI shows, and reads over time: the decodings that match, likely counters and run/stop bits.
+          hmi: z.string().max(64).optional(),
+          samples: z.number().int().min(1).max(20).optional(),
+          intervalMs: z.number().int().min(100).max(2000).optional(),
         })
         .safeParse(body);
       if (!q.success) throw bad('expected {device, unitId, area, address, count (1-125)}');
