@@ -22,10 +22,9 @@ import { readBody, sendJson, sendText } from '../http-util.js';
 import { DeviceFileError, DeviceFiles, hashOf } from './device-files.js';
 import { MASK, maskSecrets } from './mask.js';
 import { checkEdit, type MesBodyPreviewer, preview } from './preview.js';
+import { COMMISSION_PREFIX, sendCommissionError } from './reply.js';
 import { reportHtml, reportRequest, Reports } from './report.js';
 import { type CommissionSession, CommissionSessions } from './session.js';
-
-export const COMMISSION_PREFIX = '/api/commission/';
 
 const COOKIE = 'sfg_commission';
 const MAX_BODY = 256 * 1024;
@@ -58,10 +57,6 @@ class RouteError extends Error {
 }
 
 const bad = (message: string, extra?: Record<string, unknown>) => new RouteError(400, 'SFG_COMMISSION_BAD_REQUEST', message, extra);
-
-export function sendCommissionError(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
-  sendJson(res, status, { error: { code, message, ...extra } });
-}
 
 export function createCommissionRoutes(o: CommissionOptions, logger: Logger): CommissionHandler {
   const sessions = new CommissionSessions(o.dir, o.clock);
