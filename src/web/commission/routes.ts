@@ -19,7 +19,7 @@ import { parse } from 'yaml';
 import { readCookie } from '../auth.js';
 import { clientAddress, viaHttps } from '../client.js';
 import { readBody, sendJson, sendText } from '../http-util.js';
-import { DeviceFileError, DeviceFiles, hashOf } from './device-files.js';
+import { type DeviceFileCode, DeviceFileError, DeviceFiles, hashOf } from './device-files.js';
 import { MASK, maskSecrets } from './mask.js';
 import { checkEdit, type MesBodyPreviewer, preview } from './preview.js';
 import { COMMISSION_PREFIX, sendCommissionError } from './reply.js';
@@ -31,6 +31,13 @@ const MAX_BODY = 256 * 1024;
 /** Jobs kept for the page to poll; the oldest finished ones go first. */
 const MAX_JOBS = 50;
 const OPCUA_SEARCH_MAX_NODES = 2000;
+
+const FILE_ERROR_STATUS: Record<DeviceFileCode, number> = {
+  SFG_COMMISSION_BAD_REQUEST: 400,
+  SFG_COMMISSION_CONFLICT: 409,
+  SFG_COMMISSION_NOT_FOUND: 404,
+  SFG_COMMISSION_READ_ONLY: 403,
+};
 
 export interface CommissionOptions {
   /** `<storage folder>/commission` (grant.ts `commissionDir`). */
@@ -257,13 +264,7 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       sendJson(res, 200, await route(ctx));
     } catch (err) {
       if (err instanceof RouteError) return sendCommissionError(res, err.status, err.code, err.message, err.extra);
-      if (err instanceof DeviceFileError)
-        return sendCommissionError(
-          res,
-          err.code === 'SFG_COMMISSION_CONFLICT' ? 409 : err.code === 'SFG_COMMISSION_NOT_FOUND' ? 404 : 400,
-          err.code,
-          err.message,
-        );
+      if (err instanceof DeviceFileError) return sendCommissionError(res, FILE_ERROR_STATUS[err.code], err.code, err.message);
       const code = errorCode(err);
       // A device that does not answer, a refused login: the device's error, not the gateway's.
       if (code !== undefined && code !== 'SFG_WEB_BODY_TOO_LARGE') return sendCommissionError(res, 502, code, (err as Error).message);
