@@ -4,6 +4,7 @@
  * SQLite outbox → uploader → MES). Everything with a side effect is created here (or passed
  * in), so the parts stay testable on their own; the parts do the work.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Random } from '../core/backoff.js';
@@ -25,6 +26,7 @@ import { startWebServer, type WebServer } from '../web/server.js';
 import { commissionDir, openAtStart } from '../web/commission/grant.js';
 import type { CommissionOptions } from '../web/commission/routes.js';
 import { previewMesBodies } from './commission-preview.js';
+import { createCommissionTools } from './commission-tools.js';
 import { DeviceSupervisor } from './device-supervisor.js';
 import { MesUplink } from './mes-uplink.js';
 import { StatusListeners, StatusView, TIMELINE_MS } from './status-view.js';
@@ -241,6 +243,15 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
       running: () => commissioning.running,
       previewer: previewMesBodies,
       clock,
+      tools: createCommissionTools({
+        clock,
+        random,
+        logger: logger.child({ component: 'commission' }),
+        stateDir: (device) => deviceStateDir(g, device),
+        devices: () => commissioning.running.devices.map((d) => d.config),
+        pause: (devices, paused) => supervisor.setPaused(devices, paused),
+        newId: randomUUID,
+      }),
     },
   };
   return { logger, db, timeline, requests, storage, processor, readings, uplink, supervisor, view, tasks: new PeriodicTasks(clock, storage), commissioning };

@@ -55,6 +55,7 @@ describe('commissioning a Modbus device in the browser', () => {
     const browser: Browser = await launchChromium();
     defer(() => browser.close());
     const { page, errors } = await openCommissionPage(browser, gw, token);
+    defer(() => page.screenshot({ path: 'test-results/commission-modbus-last.png', fullPage: true })); // what the page showed at the end, pass or fail
     expect(await page.locator('[data-field="commission-left"]').textContent()).toMatch(/^(29|30) min left$/);
     expect(new URL(page.url()).hash).toBe(''); // the one-time token left the address bar
 

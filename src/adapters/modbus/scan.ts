@@ -5,6 +5,7 @@
  */
 import { sleep, type Clock } from '../../core/clock.js';
 import type { RegisterScanResult, UnitScanResult } from '../../core/commission.js';
+import { GatewayError } from '../../core/errors.js';
 import { isBitArea, type ModbusArea } from './decode.js';
 import { modbusCode, type UnitLink } from './link.js';
 
@@ -33,7 +34,11 @@ export const UNIT_TIMEOUT = { floorMs: 50, factor: 4 } as const;
  * included, means present. Until a unit answers, each waits `maxTimeoutMs`; after that
  * UNIT_TIMEOUT.factor × the slowest round trip seen (at least floorMs, at most maxTimeoutMs).
  */
-export async function scanUnits(link: UnitLink, o: ScanRun & { from: number; to: number; maxTimeoutMs: number }, report: ScanReport<UnitScanResult>): Promise<void> {
+export async function scanUnits(
+  link: UnitLink,
+  o: ScanRun & { from: number; to: number; maxTimeoutMs: number },
+  report: ScanReport<UnitScanResult>,
+): Promise<void> {
   const total = o.to - o.from + 1;
   const began = o.clock.now();
   let slowest: number | undefined;
@@ -81,7 +86,9 @@ export interface RegisterScan {
  */
 export async function scanRegisters(link: UnitLink, s: RegisterScan, o: ScanRun, report: ScanReport<RegisterScanResult>): Promise<void> {
   const total = s.to - s.from + 1;
-  if (total > MAX_SCAN_ADDRESSES) throw new RangeError(`at most ${MAX_SCAN_ADDRESSES} addresses per scan (asked ${total})`);
+  if (total > MAX_SCAN_ADDRESSES) {
+    throw new GatewayError('SFG_COMMISSION_SCAN_TOO_BIG', `at most ${MAX_SCAN_ADDRESSES} addresses per scan (asked ${total}): scan a smaller range`);
+  }
   const maxBlock = isBitArea(s.area) ? MAX_BLOCK.bit : MAX_BLOCK.register;
   const block = Math.min(maxBlock, Math.max(1, s.block ?? maxBlock));
   const gapMs = 1000 / s.ratePerS;
@@ -116,7 +123,9 @@ export async function scanRegisters(link: UnitLink, s: RegisterScan, o: ScanRun,
     }
     done += count;
     report.results(results);
-    report.progress(done, total, eta(o.clock.now() - began, done, total));
+    // No faster than the rate allows, however fast the first answers came.
+    const paced = Math.ceil((total - done) / block) * gapMs;
+    report.progress(done, total, Math.max(paced, eta(o.clock.now() - began, done, total) ?? 0));
   }
 }
 

@@ -55,7 +55,10 @@ export async function checkMqtt(d: MqttConnection): Promise<CheckStep[]> {
   }
   const { error } = got;
   if (typeof error.code === 'number' && LOGIN_REFUSED.has(error.code)) {
-    const who = d.connection.username === undefined ? 'the broker does not accept anonymous clients: set connection.username and password' : `the broker refused user "${d.connection.username}": check username and password`;
+    const who =
+      d.connection.username === undefined
+        ? 'the broker does not accept anonymous clients: set connection.username and password'
+        : `the broker refused user "${d.connection.username}": check username and password`;
     return [
       { step: 'mqtt.connect', ok: true, detail: `${url} answered` },
       { step: 'mqtt.login', ok: false, code: 'SFG_MQTT_LOGIN_REFUSED', detail: `${who} (${error.message})` },
@@ -96,7 +99,10 @@ export async function listenTopics(
     }
     entry.count++;
     const payload = parsePayload(buf);
-    entry.lastPayload = buf.subarray(0, LISTEN_LIMITS.payloadChars * 4).toString('utf8').slice(0, LISTEN_LIMITS.payloadChars);
+    entry.lastPayload = buf
+      .subarray(0, LISTEN_LIMITS.payloadChars * 4)
+      .toString('utf8')
+      .slice(0, LISTEN_LIMITS.payloadChars);
     entry.paths = 'error' in payload ? [] : valuePaths(payload).map((p) => ({ path: p.path ?? '', value: p.value }));
   });
   try {

@@ -44,7 +44,11 @@ function gatewayClientId(device: Pick<MqttDevice, 'device' | 'connection'>): str
  *
  * Throws if the CA file cannot be read.
  */
-export function clientOptions(device: Pick<MqttDevice, 'device' | 'connection'>, role: 'gateway' | 'probe' | 'sim', extra: IClientOptions = {}): IClientOptions {
+export function clientOptions(
+  device: Pick<MqttDevice, 'device' | 'connection'>,
+  role: 'gateway' | 'probe' | 'sim',
+  extra: IClientOptions = {},
+): IClientOptions {
   const c = device.connection;
   const persistent = role === 'gateway' && c.protocolVersion === 5;
   const clientId = persistent

@@ -96,7 +96,12 @@ async function describe(session: ReadSession, refs: ReferenceDescription[]): Pro
   const ids = refs.map((r) => r.nodeId.toString());
   const below = await session.browse(ids.map((id) => ({ ...browseChildren(id), nodeClassMask: 0 })));
   const variables = refs.flatMap((r, i) => (r.nodeClass === NodeClass.Variable ? [i] : []));
-  const attrs = await session.read(variables.flatMap((i) => [{ nodeId: ids[i], attributeId: AttributeIds.DataType }, { nodeId: ids[i], attributeId: AttributeIds.AccessLevel }]));
+  const attrs = await session.read(
+    variables.flatMap((i) => [
+      { nodeId: ids[i], attributeId: AttributeIds.DataType },
+      { nodeId: ids[i], attributeId: AttributeIds.AccessLevel },
+    ]),
+  );
   const unitsOf = new Map<number, string>();
   const euRefs = below.flatMap((b, i) => {
     const eu = (b.references ?? []).find((r) => r.browseName.name === 'EngineeringUnits');
@@ -149,7 +154,12 @@ export async function readNode(session: ReadSession, nodeId: string): Promise<Op
     throw new GatewayError('SFG_OPCUA_NO_SUCH_NODE', `the server has no node ${nodeId} (${cls.statusCode.name})`);
   }
   const nodeClass = cls.value.value as NodeClass;
-  const ref = { nodeId: resolveNodeId(id), nodeClass, browseName: name.value.value, referenceTypeId: resolveNodeId(ReferenceTypeIds.Organizes) } as ReferenceDescription;
+  const ref = {
+    nodeId: resolveNodeId(id),
+    nodeClass,
+    browseName: name.value.value,
+    referenceTypeId: resolveNodeId(ReferenceTypeIds.Organizes),
+  } as ReferenceDescription;
   const [described] = await describe(session, [ref]);
   const detail: OpcuaNodeDetail = { ...described, source: { nodeId: id } };
   const displayText = (display.value?.value as { text?: string } | null)?.text;

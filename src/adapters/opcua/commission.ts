@@ -48,7 +48,12 @@ export async function checkOpcua(device: OpcuaTarget, stateDir: string, clock: C
       } else if (trusted) {
         steps.push({ step: 'opcua.certificate', ok: true, thumbprint, detail: `trusted (${subject})` });
       } else if (device.connection.trustOnFirstUse && !hasTrustedCertificate(stateDir)) {
-        steps.push({ step: 'opcua.certificate', ok: true, thumbprint, detail: `will be trusted at the first connection (trustOnFirstUse): compare the thumbprint with the server's first (${subject})` });
+        steps.push({
+          step: 'opcua.certificate',
+          ok: true,
+          thumbprint,
+          detail: `will be trusted at the first connection (trustOnFirstUse): compare the thumbprint with the server's first (${subject})`,
+        });
       } else {
         steps.push({
           step: 'opcua.certificate',
@@ -67,7 +72,11 @@ export async function checkOpcua(device: OpcuaTarget, stateDir: string, clock: C
   try {
     const conn = await openConnection(device, stateDir, { quietMs: 10_000, clock }, cancel);
     await conn.close();
-    steps.push({ step: 'opcua.session', ok: true, detail: device.connection.username === undefined ? 'anonymous session open' : `session open as ${device.connection.username}` });
+    steps.push({
+      step: 'opcua.session',
+      ok: true,
+      detail: device.connection.username === undefined ? 'anonymous session open' : `session open as ${device.connection.username}`,
+    });
   } catch (err) {
     steps.push(fail('opcua.session', err instanceof OpcuaConnectError ? err : new OpcuaConnectError('SFG_OPCUA_UNREACHABLE', String(err))));
   }

@@ -28,6 +28,7 @@ const CONNECTION_FIELDS = {
   opcua: [
     ['endpointUrl', 'text', 'opc.tcp://127.0.0.1:4840'],
     ['securityMode', ['None', 'Sign', 'SignAndEncrypt'], 'None'],
+    ['trustOnFirstUse', ['false', 'true'], 'false'],
     ['username', 'text', ''],
     ['password', 'password', ''],
   ],
@@ -107,7 +108,8 @@ export function devicePanel(state) {
     const connection = {};
     for (const el of fields.querySelectorAll('[data-key]')) {
       if (el.value === '') continue;
-      connection[el.dataset.key] = el.type === 'number' ? Number(el.value) : el.value;
+      const v = el.value;
+      connection[el.dataset.key] = el.type === 'number' ? Number(v) : v === 'true' || v === 'false' ? v === 'true' : v;
     }
     const device = { device: name.value.trim(), protocol: protocol.value, connection };
     return { ref: device, protocol: protocol.value, draft: device };

@@ -128,7 +128,7 @@ export function signoffPanel() {
       if (run.result === 'waiting') run.result = CHECKS[id].judge(rows, run.memo, (Date.now() - run.at) / 1000, Number(limit.value));
       run.detail = CHECKS[id].detail?.(rows, run.memo) ?? run.detail ?? '';
       li.dataset.result = run.result;
-      setText(li.querySelector('[data-field="result"]'), L(`commission.signoff.result.${run.result}`));
+      setText(li.querySelector('[data-field="result"]'), t(`commission.signoff.result.${run.result}`));
       setText(li.querySelector('[data-field="detail"]'), run.detail);
     }
   }

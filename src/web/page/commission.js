@@ -77,7 +77,7 @@ function mount() {
 function showBanner() {
   const left = endsAt - Date.now();
   if (left <= 0) return close(t('commission.banner.ended'));
-  setText(field(section, 'commission-left'), L('commission.banner.left', { time: duration(left) }));
+  setText(field(section, 'commission-left'), t('commission.banner.left', { time: duration(left) }));
 }
 
 function open(session) {
