@@ -18,7 +18,7 @@ import { deviceSchema, type DeviceConfig } from '../../config/schema.js';
 import { parse } from 'yaml';
 import { readCookie } from '../auth.js';
 import { clientAddress, viaHttps } from '../client.js';
-import { readBody, sendJson, sendText } from '../http-util.js';
+import { BodyTooLarge, readBody, sendJson, sendText } from '../http-util.js';
 import { type DeviceFileCode, DeviceFileError, DeviceFiles, hashOf } from './device-files.js';
 import { MASK, maskSecrets } from './mask.js';
 import { checkEdit, type MesBodyPreviewer, preview } from './preview.js';
@@ -267,7 +267,8 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       if (err instanceof DeviceFileError) return sendCommissionError(res, FILE_ERROR_STATUS[err.code], err.code, err.message);
       const code = errorCode(err);
       // A device that does not answer, a refused login: the device's error, not the gateway's.
-      if (code !== undefined && code !== 'SFG_WEB_BODY_TOO_LARGE') return sendCommissionError(res, 502, code, (err as Error).message);
+      if (err instanceof BodyTooLarge) return sendCommissionError(res, 413, err.code, err.message);
+      if (code !== undefined) return sendCommissionError(res, 502, code, (err as Error).message);
       throw err;
     }
   };
