@@ -34,7 +34,7 @@ describe('commission verb against the running gateway', () => {
   const dir = tempDir();
   const defer = deferCleanup();
 
-  it('web.commissioning opens a window at start; the verb prints a URL whose token works once; a saved device delivers; --close and expiry end it', async () => {
+  it('web.commissioning opens a window at start and when switched on; the verb prints a URL whose token works once; a saved device delivers; --close and expiry end it', async () => {
     const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {}, M2: {} } });
     defer(() => mes.close());
     const plc = await startPymodbus();
@@ -103,5 +103,25 @@ describe('commission verb against the running gateway', () => {
     const expired = writeGrant(commissionDir(cfg.dbPath), Date.now() - 3600_000, 30);
     const late = await fetch(api('session'), { method: 'POST', headers: { origin: base }, body: JSON.stringify({ token: expired.token }) });
     expect([late.status, ((await late.json()) as { error: { code: string } }).error.code]).toEqual([403, 'SFG_COMMISSION_OFF']);
+
+    // Switched off and on again in gateway.yaml while running: a new window, with a new URL.
+    const yaml = readFileSync(cfg.gatewayFile, 'utf8');
+    writeFileSync(cfg.gatewayFile, yaml.replace('enabled: true', 'enabled: false'));
+    await eventually(
+      () => gw.logs.filter((l) => l.event === 'web.restart').length,
+      (n) => n === 1,
+      20_000,
+      'web settings reloaded',
+    );
+    writeFileSync(cfg.gatewayFile, yaml);
+    await eventually(
+      () => gw.logs.filter((l) => l.event === 'commission.opened').length,
+      (n) => n === 2,
+      20_000,
+      'a second window',
+    );
+    const again = /#commission=([\w-]+)/.exec(readFileSync(urlFile, 'utf8'))![1];
+    expect(again).not.toBe(atStart);
+    expect((await fetch(api('session'), { method: 'POST', body: JSON.stringify({ token: again }) })).status).toBe(200);
   });
 });
