@@ -4,7 +4,8 @@
  * routes is picked up by hot reload and delivers to the MES sandbox.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -33,6 +34,17 @@ machines:
 describe('commission verb against the running gateway', () => {
   const dir = tempDir();
   const defer = deferCleanup();
+
+  it('refuses a window length out of range and opens nothing', async () => {
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { a: device('dev-a', 1502, 'M1', 0) } });
+    for (const minutes of ['0', '481', '1.5', 'soon']) {
+      const failed = await run(process.execPath, [bin, 'commission', '--minutes', minutes, '--config', cfg.gatewayFile]).catch(
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(failed, minutes).toMatchObject({ code: 2, stderr: expect.stringContaining('--minutes must be a whole number from 1 to 480') });
+    }
+    expect(existsSync(join(commissionDir(cfg.dbPath), 'grant.json'))).toBe(false);
+  });
 
   it('web.commissioning opens a window at start and when switched on; the verb prints a URL whose token works once; a saved device delivers; --close and expiry end it', async () => {
     const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {}, M2: {} } });
