@@ -143,6 +143,17 @@ describe('commissioning routes', () => {
     expect(JSON.stringify(lines())).not.toContain('s3cret-Pa55');
   });
 
+  it('lets a file that is not UTF-8 (which validate refuses) be loaded and saved in UTF-8', async () => {
+    const latin1 = Buffer.concat([Buffer.from(broker), Buffer.from('# Pr\xe9s\n', 'latin1')]);
+    writeFileSync(join(devicesDir, 'broker.yaml'), latin1);
+    const s = await openSession();
+    const [file] = (await (await call('devices', s)).json()) as { yaml: string; hash: string }[];
+    expect(file.hash).toBe(hashOf(latin1));
+    const saved = await call('save', s, { file: 'broker.yaml', yaml: file.yaml.replace('\ufffd', 'é'), baseHash: file.hash });
+    expect(saved.status).toBe(200);
+    expect(readFileSync(join(devicesDir, 'broker.yaml'), 'utf8')).toBe(`${broker}# Prés\n`);
+  });
+
   it('refuses a stale save with 409 and an invalid one with 422 and its problems, writing nothing', async () => {
     const s = await openSession();
     const stale = await call('save', s, { file: 'broker.yaml', yaml: broker, baseHash: hashOf('an older version') });

@@ -53,6 +53,12 @@ export class DeviceFiles {
     }
   }
 
+  /** The hash of the file's bytes (what `save` compares), null when it does not exist. */
+  hash(file: string): string | null {
+    const bytes = readBytes(this.path(file));
+    return bytes === undefined ? null : hashOf(bytes);
+  }
+
   /**
    * Writes `text` if the file still has `baseHash` (null: it must not exist yet). Returns
    * the new hash and the backup id of the old content (none for a new file).

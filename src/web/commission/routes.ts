@@ -19,7 +19,7 @@ import { parse } from 'yaml';
 import { readCookie } from '../auth.js';
 import { clientAddress, viaHttps } from '../client.js';
 import { BodyTooLarge, readBody, sendJson, sendText } from '../http-util.js';
-import { type DeviceFileCode, DeviceFileError, DeviceFiles, hashOf } from './device-files.js';
+import { type DeviceFileCode, DeviceFileError, DeviceFiles } from './device-files.js';
 import { MASK, maskSecrets } from './mask.js';
 import { checkEdit, type MesBodyPreviewer, preview } from './preview.js';
 import { COMMISSION_PREFIX, sendCommissionError } from './reply.js';
@@ -129,7 +129,7 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       files.list().map((file) => {
         const text = files.read(file) ?? '';
         const head = headOf(text);
-        return { file, name: head.device, protocol: head.protocol, yaml: maskSecrets(text), hash: hashOf(text) };
+        return { file, name: head.device, protocol: head.protocol, yaml: maskSecrets(text), hash: files.hash(file) };
       }),
     'GET serial-ports': () => tools().serialPorts(),
     'POST check': async (c) => ({ steps: await tools().check(deviceArg(field(await c.body(), 'device'))) }),
@@ -202,8 +202,7 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       const { text, problems } = checkEdit(files, devices(), file, files.backup(file, id));
       if (problems.length > 0)
         throw new RouteError(422, 'SFG_COMMISSION_INVALID', `backup ${id} is not valid with the other device files now: nothing changed`, { problems });
-      const current = files.read(file);
-      const saved = files.save(file, text, current === undefined ? null : hashOf(current));
+      const saved = files.save(file, text, files.hash(file));
       logger.info(
         { event: 'commission.rolled_back', file, to: id, session: c.session.tag, client: clientAddress(c.req), backup: saved.backup, hash: saved.hash },
         'commissioning rolled %s back to %s',
