@@ -38,7 +38,9 @@ describe('commissioning a Modbus device in the browser', () => {
   const dir = tempDir();
   const defer = deferCleanup();
 
-  it('scans the answering ranges, finds a little-endian float from its HMI value, maps count and running, saves, delivers, rolls back', async () => {
+  it('scans the answering ranges, finds a little-endian float from its HMI value, maps count and running, saves, delivers, rolls back', {
+    timeout: 180_000,
+  }, async () => {
     const plc = await startPymodbus({ holes: HOLES, initial: { 'holding:0': [0, 1000], 'holding:20': FLOAT_DCBA, 'holding:60': [5], 'coil:0': [1] } });
     defer(() => plc.kill());
     const mes = await startMesSandbox({
@@ -114,8 +116,12 @@ describe('commissioning a Modbus device in the browser', () => {
     await page.locator('[data-action="save"]').click();
     await page.locator('[data-field="save-message"]:has-text("Saved press-9.yaml")').waitFor();
     await gw.waitForLog((l) => l.event === 'commission.saved' && l.file === 'press-9.yaml');
-    await expect.poll(() => mes.state.NEW01.count, { timeout: 20_000 }).toBe(1000);
-    await expect.poll(() => mes.state.NEW01.startstop.at(-1)?.running, { timeout: 20_000 }).toBe(1);
+    // The first read is the baseline (initialCount: raw); what the machine makes from then on is delivered.
+    await gw.waitForLog((l) => l.event === 'counter.first_seen' && l.machine === 'NEW01', 30_000);
+    await plc.set('holding', 0, 0, 1010);
+    await expect.poll(() => mes.state.NEW01.count, { timeout: 30_000 }).toBe(1010);
+    await plc.set('coil', 0, 0);
+    await expect.poll(() => mes.state.NEW01.startstop.at(-1), { timeout: 30_000 }).toMatchObject({ running: 0, type: 'Unplanned' });
     const first = readFileSync(join(cfg.dir, 'devices', 'press-9.yaml'), 'utf8');
 
     // 7. A second save (a parameter added) keeps a backup of the first; roll back to it.
@@ -136,6 +142,7 @@ describe('commissioning a Modbus device in the browser', () => {
     await expect.poll(() => readFileSync(join(cfg.dir, 'devices', 'press-9.yaml'), 'utf8')).toBe(first);
     await gw.waitForLog((l) => l.event === 'commission.rolled_back' && l.file === 'press-9.yaml');
 
-    expect(errors).toEqual([]);
+    // The sign-off probe asks for the saved device before hot reload started it: that 404 is expected.
+    expect(errors.filter((e) => e !== '404 GET /api/commission/probe')).toEqual([]);
   });
 });

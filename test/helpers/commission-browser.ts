@@ -34,7 +34,7 @@ export function launchChromium(): Promise<Browser> {
 
 export interface CommissionPage {
   page: Page;
-  /** Script errors and console errors the page produced. */
+  /** Script errors, console errors and refused requests (status ≥ 400) of the page. */
   errors: string[];
 }
 
@@ -44,8 +44,12 @@ export async function openCommissionPage(browser: Browser, gw: GatewayProcess, t
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // A refused request is named by its answer below, not by the console's "Failed to load resource".
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
   await page.goto(`${await statusUrl(gw)}/#commission=${token}`);
   await page.locator('[data-field="commission"]').waitFor({ state: 'visible' });

@@ -96,12 +96,12 @@ async function describe(session: ReadSession, refs: ReferenceDescription[]): Pro
   const ids = refs.map((r) => r.nodeId.toString());
   const below = await session.browse(ids.map((id) => ({ ...browseChildren(id), nodeClassMask: 0 })));
   const variables = refs.flatMap((r, i) => (r.nodeClass === NodeClass.Variable ? [i] : []));
-  const attrs = await session.read(
-    variables.flatMap((i) => [
-      { nodeId: ids[i], attributeId: AttributeIds.DataType },
-      { nodeId: ids[i], attributeId: AttributeIds.AccessLevel },
-    ]),
-  );
+  const attributes = variables.flatMap((i) => [
+    { nodeId: ids[i], attributeId: AttributeIds.DataType },
+    { nodeId: ids[i], attributeId: AttributeIds.AccessLevel },
+  ]);
+  // A read of nothing is refused (BadNothingToDo).
+  const attrs = attributes.length > 0 ? await session.read(attributes) : [];
   const unitsOf = new Map<number, string>();
   const euRefs = below.flatMap((b, i) => {
     const eu = (b.references ?? []).find((r) => r.browseName.name === 'EngineeringUnits');

@@ -90,7 +90,7 @@ onLanguageChange(() => {
 });
 
 document.addEventListener('click', async (event) => {
-  const button = event.target.closest('button[data-action]');
+  const button = event.target.closest('#dead-letters button[data-action]');
   if (button) return act(button);
   const part = event.target.closest('[data-label]');
   const card = part?.closest('[data-machine]');

@@ -167,7 +167,7 @@ export function mapPanel(state) {
           h(
             'li',
             { 'data-backup': b.id },
-            stamp(b.savedAt),
+            stamp(Date.parse(b.savedAt)),
             ' ',
             h('button', { type: 'button', class: 'small', 'data-action': 'rollback' }, L('commission.map.rollback')),
           ),

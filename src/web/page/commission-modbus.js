@@ -82,20 +82,11 @@ export function registerScanPanel(state) {
   function show(job) {
     const results = [...job.results].sort((a, b) => a.address - b.address);
     const ranges = scanRanges(results);
+    const line = (key, field, list) => h('p', {}, h('strong', {}, L(key)), ' ', h('span', { 'data-field': field }, rangeText(list) || '—'));
     summary.replaceChildren(
-      h(
-        'p',
-        {},
-        h('strong', {}, L('commission.registers.answering')),
-        ' ',
-        h('span', { 'data-field': 'answering-ranges' }, rangeText(ranges.answering) || '—'),
-      ),
-      ranges.exception.length
-        ? h('p', {}, L('commission.registers.exceptions'), ' ', h('span', { 'data-field': 'exception-ranges' }, rangeText(ranges.exception)))
-        : undefined,
-      ranges.timeout.length
-        ? h('p', {}, L('commission.registers.timeouts'), ' ', h('span', { 'data-field': 'timeout-ranges' }, rangeText(ranges.timeout)))
-        : undefined,
+      line('commission.registers.answering', 'answering-ranges', ranges.answering),
+      ...(ranges.exception.length ? [line('commission.registers.exceptions', 'exception-ranges', ranges.exception)] : []),
+      ...(ranges.timeout.length ? [line('commission.registers.timeouts', 'timeout-ranges', ranges.timeout)] : []),
     );
     rows.replaceChildren(
       ...results.map((r) =>
@@ -129,7 +120,6 @@ export function registerScanPanel(state) {
     try {
       const job = await runJob(bar, 'modbus.registers', params, show);
       if (job.error) setText(message, errorText(job.error));
-      else if (job.capped) setText(message, t('commission.registers.capped', { cap: job.capped }));
     } catch (err) {
       setText(message, errorText(err));
     } finally {

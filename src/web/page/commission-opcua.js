@@ -24,7 +24,13 @@ export function opcuaPanel(state) {
       : h('span', { class: 'twist' });
     return h(
       'li',
-      { role: 'treeitem', 'data-node-id': n.nodeId, 'data-browse-name': n.browseName, 'data-node-class': n.nodeClass, 'aria-expanded': n.hasChildren ? 'false' : undefined },
+      {
+        role: 'treeitem',
+        'data-node-id': n.nodeId,
+        'data-browse-name': n.browseName,
+        'data-node-class': n.nodeClass,
+        'aria-expanded': n.hasChildren ? 'false' : undefined,
+      },
       h(
         'div',
         { class: 'node' },

@@ -78,7 +78,8 @@ export function signoffPanel() {
       judge();
       setText(message, '');
     } catch (err) {
-      setText(message, errorText(err));
+      // Right after a save the gateway needs a moment to start the device: keep asking.
+      setText(message, err.code === 'SFG_COMMISSION_NOT_FOUND' ? t('commission.signoff.notRunning') : errorText(err));
     }
   }
 
