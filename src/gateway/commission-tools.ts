@@ -74,8 +74,8 @@ export function createCommissionTools(o: CommissionToolsOptions): CommissionTool
   };
 
   const modbus = async () => {
-    const m = await import('../adapters/modbus/commission.js');
-    return { ...m, scan: await import('../adapters/modbus/scan.js') };
+    const [m, scan] = await Promise.all([import('../adapters/modbus/commission.js'), import('../adapters/modbus/scan.js')]);
+    return { ...m, scan };
   };
   const modbusOf = async (device: unknown) => {
     const d = connectionOf(device);
@@ -180,7 +180,7 @@ export function createCommissionTools(o: CommissionToolsOptions): CommissionTool
         const { checkMqtt } = await import('../adapters/mqtt/commission.js');
         return checkMqtt(d);
       }
-      const { checkModbus } = await modbus();
+      const { checkModbus } = await import('../adapters/modbus/commission.js');
       return checkModbus(d, o.clock);
     },
 
