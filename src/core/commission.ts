@@ -19,7 +19,7 @@ export interface CheckStep {
 
 export type JobKind = 'modbus.units' | 'modbus.registers' | 'mqtt.listen';
 
-export type JobState = 'running' | 'done' | 'aborted' | 'failed';
+type JobState = 'running' | 'done' | 'aborted' | 'failed';
 
 /** Long work (a scan, a listen) that the page follows by polling `GET /api/commission/jobs/:id`. */
 export interface Job {

@@ -6,14 +6,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Auth, createAuth, type Credential } from './auth.js';
-import { COMMISSION_PREFIX, type CommissionOptions, createCommissionRoutes, sendCommissionError } from './commission/routes.js';
+import { COMMISSION_PREFIX, sendCommissionError } from './commission/reply.js';
+import type { CommissionHandler, CommissionOptions } from './commission/routes.js';
 import { clientAddress } from './client.js';
 import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
 import { healthProblems } from './health.js';
 import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
 import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from '../core/net.js';
-import { handleLogin, handleLogout, retryAfterSeconds } from './login.js';
+import { handleLogin, handleLogout, loginTexts, retryAfterSeconds } from './login.js';
 import { LoginThrottle } from './login-throttle.js';
 import type { Metrics } from './metrics.js';
 import { loadStatic, serveStatic } from './static.js';
@@ -58,8 +59,9 @@ const HEADERS_TIMEOUT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const CHECK_INTERVAL_MS = 1000;
 
-/** Served without login: the login form needs its stylesheet and icon. */
-const PUBLIC = new Set(['/login', '/style.css', '/favicon.svg']);
+/** Served without login: the login form needs its stylesheet, icon, script and dictionaries. */
+const PUBLIC = new Set(['/login', '/style.css', '/favicon.svg', '/login.js', '/i18n.js']);
+const isPublic = (path: string) => PUBLIC.has(path) || /^\/lang\/[a-z]+\.(common|login)\.json$/.test(path);
 
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -82,7 +84,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const auth = opts.token ? createAuth(opts.token, clock) : undefined;
   const throttle = new LoginThrottle(clock, log);
   const files = await loadStatic(new URL('./page/', import.meta.url));
-  const commission = opts.commission ? createCommissionRoutes(opts.commission, log.child({ component: 'commission' })) : undefined;
+  // The commissioning routes (yaml, diff, zod schemas of requests) load with their first request, not on the way to listening (bench/startup).
+  let commission: Promise<CommissionHandler> | undefined;
+  const loadCommission = (o: CommissionOptions) =>
+    (commission ??= import('./commission/routes.js').then(({ createCommissionRoutes }) => createCommissionRoutes(o, log.child({ component: 'commission' }))));
+  const texts = loginTexts(files);
   // prom-client loads with the first scrape, not on the way to listening (bench/startup).
   let metrics: Promise<Metrics> | undefined;
   const loadMetrics = () => (metrics ??= import('./metrics.js').then(({ createMetrics }) => createMetrics(provider)));
@@ -110,20 +116,20 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       if (commissioning) return sendCommissionError(res, 403, 'SFG_COMMISSION_ORIGIN', 'cross-origin request refused');
       return sendJson(res, 403, { error: 'cross-origin request refused' });
     }
-    if (path === '/login') return auth ? handleLogin(req, res, auth, throttle) : redirect(res, '/');
+    if (path === '/login') return auth ? handleLogin(req, res, auth, throttle, texts) : redirect(res, '/');
     if (path === '/logout') {
       if (method !== 'POST') return notAllowed(res, 'POST');
       return auth ? handleLogout(req, res, auth) : redirect(res, '/');
     }
     let credential: Credential | undefined;
-    if (auth && !PUBLIC.has(path)) {
+    if (auth && !isPublic(path)) {
       credential = admit(req, res, auth, throttle, path, method);
       if (!credential) return;
     }
 
     if (commissioning) {
-      if (!commission) return sendCommissionError(res, 403, 'SFG_COMMISSION_OFF', 'commissioning is not available in this gateway');
-      return commission(req, res, path, method ?? 'GET');
+      if (!opts.commission) return sendCommissionError(res, 403, 'SFG_COMMISSION_OFF', 'commissioning is not available in this gateway');
+      return (await loadCommission(opts.commission))(req, res, path, method ?? 'GET');
     }
 
     const action = /^\/api\/dead-letters\/(\d{1,15})\/(retry|drop)$/.exec(path);
