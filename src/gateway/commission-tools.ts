@@ -52,7 +52,7 @@ const registersParams = z.object({
 });
 const listenParams = z.object({ device: z.unknown(), prefix: z.string().default(''), seconds: z.number().min(1).max(120).default(10) });
 const readExtras = z.object({
-  hmi: z.string().max(40).optional(),
+  hmi: z.string().max(64).optional(),
   samples: z.number().int().min(1).max(20).default(1),
   intervalMs: z.number().int().min(100).max(2000).default(500),
 });
