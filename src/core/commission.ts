@@ -81,7 +81,7 @@ export interface BitDecoding {
   likelyRunStop?: true;
 }
 
-export interface RegisterView {
+interface RegisterView {
   address: number;
   notation: string;
   /** The word as hex (`0x41bc`), or the bit as 0/1. */
