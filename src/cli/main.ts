@@ -32,6 +32,11 @@ const verbs: Record<string, Verb> = {
     load: () => import('./rebase.js'),
   },
   trust: { summary: 'trust the certificate an OPC UA device presents', usage: '<device> [--config FILE]', load: () => import('./trust.js') },
+  commission: {
+    summary: 'open a commissioning window on the running gateway and print its one-time URL',
+    usage: '[--minutes 60] [--close] [--config FILE]',
+    load: () => import('./commission.js'),
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@
  * files others can read, with the command that fixes it.
  */
 import { statSync } from 'node:fs';
-import { isPair, isScalar, isSeq, visit, type Document } from 'yaml';
+import { isPair, isScalar, isSeq, visit, type Document, type Scalar } from 'yaml';
 import { displayPath, formatPath } from './errors.js';
 import { isSecretPath } from './words.js';
 
@@ -17,13 +17,21 @@ export interface ConfigWarning {
 
 /** Key paths of the secrets whose value is written in the file itself. Call before `${ENV}` expansion. */
 export function clearSecrets(doc: Document): string[] {
-  const found: string[] = [];
+  return secretScalars(doc).map((s) => formatPath(s.path));
+}
+
+/**
+ * The secrets written in clear (not `${ENV}`; with `withEnv`, those too), with their key path
+ * and YAML node (its `range` locates it in the text).
+ */
+export function secretScalars(doc: Document, { withEnv = false } = {}): { path: (string | number)[]; node: Scalar }[] {
+  const found: { path: (string | number)[]; node: Scalar }[] = [];
   visit(doc, {
     Pair: (_, pair, ancestors) => {
       const path = keyPath([...ancestors, pair]);
       const value = pair.value;
-      if (isSecretPath(path) && isScalar(value) && typeof value.value === 'string' && value.value !== '' && !value.value.includes('${')) {
-        found.push(formatPath(path));
+      if (isSecretPath(path) && isScalar(value) && typeof value.value === 'string' && value.value !== '' && (withEnv || !value.value.includes('${'))) {
+        found.push({ path, node: value });
       }
     },
   });

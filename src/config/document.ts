@@ -23,11 +23,18 @@ export interface ParsedFile<T> {
 
 /** `what` completes "the file is empty; expected ...". */
 export function parseConfigFile<S extends z.ZodType>(file: string, schema: S, vars: Env, what: string): ParsedFile<z.output<S>> {
+  const read = readText(file);
+  if ('error' in read) {
+    const problem = { code: read.code, file: displayPath(file), ...read.at, path: '', message: read.error };
+    return { data: undefined, problems: [problem], locate: () => ({ line: 0, column: 0 }), clearSecrets: [] };
+  }
+  return parseConfigText(file, read.text, schema, vars, what);
+}
+
+/** `text` as the content of `file` (not read): commissioning checks an edited device file before it is saved. */
+export function parseConfigText<S extends z.ZodType>(file: string, text: string, schema: S, vars: Env, what: string): ParsedFile<z.output<S>> {
   const shown = displayPath(file);
   const at = (code: ConfigProblemCode, pos: Position, path: string, message: string): ConfigProblem => ({ code, file: shown, ...pos, path, message });
-  const read = readText(file);
-  if ('error' in read) return { data: undefined, problems: [at(read.code, read.at, '', read.error)], locate: () => ({ line: 0, column: 0 }), clearSecrets: [] };
-  const text = read.text;
   const lines = new LineCounter();
   // merge: lets a plant share a source template with `<<: *anchor`. uniqueKeys: a key
   // written twice is an error, not "the last one wins".

@@ -10,7 +10,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { readableSecretWarnings, type ConfigWarning } from './clear-secrets.js';
 import { crossFileProblems } from './cross-file.js';
-import { parseConfigFile } from './document.js';
+import { parseConfigFile, parseConfigText } from './document.js';
 import type { Env } from './env.js';
 import { ConfigError, displayPath, type ConfigProblem, type ConfigProblemCode } from './errors.js';
 import type { Locate } from './positions.js';
@@ -90,6 +90,25 @@ export function loadDeviceFile(file: string, env: Env = process.env): LoadedDevi
   const parsed = parseConfigFile(abs, deviceSchema, env, deviceContent);
   if (!parsed.value) throw new ConfigError(parsed.problems);
   return { file: abs, config: parsed.value, locate: parsed.locate };
+}
+
+/**
+ * Device file `file` as if it held `text`, checked as `loadConfig` checks it: alone, then
+ * against `others` (the other device files) for ids, codes and serial buses. `config` only
+ * when there is no problem.
+ */
+export function checkDeviceText(
+  file: string,
+  text: string,
+  others: readonly LoadedDevice[],
+  env: Env = process.env,
+): { config?: DeviceConfig; problems: ConfigProblem[] } {
+  const abs = resolvePath(file);
+  const parsed = parseConfigText(abs, text, deviceSchema, env, deviceContent);
+  if (!parsed.value) return { problems: parsed.problems };
+  const self = { file: abs, config: parsed.value, locate: parsed.locate };
+  const problems = crossFileProblems([...others.filter((d) => d.file !== abs), self]).filter((p) => p.file === displayPath(abs));
+  return problems.length > 0 ? { problems } : { config: parsed.value, problems };
 }
 
 /**

@@ -210,6 +210,22 @@ export const deviceSchema = z.discriminatedUnion('protocol', [
   device('mqtt', mqttConnection, mqttSource),
 ]);
 
+/**
+ * A device as commissioning sees it before its machines are mapped: protocol and connection,
+ * defaults filled in as for a device file; machines and any other keys are ignored.
+ */
+function connectionOnly<P extends string, C extends z.ZodType>(protocol: P, connection: C) {
+  return z.object({ device: deviceBase.device.default('commissioning'), protocol: z.literal(protocol), connection });
+}
+
+export const deviceConnectionSchema = z.discriminatedUnion('protocol', [
+  connectionOnly('modbus-tcp', modbusTcpConnection),
+  connectionOnly('modbus-rtu-over-tcp', modbusTcpConnection),
+  connectionOnly('modbus-rtu', modbusRtuConnection),
+  connectionOnly('opcua', opcuaConnection),
+  connectionOnly('mqtt', mqttConnection),
+]);
+
 // ---------------------------------------------------------------- gateway.yaml
 
 const listen = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'host:port such as 127.0.0.1:8080 or [::1]:8080');
@@ -261,6 +277,13 @@ export const gatewaySchema = z.strictObject({
     .strictObject({
       listen: listen.default('127.0.0.1:8080'),
       token: z.string().min(16, 'a token of at least 16 characters').optional(),
+      /** Opens a commissioning window when the gateway starts (docs/commissioning.md); else `shopfloor-gateway commission` does. */
+      commissioning: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          minutes: z.number().int().min(1).max(480, 'at most 480 (8 hours)').default(60),
+        })
+        .optional(),
     })
     .superRefine((w, ctx) => {
       if (w.token === undefined && !isLoopback(listenHost(w.listen))) {
@@ -294,3 +317,5 @@ export type ModbusSource = z.output<typeof modbusSource>;
 export type OpcuaSource = z.output<typeof opcuaSource>;
 export type MqttSource = z.output<typeof mqttSource>;
 export type DeviceOf<P extends Protocol> = Extract<DeviceConfig, { protocol: P }>;
+export type DeviceConnection = z.output<typeof deviceConnectionSchema>;
+export type ConnectionOf<P extends Protocol> = Extract<DeviceConnection, { protocol: P }>;

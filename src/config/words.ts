@@ -1,7 +1,8 @@
 /** Values and expectations in words a plant technician reads without knowing zod or YAML. */
 
 /** Keys whose values are never echoed back (error messages end up in logs and tickets). */
-const secretKeys = new Set(['password', 'apiKey', 'apiSecret', 'accessToken', 'token']);
+export const SECRET_KEYS = ['password', 'apiKey', 'apiSecret', 'accessToken', 'token'] as const;
+const secretKeys = new Set<string>(SECRET_KEYS);
 
 export function isSecretPath(path: readonly PropertyKey[]): boolean {
   const last = path[path.length - 1];

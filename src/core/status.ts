@@ -60,6 +60,8 @@ export interface DeviceStatus {
   id: string;
   protocol: string;
   state: 'connecting' | 'connected' | 'disconnected';
+  /** Its polling waits while commissioning scans the serial line it is on. */
+  paused?: 'commissioning';
   lastGoodReadAt?: number;
   lastError?: string;
   lastErrorAt?: number;

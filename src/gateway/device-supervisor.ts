@@ -86,6 +86,18 @@ export class DeviceSupervisor {
     this.devices.get(device)?.report(b.machine, b.signal, b.message, b.at);
   }
 
+  /** Shows the devices' polling paused for commissioning (a unit scan holds their serial line), or running again. */
+  setPaused(devices: string[], paused: boolean): void {
+    for (const id of devices) {
+      const status = this.devices.get(id)?.status;
+      if (!status) continue;
+      if (paused) status.paused = 'commissioning';
+      else delete status.paused;
+      this.o.logger.info({ event: paused ? 'device.paused' : 'device.resumed', device: id }, paused ? 'polling paused for commissioning' : 'polling resumed');
+    }
+    this.o.onChange();
+  }
+
   isConnected(device: string): boolean {
     return this.devices.get(device)?.status.state === 'connected';
   }

@@ -4,6 +4,7 @@
  * SQLite outbox → uploader → MES). Everything with a side effect is created here (or passed
  * in), so the parts stay testable on their own; the parts do the work.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Random } from '../core/backoff.js';
@@ -22,6 +23,10 @@ import { ReadingQueue } from '../machine/reading-queue.js';
 import { SqliteMachineStore } from '../outbox/machine-store.js';
 import { deviceStateDir } from '../adapters/state-dir.js';
 import { startWebServer, type WebServer } from '../web/server.js';
+import { commissionDir, openAtStart } from '../web/commission/grant.js';
+import type { CommissionOptions } from '../web/commission/routes.js';
+import { previewMesBodies } from './commission-preview.js';
+import { createCommissionTools } from './commission-tools.js';
 import { DeviceSupervisor } from './device-supervisor.js';
 import { MesUplink } from './mes-uplink.js';
 import { StatusListeners, StatusView, TIMELINE_MS } from './status-view.js';
@@ -34,6 +39,12 @@ export interface GatewayOptions {
   random?: Random;
   /** The database at storage.path, when the caller opened it already (to report problems its own way). */
   db?: Db;
+}
+
+/** What the commissioning routes get; `devices` follows reloads. */
+interface Commissioning {
+  options: CommissionOptions;
+  running: LoadedConfig;
 }
 
 // One sample a minute over the timeline window keeps the live status small (480 points a machine).
@@ -57,6 +68,7 @@ interface Parts {
   supervisor: DeviceSupervisor;
   view: StatusView;
   tasks: PeriodicTasks;
+  commissioning: Commissioning;
 }
 
 export class Gateway {
@@ -89,7 +101,8 @@ export class Gateway {
     try {
       // The page listens before the devices' adapters load (modbus-serial, node-opcua): it
       // shows each device as connecting meanwhile, and /healthz gives devices a grace period.
-      web = await startWeb(g, p.view, logger);
+      web = await startWeb(g, p.view, logger, p.commissioning.options);
+      if (g.web.commissioning?.enabled) openConfiguredWindow(g.web.listen, g.web.commissioning.minutes, p.commissioning.options, logger);
       await p.supervisor.start(config.devices.map((d) => d.config));
       const { tasks, processor, supervisor, timeline } = p;
       const sample = () => {
@@ -142,6 +155,7 @@ export class Gateway {
       next = { ...next, gateway: { ...next.gateway, storage: prev.gateway.storage } };
     }
     this.config = next;
+    this.p.commissioning.running = next;
     view.configApplied(next.gateway);
     processor.setMachines(bindings(next));
     await supervisor.reload(next.devices.map((d) => d.config));
@@ -157,11 +171,16 @@ export class Gateway {
       logger.info({ event: 'web.restart' }, 'status page settings changed; restarting it');
       await this.web.close();
       try {
-        this.web = await startWeb(next.gateway, view, logger);
+        this.web = await startWeb(next.gateway, view, logger, this.p.commissioning.options);
       } catch (err) {
         logger.error({ event: 'web.restart_failed', err }, 'status page could not start with the new settings; keeping the old ones');
-        this.web = await startWeb(prev.gateway, view, logger);
+        this.web = await startWeb(prev.gateway, view, logger, this.p.commissioning.options);
       }
+    }
+    // Switched on while running: as at start, one window now.
+    const switched = next.gateway.web.commissioning;
+    if (switched?.enabled && !prev.gateway.web.commissioning?.enabled) {
+      openConfiguredWindow(next.gateway.web.listen, switched.minutes, this.p.commissioning.options, logger);
     }
   }
 
@@ -215,7 +234,25 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
     }
   };
   const view = new StatusView({ clock, config: g, storage, outbox, timeline, state, machines: processor, devices: supervisor, uplink, listeners });
-  return { logger, db, timeline, requests, storage, processor, readings, uplink, supervisor, view, tasks: new PeriodicTasks(clock, storage) };
+  const commissioning: Commissioning = {
+    running: config,
+    options: {
+      dir: commissionDir(g.storage.path),
+      running: () => commissioning.running,
+      previewer: previewMesBodies,
+      clock,
+      tools: createCommissionTools({
+        clock,
+        random,
+        logger: logger.child({ component: 'commission' }),
+        stateDir: (device) => deviceStateDir(g, device),
+        devices: () => commissioning.running.devices.map((d) => d.config),
+        pause: (devices, paused) => supervisor.setPaused(devices, paused),
+        newId: randomUUID,
+      }),
+    },
+  };
+  return { logger, db, timeline, requests, storage, processor, readings, uplink, supervisor, view, tasks: new PeriodicTasks(clock, storage), commissioning };
 }
 
 async function stopParts(p: Parts): Promise<void> {
@@ -231,11 +268,21 @@ function bindings(config: LoadedConfig) {
   return config.devices.flatMap((d) => d.config.machines.map((m) => ({ device: d.config.device, config: m })));
 }
 
-function startWeb(g: GatewayConfig, view: StatusView, logger: Logger): Promise<WebServer> {
-  return startWebServer({ listen: g.web.listen, token: g.web.token, provider: view, logger: logger.child({ component: 'web' }) }).then((w) => {
+function startWeb(g: GatewayConfig, view: StatusView, logger: Logger, commission: CommissionOptions): Promise<WebServer> {
+  return startWebServer({ listen: g.web.listen, token: g.web.token, provider: view, logger: logger.child({ component: 'web' }), commission }).then((w) => {
     logger.info({ event: 'web.listening', url: w.url }, 'status page listening');
     return w;
   });
+}
+
+/** web.commissioning: a window whose one-time URL goes to a 0600 file; the log says where, never the token. */
+function openConfiguredWindow(listen: string, minutes: number, commission: CommissionOptions, logger: Logger): void {
+  const opened = openAtStart(commission.dir, listen, commission.clock.now(), minutes);
+  logger.info(
+    { event: 'commission.opened', expiresAt: new Date(opened.expiresAt).toISOString(), urlFile: opened.urlFile },
+    'commissioning window open (web.commissioning); its one-time URL is in %s',
+    opened.urlFile,
+  );
 }
 
 /** Periodic database tasks; a failure is the storage monitor's to report (throttled), not one line a second. */

@@ -13,6 +13,8 @@ import {
   StatusCode,
   StatusCodes,
   Variant,
+  makeEUInformation,
+  type UAObject,
   type UAVariable,
 } from 'node-opcua';
 
@@ -24,6 +26,10 @@ export interface SimNode {
   name: string;
   type: SimNodeType;
   value: SimValue;
+  /** Folder path under Objects, `/`-separated (default `Line1`). */
+  folder?: string;
+  /** Engineering units symbol (`°C`): the node becomes an AnalogItem with EngineeringUnits, as PLCs show measurements. */
+  units?: string;
 }
 
 export const defaultOpcuaSimNodes: SimNode[] = [
@@ -31,7 +37,7 @@ export const defaultOpcuaSimNodes: SimNode[] = [
   { name: 'Line1.Waste', type: 'UInt32', value: 0 },
   { name: 'Line1.Running', type: 'Boolean', value: true },
   { name: 'Line1.StopReason', type: 'UInt16', value: 0 },
-  { name: 'Line1.Temperature', type: 'Double', value: 21.5 },
+  { name: 'Line1.Temperature', type: 'Double', value: 21.5, units: '°C' },
   { name: 'Line1.Batch', type: 'String', value: 'B-0001' },
 ];
 
@@ -107,16 +113,30 @@ export async function startOpcuaSim(opts: OpcuaSimOptions): Promise<OpcuaSim> {
     await s.initialize();
     const addressSpace = s.engine.addressSpace!;
     const ns = addressSpace.getOwnNamespace();
-    const folder = ns.addFolder(addressSpace.rootFolder.objects, { browseName: 'Line1' });
+    const folders = new Map<string, UAObject>();
+    const folderOf = (path: string): UAObject => {
+      let at = folders.get(path);
+      if (!at) {
+        const cut = path.lastIndexOf('/');
+        const parent = cut < 0 ? addressSpace.rootFolder.objects : folderOf(path.slice(0, cut));
+        at = ns.addFolder(parent, { browseName: path.slice(cut + 1) });
+        folders.set(path, at);
+      }
+      return at;
+    };
     for (const n of state.values()) {
-      const v = ns.addVariable({
-        componentOf: folder,
+      const options = {
+        componentOf: folderOf(n.folder ?? 'Line1'),
         nodeId: `s=${n.name}`,
         browseName: n.name,
         dataType: n.type,
         // Without it the server samples at 1000 ms at best; tests want fast updates.
         minimumSamplingInterval: 10,
-      });
+      };
+      const v =
+        n.units === undefined
+          ? ns.addVariable(options)
+          : ns.addAnalogDataItem({ ...options, engineeringUnitsRange: { low: 0, high: 1000 }, engineeringUnits: makeEUInformation(n.units, n.units, n.units) });
       variables.set(n.name, v);
       publish(n);
     }

@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { errorCode } from '../core/errors.js';
 import type { Answered } from './rate-budget.js';
 import { basicAuthorization, TokenKeeper } from './auth.js';
+import { machinePath } from './bodies.js';
 import { parseDowntimes, type Downtime } from './downtimes.js';
 import { rejectionKind, type RejectionKind } from './rejection.js';
 
@@ -154,8 +155,8 @@ export class MesClient {
     await this.ownDispatcher?.close();
   }
 
-  private async post(machine: string, endpoint: string, body: object, onSend?: () => void): Promise<MesResult> {
-    const path = `/api/machines/${encodeURIComponent(machine)}/${endpoint}`;
+  private async post(machine: string, endpoint: 'counter' | 'parameters' | 'startstop', body: object, onSend?: () => void): Promise<MesResult> {
+    const path = machinePath(machine, endpoint);
     const payload = JSON.stringify(body);
     if (!this.tokens) {
       return this.send('POST', path, payload, { header: this.basic, token: this.opts.auth.accessToken }, onSend);

@@ -11,6 +11,7 @@ import { sleep } from '../core/clock.js';
 import type { Outbox, CounterValue, MesKind, StartStopItem } from '../outbox/outbox.js';
 import type { Lane } from '../core/lanes.js';
 import type { DowntimesResult, MesClient, MesResult } from './mes-client.js';
+import { counterBody, parametersBody, startStopBody } from './bodies.js';
 import { downtimeQuery, transitionArrived } from './downtimes.js';
 import type { RateBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
@@ -188,7 +189,7 @@ export class Uploader {
     const item = outbox.nextStartStop(machine, clock.now());
     if (!item) return;
     if (item.attemptedAt !== undefined) return this.verifyStartStop(machine, item, item.attemptedAt);
-    const body = { type: item.type, running: item.running };
+    const body = startStopBody(item);
     // Marked after the rate budget let it go and before the bytes leave (see Outbox.nextStartStop).
     const res = await client.startstop(machine, body, () => outbox.markStartStopAttempt(item.id, clock.now()));
     this.count('startstop', res);
@@ -220,7 +221,7 @@ export class Uploader {
   private async verifyStartStop(machine: string, item: StartStopItem, attemptedAt: number): Promise<void> {
     const { outbox, clock, client, logger } = this.o;
     const query = downtimeQuery(item.running, attemptedAt);
-    const body = { type: item.type, running: item.running };
+    const body = startStopBody(item);
     for (let page = 1; page <= MAX_DOWNTIME_PAGES; page++) {
       const res = await client.downtimes(query, page);
       this.count('downtimes', res);
@@ -280,13 +281,7 @@ export class Uploader {
     const values = isolating ? [this.nextPart(machine, pending)] : pending;
     const params = isolating ? [] : outbox.pendingParameters(machine);
     const before = new Map(values.map((v) => [v.signal, outbox.sentBefore(machine, v.signal)]));
-    const count = values.find((v) => v.signal === 'count');
-    const waste = values.filter((v) => v.signal.startsWith('waste:')).map((v) => ({ code: v.signal.slice(6), quantity: v.total }));
-    const body = {
-      ...(count ? { count: count.total } : {}),
-      ...(waste.length ? { waste } : {}),
-      ...(params.length ? { parameters: params.map((p) => ({ name: p.code, value: p.value })) } : {}),
-    };
+    const body = counterBody(values, params);
     // Written after the rate budget let it go and before the request leaves: after a crash we
     // know this value may have arrived.
     const res = await client.counter(machine, body, () => outbox.markAttempt(machine, values));
@@ -358,7 +353,7 @@ export class Uploader {
     const { outbox, clock, client } = this.o;
     const params = outbox.pendingParameters(machine);
     if (params.length === 0) return;
-    const body = { parameters: params.map((p) => ({ code: p.code, value: p.value })) };
+    const body = parametersBody(params);
     const res = await client.parameters(machine, body);
     this.count('parameters', res);
     if (res.outcome === 'ok') {

@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Auth, createAuth, type Credential } from './auth.js';
+import { COMMISSION_PREFIX, sendCommissionError } from './commission/reply.js';
+import type { CommissionHandler, CommissionOptions } from './commission/routes.js';
 import { clientAddress } from './client.js';
 import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
@@ -38,6 +40,8 @@ export interface WebServerOptions {
   maxEventClients?: number;
   /** Session expiry and login lockouts; default the system clock. */
   clock?: Clock;
+  /** The commissioning routes (docs/commissioning.md); without them `/api/commission/*` is off. */
+  commission?: CommissionOptions;
 }
 
 export interface WebServer {
@@ -80,6 +84,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const auth = opts.token ? createAuth(opts.token, clock) : undefined;
   const throttle = new LoginThrottle(clock, log);
   const files = await loadStatic(new URL('./page/', import.meta.url));
+  // The commissioning routes (yaml, diff, zod schemas of requests) load with their first request, not on the way to listening (bench/startup).
+  let commission: Promise<CommissionHandler> | undefined;
+  const loadCommission = (o: CommissionOptions) =>
+    (commission ??= import('./commission/routes.js').then(({ createCommissionRoutes }) => createCommissionRoutes(o, log.child({ component: 'commission' }))));
   const texts = loginTexts(files);
   // prom-client loads with the first scrape, not on the way to listening (bench/startup).
   let metrics: Promise<Metrics> | undefined;
@@ -102,8 +110,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (path === undefined) return sendJson(res, 400, { error: 'malformed request target' });
     const method = req.method === 'HEAD' ? 'GET' : req.method;
 
+    const commissioning = path.startsWith(COMMISSION_PREFIX);
     // Another site open in the same browser could otherwise POST here (CSRF).
-    if (method === 'POST' && !sameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin request refused' });
+    if (method === 'POST' && !sameOrigin(req)) {
+      if (commissioning) return sendCommissionError(res, 403, 'SFG_COMMISSION_ORIGIN', 'cross-origin request refused');
+      return sendJson(res, 403, { error: 'cross-origin request refused' });
+    }
     if (path === '/login') return auth ? handleLogin(req, res, auth, throttle, texts) : redirect(res, '/');
     if (path === '/logout') {
       if (method !== 'POST') return notAllowed(res, 'POST');
@@ -113,6 +125,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (auth && !isPublic(path)) {
       credential = admit(req, res, auth, throttle, path, method);
       if (!credential) return;
+    }
+
+    if (commissioning) {
+      if (!opts.commission) return sendCommissionError(res, 403, 'SFG_COMMISSION_OFF', 'commissioning is not available in this gateway');
+      return (await loadCommission(opts.commission))(req, res, path, method ?? 'GET');
     }
 
     const action = /^\/api\/dead-letters\/(\d{1,15})\/(retry|drop)$/.exec(path);

@@ -28,6 +28,8 @@ export interface Pymodbus {
   port: number;
   /** Every read request the slave received, in order. */
   requests: RequestLog[];
+  /** The function code of every request the slave answered, writes included, in order. */
+  functionCodes: number[];
   /** `set <area> <address> <values...>`; resolves when applied. */
   set(area: string, address: number, ...values: number[]): Promise<void>;
   /** The next `n` reads are answered with Modbus exception `code` (e.g. 4 device failure, 6 busy). */
@@ -53,6 +55,7 @@ export async function startPymodbus(opts: PymodbusOptions = {}): Promise<Pymodbu
   proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
 
   const requests: RequestLog[] = [];
+  const functionCodes: number[] = [];
   const acks: { resolve(): void; reject(e: Error): void }[] = [];
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
@@ -61,6 +64,7 @@ export async function startPymodbus(opts: PymodbusOptions = {}): Promise<Pymodbu
       if (word === 'READY') resolve(Number(rest[0]));
       else if (word === 'OK') acks.shift()?.resolve();
       else if (word === 'ERR') acks.shift()?.reject(new Error(`pymodbus refused a command: ${line}`));
+      else if (word === 'FC') functionCodes.push(Number(rest[1]));
       else if (word === 'REQ') {
         const [unit, area, address, count, ok] = rest;
         requests.push({ unit: Number(unit), area, address: Number(address), count: Number(count), ok: ok === 'ok' });
@@ -78,6 +82,7 @@ export async function startPymodbus(opts: PymodbusOptions = {}): Promise<Pymodbu
   return {
     port,
     requests,
+    functionCodes,
     set: (area, address, ...values) => command(`set ${area} ${address} ${values.join(' ')}`),
     fail: (code, n) => command(`fail ${code} ${n}`),
     mute: (n) => command(`mute ${n}`),

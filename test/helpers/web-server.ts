@@ -6,7 +6,9 @@ import { recordingLogger } from './log-lines.js';
 import { fixtureProvider } from './web-fixture.js';
 
 export async function startFixtureServer(
-  opts: { status?: GatewayStatus } & Partial<Pick<WebServerOptions, 'token' | 'heartbeatMs' | 'eventsMinIntervalMs' | 'maxEventClients' | 'clock'>> = {},
+  opts: { status?: GatewayStatus } & Partial<
+    Pick<WebServerOptions, 'token' | 'heartbeatMs' | 'eventsMinIntervalMs' | 'maxEventClients' | 'clock' | 'commission'>
+  > = {},
 ) {
   const { status, ...rest } = opts;
   const provider = fixtureProvider(status);

@@ -3,12 +3,13 @@
  * once, requests go out one at a time in fair turns across devices, and a port that
  * disappears (USB adapter pulled) is reopened by the next request once it is back.
  * A dead unit costs the line only its own turns: its request times out and its adapter
- * stops asking until its backoff has passed.
+ * stops asking until its backoff has passed. Commissioning's unit scan takes the line for
+ * itself (serialUnitLink, `exclusive`): the devices' requests wait in their queues meanwhile.
  */
 import type { Clock } from '../../core/clock.js';
 import { sleep } from '../../core/clock.js';
 import type { ModbusArea, RawData } from './decode.js';
-import { errorText, InFlight, ModbusClient, type ModbusLink } from './link.js';
+import { errorText, InFlight, ModbusClient, type ModbusLink, type UnitLink } from './link.js';
 import { TurnQueue } from './turns.js';
 
 export interface SerialSettings {
@@ -41,6 +42,8 @@ class SerialBus {
   private pumping = false;
   private closed = false;
   private current: Job | undefined;
+  /** The one member served while it holds the line; the others' requests wait. */
+  private exclusive: object | undefined;
   readonly members = new Set<object>();
   /** Silence between frames: 3.5 characters of 11 bits, at least 2 ms (spec: 1.75 ms above 19200 Bd). */
   private readonly gapMs: number;
@@ -66,7 +69,7 @@ class SerialBus {
     try {
       await c.connectRTUBuffered(path, options);
     } catch (err) {
-      throw new Error(`cannot open ${path}: ${errorText(err)}`);
+      throw new Error(`cannot open ${path}: ${errorText(err)}`, { cause: err });
     }
     c.on('close', () => {
       if (this.client !== c) return;
@@ -84,7 +87,19 @@ class SerialBus {
     });
   }
 
+  /** Serves only `owner` until release(owner) or it leaves. */
+  hold(owner: object): void {
+    this.exclusive = owner;
+  }
+
+  release(owner: object): void {
+    if (this.exclusive !== owner) return;
+    this.exclusive = undefined;
+    void this.pump();
+  }
+
   leave(owner: object): void {
+    this.release(owner);
     this.members.delete(owner);
     for (const job of this.turns.remove(owner)) job.reject(new Error('closed'));
     // Its request on the wire still holds the line until answered or timed out; the owner need not wait.
@@ -105,7 +120,7 @@ class SerialBus {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (let job = this.turns.next(); job; job = this.turns.next()) {
+      for (let job = this.turns.next(this.exclusive); job; job = this.turns.next(this.exclusive)) {
         this.current = job;
         try {
           job.resolve(await this.execute(job));
@@ -131,6 +146,34 @@ class SerialBus {
 
 const buses = new Map<string, SerialBus>();
 
+/** Joins the line of `settings.path` (opening the port if needed) as `owner`. */
+async function join(owner: object, settings: SerialSettings, clock: Clock, warn: (message: string) => void): Promise<SerialBus> {
+  let b = buses.get(settings.path);
+  if (!b) {
+    b = new SerialBus(settings, clock);
+    buses.set(settings.path, b);
+  } else if (!sameSettings(b.settings, settings)) {
+    warn(`${settings.path} is already open with ${JSON.stringify(b.settings)}; these line settings are ignored`);
+  }
+  b.members.add(owner);
+  try {
+    await b.ensureOpen();
+  } catch (err) {
+    await leaveBus(b, owner);
+    throw err;
+  }
+  return b;
+}
+
+/** The last member to leave closes the port. */
+async function leaveBus(b: SerialBus, owner: object): Promise<void> {
+  b.leave(owner);
+  if (b.members.size === 0 && buses.get(b.settings.path) === b) {
+    buses.delete(b.settings.path);
+    await b.closePort();
+  }
+}
+
 /**
  * A link to one unit on a shared serial line. open() joins the line (opening the port if
  * needed), close() leaves it; the last device to leave closes the port.
@@ -142,37 +185,32 @@ export function serialLink(settings: SerialSettings, target: { unitId: number; t
   const leave = async () => {
     const b = bus;
     bus = undefined;
-    if (!b) return;
-    b.leave(owner);
-    if (b.members.size === 0 && buses.get(settings.path) === b) {
-      buses.delete(settings.path);
-      await b.closePort();
-    }
+    if (b) await leaveBus(b, owner);
   };
 
   return {
     async open() {
       await leave();
-      let b = buses.get(settings.path);
-      if (!b) {
-        b = new SerialBus(settings, clock);
-        buses.set(settings.path, b);
-      } else if (!sameSettings(b.settings, settings)) {
-        warn(`${settings.path} is already open with ${JSON.stringify(b.settings)}; these line settings are ignored`);
-      }
-      b.members.add(owner);
-      bus = b;
-      try {
-        await b.ensureOpen();
-      } catch (err) {
-        await leave();
-        throw err;
-      }
+      bus = await join(owner, settings, clock, warn);
     },
     read(area, start, count) {
       if (!bus) return Promise.reject(new Error('not connected'));
       return bus.request({ owner, ...target, area, start, count });
     },
     close: leave,
+  };
+}
+
+/**
+ * Any unit on a serial line, for commissioning: in turns with the devices on the line, or,
+ * `exclusive`, alone on it until closed (a unit scan: the devices' polling waits).
+ */
+export async function serialUnitLink(settings: SerialSettings, clock: Clock, exclusive: boolean, warn: (message: string) => void): Promise<UnitLink> {
+  const owner = {};
+  const bus = await join(owner, settings, clock, warn);
+  if (exclusive) bus.hold(owner);
+  return {
+    read: (unitId, area, start, count, timeoutMs) => bus.request({ owner, unitId, timeoutMs, area, start, count }),
+    close: () => leaveBus(bus, owner),
   };
 }

@@ -4,12 +4,12 @@
  * (bus.ts). Errors carry `modbusCode` when the unit answered with a Modbus exception;
  * any other error means the unit did not answer (timeout, connection lost).
  */
-import modbusSerial from 'modbus-serial';
 import { isBitArea, type ModbusArea, type RawData } from './decode.js';
+import { ReadOnlyModbusClient } from './read-only.js';
 
-// The package is CommonJS and also exports itself as `default`; its typings only describe that.
-export const ModbusClient = modbusSerial.default;
-export type ModbusClient = InstanceType<typeof ModbusClient>;
+/** The only Modbus client of the gateway: it refuses every function code but 1–4 (read-only.ts). */
+export const ModbusClient = ReadOnlyModbusClient;
+export type ModbusClient = ReadOnlyModbusClient;
 
 export interface ModbusLink {
   open(): Promise<void>;
@@ -106,6 +106,20 @@ export class InFlight {
   }
 }
 
+/** Opens a client to host:port; `inFlight` lets a close end the connect in progress. */
+async function connectTcp(target: { host: string; port: number; timeoutMs: number }, framing: 'mbap' | 'rtu', inFlight: InFlight): Promise<ModbusClient> {
+  const c = new ModbusClient();
+  c.setTimeout(target.timeoutMs); // also bounds the TCP connect
+  c.on('error', () => undefined); // surfaces as a failed read or a close
+  try {
+    await inFlight.run(() => (framing === 'mbap' ? c.connectTCP(target.host, { port: target.port }) : c.connectTelnet(target.host, { port: target.port })));
+  } catch (err) {
+    c.destroy(() => undefined);
+    throw new Error(`cannot connect to ${target.host}:${target.port}: ${errorText(err)}`, { cause: err });
+  }
+  return c;
+}
+
 /**
  * Modbus TCP (MBAP framing) or RTU-over-TCP (RTU frames with CRC on a raw socket, as
  * serial-to-Ethernet converters speak; modbus-serial calls that port "Telnet" — its
@@ -125,16 +139,7 @@ export function tcpLink(target: TcpTarget, framing: 'mbap' | 'rtu'): ModbusLink 
   return {
     async open() {
       drop('reconnecting');
-      const c = new ModbusClient();
-      c.setTimeout(target.timeoutMs); // also bounds the TCP connect
-      c.on('error', () => undefined); // surfaces as a failed read or a close
-      try {
-        // Through inFlight so that close() also ends a connect in progress.
-        await inFlight.run(() => (framing === 'mbap' ? c.connectTCP(target.host, { port: target.port }) : c.connectTelnet(target.host, { port: target.port })));
-      } catch (err) {
-        c.destroy(() => undefined);
-        throw new Error(`cannot connect to ${target.host}:${target.port}: ${errorText(err)}`);
-      }
+      const c = await connectTcp(target, framing, inFlight);
       c.setID(target.unitId);
       c.on('close', () => {
         if (client === c) drop('connection closed by the peer');
@@ -148,6 +153,31 @@ export function tcpLink(target: TcpTarget, framing: 'mbap' | 'rtu'): ModbusLink 
     },
     async close() {
       drop('closed');
+    },
+  };
+}
+
+/** A connection that reads any unit id, each request with its own timeout: commissioning's scans. */
+export interface UnitLink {
+  read(unitId: number, area: ModbusArea, start: number, count: number, timeoutMs: number): Promise<RawData>;
+  close(): Promise<void>;
+}
+
+/** A UnitLink over its own TCP connection (the adapter's keeps polling beside it). */
+export async function tcpUnitLink(target: { host: string; port: number; timeoutMs: number }, framing: 'mbap' | 'rtu'): Promise<UnitLink> {
+  const inFlight = new InFlight();
+  const c = await connectTcp(target, framing, inFlight);
+  c.on('close', () => inFlight.failAll('connection closed by the peer'));
+  return {
+    read(unitId, area, start, count, timeoutMs) {
+      if (!c.isOpen) return Promise.reject(new Error('connection closed by the peer'));
+      c.setID(unitId);
+      c.setTimeout(timeoutMs);
+      return inFlight.read(c, area, start, count);
+    },
+    async close() {
+      inFlight.failAll('closed');
+      c.destroy(() => undefined);
     },
   };
 }

@@ -12,7 +12,9 @@ export class TurnQueue<K, T> {
     else this.queues.set(owner, [item]);
   }
 
-  next(): T | undefined {
+  /** The next item in turn; with `only`, the next of that owner (the others wait). */
+  next(only?: K): T | undefined {
+    if (only !== undefined) return this.queues.get(only)?.shift();
     for (const [owner, q] of this.queues) {
       const item = q.shift();
       this.queues.delete(owner);

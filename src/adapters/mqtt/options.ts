@@ -23,7 +23,7 @@ const SESSION_EXPIRY_SECONDS = 24 * 60 * 60;
  * The gateway's client id: the configured `clientId`, else one made from the device and
  * the host, stable across restarts so the broker can hand the gateway its session back.
  */
-function gatewayClientId(device: MqttDevice): string {
+function gatewayClientId(device: Pick<MqttDevice, 'device' | 'connection'>): string {
   const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-') || 'host';
   return device.connection.clientId ?? `shopfloor-gateway-${device.device}-${host}`;
 }
@@ -44,7 +44,11 @@ function gatewayClientId(device: MqttDevice): string {
  *
  * Throws if the CA file cannot be read.
  */
-export function clientOptions(device: MqttDevice, role: 'gateway' | 'probe' | 'sim', extra: IClientOptions = {}): IClientOptions {
+export function clientOptions(
+  device: Pick<MqttDevice, 'device' | 'connection'>,
+  role: 'gateway' | 'probe' | 'sim',
+  extra: IClientOptions = {},
+): IClientOptions {
   const c = device.connection;
   const persistent = role === 'gateway' && c.protocolVersion === 5;
   const clientId = persistent

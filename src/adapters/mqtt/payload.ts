@@ -135,3 +135,24 @@ export function excerpt(text: string, max = 60): string {
   const flat = text.replace(/[\u0000-\u001f]+/g, ' ');
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
+
+/**
+ * The values of a JSON payload with the `path` that reaches each (`data.counter`,
+ * `values.0`), for picking one in commissioning; at most `max`, depth first. Keys with a
+ * dot cannot be written as a path and are left out. A bare value has the path `undefined`.
+ */
+export function valuePaths(payload: Payload, max = 200): { path?: string; value: unknown }[] {
+  if (!payload.json.ok) return payload.text === '' ? [] : [{ value: payload.text }];
+  const out: { path?: string; value: unknown }[] = [];
+  const stack: [string | undefined, unknown][] = [[undefined, payload.json.value]];
+  while (stack.length > 0 && out.length < max) {
+    const [path, v] = stack.pop()!;
+    if (v === null || typeof v !== 'object') {
+      out.push(path === undefined ? { value: v } : { path, value: v });
+      continue;
+    }
+    const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v);
+    for (const [k, x] of entries.reverse()) if (!k.includes('.') && k !== '') stack.push([path === undefined ? k : `${path}.${k}`, x]);
+  }
+  return out;
+}

@@ -19,7 +19,9 @@ import type { DeviceOf } from '../../config/schema.js';
 import { GatewayError } from '../../core/errors.js';
 import { clientCertificateFile, hasTrustedCertificate, pkiDir } from './pki.js';
 
-type Device = DeviceOf<'opcua'>;
+/** What a connection needs of a device: its id and its connection (commissioning has no machines yet). */
+export type OpcuaTarget = Pick<DeviceOf<'opcua'>, 'device' | 'connection'>;
+type Device = OpcuaTarget;
 
 export interface Connection {
   client: OPCUAClient;
@@ -199,7 +201,7 @@ function hidesSocketError(err: unknown): boolean {
 }
 
 /** Opens and closes one TCP connection to the endpoint's host and port. */
-async function checkReachable(endpointUrl: string, clock: Clock, cancel: AbortSignal, timeoutMs = REACH_TIMEOUT_MS): Promise<Reachability> {
+export async function checkReachable(endpointUrl: string, clock: Clock, cancel: AbortSignal, timeoutMs = REACH_TIMEOUT_MS): Promise<Reachability> {
   let host: string;
   let port: number;
   try {
@@ -255,7 +257,8 @@ function unreachable(message: string, reach: Reachability | undefined): string {
   return socketError(inner);
 }
 
-function socketError(text: string): string {
+/** A socket error code or message in words, with what to check. */
+export function socketError(text: string): string {
   const code = SOCKET_ERROR_CODE.exec(text)?.[1];
   if (code === undefined) return oneLine(text);
   const [what, hint] = SOCKET_ERRORS[code];

@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { MessageSecurityMode, OPCUAClient, SecurityPolicy, type EndpointDescription } from 'node-opcua';
 import type { Logger } from 'pino';
 import type { DeviceOf } from '../../config/schema.js';
-import { APPLICATION_NAME, certificateManager, connectError, OpcuaConnectError, securityPolicyOf } from './connection.js';
+import { APPLICATION_NAME, certificateManager, connectError, OpcuaConnectError, securityPolicyOf, type OpcuaTarget } from './connection.js';
 import { routeLibraryLogs } from './library-logs.js';
 import { clientCertificateFile, describeCertificate, type CertificateInfo } from './pki.js';
 
@@ -41,7 +41,7 @@ export async function trustServer(device: DeviceOf<'opcua'>, stateDir: string, l
   }
 }
 
-async function fetchEndpoints(device: DeviceOf<'opcua'>, stateDir: string, store: ReturnType<typeof certificateManager>): Promise<EndpointDescription[]> {
+export async function fetchEndpoints(device: OpcuaTarget, stateDir: string, store: ReturnType<typeof certificateManager>): Promise<EndpointDescription[]> {
   const client = OPCUAClient.create({
     applicationName: APPLICATION_NAME,
     clientName: `shopfloor-gateway trust ${device.device}`,
@@ -62,7 +62,7 @@ async function fetchEndpoints(device: DeviceOf<'opcua'>, stateDir: string, store
 }
 
 /** The endpoint the adapter will use; any endpoint's certificate when the device runs unsecured. */
-function pickEndpoint(device: DeviceOf<'opcua'>, endpoints: EndpointDescription[]): EndpointDescription {
+export function pickEndpoint(device: OpcuaTarget, endpoints: EndpointDescription[]): EndpointDescription {
   const mode = MessageSecurityMode[device.connection.securityMode];
   const policy = SecurityPolicy[securityPolicyOf(device)];
   const match = endpoints.find((e) => e.securityMode === mode && e.securityPolicyUri === policy);

@@ -4,8 +4,10 @@
 import { field, setAttr, setText } from './dom.js';
 import { initI18n, onLanguageChange, t } from './i18n.js';
 import { render } from './render.js';
+import { startCommissioning } from './commission.js';
 
 await initI18n(['status', 'commission']);
+startCommissioning();
 
 const POLL_MS = 5000;
 /** Three missed heartbeats (15 s each): the stream is dead even if the socket says otherwise. */
@@ -88,7 +90,7 @@ onLanguageChange(() => {
 });
 
 document.addEventListener('click', async (event) => {
-  const button = event.target.closest('button[data-action]');
+  const button = event.target.closest('#dead-letters button[data-action]');
   if (button) return act(button);
   const part = event.target.closest('[data-label]');
   const card = part?.closest('[data-machine]');
