@@ -13,7 +13,7 @@ import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { deferCleanup } from '../helpers/cleanup.js';
 import { launchChromium, openCommissioning, openCommissionPage } from '../helpers/commission-browser.js';
 import { writeConfig } from '../helpers/config-files.js';
-import { startGateway } from '../helpers/gateway-process.js';
+import { startGateway, statusUrl } from '../helpers/gateway-process.js';
 import { startPymodbus } from '../helpers/modbus-pymodbus.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -124,6 +124,23 @@ describe('commissioning a Modbus device in the browser', () => {
     await expect.poll(() => mes.state.NEW01.startstop.at(-1), { timeout: 30_000 }).toMatchObject({ running: 0, type: 'Unplanned' });
     const first = readFileSync(join(cfg.dir, 'devices', 'press-9.yaml'), 'utf8');
 
+    // Sign-off on the live probe: running within the limit, and ten parts counted; the report keeps it.
+    const signoff = page.locator('[data-step="signoff"]');
+    expect(await signoff.locator('[data-field="probe-device"]').inputValue()).toBe('press-9');
+    await signoff.locator('[data-probe="NEW01/count"] [data-field="value"]:text-is("1010")').waitFor({ timeout: 30_000 });
+    await signoff.locator('[data-check="running"] [data-action="start-check"]').click();
+    await signoff.locator('[data-check="count10"] [data-action="start-check"]').click();
+    await plc.set('coil', 0, 1);
+    await plc.set('holding', 0, 0, 1020);
+    await signoff.locator('[data-check="running"][data-result="passed"]').waitFor({ timeout: 30_000 });
+    await signoff.locator('[data-check="count10"][data-result="passed"]').waitFor({ timeout: 30_000 });
+    expect(await signoff.locator('[data-check="count10"] [data-field="detail"]').textContent()).toBe('+10');
+    await signoff.locator('[name="who"]').fill('J. Kowalski');
+    await signoff.locator('[data-action="save-report"]').click();
+    await signoff.locator('.action-message:text-is("Report saved.")').waitFor();
+    const report = await page.request.get(`${await statusUrl(gw)}/api/commission/report?device=press-9`);
+    expect(await report.text()).toMatch(/J\. Kowalski[\s\S]*NEW01: Make 10 parts/);
+
     // 7. A second save (a parameter added) keeps a backup of the first; roll back to it.
     await page.locator('[data-step="decode"] select[name="area"]').selectOption('holding');
     await pick(page, 'decode', 'address', '60');
@@ -141,6 +158,17 @@ describe('commissioning a Modbus device in the browser', () => {
     await backup.first().locator('[data-action="rollback"]').click();
     await expect.poll(() => readFileSync(join(cfg.dir, 'devices', 'press-9.yaml'), 'utf8')).toBe(first);
     await gw.waitForLog((l) => l.event === 'commission.rolled_back' && l.file === 'press-9.yaml');
+
+    // The view in each language, for a person to look at; nothing left untranslated.
+    for (const lang of ['en', 'pl', 'zh']) {
+      await page.locator('select[data-i18n-switcher]').selectOption(lang);
+      await page.waitForFunction((l) => document.documentElement.lang.startsWith(l), lang);
+      expect(await page.evaluate(() => document.documentElement.getAttribute('data-i18n-missing'))).toBeNull();
+      // Tall enough for the whole view: the sticky banner then stays at its top.
+      const height = await page.locator('[data-field="commission"]').evaluate((el) => Math.ceil(el.getBoundingClientRect().bottom + window.scrollY));
+      await page.setViewportSize({ width: 1280, height });
+      await page.locator('[data-field="commission"]').screenshot({ path: `docs/screenshots/commission-${lang}.png` });
+    }
 
     // The sign-off probe asks for the saved device before hot reload started it: that 404 is expected.
     expect(errors.filter((e) => e !== '404 GET /api/commission/probe')).toEqual([]);

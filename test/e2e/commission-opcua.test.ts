@@ -19,7 +19,7 @@ describe('commissioning an OPC UA device in the browser', () => {
   const dir = tempDir();
   const defer = deferCleanup();
 
-  it('browses the server to its counter, maps it as the count, saves, and the count reaches the MES', { timeout: 180_000 }, async () => {
+  it('browses the server to its counter, maps it as the count, saves, and its next parts reach the MES', { timeout: 180_000 }, async () => {
     const sim = await startOpcuaSim({ port: await freePort(), pkiDir: `${dir}/server-pki` });
     defer(() => sim.close());
     sim.set('Line1.Counter', 4321);
@@ -28,7 +28,9 @@ describe('commissioning an OPC UA device in the browser', () => {
       machines: { LINE9: { waste: [], downtimeTypes: ['Unplanned'] } },
     });
     defer(() => mes.close());
-    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: {} });
+    // The gateway wants one device file to start; this one's PLC is off.
+    const idle = `device: idle\nprotocol: modbus-tcp\nconnection: { host: 127.0.0.1, port: ${await freePort()} }\nmachines:\n  - code: IDLE01\n    count: { area: holding, address: 0 }\n`;
+    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { idle } });
     const gw = startGateway(cfg.gatewayFile);
     defer(() => gw.kill());
     await gw.waitForLog((l) => l.event === 'web.listening');
@@ -46,7 +48,7 @@ describe('commissioning an OPC UA device in the browser', () => {
 
     // One level at a time: Objects → Line1 → Line1.Counter.
     await page.locator('[data-step="opcua"] [data-action="browse"]').click();
-    const line1 = page.locator('[data-field="opcua-tree"] > li[data-browse-name="Line1"]');
+    const line1 = page.locator('[data-field="opcua-tree"] > li[data-browse-name="1:Line1"]');
     await line1.waitFor();
     expect(await page.locator('[data-field="opcua-tree"] [data-node-id="ns=1;s=Line1.Counter"]').count()).toBe(0); // not browsed yet
     await line1.locator('[data-action="expand"]').click();
@@ -64,7 +66,10 @@ describe('commissioning an OPC UA device in the browser', () => {
 
     await page.locator('[data-action="save"]').click();
     await page.locator('[data-field="save-message"]:has-text("Saved line9-opcua.yaml")').waitFor();
-    await expect.poll(() => mes.state.LINE9.count, { timeout: 30_000 }).toBe(4321);
+    // The first value is the baseline (initialCount: raw); ten parts later the MES has them.
+    await gw.waitForLog((l) => l.event === 'counter.first_seen' && l.machine === 'LINE9', 30_000);
+    sim.set('Line1.Counter', 4331);
+    await expect.poll(() => mes.state.LINE9.count, { timeout: 30_000 }).toBe(4331);
     // The sign-off probe asks for the saved device before hot reload started it: that 404 is expected.
     expect(errors.filter((e) => e !== '404 GET /api/commission/probe')).toEqual([]);
   });

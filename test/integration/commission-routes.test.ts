@@ -96,6 +96,11 @@ describe('commissioning routes', () => {
     expect(JSON.stringify(lines())).not.toContain(s.token);
   });
 
+  it('marks the cookie Secure when a local HTTPS proxy forwarded the browser', async () => {
+    const s = await openSession(60, { 'x-forwarded-proto': 'https' });
+    expect(s.setCookie).toMatch(/; Secure$/);
+  });
+
   it('ends by itself: after the window the cookie opens nothing', async () => {
     const s = await openSession(30);
     expect((await call('devices', s)).status).toBe(200);

@@ -1,9 +1,9 @@
 // Step 1 of commissioning: pick a device file or describe a new device, and check the
 // connection step by step, saying where it failed in a technician's words.
-import { field, h, setText } from './dom.js';
+import { field, h } from './dom.js';
 import { get, post } from './commission-api.js';
 import { t } from './i18n.js';
-import { L, errorText } from './commission-text.js';
+import { errorText, L, msg, say } from './commission-text.js';
 
 const PROTOCOLS = ['modbus-tcp', 'modbus-rtu', 'modbus-rtu-over-tcp', 'opcua', 'mqtt'];
 
@@ -95,9 +95,9 @@ export function devicePanel(state) {
       target.replaceChildren(...ports.map((port) => h('option', { value: port.path }, port.manufacturer ?? '')));
       const path = fields.querySelector('[data-key="path"]');
       if (!path.value && ports[0]) path.value = ports[0].path;
-      setText(message, ports.length ? '' : t('commission.device.noSerialPorts'));
+      say(message, ports.length ? '' : msg('commission.device.noSerialPorts'));
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
     }
   }
 
@@ -130,14 +130,14 @@ export function devicePanel(state) {
   check.addEventListener('click', async () => {
     check.disabled = true;
     steps.replaceChildren();
-    setText(message, t('commission.device.checking'));
+    say(message, msg('commission.device.checking'));
     try {
       const { steps: done } = await post('check', { device: state.device.ref });
       steps.replaceChildren(...done.map(stepItem));
       const failed = done.find((s) => !s.ok);
-      setText(message, failed ? t('commission.device.failedAt', { step: t(`commission.step.${failed.step}`) }) : t('commission.device.checkOk'));
+      say(message, failed ? msg('commission.device.failedAt', { step: t(`commission.step.${failed.step}`) }) : msg('commission.device.checkOk'));
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
     } finally {
       check.disabled = false;
     }

@@ -1,8 +1,8 @@
 // Runs a long commissioning job (a scan, an MQTT listen): starts it, polls it twice a second,
 // shows progress, the expected time left and an Abort button, and hands each new state on.
-import { field, h, setText } from './dom.js';
+import { field, h } from './dom.js';
 import { post, get } from './commission-api.js';
-import { t, duration } from './i18n.js';
+import { duration, number } from './i18n.js';
 import { L } from './commission-text.js';
 
 const POLL_MS = 500;
@@ -45,7 +45,7 @@ export async function runJob(bar, kind, params, onUpdate) {
 function show(bar, job) {
   const { done, total } = job.progress;
   field(bar, 'job-fill').style.width = `${total > 0 ? ((100 * done) / total).toFixed(1) : 0}%`;
-  const eta = job.state === 'running' && job.etaMs !== undefined ? t('commission.job.eta', { time: duration(job.etaMs) }) : '';
-  setText(field(bar, 'job-text'), `${t(`commission.job.state.${job.state}`)} · ${done} / ${total}${eta ? ` · ${eta}` : ''}`);
+  const eta = job.state === 'running' && job.etaMs !== undefined ? [' · ', L('commission.job.eta', { time: duration(job.etaMs) })] : [];
+  field(bar, 'job-text').replaceChildren(L(`commission.job.state.${job.state}`), ` · ${number(done)} / ${number(total)}`, ...eta);
   bar.dataset.state = job.state;
 }

@@ -5,7 +5,7 @@
 import { h, setText } from './dom.js';
 import { get, post } from './commission-api.js';
 import { t, stamp } from './i18n.js';
-import { L, errorText } from './commission-text.js';
+import { errorText, L, msg, say } from './commission-text.js';
 import { deviceYaml, insertMachine } from './commission-yaml.js';
 
 const ROLES = ['count', 'waste', 'running', 'stopReason', 'parameter'];
@@ -131,10 +131,10 @@ export function mapPanel(state) {
           h('div', { 'data-endpoint': b.endpoint }, h('h4', {}, `POST …/${b.endpoint}`), h('pre', { class: 'json' }, JSON.stringify(b.body, null, 2))),
         ),
       );
-      setText(message, r.problems.length ? t('commission.map.fixProblems', { count: r.problems.length }) : t('commission.map.notSent'));
+      say(message, r.problems.length ? msg('commission.map.fixProblems', { count: r.problems.length }) : msg('commission.map.notSent'));
       return r;
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
       return undefined;
     }
   }
@@ -145,12 +145,12 @@ export function mapPanel(state) {
       const file = fileName();
       await post('save', { file, yaml: yaml.value, baseHash: state.device.saved?.hash ?? null });
       if (!state.device.saved) created = { file, device: state.device.draft };
-      setText(message, t('commission.map.saved', { file }));
+      say(message, msg('commission.map.saved', { file }));
       await state.reloadDevices(file);
       await loadBackups();
     } catch (err) {
       if (err.code === 'SFG_COMMISSION_INVALID') showProblems(err.body?.problems ?? []);
-      setText(message, errorText(err));
+      say(message, errorText(err));
     } finally {
       saveButton.disabled = false;
     }
@@ -174,7 +174,7 @@ export function mapPanel(state) {
         ),
       );
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
     }
   }
 
@@ -185,12 +185,12 @@ export function mapPanel(state) {
     try {
       const file = state.device.saved.file;
       await post('rollback', { file, id: li.dataset.backup });
-      setText(message, t('commission.map.rolledBack', { file }));
+      say(message, msg('commission.map.rolledBack', { file }));
       created = null;
       target = null;
       await state.reloadDevices(file);
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
     }
   });
   for (const b of roleButtons) b.addEventListener('click', () => add(b.dataset.map));

@@ -1,9 +1,9 @@
 // Modbus discovery: the unit scan of a bus, the register scan of an area, and one register
 // (or pair, or quad) decoded every way at once, the decodings that match the HMI lit up.
-import { h, setText } from './dom.js';
+import { h } from './dom.js';
 import { post } from './commission-api.js';
-import { t, number } from './i18n.js';
-import { L, attr, errorText } from './commission-text.js';
+import { number, onLanguageChange, t } from './i18n.js';
+import { attr, errorText, L, msg, say } from './commission-text.js';
 import { jobBar, runJob } from './commission-jobs.js';
 import { rangeText, scanRanges } from './commission-ranges.js';
 
@@ -21,7 +21,7 @@ export function unitScanPanel(state) {
   start.addEventListener('click', async () => {
     start.disabled = true;
     found.replaceChildren();
-    setText(message, t('commission.units.pausesBus'));
+    say(message, msg('commission.units.pausesBus'));
     try {
       const job = await runJob(bar, 'modbus.units', { device: state.device.ref, from: Number(from.value), to: Number(to.value) }, (j) => {
         const present = j.results.filter((r) => r.present);
@@ -38,12 +38,9 @@ export function unitScanPanel(state) {
         );
       });
       const present = job.results.filter((r) => r.present).map((r) => r.unitId);
-      setText(
-        message,
-        job.error ? errorText(job.error) : present.length ? t('commission.units.found', { units: present.join(', ') }) : t('commission.units.none'),
-      );
+      say(message, job.error ? errorText(job.error) : present.length ? t('commission.units.found', { units: present.join(', ') }) : t('commission.units.none'));
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
     } finally {
       start.disabled = false;
     }
@@ -79,7 +76,12 @@ export function registerScanPanel(state) {
     unit.value = u;
   });
 
+  let shown = null;
+  // Numbers and words in the rows follow a language switch.
+  onLanguageChange(() => shown && show(shown));
+
   function show(job) {
+    shown = job;
     const results = [...job.results].sort((a, b) => a.address - b.address);
     const ranges = scanRanges(results);
     const line = (key, field, list) => h('p', {}, h('strong', {}, L(key)), ' ', h('span', { 'data-field': field }, rangeText(list) || '—'));
@@ -115,13 +117,13 @@ export function registerScanPanel(state) {
 
   start.addEventListener('click', async () => {
     start.disabled = true;
-    setText(message, '');
+    say(message, '');
     const params = { device: state.device.ref, unitId: Number(unit.value), area: area.value, from: Number(from.value), to: Number(to.value) };
     try {
       const job = await runJob(bar, 'modbus.registers', params, show);
-      if (job.error) setText(message, errorText(job.error));
+      if (job.error) say(message, errorText(job.error));
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
     } finally {
       start.disabled = false;
     }
@@ -197,24 +199,25 @@ export function decodePanel(state) {
       const hmiText = hmi.value.trim();
       const r = await post('modbus/read', { device: state.device.ref, ...q, ...sampling, ...(hmiText ? { hmi: hmiText } : {}) });
       if (r.exception !== undefined || r.timeout) {
-        setText(message, r.exception !== undefined ? t('commission.registers.exception', { code: r.exception }) : t('commission.registers.timeout'));
+        say(message, r.exception !== undefined ? msg('commission.registers.exception', { code: r.exception }) : msg('commission.registers.timeout'));
         return;
       }
       last = r;
       if (r.samples > 1) likely = new Set(r.decodings.filter((d) => d.likelyCounter).map(key));
-      setText(message, '');
+      say(message, '');
       show();
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
     } finally {
       read.disabled = false;
     }
   }
 
   const key = (d) => `${d.source.type}/${d.order}`;
+  onLanguageChange(() => last && show());
 
   function show() {
-    setText(where, `${last.area} ${last.address} (${last.notation}) · ${t('commission.decode.words')} ${last.registers.map((r) => r.raw).join(' ')}`);
+    where.replaceChildren(`${last.area} ${last.address} (${last.notation}) · `, L('commission.decode.words'), ` ${last.registers.map((r) => r.raw).join(' ')}`);
     rows.replaceChildren(
       ...last.decodings.map((d, i) =>
         h(

@@ -1,8 +1,7 @@
 // MQTT discovery: listen under a topic prefix for some seconds, then pick a topic and a JSON
 // path of its last payload for mapping.
-import { h, setText } from './dom.js';
-import { t } from './i18n.js';
-import { L, errorText } from './commission-text.js';
+import { h } from './dom.js';
+import { errorText, L, msg, say } from './commission-text.js';
 import { jobBar, runJob } from './commission-jobs.js';
 
 export function mqttPanel(state) {
@@ -17,7 +16,7 @@ export function mqttPanel(state) {
 
   listen.addEventListener('click', async () => {
     listen.disabled = true;
-    setText(message, '');
+    say(message, '');
     try {
       const job = await runJob(bar, 'mqtt.listen', { device: state.device.ref, prefix: prefix.value, seconds: Number(seconds.value) }, (j) => {
         results = j.results;
@@ -33,9 +32,9 @@ export function mqttPanel(state) {
           ),
         );
       });
-      setText(message, job.error ? errorText(job.error) : t('commission.mqtt.heard', { count: job.results.length }));
+      say(message, job.error ? errorText(job.error) : msg('commission.mqtt.heard', { count: job.results.length }));
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
     } finally {
       listen.disabled = false;
     }

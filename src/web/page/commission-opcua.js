@@ -1,9 +1,9 @@
 // OPC UA discovery: a tree browsed one level at a time on demand (never the whole server),
 // a search by browse name, and "go to NodeId"; a variable node is picked for mapping.
-import { h, setText } from './dom.js';
+import { h } from './dom.js';
 import { post } from './commission-api.js';
 import { t } from './i18n.js';
-import { L, attr, errorText } from './commission-text.js';
+import { attr, errorText, L, msg, say } from './commission-text.js';
 
 export function opcuaPanel(state) {
   const tree = h('ul', { class: 'tree', role: 'tree', 'data-field': 'opcua-tree' });
@@ -16,7 +16,7 @@ export function opcuaPanel(state) {
   const searchButton = h('button', { type: 'button', 'data-action': 'search' }, L('commission.opcua.search'));
   const gotoButton = h('button', { type: 'button', 'data-action': 'goto' }, L('commission.opcua.goto'));
 
-  const failed = (err) => setText(message, errorText(err));
+  const failed = (err) => say(message, errorText(err));
 
   function nodeItem(n) {
     const toggle = n.hasChildren
@@ -45,7 +45,7 @@ export function opcuaPanel(state) {
     try {
       const children = await post('opcua/browse', { device: state.device.ref, ...(nodeId ? { nodeId } : {}) });
       into.replaceChildren(...children.map(nodeItem));
-      setText(message, children.length ? '' : t('commission.opcua.empty'));
+      say(message, children.length ? '' : msg('commission.opcua.empty'));
     } catch (err) {
       failed(err);
     }
@@ -65,7 +65,7 @@ export function opcuaPanel(state) {
       ].filter(([, v]) => v !== undefined && v !== null && v !== '');
       detail.replaceChildren(...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { 'data-fact': k }, String(v))]));
       if (n.nodeClass === 'Variable') state.setSource({ source: { nodeId: n.nodeId }, label: `${n.browseName} (${n.nodeId})`, value: n.value });
-      else setText(message, t('commission.opcua.notVariable'));
+      else say(message, msg('commission.opcua.notVariable'));
     } catch (err) {
       failed(err);
     }
@@ -93,7 +93,7 @@ export function opcuaPanel(state) {
     try {
       const nodes = await post('opcua/search', { device: state.device.ref, text: search.value });
       found.replaceChildren(...nodes.map(nodeItem));
-      setText(message, nodes.length ? '' : t('commission.opcua.nothingFound'));
+      say(message, nodes.length ? '' : msg('commission.opcua.nothingFound'));
     } catch (err) {
       failed(err);
     }

@@ -3,7 +3,7 @@
 import { h, s, setText } from './dom.js';
 import { get, post } from './commission-api.js';
 import { t } from './i18n.js';
-import { L, errorText } from './commission-text.js';
+import { errorText, L, msg, say } from './commission-text.js';
 
 const PROBE_MS = 1000;
 /** Two minutes of trend at one probe a second. */
@@ -76,10 +76,10 @@ export function signoffPanel() {
       }
       showValues(rows);
       judge();
-      setText(message, '');
+      say(message, '');
     } catch (err) {
       // Right after a save the gateway needs a moment to start the device: keep asking.
-      setText(message, err.code === 'SFG_COMMISSION_NOT_FOUND' ? t('commission.signoff.notRunning') : errorText(err));
+      say(message, err.code === 'SFG_COMMISSION_NOT_FOUND' ? msg('commission.signoff.notRunning') : errorText(err));
     }
   }
 
@@ -129,7 +129,7 @@ export function signoffPanel() {
       if (run.result === 'waiting') run.result = CHECKS[id].judge(rows, run.memo, (Date.now() - run.at) / 1000, Number(limit.value));
       run.detail = CHECKS[id].detail?.(rows, run.memo) ?? run.detail ?? '';
       li.dataset.result = run.result;
-      setText(li.querySelector('[data-field="result"]'), t(`commission.signoff.result.${run.result}`));
+      say(li.querySelector('[data-field="result"]'), msg(`commission.signoff.result.${run.result}`));
       setText(li.querySelector('[data-field="detail"]'), run.detail);
     }
   }
@@ -163,9 +163,9 @@ export function signoffPanel() {
     });
     try {
       await post('report', { device: device.value, checklist, ...(who.value.trim() ? { by: who.value.trim() } : {}) });
-      setText(message, t('commission.signoff.reportSaved'));
+      say(message, msg('commission.signoff.reportSaved'));
     } catch (err) {
-      setText(message, errorText(err));
+      say(message, errorText(err));
     }
   });
   device.addEventListener('change', restart);

@@ -5,7 +5,7 @@
 import { field, h, setText } from './dom.js';
 import { CommissionError, get, post, setCsrf } from './commission-api.js';
 import { t, duration } from './i18n.js';
-import { L, errorText } from './commission-text.js';
+import { errorText, L, msg, say } from './commission-text.js';
 import { devicePanel } from './commission-device.js';
 import { decodePanel, registerScanPanel, unitScanPanel } from './commission-modbus.js';
 import { opcuaPanel } from './commission-opcua.js';
@@ -65,7 +65,7 @@ function mount() {
     mapPanel(state),
     signoff.element,
   );
-  state.reloadDevices().catch((err) => setText(field(section, 'commission-message'), errorText(err)));
+  state.reloadDevices().catch((err) => say(field(section, 'commission-message'), errorText(err)));
   return {
     unmount() {
       signoff.stop();
@@ -76,7 +76,7 @@ function mount() {
 
 function showBanner() {
   const left = endsAt - Date.now();
-  if (left <= 0) return close(t('commission.banner.ended'));
+  if (left <= 0) return close(msg('commission.banner.ended'));
   setText(field(section, 'commission-left'), t('commission.banner.left', { time: duration(left) }));
 }
 
@@ -97,7 +97,7 @@ function close(why) {
   section.hidden = true;
   const ended = field(document, 'commission-ended');
   if (why) {
-    setText(ended, why);
+    say(ended, why);
     ended.hidden = false;
   }
 }
@@ -106,7 +106,7 @@ async function refresh() {
   try {
     const session = await get('session');
     if (session.active) open(session);
-    else if (mounted) close(t('commission.banner.ended'));
+    else if (mounted) close(msg('commission.banner.ended'));
   } catch (err) {
     // A gateway without commissioning routes, or one not answering: the status page goes on.
     if (err instanceof CommissionError && mounted) close(errorText(err));
@@ -122,7 +122,7 @@ async function exchangeToken() {
     open(await post('session', { token: decodeURIComponent(match[1]) }));
   } catch (err) {
     const ended = field(document, 'commission-ended');
-    setText(ended, errorText(err));
+    say(ended, errorText(err));
     ended.hidden = false;
   }
 }
