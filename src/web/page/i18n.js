@@ -10,7 +10,7 @@
 // answers, YAML keys, event names) never goes through t().
 
 /** Endonyms: each language is named in itself, so they are not in any dictionary. */
-export const LANGUAGES = {
+const LANGUAGES = {
   en: { name: 'English', locale: 'en' },
   pl: { name: 'Polski', locale: 'pl' },
   zh: { name: '中文', locale: 'zh-CN' },
@@ -69,16 +69,23 @@ export async function initI18n(pageAreas) {
 }
 
 async function use(lang) {
-  chosen = lang === FALLBACK ? english : await load(lang);
-  current = lang;
+  try {
+    chosen = lang === FALLBACK ? english : await load(lang);
+    current = lang;
+  } catch (err) {
+    // A language that cannot be loaded must not take the page down: it stays readable in English.
+    console.warn(`i18n: ${lang} could not be loaded (${err.message}), shown in English`);
+    chosen = english;
+    current = FALLBACK;
+  }
   missing.clear();
-  document.documentElement.lang = LANGUAGES[lang].locale;
+  document.documentElement.lang = LANGUAGES[current].locale;
   document.documentElement.removeAttribute('data-i18n-missing');
   translate(document);
 }
 
 /** Switches, remembers the choice and tells the listeners (who re-render their dynamic text). */
-export async function setLanguage(lang) {
+async function setLanguage(lang) {
   if (!(lang in LANGUAGES) || lang === current) return;
   try {
     localStorage.setItem(STORAGE_KEY, lang);
@@ -91,8 +98,15 @@ export async function setLanguage(lang) {
 }
 
 export const onLanguageChange = (listener) => listeners.add(listener);
-export const language = () => current;
-export const locale = () => LANGUAGES[current].locale;
+const locale = () => LANGUAGES[current].locale;
+
+/** Intl objects are costly to build and a render formats hundreds of values: one per locale and options. */
+const formatters = new Map();
+function formatter(Kind, options) {
+  const id = `${Kind.name} ${locale()} ${JSON.stringify(options)}`;
+  if (!formatters.has(id)) formatters.set(id, new Kind(locale(), options));
+  return formatters.get(id);
+}
 
 function bindSwitcher(select) {
   select.replaceChildren(...Object.entries(LANGUAGES).map(([code, { name }]) => new Option(name, code, false, code === current)));
@@ -117,7 +131,7 @@ function lookup(key) {
 export function t(key, params = {}) {
   let value = lookup(key);
   if (typeof value === 'object' && value !== null) {
-    const form = new Intl.PluralRules(locale()).select(Number(params.count));
+    const form = formatter(Intl.PluralRules, {}).select(Number(params.count));
     value = value[form] ?? value.other;
   }
   return String(value).replace(/\{(\w+)\}/g, (whole, name) => {
@@ -127,7 +141,7 @@ export function t(key, params = {}) {
   });
 }
 
-/** Whether the chosen language marks `el` as holding a missing key (for its data-i18n-missing). */
+/** Marks `el` where `key` is missing in the chosen language, for a test or a translator to find. */
 function mark(el, key) {
   if (key in chosen) return;
   el.setAttribute('data-i18n-missing', key);
@@ -158,14 +172,14 @@ export function translate(root) {
 /** A number in the chosen locale: "12 840" and "2,5" in Polish; integers as such, else up to 3 decimals. */
 export function number(v, options = { maximumFractionDigits: 3 }) {
   if (typeof v !== 'number') return String(v);
-  return new Intl.NumberFormat(locale(), options).format(v);
+  return formatter(Intl.NumberFormat, options).format(v);
 }
 
 /** Hours and minutes of the day, 24-hour clock. */
-export const clock = (at) => new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+export const clock = (at) => formatter(Intl.DateTimeFormat, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
 
 /** Date and time, for a tooltip. */
-export const stamp = (at) => new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'medium' }).format(at);
+export const stamp = (at) => formatter(Intl.DateTimeFormat, { dateStyle: 'medium', timeStyle: 'medium' }).format(at);
 
 // Unit words from the dictionaries, not Intl's: its short English hour is "hr", the page's "h".
 const unit = (count, u) => t(`common.unit.${u}`, { count });
