@@ -20,14 +20,17 @@ export function clearSecrets(doc: Document): string[] {
   return secretScalars(doc).map((s) => formatPath(s.path));
 }
 
-/** The secrets written in clear (not `${ENV}`), with their key path and YAML node (its `range` locates it in the text). */
-export function secretScalars(doc: Document): { path: (string | number)[]; node: Scalar }[] {
+/**
+ * The secrets written in clear (not `${ENV}`; with `withEnv`, those too), with their key path
+ * and YAML node (its `range` locates it in the text).
+ */
+export function secretScalars(doc: Document, { withEnv = false } = {}): { path: (string | number)[]; node: Scalar }[] {
   const found: { path: (string | number)[]; node: Scalar }[] = [];
   visit(doc, {
     Pair: (_, pair, ancestors) => {
       const path = keyPath([...ancestors, pair]);
       const value = pair.value;
-      if (isSecretPath(path) && isScalar(value) && typeof value.value === 'string' && value.value !== '' && !value.value.includes('${')) {
+      if (isSecretPath(path) && isScalar(value) && typeof value.value === 'string' && value.value !== '' && (withEnv || !value.value.includes('${'))) {
         found.push({ path, node: value });
       }
     },

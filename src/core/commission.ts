@@ -19,7 +19,7 @@ export interface CheckStep {
 
 export type JobKind = 'modbus.units' | 'modbus.registers' | 'mqtt.listen';
 
-export type JobState = 'running' | 'done' | 'aborted' | 'failed';
+type JobState = 'running' | 'done' | 'aborted' | 'failed';
 
 /** Long work (a scan, a listen) that the page follows by polling `GET /api/commission/jobs/:id`. */
 export interface Job {
@@ -34,7 +34,7 @@ export interface Job {
   abort(): void;
 }
 
-export type ModbusArea = 'holding' | 'input' | 'coil' | 'discrete';
+type ModbusArea = 'holding' | 'input' | 'coil' | 'discrete';
 
 export interface ModbusReadQuery {
   unitId: number;
@@ -81,7 +81,7 @@ export interface BitDecoding {
   likelyRunStop?: true;
 }
 
-export interface RegisterView {
+interface RegisterView {
   address: number;
   notation: string;
   /** The word as hex (`0x41bc`), or the bit as 0/1. */

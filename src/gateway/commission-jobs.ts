@@ -10,7 +10,7 @@ import type { Job, JobKind } from '../core/commission.js';
 import { errorCode, GatewayError } from '../core/errors.js';
 
 /** Jobs running at once, across the gateway. */
-export const MAX_RUNNING_JOBS = 2;
+const MAX_RUNNING_JOBS = 2;
 
 export interface JobWork<R> {
   signal: AbortSignal;

@@ -52,7 +52,7 @@ const registersParams = z.object({
 });
 const listenParams = z.object({ device: z.unknown(), prefix: z.string().default(''), seconds: z.number().min(1).max(120).default(10) });
 const readExtras = z.object({
-  hmi: z.string().max(40).optional(),
+  hmi: z.string().max(64).optional(),
   samples: z.number().int().min(1).max(20).default(1),
   intervalMs: z.number().int().min(100).max(2000).default(500),
 });
@@ -74,8 +74,8 @@ export function createCommissionTools(o: CommissionToolsOptions): CommissionTool
   };
 
   const modbus = async () => {
-    const m = await import('../adapters/modbus/commission.js');
-    return { ...m, scan: await import('../adapters/modbus/scan.js') };
+    const [m, scan] = await Promise.all([import('../adapters/modbus/commission.js'), import('../adapters/modbus/scan.js')]);
+    return { ...m, scan };
   };
   const modbusOf = async (device: unknown) => {
     const d = connectionOf(device);
@@ -180,7 +180,7 @@ export function createCommissionTools(o: CommissionToolsOptions): CommissionTool
         const { checkMqtt } = await import('../adapters/mqtt/commission.js');
         return checkMqtt(d);
       }
-      const { checkModbus } = await modbus();
+      const { checkModbus } = await import('../adapters/modbus/commission.js');
       return checkModbus(d, o.clock);
     },
 

@@ -102,14 +102,7 @@ export class Gateway {
       // The page listens before the devices' adapters load (modbus-serial, node-opcua): it
       // shows each device as connecting meanwhile, and /healthz gives devices a grace period.
       web = await startWeb(g, p.view, logger, p.commissioning.options);
-      if (g.web.commissioning?.enabled) {
-        const opened = openAtStart(p.commissioning.options.dir, g.web.listen, clock.now(), g.web.commissioning.minutes);
-        logger.info(
-          { event: 'commission.opened', expiresAt: new Date(opened.expiresAt).toISOString(), urlFile: opened.urlFile },
-          'commissioning window open (web.commissioning); its one-time URL is in %s',
-          opened.urlFile,
-        );
-      }
+      if (g.web.commissioning?.enabled) openConfiguredWindow(g.web.listen, g.web.commissioning.minutes, p.commissioning.options, logger);
       await p.supervisor.start(config.devices.map((d) => d.config));
       const { tasks, processor, supervisor, timeline } = p;
       const sample = () => {
@@ -183,6 +176,11 @@ export class Gateway {
         logger.error({ event: 'web.restart_failed', err }, 'status page could not start with the new settings; keeping the old ones');
         this.web = await startWeb(prev.gateway, view, logger, this.p.commissioning.options);
       }
+    }
+    // Switched on while running: as at start, one window now.
+    const switched = next.gateway.web.commissioning;
+    if (switched?.enabled && !prev.gateway.web.commissioning?.enabled) {
+      openConfiguredWindow(next.gateway.web.listen, switched.minutes, this.p.commissioning.options, logger);
     }
   }
 
@@ -275,6 +273,16 @@ function startWeb(g: GatewayConfig, view: StatusView, logger: Logger, commission
     logger.info({ event: 'web.listening', url: w.url }, 'status page listening');
     return w;
   });
+}
+
+/** web.commissioning: a window whose one-time URL goes to a 0600 file; the log says where, never the token. */
+function openConfiguredWindow(listen: string, minutes: number, commission: CommissionOptions, logger: Logger): void {
+  const opened = openAtStart(commission.dir, listen, commission.clock.now(), minutes);
+  logger.info(
+    { event: 'commission.opened', expiresAt: new Date(opened.expiresAt).toISOString(), urlFile: opened.urlFile },
+    'commissioning window open (web.commissioning); its one-time URL is in %s',
+    opened.urlFile,
+  );
 }
 
 /** Periodic database tasks; a failure is the storage monitor's to report (throttled), not one line a second. */

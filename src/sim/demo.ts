@@ -1,7 +1,8 @@
 /**
  * The demo world of a configuration: an MES sandbox that knows the configured machine
  * codes, waste codes and downtime types, a simulated PLC for every Modbus TCP and OPC UA
- * device on a loopback address, and simulated sensors publishing for every MQTT device
+ * device on a loopback address (Modbus ones answer for two unit ids and have holes in
+ * their register maps, OPC UA ones keep their nodes in a folder tree, for commissioning), and simulated sensors publishing for every MQTT device
  * whose broker is on loopback (the broker itself, e.g. mosquitto, is not simulated). Used by
  * `run` when gateway.yaml has a `simulate:` block, and by the `simulate` verb.
  */
@@ -79,7 +80,16 @@ export async function startDemoWorld(config: LoadedConfig, logger: Logger, opts:
     if (opts.plcs) {
       for (const { config: d } of config.devices) {
         if (d.protocol === 'modbus-tcp' && isLoopback(d.connection.host)) {
-          const sim = await startModbusPlcSim({ host: d.connection.host, port: d.connection.port, device: d, startCounts: timeOfDayCounts });
+          // For trying commissioning: a second unit behind the same address, and holes in the register map.
+          const units = [d.connection.unitId, d.connection.unitId + 1];
+          const sim = await startModbusPlcSim({
+            host: d.connection.host,
+            port: d.connection.port,
+            device: d,
+            startCounts: timeOfDayCounts,
+            units,
+            holes: true,
+          });
           closers.push(() => sim.close());
           logger.info({ device: d.device, port: d.connection.port }, 'simulated Modbus PLC listening');
         } else if (d.protocol === 'opcua' && isLoopback(urlOf(d.connection.endpointUrl).host)) {

@@ -9,7 +9,8 @@ import { freePort } from './free-port.js';
 import modbusSerial from 'modbus-serial';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { DeviceOf, ModbusSource } from '../config/schema.js';
-import { encode } from '../adapters/modbus/decode.js';
+import { encode, span } from '../adapters/modbus/decode.js';
+import { listSignals } from '../adapters/signals.js';
 import { MachineModel } from './modbus-machine.js';
 
 export interface ModbusPlcSimOptions {
@@ -27,6 +28,18 @@ export interface ModbusPlcSimOptions {
    * counting while it was down, not like a counter reset.
    */
   startCounts?: (machine: string) => { count: number; waste: number };
+  /**
+   * Unit ids that answer (default: the device's). Others get exception 11, as a Modbus TCP
+   * gateway answers for a unit it cannot reach, so a unit scan finds exactly these.
+   */
+  units?: number[];
+  /**
+   * A register map with holes, as real PLCs have, for trying commissioning's scans: each
+   * area answers from 0 up to a little above the highest address the device uses, except
+   * a block of four reserved addresses in that spare space; every other address answers
+   * exception 2 (illegal data address). Without it every address reads (as 0 when unset).
+   */
+  holes?: boolean;
 }
 
 export interface ModbusPlcSim {
@@ -44,6 +57,17 @@ export interface ModbusPlcSim {
 }
 
 type Area = ModbusSource['area'];
+
+const ILLEGAL_ADDRESS = { modbusErrorCode: 2 };
+const NO_SUCH_UNIT = { modbusErrorCode: 11 };
+
+/** The addresses each area answers with `holes`: 0..top, top at least 16 above the highest used one, minus a block of four. */
+function registerMap(device: DeviceOf<'modbus-tcp'>): (area: Area, address: number) => boolean {
+  const highest: Record<Area, number> = { holding: -1, input: -1, coil: -1, discrete: -1 };
+  for (const s of listSignals(device)) highest[s.source.area] = Math.max(highest[s.source.area], s.source.address + span(s.source) - 1);
+  const top = (area: Area) => Math.ceil((highest[area] + 1) / 16) * 16 + 15;
+  return (area, address) => address <= top(area) && !(address >= top(area) - 7 && address <= top(area) - 4);
+}
 
 /** The PLC's memory: unset addresses read as 0, so batched reads across gaps succeed. */
 class Memory {
@@ -93,25 +117,44 @@ export async function startModbusPlcSim(opts: ModbusPlcSimOptions): Promise<Modb
   };
   writeAll();
 
+  const units = new Set(opts.units ?? [device.connection.unitId]);
+  const mapped = opts.holes ? registerMap(device) : () => true;
+  // modbus-serial answers a thrown { modbusErrorCode } with that exception.
+  const check = (area: Area, addr: number, length: number, unit: number) => {
+    if (!units.has(unit)) throw NO_SUCH_UNIT;
+    for (let i = 0; i < length; i++) if (!mapped(area, addr + i)) throw ILLEGAL_ADDRESS;
+  };
   const regs = (area: 'holding' | 'input') => ({
-    one: (addr: number, _unit: number) => memory.word(area, addr),
-    many: (addr: number, length: number, _unit: number) => Array.from({ length }, (_, i) => memory.word(area, addr + i)),
+    one: (addr: number, unit: number) => {
+      check(area, addr, 1, unit);
+      return memory.word(area, addr);
+    },
+    many: (addr: number, length: number, unit: number) => {
+      check(area, addr, length, unit);
+      return Array.from({ length }, (_, i) => memory.word(area, addr + i));
+    },
   });
+  const bit = (area: 'coil' | 'discrete') => (addr: number, unit: number) => {
+    check(area, addr, 1, unit);
+    return memory.bit(area, addr);
+  };
   const holding = regs('holding');
   const input = regs('input');
-  // Arity matters: modbus-serial treats one more parameter as a callback.
+  // Arity matters: modbus-serial treats one more parameter as a callback. Writes are
+  // served (for tools that set values); the gateway itself never sends one.
   const server = new modbusSerial.ServerTCP(
     {
       getHoldingRegister: holding.one,
       getMultipleHoldingRegisters: holding.many,
       getInputRegister: input.one,
       getMultipleInputRegisters: input.many,
-      getCoil: (addr: number, _unit: number) => memory.bit('coil', addr),
-      getDiscreteInput: (addr: number, _unit: number) => memory.bit('discrete', addr),
+      getCoil: bit('coil'),
+      getDiscreteInput: bit('discrete'),
       setRegister: (addr: number, value: number, _unit: number) => void memory.words.holding.set(addr, value),
       setCoil: (addr: number, value: boolean, _unit: number) => void memory.bits.coil.set(addr, value),
     },
-    { host: opts.host ?? '127.0.0.1', port, unitID: device.connection.unitId },
+    // 255: every unit id reaches the vector, which answers for `units` only.
+    { host: opts.host ?? '127.0.0.1', port, unitID: 255 },
   );
   await new Promise<void>((resolve, reject) => {
     server.once('initialized', () => resolve());

@@ -19,7 +19,14 @@ export function simulatedNodes(device: DeviceOf<'opcua'>): { nodes: SimNode[]; f
   for (const s of listSignals(device)) {
     const name = OWN_NODE.exec(s.source.nodeId)?.[1];
     if (name === undefined) foreign.push(s.source.nodeId);
-    else nodes.set(name, { name, type: TYPE[s.kind], value: s.kind === 'running' ? true : s.kind === 'parameter' ? 20 : 0 });
+    // In a folder tree, as a PLC's address space is, for commissioning's browse.
+    else
+      nodes.set(name, {
+        name,
+        type: TYPE[s.kind],
+        value: s.kind === 'running' ? true : s.kind === 'parameter' ? 20 : 0,
+        folder: `Plant/${device.device}/${s.machine}`,
+      });
   }
   return { nodes: [...nodes.values()], foreign };
 }

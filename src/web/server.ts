@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Auth, createAuth, type Credential } from './auth.js';
-import { COMMISSION_PREFIX, type CommissionOptions, createCommissionRoutes, sendCommissionError } from './commission/routes.js';
+import { COMMISSION_PREFIX, sendCommissionError } from './commission/reply.js';
+import type { CommissionHandler, CommissionOptions } from './commission/routes.js';
 import { clientAddress } from './client.js';
 import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
@@ -83,7 +84,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const auth = opts.token ? createAuth(opts.token, clock) : undefined;
   const throttle = new LoginThrottle(clock, log);
   const files = await loadStatic(new URL('./page/', import.meta.url));
-  const commission = opts.commission ? createCommissionRoutes(opts.commission, log.child({ component: 'commission' })) : undefined;
+  // The commissioning routes (yaml, diff, zod schemas of requests) load with their first request, not on the way to listening (bench/startup).
+  let commission: Promise<CommissionHandler> | undefined;
+  const loadCommission = (o: CommissionOptions) =>
+    (commission ??= import('./commission/routes.js').then(({ createCommissionRoutes }) => createCommissionRoutes(o, log.child({ component: 'commission' }))));
   const texts = loginTexts(files);
   // prom-client loads with the first scrape, not on the way to listening (bench/startup).
   let metrics: Promise<Metrics> | undefined;
@@ -124,8 +128,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
 
     if (commissioning) {
-      if (!commission) return sendCommissionError(res, 403, 'SFG_COMMISSION_OFF', 'commissioning is not available in this gateway');
-      return commission(req, res, path, method ?? 'GET');
+      if (!opts.commission) return sendCommissionError(res, 403, 'SFG_COMMISSION_OFF', 'commissioning is not available in this gateway');
+      return (await loadCommission(opts.commission))(req, res, path, method ?? 'GET');
     }
 
     const action = /^\/api\/dead-letters\/(\d{1,15})\/(retry|drop)$/.exec(path);

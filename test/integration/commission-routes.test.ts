@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadDeviceFile, type LoadedDevice } from '../../src/config/load.js';
+import type { CommissionTools } from '../../src/core/commission.js';
 import { previewMesBodies } from '../../src/gateway/commission-preview.js';
 import { hashOf } from '../../src/web/commission/device-files.js';
 import { writeGrant } from '../../src/web/commission/grant.js';
@@ -95,6 +96,11 @@ describe('commissioning routes', () => {
     expect(JSON.stringify(lines())).not.toContain(s.token);
   });
 
+  it('marks the cookie Secure when a local HTTPS proxy forwarded the browser', async () => {
+    const s = await openSession(60, { 'x-forwarded-proto': 'https' });
+    expect(s.setCookie).toMatch(/; Secure$/);
+  });
+
   it('ends by itself: after the window the cookie opens nothing', async () => {
     const s = await openSession(30);
     expect((await call('devices', s)).status).toBe(200);
@@ -142,6 +148,17 @@ describe('commissioning routes', () => {
     expect(JSON.stringify(lines())).not.toContain('s3cret-Pa55');
   });
 
+  it('lets a file that is not UTF-8 (which validate refuses) be loaded and saved in UTF-8', async () => {
+    const latin1 = Buffer.concat([Buffer.from(broker), Buffer.from('# Pr\xe9s\n', 'latin1')]);
+    writeFileSync(join(devicesDir, 'broker.yaml'), latin1);
+    const s = await openSession();
+    const [file] = (await (await call('devices', s)).json()) as { yaml: string; hash: string }[];
+    expect(file.hash).toBe(hashOf(latin1));
+    const saved = await call('save', s, { file: 'broker.yaml', yaml: file.yaml.replace('\ufffd', 'é'), baseHash: file.hash });
+    expect(saved.status).toBe(200);
+    expect(readFileSync(join(devicesDir, 'broker.yaml'), 'utf8')).toBe(`${broker}# Prés\n`);
+  });
+
   it('refuses a stale save with 409 and an invalid one with 422 and its problems, writing nothing', async () => {
     const s = await openSession();
     const stale = await call('save', s, { file: 'broker.yaml', yaml: broker, baseHash: hashOf('an older version') });
@@ -181,6 +198,30 @@ describe('commissioning routes', () => {
     expect(html).toContain('count 120 → 129 &#60;b&#62;');
     expect(html).toContain('J. Kowalski');
     expect((await call('report?device=nobody', s)).status).toBe(404);
+  });
+
+  it('gives the device tools the saved secret where the page sent the mask, and answers a huge body with 413', async () => {
+    const checked: unknown[] = [];
+    const tools = {
+      check: async (device: unknown) => {
+        checked.push(device);
+        return [{ step: 'mqtt.connect', ok: true }];
+      },
+    } as unknown as CommissionTools;
+    await web.close();
+    web = (
+      await startFixtureServer({
+        clock,
+        commission: { dir: commissionDir, running: () => ({ devicesDir, devices: running }), previewer: previewMesBodies, clock, tools },
+      })
+    ).web;
+    const s = await openSession();
+    const masked = { ...running[0].config, connection: { ...running[0].config.connection, password: '********' } };
+    const res = await call('check', s, { device: masked });
+    expect(await res.json()).toEqual({ steps: [{ step: 'mqtt.connect', ok: true }] });
+    expect(checked).toEqual([expect.objectContaining({ connection: expect.objectContaining({ password: 's3cret-Pa55' }) })]);
+    const huge = await call('preview', s, { file: 'broker.yaml', yaml: 'x'.repeat(300 * 1024) });
+    expect([huge.status, await errorOf(huge)]).toEqual([413, 'SFG_WEB_BODY_TOO_LARGE']);
   });
 
   it('says the device tools are missing rather than failing', async () => {

@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BACKUPS_KEPT, DeviceFileError, DeviceFiles, hashOf } from '../../src/web/commission/device-files.js';
@@ -77,6 +78,21 @@ describe('device files written by commissioning', () => {
     const b = files.save('press.yaml', v1, hashOf(v2));
     expect(a.backup).not.toBe(b.backup);
     expect(files.backups('press.yaml')).toHaveLength(2);
+  });
+
+  it('says how to let the service write a devices folder it may not, and leaves the file as it was', () => {
+    writeFileSync(join(devices, 'press.yaml'), v1);
+    // root writes through a 0500 folder: an immutable folder is read-only to it too.
+    const root = process.getuid?.() === 0;
+    if (root) execFileSync('chattr', ['+i', devices]);
+    else chmodSync(devices, 0o500);
+    try {
+      expect(codeOf(() => files.save('press.yaml', v2, hashOf(v1)))).toBe('SFG_COMMISSION_READ_ONLY');
+    } finally {
+      if (root) execFileSync('chattr', ['-i', devices]);
+      else chmodSync(devices, 0o700);
+    }
+    expect(readFileSync(join(devices, 'press.yaml'), 'utf8')).toBe(v1);
   });
 
   it('refuses names outside the devices folder and unknown backups', () => {

@@ -24,6 +24,14 @@ describe('secrets in commissioning YAML', () => {
     expect(maskSecrets(text)).toBe(text);
   });
 
+  it('masks the default of an ${ENV} reference, and a save that keeps it masked keeps the default', () => {
+    const text = device.replace('s3cret-Pa55', '${MQTT_PASSWORD:-fallback-Pa55}');
+    const shown = maskSecrets(text);
+    expect(shown).not.toContain('fallback-Pa55');
+    expect(shown).toContain(`password: ${JSON.stringify(`\${MQTT_PASSWORD:-${MASK}}`)}`);
+    expect(unmaskSecrets(shown, text)).toEqual({ text, missing: [] });
+  });
+
   it('masks a file the YAML parser refuses, line by line', () => {
     const broken = `${device}  - code: [oops\n`;
     const masked = maskSecrets(broken);

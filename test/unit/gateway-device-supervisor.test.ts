@@ -234,4 +234,27 @@ describe('device supervisor', () => {
     s.adapters[0].ctx.sink.signalError('M-a', 'count', 'exception 2', s.clock.now());
     expect(s.flushes()).toBe(1);
   });
+
+  it('shows devices paused for commissioning while a scan holds their line, and running again after, each change logged', async () => {
+    const s = setup();
+    await s.supervisor.start([device('a'), device('b')]);
+    const before = s.changes();
+    s.supervisor.setPaused(['a', 'gone'], true);
+    expect(s.supervisor.statuses().map((d) => [d.id, d.paused])).toEqual([
+      ['a', 'commissioning'],
+      ['b', undefined],
+    ]);
+    expect(s.changes()).toBeGreaterThan(before);
+    s.supervisor.setPaused(['a'], false);
+    expect(s.supervisor.statuses().some((d) => 'paused' in d)).toBe(false);
+    expect(
+      s
+        .lines()
+        .filter((l) => l.event === 'device.paused' || l.event === 'device.resumed')
+        .map((l) => [l.event, l.device]),
+    ).toEqual([
+      ['device.paused', 'a'],
+      ['device.resumed', 'a'],
+    ]);
+  });
 });

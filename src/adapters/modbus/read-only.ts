@@ -10,9 +10,6 @@ import { GatewayError } from '../../core/errors.js';
 // The package is CommonJS and also exports itself as `default`; its typings only describe that.
 const Base = modbusSerial.default;
 
-/** Function codes that may leave the gateway. */
-export const READ_FUNCTION_CODES = [1, 2, 3, 4] as const;
-
 /** Methods that send nothing but FC 1–4, or send nothing at all (connect, close, events, settings). */
 const ALLOWED = new Set([
   'constructor',
@@ -35,7 +32,7 @@ const ALLOWED = new Set([
 ]);
 const ALLOWED_PATTERN = /^(_|connect|link)|Listener|Listeners$|^(on|off|once|emit|eventNames|listenerCount|getMaxListeners|setMaxListeners)$/;
 
-export class ModbusWriteRefused extends GatewayError<'SFG_MODBUS_WRITE_REFUSED'> {}
+class ModbusWriteRefused extends GatewayError<'SFG_MODBUS_WRITE_REFUSED'> {}
 
 function refuse(method: string): never {
   throw new ModbusWriteRefused('SFG_MODBUS_WRITE_REFUSED', `the gateway only reads Modbus devices (function codes 1-4): ${method} is refused`);

@@ -27,7 +27,7 @@ const ILLEGAL_ADDRESS = 2;
 const ILLEGAL_VALUE = 3;
 
 /** A unit's timeout from the slowest answer so far: RTT_FACTOR × it, within these bounds. */
-export const UNIT_TIMEOUT = { floorMs: 50, factor: 4 } as const;
+const UNIT_TIMEOUT = { floorMs: 50, factor: 4 } as const;
 
 /**
  * Asks every unit id from `from` to `to` for holding register 0. Any answer, an exception
@@ -62,9 +62,9 @@ export async function scanUnits(
 }
 
 /** Addresses one register scan may cover: a job of minutes, not hours, at the slowest line. */
-export const MAX_SCAN_ADDRESSES = 4000;
+const MAX_SCAN_ADDRESSES = 4000;
 /** Addresses per request at most: the protocol's limits (125 registers, 2000 bits) kept below. */
-export const MAX_BLOCK = { register: 125, bit: 1000 } as const;
+const MAX_BLOCK = { register: 125, bit: 1000 } as const;
 
 export interface RegisterScan {
   unitId: number;

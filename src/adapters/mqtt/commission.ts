@@ -18,7 +18,7 @@ export type MqttConnection = ConnectionOf<'mqtt'>;
 const LOGIN_REFUSED = new Set([4, 5, 134, 135]);
 const CHECK_TIMEOUT_MS = 10_000;
 /** Longest listen and most topics kept: a listen is a look, not a recorder. */
-export const LISTEN_LIMITS = { maxSeconds: 120, maxTopics: 500, payloadChars: 1024 } as const;
+const LISTEN_LIMITS = { maxSeconds: 120, maxTopics: 500, payloadChars: 1024 } as const;
 
 /** Connects once, without retries: the client once connected, or why not. */
 function connectOnce(d: MqttConnection, timeoutMs: number): Promise<{ client: MqttClient } | { error: Error & { code?: unknown } }> {

@@ -27,7 +27,7 @@ export type ReadSession = Pick<ClientSession, 'browse' | 'read'>;
 
 const READ_SERVICES = new Set<PropertyKey>(['browse', 'browseNext', 'read', 'readNamespaceArray', 'translateBrowsePath']);
 
-export class OpcuaWriteRefused extends GatewayError<'SFG_OPCUA_WRITE_REFUSED'> {}
+class OpcuaWriteRefused extends GatewayError<'SFG_OPCUA_WRITE_REFUSED'> {}
 
 /**
  * The session with every method but the read services refused (write, writeSingleNode,
@@ -176,7 +176,7 @@ export async function readNode(session: ReadSession, nodeId: string): Promise<Op
 }
 
 /** Matches per search at most: a search is for finding, not for listing a server. */
-export const MAX_SEARCH_MATCHES = 50;
+const MAX_SEARCH_MATCHES = 50;
 
 /**
  * Breadth-first from the Objects folder, one batched browse per level, until `maxNodes`

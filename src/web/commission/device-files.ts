@@ -13,7 +13,7 @@ import { writeFileAtomic } from './atomic-write.js';
 
 export const BACKUPS_KEPT = 20;
 
-export type DeviceFileCode = 'SFG_COMMISSION_BAD_REQUEST' | 'SFG_COMMISSION_CONFLICT' | 'SFG_COMMISSION_NOT_FOUND';
+export type DeviceFileCode = 'SFG_COMMISSION_BAD_REQUEST' | 'SFG_COMMISSION_CONFLICT' | 'SFG_COMMISSION_NOT_FOUND' | 'SFG_COMMISSION_READ_ONLY';
 
 export class DeviceFileError extends GatewayError<DeviceFileCode> {}
 
@@ -53,6 +53,12 @@ export class DeviceFiles {
     }
   }
 
+  /** The hash of the file's bytes (what `save` compares), null when it does not exist. */
+  hash(file: string): string | null {
+    const bytes = readBytes(this.path(file));
+    return bytes === undefined ? null : hashOf(bytes);
+  }
+
   /**
    * Writes `text` if the file still has `baseHash` (null: it must not exist yet). Returns
    * the new hash and the backup id of the old content (none for a new file).
@@ -70,7 +76,19 @@ export class DeviceFiles {
     const backup = current === undefined ? undefined : this.backUp(file, current);
     // A device file may hold a secret in clear: a new one is the gateway's alone.
     const mode = current === undefined ? 0o600 : statSync(path).mode & 0o777;
-    writeFileAtomic(path, text, mode);
+    try {
+      writeFileAtomic(path, text, mode);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+      // The systemd unit installs the devices folder read-only to the service (ProtectSystem=strict).
+      throw new DeviceFileError(
+        'SFG_COMMISSION_READ_ONLY',
+        `the gateway may not write ${this.devicesDir} (${code}); nothing saved. Under systemd: \`systemctl edit shopfloor-gateway\` with ` +
+          `[Service] ReadWritePaths=${this.devicesDir}, and let the service user write the folder (chgrp shopfloor-gateway, chmod 0770)`,
+        { cause: err },
+      );
+    }
     return { hash: hashOf(text), ...(backup ? { backup } : {}) };
   }
 

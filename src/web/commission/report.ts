@@ -25,7 +25,7 @@ export const reportRequest = z.strictObject({
   by: z.string().max(200).optional(),
 });
 
-export type ReportRequest = z.output<typeof reportRequest>;
+type ReportRequest = z.output<typeof reportRequest>;
 
 export interface StoredReport extends ReportRequest {
   savedAt: string;

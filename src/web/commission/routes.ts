@@ -18,20 +18,26 @@ import { deviceSchema, type DeviceConfig } from '../../config/schema.js';
 import { parse } from 'yaml';
 import { readCookie } from '../auth.js';
 import { clientAddress, viaHttps } from '../client.js';
-import { readBody, sendJson, sendText } from '../http-util.js';
-import { DeviceFileError, DeviceFiles, hashOf } from './device-files.js';
+import { BodyTooLarge, readBody, sendJson, sendText } from '../http-util.js';
+import { type DeviceFileCode, DeviceFileError, DeviceFiles } from './device-files.js';
 import { MASK, maskSecrets } from './mask.js';
 import { checkEdit, type MesBodyPreviewer, preview } from './preview.js';
+import { COMMISSION_PREFIX, sendCommissionError } from './reply.js';
 import { reportHtml, reportRequest, Reports } from './report.js';
 import { type CommissionSession, CommissionSessions } from './session.js';
-
-export const COMMISSION_PREFIX = '/api/commission/';
 
 const COOKIE = 'sfg_commission';
 const MAX_BODY = 256 * 1024;
 /** Jobs kept for the page to poll; the oldest finished ones go first. */
 const MAX_JOBS = 50;
 const OPCUA_SEARCH_MAX_NODES = 2000;
+
+const FILE_ERROR_STATUS: Record<DeviceFileCode, number> = {
+  SFG_COMMISSION_BAD_REQUEST: 400,
+  SFG_COMMISSION_CONFLICT: 409,
+  SFG_COMMISSION_NOT_FOUND: 404,
+  SFG_COMMISSION_READ_ONLY: 403,
+};
 
 export interface CommissionOptions {
   /** `<storage folder>/commission` (grant.ts `commissionDir`). */
@@ -58,10 +64,6 @@ class RouteError extends Error {
 }
 
 const bad = (message: string, extra?: Record<string, unknown>) => new RouteError(400, 'SFG_COMMISSION_BAD_REQUEST', message, extra);
-
-export function sendCommissionError(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
-  sendJson(res, status, { error: { code, message, ...extra } });
-}
 
 export function createCommissionRoutes(o: CommissionOptions, logger: Logger): CommissionHandler {
   const sessions = new CommissionSessions(o.dir, o.clock);
@@ -127,7 +129,7 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       files.list().map((file) => {
         const text = files.read(file) ?? '';
         const head = headOf(text);
-        return { file, name: head.device, protocol: head.protocol, yaml: maskSecrets(text), hash: hashOf(text) };
+        return { file, name: head.device, protocol: head.protocol, yaml: maskSecrets(text), hash: files.hash(file) };
       }),
     'GET serial-ports': () => tools().serialPorts(),
     'POST check': async (c) => ({ steps: await tools().check(deviceArg(field(await c.body(), 'device'))) }),
@@ -200,8 +202,7 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       const { text, problems } = checkEdit(files, devices(), file, files.backup(file, id));
       if (problems.length > 0)
         throw new RouteError(422, 'SFG_COMMISSION_INVALID', `backup ${id} is not valid with the other device files now: nothing changed`, { problems });
-      const current = files.read(file);
-      const saved = files.save(file, text, current === undefined ? null : hashOf(current));
+      const saved = files.save(file, text, files.hash(file));
       logger.info(
         { event: 'commission.rolled_back', file, to: id, session: c.session.tag, client: clientAddress(c.req), backup: saved.backup, hash: saved.hash },
         'commissioning rolled %s back to %s',
@@ -262,16 +263,11 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       sendJson(res, 200, await route(ctx));
     } catch (err) {
       if (err instanceof RouteError) return sendCommissionError(res, err.status, err.code, err.message, err.extra);
-      if (err instanceof DeviceFileError)
-        return sendCommissionError(
-          res,
-          err.code === 'SFG_COMMISSION_CONFLICT' ? 409 : err.code === 'SFG_COMMISSION_NOT_FOUND' ? 404 : 400,
-          err.code,
-          err.message,
-        );
+      if (err instanceof DeviceFileError) return sendCommissionError(res, FILE_ERROR_STATUS[err.code], err.code, err.message);
       const code = errorCode(err);
       // A device that does not answer, a refused login: the device's error, not the gateway's.
-      if (code !== undefined && code !== 'SFG_WEB_BODY_TOO_LARGE') return sendCommissionError(res, 502, code, (err as Error).message);
+      if (err instanceof BodyTooLarge) return sendCommissionError(res, 413, err.code, err.message);
+      if (code !== undefined) return sendCommissionError(res, 502, code, (err as Error).message);
       throw err;
     }
   };
