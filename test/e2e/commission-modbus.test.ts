@@ -164,8 +164,9 @@ describe('commissioning a Modbus device in the browser', () => {
     const byHand = `${first}# edited by hand\n`;
     writeFileSync(join(cfg.dir, 'devices', 'press-9.yaml'), byHand);
     await page.locator('[data-action="save"]').click();
-    await page.locator('[data-field="save-message"]:has-text("changed by someone else")').waitFor();
+    await page.locator('[data-field="save-message"]:has-text("someone else changed the file")').waitFor();
     expect(readFileSync(join(cfg.dir, 'devices', 'press-9.yaml'), 'utf8')).toBe(byHand);
+    await expect.poll(() => page.locator('[data-field="yaml"]').inputValue()).toBe(byHand); // the new version, to map again
 
     // The view in each language, for a person to look at; nothing left untranslated.
     for (const lang of ['en', 'pl', 'zh']) {
