@@ -43,14 +43,14 @@ const collect = <R>() => {
 describe('scanUnits', () => {
   it('waits the full timeout until a unit answers, then a few times the slowest round trip seen', async () => {
     const clock = new WarpClock();
-    const { link, calls } = fakeLine(clock, { 3: { rttMs: 20 }, 7: { rttMs: 30, exception: 2 }, 9: { rttMs: 5, exception: 11 } });
+    const { link, calls } = fakeLine(clock, { 3: { rttMs: 40 }, 7: { rttMs: 60, exception: 2 }, 9: { rttMs: 5, exception: 11 } });
     const c = collect<UnitScanResult>();
     await scanUnits(link, { clock, signal: new AbortController().signal, from: 1, to: 10, maxTimeoutMs: 500 }, c.report);
-    expect(calls.map((x) => x.timeoutMs)).toEqual([500, 500, 500, 80, 80, 80, 80, 120, 120, 120]);
+    expect(calls.map((x) => x.timeoutMs)).toEqual([500, 500, 500, 200, 200, 200, 200, 300, 300, 300]);
     expect(c.results.filter((r) => r.present)).toEqual([
-      { unitId: 3, present: true, rttMs: 20 },
+      { unitId: 3, present: true, rttMs: 40 },
       // An exception is an answer: the unit is there.
-      { unitId: 7, present: true, exception: 2, rttMs: 30 },
+      { unitId: 7, present: true, exception: 2, rttMs: 60 },
     ]);
     // 11 from a gateway: nothing behind it.
     expect(c.results.find((r) => r.unitId === 9)).toEqual({ unitId: 9, present: false, exception: 11 });
@@ -61,7 +61,7 @@ describe('scanUnits', () => {
     const clock = new WarpClock();
     const { link, calls } = fakeLine(clock, { 1: { rttMs: 1 }, 3: { rttMs: 400 } });
     await scanUnits(link, { clock, signal: new AbortController().signal, from: 1, to: 4, maxTimeoutMs: 500 }, collect<UnitScanResult>().report);
-    expect(calls.map((x) => x.timeoutMs)).toEqual([500, 50, 50, 500]);
+    expect(calls.map((x) => x.timeoutMs)).toEqual([500, 150, 150, 500]);
   });
 
   it('stops between requests when aborted', async () => {

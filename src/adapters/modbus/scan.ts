@@ -26,8 +26,8 @@ const ABSENT = new Set([10, 11]);
 const ILLEGAL_ADDRESS = 2;
 const ILLEGAL_VALUE = 3;
 
-/** A unit's timeout from the slowest answer so far: RTT_FACTOR × it, within these bounds. */
-const UNIT_TIMEOUT = { floorMs: 50, factor: 4 } as const;
+/** A unit's timeout from the slowest answer so far: `factor` × it, at least `floorMs` (scheduling jitter of a loaded gateway, a slow PLC). */
+const UNIT_TIMEOUT = { floorMs: 150, factor: 5 } as const;
 
 /**
  * Asks every unit id from `from` to `to` for holding register 0. Any answer, an exception
