@@ -128,7 +128,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
 
     if (commissioning) {
-      if (!opts.commission) return sendCommissionError(res, 403, 'SFG_COMMISSION_OFF', 'commissioning is not available in this gateway');
+      if (!opts.commission) {
+        // The page asks on every load whether a window is open: "no" is an answer, not an error.
+        if (path === `${COMMISSION_PREFIX}session` && method === 'GET') return sendJson(res, 200, { active: false });
+        return sendCommissionError(res, 403, 'SFG_COMMISSION_OFF', 'commissioning is not available in this gateway');
+      }
       return (await loadCommission(opts.commission))(req, res, path, method ?? 'GET');
     }
 

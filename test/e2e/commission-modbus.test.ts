@@ -2,9 +2,9 @@
  * Commissioning a Modbus TCP device in the browser, end to end: a real gateway with its window
  * opened by the `commission` verb, a pymodbus unit with holes in its register map, the MES
  * sandbox. The technician scans, decodes, maps a count and running, saves, sees the new device
- * deliver, saves again and rolls back.
+ * deliver, signs off, saves again, rolls back, and is refused a save over a file edited by hand.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -159,6 +159,15 @@ describe('commissioning a Modbus device in the browser', () => {
     await expect.poll(() => readFileSync(join(cfg.dir, 'devices', 'press-9.yaml'), 'utf8')).toBe(first);
     await gw.waitForLog((l) => l.event === 'commission.rolled_back' && l.file === 'press-9.yaml');
 
+    // Someone edits the file by hand meanwhile: Save refuses (409) and says why; the edit stays.
+    await expect.poll(() => backup.count()).toBe(2); // the rollback kept the file it replaced
+    const byHand = `${first}# edited by hand\n`;
+    writeFileSync(join(cfg.dir, 'devices', 'press-9.yaml'), byHand);
+    await page.locator('[data-action="save"]').click();
+    await page.locator('[data-field="save-message"]:has-text("someone else changed the file")').waitFor();
+    expect(readFileSync(join(cfg.dir, 'devices', 'press-9.yaml'), 'utf8')).toBe(byHand);
+    await expect.poll(() => page.locator('[data-field="yaml"]').inputValue()).toBe(byHand); // the new version, to map again
+
     // The view in each language, for a person to look at; nothing left untranslated.
     for (const lang of ['en', 'pl', 'zh']) {
       await page.locator('select[data-i18n-switcher]').selectOption(lang);
@@ -170,7 +179,7 @@ describe('commissioning a Modbus device in the browser', () => {
       await page.locator('[data-field="commission"]').screenshot({ path: `docs/screenshots/commission-${lang}.png` });
     }
 
-    // The sign-off probe asks for the saved device before hot reload started it: that 404 is expected.
-    expect(errors.filter((e) => e !== '404 GET /api/commission/probe')).toEqual([]);
+    // Expected refusals: the sign-off probe asking for the saved device before hot reload started it, and the conflict.
+    expect(errors.filter((e) => e !== '404 GET /api/commission/probe' && e !== '409 POST /api/commission/save')).toEqual([]);
   });
 });

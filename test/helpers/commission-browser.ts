@@ -9,20 +9,21 @@ import { statusUrl, type GatewayProcess } from './gateway-process.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
 
-/** Runs `commission --config FILE` and returns the one-time token of the URL it printed. */
-export function openCommissioning(configFile: string, minutes = 30): Promise<string> {
+/** Runs the `commission` verb with `args` against `configFile`; resolves with what it printed. */
+export function runCommission(configFile: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(
-      process.execPath,
-      [bin, 'commission', '--minutes', String(minutes), '--config', configFile],
-      { env: { ...process.env, CI: 'true' } },
-      (err, stdout, stderr) => {
-        const token = /#commission=([\w-]+)/.exec(stdout)?.[1];
-        if (err || !token) reject(new Error(`commission verb failed: ${err?.message ?? ''}\n${stdout}\n${stderr}`));
-        else resolve(token);
-      },
+    execFile(process.execPath, [bin, 'commission', ...args, '--config', configFile], { env: { ...process.env, CI: 'true' } }, (err, stdout, stderr) =>
+      err ? reject(new Error(`commission verb failed: ${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
     ),
   );
+}
+
+/** Opens a window with `commission --minutes N` and returns the one-time token of the URL it printed. */
+export async function openCommissioning(configFile: string, minutes = 30): Promise<string> {
+  const printed = await runCommission(configFile, '--minutes', String(minutes));
+  const token = /#commission=([\w-]+)/.exec(printed)?.[1];
+  if (!token) throw new Error(`no one-time link in what commission printed:\n${printed}`);
+  return token;
 }
 
 export function launchChromium(): Promise<Browser> {
@@ -38,10 +39,20 @@ export interface CommissionPage {
   errors: string[];
 }
 
-/** A tablet-sized page in `locale`, opened on the one-time link; resolves once the commissioning view shows. */
-export async function openCommissionPage(browser: Browser, gw: GatewayProcess, token: string, locale = 'en-GB'): Promise<CommissionPage> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale });
+/**
+ * A tablet-sized page in `locale`, opened on the one-time link (the status page alone without
+ * a token); resolves once the commissioning view shows (once the page is ready, without).
+ * `before` runs before the page loads (e.g. to install a fake clock).
+ */
+export async function openCommissionPage(
+  browser: Browser,
+  gw: GatewayProcess,
+  token: string | undefined,
+  opts: { locale?: string; before?: (page: Page) => Promise<void> } = {},
+): Promise<CommissionPage> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: opts.locale ?? 'en-GB' });
   const page = await context.newPage();
+  await opts.before?.(page);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   // A refused request is named by its answer below, not by the console's "Failed to load resource".
@@ -51,7 +62,8 @@ export async function openCommissionPage(browser: Browser, gw: GatewayProcess, t
   page.on('response', (r) => {
     if (r.status() >= 400) errors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
-  await page.goto(`${await statusUrl(gw)}/#commission=${token}`);
-  await page.locator('[data-field="commission"]').waitFor({ state: 'visible' });
+  await page.goto(`${await statusUrl(gw)}/${token ? `#commission=${token}` : ''}`);
+  if (token) await page.locator('[data-field="commission"]').waitFor({ state: 'visible' });
+  else await page.waitForSelector('body[data-ready="true"]');
   return { page, errors };
 }

@@ -150,6 +150,12 @@ export function mapPanel(state) {
       await loadBackups();
     } catch (err) {
       if (err.code === 'SFG_COMMISSION_INVALID') showProblems(err.body?.problems ?? []);
+      if (err.code === 'SFG_COMMISSION_CONFLICT') {
+        // Start again from the file as it is now, so the next save is judged against it.
+        created = null;
+        target = null;
+        await state.reloadDevices(state.device.saved?.file);
+      }
       say(message, errorText(err));
     } finally {
       saveButton.disabled = false;

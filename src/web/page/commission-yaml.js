@@ -23,7 +23,7 @@ function flow(obj) {
 }
 
 /** The lines of one machine, as a list item indented by `indent` spaces. */
-export function machineLines(m, indent) {
+function machineLines(m, indent) {
   const pad = ' '.repeat(indent);
   const inner = `${pad}  `;
   const lines = [`${pad}- code: ${scalar(m.code)}`];
