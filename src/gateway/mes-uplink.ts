@@ -47,6 +47,11 @@ export class MesUplink implements UplinkView {
     this.parts = this.build(settings);
   }
 
+  /** Starts sending (the gateway does once the devices may connect: the demo's MES sandbox is up by then). */
+  start(): void {
+    this.parts.uploader.start();
+  }
+
   get health(): UplinkHealth {
     return this.parts.uploader.health;
   }
@@ -68,6 +73,7 @@ export class MesUplink implements UplinkView {
   async replace(settings: GatewayConfig['prodsmart']): Promise<void> {
     await this.stop();
     this.parts = this.build(settings);
+    this.start();
   }
 
   async stop(): Promise<void> {
@@ -102,7 +108,6 @@ export class MesUplink implements UplinkView {
       pausedUntil: pause.until(),
       savePause: (until) => pause.save(until),
     });
-    uploader.start();
     return { budget, client, uploader };
   }
 }
