@@ -17,6 +17,9 @@ import { recordedAcquire } from '../uplink/recorded-acquire.js';
 import { Uploader, type UplinkHealth, type UplinkStats } from '../uplink/uploader.js';
 import type { UplinkView } from './status-view.js';
 
+/** After a start, parameters alone wait this long for a counter to take the first send (and carry them). */
+const HOLD_PARAMETERS_MS = 2000;
+
 export interface MesUplinkOptions {
   clock: Clock;
   random: Random;
@@ -107,6 +110,7 @@ export class MesUplink implements UplinkView {
       stats: this.stats,
       pausedUntil: pause.until(),
       savePause: (until) => pause.save(until),
+      holdParametersMs: HOLD_PARAMETERS_MS,
     });
     return { budget, client, uploader };
   }
