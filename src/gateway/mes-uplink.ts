@@ -52,6 +52,7 @@ export class MesUplink implements UplinkView {
 
   /** Starts sending (the gateway does once the devices may connect: the demo's MES sandbox is up by then). */
   start(): void {
+    this.parts.client.prepare();
     this.parts.uploader.start();
   }
 
