@@ -29,6 +29,9 @@ export function validate<S extends z.ZodType>(schema: S, data: unknown): Validat
   // finished issue shares its `keys` array with the one seen here.
   const validKeys: ValidKeys = new WeakMap();
   const result = schema.safeParse(data, {
+    // A configuration is parsed once per start or reload: compiling zod's fast path of every
+    // object (new Function) would cost more than it saves (bench/startup).
+    jitless: true,
     error: (iss) => {
       if (iss.code === 'unrecognized_keys') validKeys.set(iss.keys, shapeKeys(iss.inst));
       return noSchemaMessage;

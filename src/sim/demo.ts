@@ -51,6 +51,9 @@ async function startOpcua(device: DeviceOf<'opcua'>, config: LoadedConfig, logge
   return () => sim.close();
 }
 
+/** A real PLC's counter moves when a part is done, not on a one-second beat: its registers change this often. */
+const PLC_TICK_MS = 250;
+
 /**
  * Counts since midnight at 80 parts and 4 scrap a minute: more than a simulated machine
  * makes (at most 70 and 3), so after a restart the counters are above where they stopped.
@@ -89,6 +92,7 @@ export async function startDemoWorld(config: LoadedConfig, logger: Logger, opts:
             startCounts: timeOfDayCounts,
             units,
             holes: true,
+            tickMs: PLC_TICK_MS,
           });
           closers.push(() => sim.close());
           logger.info({ device: d.device, port: d.connection.port }, 'simulated Modbus PLC listening');
