@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadDeviceFile, type LoadedDevice } from '../../src/config/load.js';
 import type { CommissionTools } from '../../src/core/commission.js';
+import { GatewayError } from '../../src/core/errors.js';
 import { previewMesBodies } from '../../src/gateway/commission-preview.js';
 import { hashOf } from '../../src/web/commission/device-files.js';
 import { writeGrant } from '../../src/web/commission/grant.js';
@@ -222,6 +223,35 @@ describe('commissioning routes', () => {
     expect(checked).toEqual([expect.objectContaining({ connection: expect.objectContaining({ password: 's3cret-Pa55' }) })]);
     const huge = await call('preview', s, { file: 'broker.yaml', yaml: 'x'.repeat(300 * 1024) });
     expect([huge.status, await errorOf(huge)]).toEqual([413, 'SFG_WEB_BODY_TOO_LARGE']);
+  });
+
+  it("answers a tool's refusal of the request as the client's error (400/409), a device's failure as 502", async () => {
+    const refusals = ['SFG_COMMISSION_BAD_REQUEST', 'SFG_COMMISSION_SCAN_TOO_BIG', 'SFG_COMMISSION_BUSY', 'SFG_MODBUS_NO_ANSWER'];
+    let next = 0;
+    const tools = {
+      check: async () => {
+        throw new GatewayError(refusals[next++], 'refused');
+      },
+    } as unknown as CommissionTools;
+    await web.close();
+    web = (
+      await startFixtureServer({
+        clock,
+        commission: { dir: commissionDir, running: () => ({ devicesDir, devices: running }), previewer: previewMesBodies, clock, tools },
+      })
+    ).web;
+    const s = await openSession();
+    const answers = [];
+    for (const _ of refusals) {
+      const res = await call('check', s, { device: running[0].config });
+      answers.push([res.status, await errorOf(res)]);
+    }
+    expect(answers).toEqual([
+      [400, 'SFG_COMMISSION_BAD_REQUEST'],
+      [400, 'SFG_COMMISSION_SCAN_TOO_BIG'],
+      [409, 'SFG_COMMISSION_BUSY'],
+      [502, 'SFG_MODBUS_NO_ANSWER'],
+    ]);
   });
 
   it('says the device tools are missing rather than failing', async () => {

@@ -32,6 +32,14 @@ const MAX_BODY = 256 * 1024;
 const MAX_JOBS = 50;
 const OPCUA_SEARCH_MAX_NODES = 2000;
 
+/** The tools' errors about the request itself; any other code is the device's answer (502). */
+const TOOL_ERROR_STATUS: Record<string, number> = {
+  SFG_COMMISSION_BAD_REQUEST: 400,
+  SFG_COMMISSION_SCAN_TOO_BIG: 400,
+  SFG_COMMISSION_NOT_FOUND: 404,
+  SFG_COMMISSION_BUSY: 409,
+};
+
 const FILE_ERROR_STATUS: Record<DeviceFileCode, number> = {
   SFG_COMMISSION_BAD_REQUEST: 400,
   SFG_COMMISSION_CONFLICT: 409,
@@ -267,7 +275,7 @@ export function createCommissionRoutes(o: CommissionOptions, logger: Logger): Co
       const code = errorCode(err);
       // A device that does not answer, a refused login: the device's error, not the gateway's.
       if (err instanceof BodyTooLarge) return sendCommissionError(res, 413, err.code, err.message);
-      if (code !== undefined) return sendCommissionError(res, 502, code, (err as Error).message);
+      if (code !== undefined) return sendCommissionError(res, TOOL_ERROR_STATUS[code] ?? 502, code, (err as Error).message);
       throw err;
     }
   };
