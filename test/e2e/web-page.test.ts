@@ -126,6 +126,22 @@ describe('status page', () => {
     expect(await detail.textContent()).toMatch(/^sending paused for (9|10) min by the MES \(429\) \(MES asked for 27 h 46 min, cut to 15 min\)$/);
   });
 
+  it('shows a device whose line a commissioning scan holds as paused, and connected again after', async () => {
+    const { page, web, provider } = await open();
+    await ready(page, web.url);
+    const pill = page.locator('[data-device="press-plc-1"] [data-field="state"]');
+    provider.update((s) => {
+      s.devices[0].paused = 'commissioning';
+    });
+    await page.waitForSelector('[data-device="press-plc-1"] [data-field="state"][data-state="paused"]');
+    expect(await pill.textContent()).toBe('Paused: commissioning scan');
+    provider.update((s) => {
+      delete s.devices[0].paused;
+    });
+    await page.waitForSelector('[data-device="press-plc-1"] [data-field="state"][data-state="connected"]');
+    expect(await pill.textContent()).toBe('Connected');
+  });
+
   it('shows a full disk in a banner, and hides it once writing resumes', async () => {
     const { page, web, provider, errors } = await open();
     await ready(page, web.url);

@@ -300,8 +300,11 @@ function updateDevice(el, d, st, now) {
   setText(field(el, 'id'), d.id);
   setText(field(el, 'protocol'), d.protocol);
   const pill = field(el, 'state');
-  setAttr(pill, 'data-state', d.state);
-  setText(pill, ['connected', 'connecting', 'disconnected'].includes(d.state) ? t(`status.device.${d.state}`) : d.state);
+  // A commissioning unit scan holds the device's serial line: its polling pauses meanwhile.
+  const paused = d.paused === 'commissioning';
+  setAttr(pill, 'data-state', paused ? 'paused' : d.state);
+  if (paused) setText(pill, t('status.device.pausedCommissioning'));
+  else setText(pill, ['connected', 'connecting', 'disconnected'].includes(d.state) ? t(`status.device.${d.state}`) : d.state);
   setText(
     field(el, 'machines'),
     st.machines
