@@ -6,14 +6,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { deferCleanup } from '../helpers/cleanup.js';
-import { launchChromium, openCommissioning, openCommissionPage } from '../helpers/commission-browser.js';
-import { writeConfig } from '../helpers/config-files.js';
-import { startGateway, statusUrl } from '../helpers/gateway-process.js';
+import { commissionInBrowser, startCommissionRig } from '../helpers/commission-browser.js';
+import { statusUrl } from '../helpers/gateway-process.js';
 import { startPymodbus } from '../helpers/modbus-pymodbus.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -43,21 +41,12 @@ describe('commissioning a Modbus device in the browser', () => {
   }, async () => {
     const plc = await startPymodbus({ holes: HOLES, initial: { 'holding:0': [0, 1000], 'holding:20': FLOAT_DCBA, 'holding:60': [5], 'coil:0': [1] } });
     defer(() => plc.kill());
-    const mes = await startMesSandbox({
-      credentials: { apiKey: 'test-key', apiSecret: 'test-secret' },
+    const rig = await startCommissionRig(dir, defer, {
       machines: { NEW01: { waste: [], downtimeTypes: ['Unplanned'] }, OLD01: { waste: [], downtimeTypes: ['Unplanned'] } },
+      devices: { 'line-a': EXISTING(plc.port) },
     });
-    defer(() => mes.close());
-    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { 'line-a': EXISTING(plc.port) } });
-    const gw = startGateway(cfg.gatewayFile);
-    defer(() => gw.kill());
-    await gw.waitForLog((l) => l.event === 'web.listening');
-    const token = await openCommissioning(cfg.gatewayFile);
-
-    const browser: Browser = await launchChromium();
-    defer(() => browser.close());
-    const { page, errors } = await openCommissionPage(browser, gw, token);
-    defer(() => page.screenshot({ path: 'test-results/commission-modbus-last.png', fullPage: true })); // what the page showed at the end, pass or fail
+    const { mes, cfg, gw } = rig;
+    const { page, errors } = await commissionInBrowser(rig, defer, 'commission-modbus');
     expect(await page.locator('[data-field="commission-left"]').textContent()).toMatch(/^(29|30) min left$/);
     expect(new URL(page.url()).hash).toBe(''); // the one-time token left the address bar
 

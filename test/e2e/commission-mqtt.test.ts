@@ -2,15 +2,10 @@
  * Commissioning an MQTT device in the browser: listen under a topic prefix on a real broker,
  * pick a topic and a JSON path of its last payload, map it as the count.
  */
-import type { Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { freePort } from '../../src/sim/free-port.js';
-import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { deferCleanup } from '../helpers/cleanup.js';
-import { launchChromium, openCommissioning, openCommissionPage } from '../helpers/commission-browser.js';
-import { writeConfig } from '../helpers/config-files.js';
-import { startGateway } from '../helpers/gateway-process.js';
+import { commissionInBrowser, startCommissionRig } from '../helpers/commission-browser.js';
 import { publisher, topicPrefix } from '../helpers/mosquitto-harness.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -27,22 +22,8 @@ describe('commissioning an MQTT device in the browser', () => {
     defer(() => pub.close());
     await pub.publish(`${prefix}/press1/state`, JSON.stringify({ machine: { count: 17, running: true }, temps: [20.5] }), true);
     await pub.publish(`${prefix}/press1/alive`, 'yes', true);
-    const mes = await startMesSandbox({
-      credentials: { apiKey: 'test-key', apiSecret: 'test-secret' },
-      machines: { MQ01: { waste: [], downtimeTypes: ['Unplanned'] } },
-    });
-    defer(() => mes.close());
-    // The gateway wants one device file to start; this one's PLC is off.
-    const idle = `device: idle\nprotocol: modbus-tcp\nconnection: { host: 127.0.0.1, port: ${await freePort()} }\nmachines:\n  - code: IDLE01\n    count: { area: holding, address: 0 }\n`;
-    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { idle } });
-    const gw = startGateway(cfg.gatewayFile);
-    defer(() => gw.kill());
-    await gw.waitForLog((l) => l.event === 'web.listening');
-    const token = await openCommissioning(cfg.gatewayFile);
-    const browser: Browser = await launchChromium();
-    defer(() => browser.close());
-    const { page, errors } = await openCommissionPage(browser, gw, token);
-    defer(() => page.screenshot({ path: 'test-results/commission-mqtt-last.png', fullPage: true })); // what the page showed at the end, pass or fail
+    const rig = await startCommissionRig(dir, defer, { machines: { MQ01: { waste: [], downtimeTypes: ['Unplanned'] } } });
+    const { page, errors } = await commissionInBrowser(rig, defer, 'commission-mqtt');
 
     await page.locator('[data-step="device"] select[name="protocol"]').selectOption('mqtt');
     await page.locator('[data-step="device"] [name="device"]').fill('press1-mqtt');

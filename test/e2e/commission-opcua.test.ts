@@ -3,16 +3,12 @@
  * level by level down to its counter, the node mapped as the count with one click, saved,
  * and the new device delivering it.
  */
-import type { Browser } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../../src/sim/free-port.js';
-import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { startOpcuaSim } from '../../src/sim/opcua-server.js';
 import { deferCleanup } from '../helpers/cleanup.js';
-import { launchChromium, openCommissioning, openCommissionPage } from '../helpers/commission-browser.js';
-import { writeConfig } from '../helpers/config-files.js';
-import { startGateway } from '../helpers/gateway-process.js';
+import { commissionInBrowser, startCommissionRig } from '../helpers/commission-browser.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('commissioning an OPC UA device in the browser', () => {
@@ -23,22 +19,9 @@ describe('commissioning an OPC UA device in the browser', () => {
     const sim = await startOpcuaSim({ port: await freePort(), pkiDir: `${dir}/server-pki` });
     defer(() => sim.close());
     sim.set('Line1.Counter', 4321);
-    const mes = await startMesSandbox({
-      credentials: { apiKey: 'test-key', apiSecret: 'test-secret' },
-      machines: { LINE9: { waste: [], downtimeTypes: ['Unplanned'] } },
-    });
-    defer(() => mes.close());
-    // The gateway wants one device file to start; this one's PLC is off.
-    const idle = `device: idle\nprotocol: modbus-tcp\nconnection: { host: 127.0.0.1, port: ${await freePort()} }\nmachines:\n  - code: IDLE01\n    count: { area: holding, address: 0 }\n`;
-    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { idle } });
-    const gw = startGateway(cfg.gatewayFile);
-    defer(() => gw.kill());
-    await gw.waitForLog((l) => l.event === 'web.listening');
-    const token = await openCommissioning(cfg.gatewayFile);
-    const browser: Browser = await launchChromium();
-    defer(() => browser.close());
-    const { page, errors } = await openCommissionPage(browser, gw, token);
-    defer(() => page.screenshot({ path: 'test-results/commission-opcua-last.png', fullPage: true })); // what the page showed at the end, pass or fail
+    const rig = await startCommissionRig(dir, defer, { machines: { LINE9: { waste: [], downtimeTypes: ['Unplanned'] } } });
+    const { mes, gw } = rig;
+    const { page, errors } = await commissionInBrowser(rig, defer, 'commission-opcua');
 
     await page.locator('[data-step="device"] select[name="protocol"]').selectOption('opcua');
     await page.locator('[data-step="device"] [name="device"]').fill('line9-opcua');

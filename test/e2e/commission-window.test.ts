@@ -4,14 +4,10 @@
  * window is closed on the box. The page runs on Playwright's fake clock (its 30 s check of
  * the window is fast-forwarded); the gateway and the CLI are real.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../src/sim/free-port.js';
-import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { deferCleanup } from '../helpers/cleanup.js';
-import { launchChromium, openCommissioning, openCommissionPage, runCommission } from '../helpers/commission-browser.js';
-import { writeConfig } from '../helpers/config-files.js';
-import { startGateway } from '../helpers/gateway-process.js';
+import { openCommissioning, openCommissionPage, runCommission, startCommissionRig } from '../helpers/commission-browser.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const left = (page: Page) => page.locator('[data-field="commission-left"]').textContent();
@@ -23,15 +19,7 @@ describe('the commissioning window in the page', () => {
   it('shows nothing without a window, the time left with one, refuses the link twice, and goes when the window is closed on the box', {
     timeout: 120_000,
   }, async () => {
-    const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: {} });
-    defer(() => mes.close());
-    const idle = `device: idle\nprotocol: modbus-tcp\nconnection: { host: 127.0.0.1, port: ${await freePort()} }\nmachines:\n  - code: IDLE01\n    count: { area: holding, address: 0 }\n`;
-    const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { idle } });
-    const gw = startGateway(cfg.gatewayFile);
-    defer(() => gw.kill());
-    await gw.waitForLog((l) => l.event === 'web.listening');
-    const browser: Browser = await launchChromium();
-    defer(() => browser.close());
+    const { cfg, gw, browser } = await startCommissionRig(dir, defer);
 
     const before = await openCommissionPage(browser, gw, undefined);
     const answered = before.page.waitForResponse((r) => r.url().endsWith('/api/commission/session'));

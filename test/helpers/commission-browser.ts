@@ -5,7 +5,11 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { statusUrl, type GatewayProcess } from './gateway-process.js';
+import { freePort } from '../../src/sim/free-port.js';
+import { type MesSandbox, type SandboxMachineConfig, startMesSandbox } from '../../src/sim/mes-sandbox.js';
+import type { Closer } from './cleanup.js';
+import { writeConfig } from './config-files.js';
+import { type GatewayProcess, startGateway, statusUrl } from './gateway-process.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
 
@@ -66,4 +70,41 @@ export async function openCommissionPage(
   if (token) await page.locator('[data-field="commission"]').waitFor({ state: 'visible' });
   else await page.waitForSelector('body[data-ready="true"]');
   return { page, errors };
+}
+
+export interface CommissionRig {
+  mes: MesSandbox;
+  cfg: ReturnType<typeof writeConfig>;
+  gw: GatewayProcess;
+  browser: Browser;
+}
+
+/**
+ * A gateway process with its own MES sandbox (`machines`) and `devices` — by default one whose
+ * PLC is off, since the gateway wants a device file to start — listening, and a browser; each
+ * closed through `defer`.
+ */
+export async function startCommissionRig(
+  dir: string,
+  defer: (close: Closer) => void,
+  opts: { machines?: Record<string, SandboxMachineConfig>; devices?: Record<string, string> } = {},
+): Promise<CommissionRig> {
+  const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: opts.machines ?? {} });
+  defer(() => mes.close());
+  const idle = `device: idle\nprotocol: modbus-tcp\nconnection: { host: 127.0.0.1, port: ${await freePort()} }\nmachines:\n  - code: IDLE01\n    count: { area: holding, address: 0 }\n`;
+  const cfg = writeConfig(dir, { mesUrl: mes.url, devices: opts.devices ?? { idle } });
+  const gw = startGateway(cfg.gatewayFile);
+  defer(() => gw.kill());
+  await gw.waitForLog((l) => l.event === 'web.listening');
+  const browser = await launchChromium();
+  defer(() => browser.close());
+  return { mes, cfg, gw, browser };
+}
+
+/** Opens a window on the box and the page on its one-time link; what the page showed at the end, pass or fail, is kept as test-results/<name>-last.png. */
+export async function commissionInBrowser(rig: CommissionRig, defer: (close: Closer) => void, name: string): Promise<CommissionPage> {
+  const token = await openCommissioning(rig.cfg.gatewayFile);
+  const opened = await openCommissionPage(rig.browser, rig.gw, token);
+  defer(() => opened.page.screenshot({ path: `test-results/${name}-last.png`, fullPage: true }));
+  return opened;
 }
