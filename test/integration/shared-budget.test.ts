@@ -43,6 +43,8 @@ function gateway(
     clock?: Clock;
     timing?: Partial<SharedBudgetTiming>;
     commandTimeoutMs?: number;
+    /** Instead of the server's own URL (e.g. with a wrong password). */
+    url?: string;
   },
 ): Gateway {
   const clock = o.clock ?? systemClock;
@@ -58,7 +60,7 @@ function gateway(
     logger: log.logger,
     connect: async () => {
       const real = await connectBudgetRedis({
-        url: redis.url,
+        url: o.url ?? redis.url,
         key: KEY,
         gateway: o.id,
         spanMs: timing.spanMs,
@@ -319,6 +321,15 @@ describe('without Redis', () => {
     await sending;
     expect(g.budget.status()).toMatchObject({ state: 'fallback', reason: 'SFG_BUDGET_UNREACHABLE' });
     expect(g.log.lines('budget.fallback').map((l) => l.code)).toEqual(['SFG_BUDGET_UNREACHABLE']);
+  });
+
+  it('says so when Redis refuses the password, and never shows it', async () => {
+    const server = await startRedisServer({ password: 'right-Secret-1' });
+    defer(server.cleanup);
+    const g = gateway(server, { id: 'g', company: 60, fallback: 60, url: `redis://:wrong-Secret-2@127.0.0.1:${server.port}` });
+    await send(g);
+    expect(g.budget.status()).toMatchObject({ state: 'fallback', reason: 'SFG_BUDGET_AUTH' });
+    expect(g.log.logs.join('') + JSON.stringify(g.budget.status())).not.toMatch(/Secret-/);
   });
 
   it('starts on the fallback share when Redis is down at start, and treats a hung Redis as down after the command timeout', async () => {
