@@ -70,9 +70,9 @@ export class SharedBudget implements SendBudget {
   private last: { reply: BudgetReply; at: number } | undefined;
   private localPauseUntil = 0;
   private companyPauseUntil = 0;
-  /** When Redis expects this gateway's next grant (its last answer), for the uploader's idle wait. */
-  private nextAt = 0;
   private readonly sent: number[] = [];
+  /** Settles when the request before has its slot (see `acquire`). */
+  private turns: Promise<void> = Promise.resolve();
   private joining: Promise<void> | undefined;
   private beatTimer: unknown;
   private stopped = false;
@@ -92,14 +92,33 @@ export class SharedBudget implements SendBudget {
     );
   }
 
+  /** On the shared budget only a pause: Redis alone knows when the next slot is, `acquire` waits for it. */
   delayMs(): number {
     const now = this.o.clock.now();
     const pause = Math.max(this.localPauseUntil, this.companyPauseUntil) - now;
-    const budget = this.mode === 'fallback' ? this.fallback!.delayMs() : this.nextAt - now;
-    return Math.max(0, pause, budget);
+    return Math.max(0, pause, this.mode === 'fallback' ? this.fallback!.delayMs() : 0);
   }
 
+  /**
+   * One request at a time asks Redis, the others wait their turn here: the uploader picked
+   * their machines in round-robin order, and racing each other for the grants would let one
+   * machine lose to the ones picked after it, again and again.
+   */
   async acquire(signal?: AbortSignal): Promise<Answered> {
+    const turn = this.turns;
+    let done!: () => void;
+    this.turns = new Promise((resolve) => {
+      done = resolve;
+    });
+    try {
+      await turn;
+      return await this.acquireInTurn(signal);
+    } finally {
+      done();
+    }
+  }
+
+  private async acquireInTurn(signal?: AbortSignal): Promise<Answered> {
     const { clock } = this.o;
     await this.ready;
     for (;;) {
@@ -222,7 +241,6 @@ export class SharedBudget implements SendBudget {
     const now = this.o.clock.now();
     this.last = { reply, at: now };
     this.companyPauseUntil = reply.pauseMs > 0 ? now + reply.pauseMs : 0;
-    if (reply.status === 'granted' || reply.status === 'wait') this.nextAt = now + reply.waitMs;
   }
 
   private toShared(reply: BudgetReply): void {

@@ -189,6 +189,22 @@ describe('the company window in Redis', () => {
     expect(g.sends[2]).toBeGreaterThanOrEqual(answeredAt + 2_000 - 20);
   });
 
+  it("grants a gateway's requests in the order they were made, so no machine loses its turn to those picked after it", async () => {
+    const { server } = await startRedis();
+    // 20 per 2 s: 100 ms apart; 12 requests of one gateway at once, as the uploader's picks in round-robin order.
+    const g = gateway(server, { id: 'g', company: 20, demand: 12 });
+    await send(g);
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const answered = await g.budget.acquire();
+        order.push(i);
+        answered();
+      }),
+    );
+    expect(order).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
+
   it('shares by demand: a gateway with 30 machines waiting gets three times the sends of one with 10', async () => {
     const { server } = await startRedis();
     const big = gateway(server, { id: 'big', company: 40, demand: 30 });
