@@ -70,6 +70,8 @@ export class SharedBudget implements SendBudget {
   private last: { reply: BudgetReply; at: number } | undefined;
   private localPauseUntil = 0;
   private companyPauseUntil = 0;
+  /** When Redis expects this gateway's next grant, as it last answered. */
+  private nextAt = 0;
   private readonly sent: number[] = [];
   /** Settles when the request before has its slot (see `acquire`). */
   private turns: Promise<void> = Promise.resolve();
@@ -92,11 +94,15 @@ export class SharedBudget implements SendBudget {
     );
   }
 
-  /** On the shared budget only a pause: Redis alone knows when the next slot is, `acquire` waits for it. */
+  /**
+   * On the shared budget: until the slot Redis last named (the next grant, or the wait of the
+   * request now asking), so that the uploader picks its next machine — a run/stop first —
+   * when that slot comes, not long before it.
+   */
   delayMs(): number {
     const now = this.o.clock.now();
     const pause = Math.max(this.localPauseUntil, this.companyPauseUntil) - now;
-    return Math.max(0, pause, this.mode === 'fallback' ? this.fallback!.delayMs() : 0);
+    return Math.max(0, pause, this.mode === 'fallback' ? this.fallback!.delayMs() : this.nextAt - now);
   }
 
   /**
@@ -241,6 +247,7 @@ export class SharedBudget implements SendBudget {
     const now = this.o.clock.now();
     this.last = { reply, at: now };
     this.companyPauseUntil = reply.pauseMs > 0 ? now + reply.pauseMs : 0;
+    if (reply.status === 'granted' || reply.status === 'wait') this.nextAt = now + reply.waitMs;
   }
 
   private toShared(reply: BudgetReply): void {

@@ -203,6 +203,10 @@ describe('the company window in Redis', () => {
       }),
     );
     expect(order).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    // And the uploader is told when the next slot comes, so it picks its next machine (a run/stop first) then, not now.
+    await send(g);
+    expect(g.budget.delayMs()).toBeGreaterThan(0);
+    expect(g.budget.delayMs()).toBeLessThanOrEqual(100);
   });
 
   it('shares by demand: a gateway with 30 machines waiting gets three times the sends of one with 10', async () => {
