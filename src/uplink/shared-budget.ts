@@ -15,7 +15,7 @@
  */
 import type { Logger } from 'pino';
 import { sleep, type Clock } from '../core/clock.js';
-import { errorCode } from '../core/errors.js';
+import { errorCode, GatewayError } from '../core/errors.js';
 import type { SharedBudgetStatus } from '../core/status.js';
 import type { BudgetRedis } from './budget-redis.js';
 import { GRACE_MS, LAPSE_MS, RESERVE_MS, type BudgetReply } from './budget-script.js';
@@ -58,6 +58,8 @@ export interface SharedBudgetOptions {
 
 type Mode = SharedBudgetStatus['state'];
 
+class StoppedError extends GatewayError<'SFG_BUDGET_STOPPED'> {}
+
 export class SharedBudget implements SendBudget {
   private readonly t: SharedBudgetTiming;
   private readonly holdMs: number;
@@ -78,6 +80,7 @@ export class SharedBudget implements SendBudget {
   private joining: Promise<void> | undefined;
   private beatTimer: unknown;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: SharedBudgetOptions) {
     this.t = { ...SHARED_TIMING, ...o.timing };
@@ -124,11 +127,12 @@ export class SharedBudget implements SendBudget {
     }
   }
 
-  private async acquireInTurn(signal?: AbortSignal): Promise<Answered> {
+  private async acquireInTurn(callerSignal?: AbortSignal): Promise<Answered> {
     const { clock } = this.o;
+    const signal = callerSignal ? AbortSignal.any([callerSignal, this.stopping.signal]) : this.stopping.signal;
     await this.ready;
     for (;;) {
-      signal?.throwIfAborted();
+      signal.throwIfAborted();
       if (this.mode !== 'shared') {
         const fallback = this.fallback!;
         const wait = fallback.delayMs();
@@ -189,9 +193,14 @@ export class SharedBudget implements SendBudget {
     };
   }
 
-  /** Stops the heartbeat and leaves the company budget, so that no share is kept for this gateway. */
+  /**
+   * Ends the waits for a slot (they reject with SFG_BUDGET_STOPPED: a company pause may last
+   * 15 min), stops the heartbeat and leaves the company budget, so that no share is kept for
+   * this gateway.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort(new StoppedError('SFG_BUDGET_STOPPED', 'the shared budget stopped while waiting for a slot'));
     this.o.clock.clearTimeout(this.beatTimer);
     await this.ready;
     await this.joining;

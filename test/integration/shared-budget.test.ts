@@ -303,6 +303,27 @@ describe('the company window in Redis', () => {
   });
 });
 
+describe('stopping', () => {
+  it('ends a wait for a slot at once, even during a long company pause', async () => {
+    const { server } = await startRedis();
+    const a = gateway(server, { id: 'a', company: 60 });
+    const b = gateway(server, { id: 'b', company: 60 });
+    await send(a);
+    await send(b);
+    a.budget.pauseUntil(Date.now() + 60_000);
+    await eventually(
+      () => b.budget.status().pausedUntil,
+      (p) => p !== undefined,
+      3_000,
+      'b sees the pause',
+    );
+    const waiting = b.budget.acquire();
+    await b.budget.stop();
+    const bound = new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5_000));
+    expect(await Promise.race([waiting.catch((err: { code?: string }) => err.code), bound])).toBe('SFG_BUDGET_STOPPED');
+  });
+});
+
 describe('without Redis', () => {
   it('sends on the fallback share while Redis is down, says why, and rejoins by itself with its sends re-registered', async () => {
     const { server, client } = await startRedis();
