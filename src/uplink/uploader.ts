@@ -13,7 +13,7 @@ import type { Lane } from '../core/lanes.js';
 import type { DowntimesResult, MesClient, MesResult } from './mes-client.js';
 import { counterBody, parametersBody, startStopBody } from './bodies.js';
 import { downtimeQuery, transitionArrived } from './downtimes.js';
-import type { RateBudget } from './rate-budget.js';
+import type { SendBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
 import { BACKOFF, backoffDelay, type Random } from '../core/backoff.js';
 import type { GatewayStatus } from '../core/status.js';
@@ -26,7 +26,7 @@ export type UplinkStats = GatewayStatus['stats'];
 export interface UploaderOptions {
   outbox: Outbox;
   client: MesClient;
-  budget: RateBudget;
+  budget: SendBudget;
   clock: Clock;
   logger: Logger;
   /** Jitter of the backoff while the MES is unreachable. */
@@ -184,7 +184,9 @@ export class Uploader {
       else if (lane === 'counter') await this.sendCounter(machine);
       else await this.sendParameters(machine);
     } catch (err) {
-      if (err instanceof Database.SqliteError) {
+      if (this.abort.signal.aborted && errorCode(err) === 'SFG_BUDGET_STOPPED') {
+        // Still waiting for a slot when the uplink stopped: nothing was sent, the item stays queued.
+      } else if (err instanceof Database.SqliteError) {
         // The local disk, not the MES: the item stays queued (an accepted counter is settled
         // when re-sent, as after a crash), and the MES is not blamed.
         this.storageRetryAt = this.o.clock.now() + STORAGE_RETRY_MS;

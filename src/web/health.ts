@@ -17,6 +17,28 @@ const OUTBOX_STUCK_MS = 15 * 60_000;
  */
 const LONG_PAUSE_MS = 5 * 60_000;
 
+/**
+ * On the fallback share longer than this, the other gateways stop keeping this one's share
+ * free (RESERVE_MS of uplink/budget-script.ts, docs/rate-budget.md): now a person must act.
+ */
+const FALLBACK_LONG_MS = 15 * 60_000;
+
+/** Why a gateway that needs no one now is still not as it should be (200 `degraded`): on its fallback share. */
+export function healthDegraded(s: GatewayStatus): string[] {
+  return s.budget.shared?.state === 'fallback' && !fallbackNeedsSomeone(s) ? [fallbackText(s)] : [];
+}
+
+/** Long on the fallback share, or a password Redis refuses: that does not mend itself. */
+function fallbackNeedsSomeone(s: GatewayStatus): boolean {
+  const shared = s.budget.shared!;
+  return shared.reason === 'SFG_BUDGET_AUTH' || s.now - shared.since > FALLBACK_LONG_MS;
+}
+
+function fallbackText(s: GatewayStatus): string {
+  const shared = s.budget.shared!;
+  return `on the fallback share of ${shared.fallbackPerMinute}/min for ${Math.round((s.now - shared.since) / 1000)} s: company budget on ${shared.redis} unavailable (${shared.reason})`;
+}
+
 export function healthProblems(s: GatewayStatus): string[] {
   const problems: string[] = [];
 
@@ -40,6 +62,12 @@ export function healthProblems(s: GatewayStatus): string[] {
   if (s.devices.length > 0 && !connected && s.now - s.startedAt > DEVICE_GRACE_MS) {
     const list = s.devices.map((d) => `${d.id} (${d.state}${d.lastError ? `: ${d.lastError}` : ''})`);
     problems.push(`no device connected: ${list.join(', ')}`);
+  }
+
+  const shared = s.budget.shared;
+  if (shared?.state === 'fallback' && fallbackNeedsSomeone(s)) {
+    const why = shared.reason === 'SFG_BUDGET_AUTH' ? 'fix the password in prodsmart.sharedBudget.redis' : 'the other gateways no longer keep its share free';
+    problems.push(`${fallbackText(s)}; ${why}`);
   }
 
   if (s.config.errors.length > 0) {

@@ -11,7 +11,7 @@ import type { CommissionHandler, CommissionOptions } from './commission/routes.j
 import { clientAddress } from './client.js';
 import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
-import { healthProblems } from './health.js';
+import { healthDegraded, healthProblems } from './health.js';
 import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
 import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from '../core/net.js';
 import { handleLogin, handleLogout, loginTexts, retryAfterSeconds } from './login.js';
@@ -164,7 +164,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         return sendText(res, 200, await m.render(), m.contentType);
       }
       case '/healthz': {
-        const problems = healthProblems(provider.status());
+        const status = provider.status();
+        const problems = healthProblems(status);
+        const degraded = problems.length === 0 ? healthDegraded(status) : [];
+        if (degraded.length > 0) return sendText(res, 200, `degraded\n${degraded.map((p) => `- ${p}\n`).join('')}`);
         if (problems.length === 0) return sendText(res, 200, 'ok\n');
         return sendText(res, 503, `unhealthy\n${problems.map((p) => `- ${p}\n`).join('')}`);
       }

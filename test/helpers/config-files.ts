@@ -18,6 +18,8 @@ export function writeConfig(
     timeoutMs?: number;
     tokenAuth?: boolean;
     logLevel?: string;
+    /** prodsmart.sharedBudget (the company budget on Redis). */
+    sharedBudget?: { redis: string; key: string; requestsPerMinute: number };
   },
 ): TestConfig {
   const devicesDir = join(dir, 'devices');
@@ -34,7 +36,7 @@ export function writeConfig(
     tokenAuth: ${opts.tokenAuth ?? false}
   requestsPerMinute: ${opts.requestsPerMinute ?? 100}
   timeoutMs: ${opts.timeoutMs ?? 2000}
-storage:
+${opts.sharedBudget ? `  sharedBudget: { redis: "${opts.sharedBudget.redis}", key: ${opts.sharedBudget.key}, requestsPerMinute: ${opts.sharedBudget.requestsPerMinute} }\n` : ''}storage:
   path: ${dbPath}
 web:
   listen: 127.0.0.1:0

@@ -52,11 +52,16 @@ function renderHeader(st, now) {
   setAttr(field(mes, 'mes-detail'), 'title', `${st.mes.baseUrl}${st.mes.lastError ? ` — ${st.mes.lastError}` : ''}`);
 
   const used = st.budget.usedLastMinute;
-  const share = st.budget.perMinute > 0 ? Math.min(1, used / st.budget.perMinute) : 0;
-  setText(field(document, 'budget-used'), t('status.budget.used', { used, limit: st.budget.perMinute }));
+  // On a shared budget this gateway may use its share of the company's figure, not its fallback share.
+  const shared = st.budget.shared;
+  const limit = shared?.state === 'shared' && shared.sharePerMinute !== undefined ? shared.sharePerMinute : st.budget.perMinute;
+  const share = limit > 0 ? Math.min(1, used / limit) : 0;
+  setText(field(document, 'budget-used'), t('status.budget.used', { used, limit }));
   const fill = field(document, 'budget-fill');
   fill.style.width = `${(share * 100).toFixed(1)}%`;
   setAttr(fill, 'data-level', share >= 0.9 ? 'high' : share >= 0.7 ? 'mid' : 'low');
+
+  renderCompany(st.budget.shared, now);
 
   setText(field(document, 'outbox-pending'), number(st.outbox.pending));
   setText(
@@ -65,6 +70,26 @@ function renderHeader(st, now) {
   );
   setText(field(document, 'dead-letter-count'), number(st.outbox.deadLetters));
   setAttr(field(document, 'dead-letters'), 'data-state', st.outbox.deadLetters > 0 ? 'attention' : 'ok');
+}
+
+/** The company budget on Redis (docs/rate-budget.md#several-gateways), when this gateway takes part in one. */
+function renderCompany(shared, now) {
+  const tile = field(document, 'company');
+  tile.hidden = shared === undefined;
+  if (shared === undefined) return;
+  setAttr(tile, 'data-state', shared.state === 'shared' ? 'ok' : 'attention');
+  const used = shared.state === 'shared' && shared.companyUsedLastMinute !== undefined ? number(shared.companyUsedLastMinute) : '–';
+  setText(field(tile, 'company-used'), t('status.company.used', { used, limit: number(shared.companyLimit ?? shared.companyPerMinute) }));
+  const detail =
+    shared.pausedUntil !== undefined && shared.pausedUntil > now
+      ? t('status.company.paused', { duration: duration(shared.pausedUntil - now) })
+      : shared.state === 'shared'
+        ? t('status.company.shared', { count: shared.gateways ?? 1, share: number(shared.sharePerMinute ?? 0) })
+        : shared.state === 'fallback'
+          ? t('status.company.fallback', { share: number(shared.fallbackPerMinute), reason: shared.reason ?? '' })
+          : t('status.company.connecting');
+  setText(field(tile, 'company-detail'), detail);
+  setAttr(field(tile, 'company-detail'), 'title', `${shared.key} @ ${shared.redis}`);
 }
 
 /** "sending paused for 10 min by the MES (429) (MES asked for 27 h 46 min, cut to 15 min)". */
