@@ -4,7 +4,8 @@
  * fresh database each run) to the status page listening and to the first counter the MES
  * sandbox accepted. Beside it in the same run: `node -e 0` (the floor), and the same
  * gateway through tsx (how it ran before dist/). Run: npm run bench -- startup
- * Targets: < 250 ms to listening, < 1 s to the first counter.
+ * STARTUP_BASELINE=<another checkout, built> adds that checkout's gateway on its own demo,
+ * for a before/after in one run. Targets: < 250 ms to listening, < 1 s to the first counter.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,8 +25,8 @@ interface Times {
   firstCounter: number;
 }
 
-/** The demo in a folder of its own, on free ports, with an empty data folder. */
-async function demoCopy(): Promise<{ dir: string; config: string }> {
+/** The demo of checkout `root` in a folder of its own, on free ports, with an empty data folder. */
+async function demoCopy(root: string): Promise<{ dir: string; config: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sfg-startup-'));
   const [mes, web, press, packer] = await freePorts(4);
   const ports = (text: string) =>
@@ -45,9 +46,11 @@ async function demoCopy(): Promise<{ dir: string; config: string }> {
 }
 
 /** One start: milliseconds from spawn to each log line, then SIGTERM and wait for the exit. */
-async function startOnce(args: (config: string) => string[]): Promise<Times> {
-  const { dir, config } = await demoCopy();
-  const t0 = performance.now();
+async function startOnce({ root, args }: Variant): Promise<Times> {
+  const { dir, config } = await demoCopy(root);
+  // Times are the log lines' own (pino's `time`, when the line was made), not when this
+  // process read them: on a busy machine the reader falls behind the gateway by 100s of ms.
+  const t0 = Date.now();
   const child = spawn(process.execPath, args(config), { cwd: dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
@@ -55,10 +58,10 @@ async function startOnce(args: (config: string) => string[]): Promise<Times> {
       const timer = setTimeout(() => reject(new Error(`no counter delivered within ${GIVE_UP_MS} ms`)), GIVE_UP_MS);
       let listening: number | undefined;
       createInterface({ input: child.stdout! }).on('line', (text) => {
-        const at = performance.now() - t0;
-        const msg = (JSON.parse(text) as { msg?: string }).msg;
-        if (msg === 'status page listening') listening ??= at;
-        if (msg === 'delivered counter' && listening !== undefined) {
+        const line = JSON.parse(text) as { time: number; event?: string; kind?: string };
+        const at = line.time - t0;
+        if (line.event === 'web.listening') listening ??= at;
+        if (line.event === 'mes.delivered' && line.kind === 'counter' && listening !== undefined) {
           clearTimeout(timer);
           resolve({ listening, firstCounter: at });
         }
@@ -88,25 +91,36 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const built = spawnSync(process.execPath, [join(root, 'scripts/build.js')], { stdio: 'inherit' });
 if (built.status !== 0) process.exit(1);
 
-const variants: Record<string, (config: string) => string[]> = {
-  'gateway (dist/, what npm start runs)': (config) => [join(root, 'bin/shopfloor-gateway.js'), 'run', '--config', config],
-  'gateway through tsx (before dist/)': (config) => [
-    '--import',
-    import.meta.resolve('tsx'),
-    '--input-type=module',
-    '-e',
-    `const { main } = await import(${JSON.stringify(join(root, 'src/cli/main.ts'))}); process.exitCode = await main(['run', '--config', ${JSON.stringify(config)}]);`,
-  ],
+/** A gateway to start: the checkout whose demo it runs, and its command line. */
+interface Variant {
+  root: string;
+  args: (config: string) => string[];
+}
+const compiled = (checkout: string): Variant => ({ root: checkout, args: (config) => [join(checkout, 'bin/shopfloor-gateway.js'), 'run', '--config', config] });
+const variants: Record<string, Variant> = {
+  'gateway (dist/, what npm start runs)': compiled(root),
+  'gateway through tsx (before dist/)': {
+    root,
+    args: (config) => [
+      '--import',
+      import.meta.resolve('tsx'),
+      '--input-type=module',
+      '-e',
+      `const { main } = await import(${JSON.stringify(join(root, 'src/cli/main.ts'))}); process.exitCode = await main(['run', '--config', ${JSON.stringify(config)}]);`,
+    ],
+  },
 };
+const baseline = process.env.STARTUP_BASELINE;
+if (baseline) variants[`baseline: ${baseline}`.slice(0, 40)] = compiled(baseline);
 const floor: number[] = [];
 const results: Record<string, Times[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 let failed = 0;
 // Interleaved, so a busy moment on the machine falls on every variant alike.
 for (let i = 0; i < runs; i++) {
   floor.push(nodeNothing());
-  for (const [name, args] of Object.entries(variants)) {
+  for (const [name, variant] of Object.entries(variants)) {
     // A start that failed is reported, not timed: the table still comes out.
-    const times = await startOnce(args).catch((err: unknown) => {
+    const times = await startOnce(variant).catch((err: unknown) => {
       failed++;
       console.error(`${name}: ${String(err)}`);
     });

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { DemoWorld } from '../sim/demo.js';
 import { resolvePath } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
+import { errorCode, GatewayError } from '../core/errors.js';
 import { lockDatabase, type DatabaseLock } from '../outbox/lock.js';
 import { StorageOpenError, type StorageOpenCode } from '../outbox/integrity.js';
 
@@ -35,27 +36,25 @@ export async function main(argv: string[]): Promise<number> {
   }
   const sim = config.gateway.simulate;
   let world: DemoWorld | undefined;
-  try {
-    // The simulators are loaded only for the demo, never on a production gateway.
-    world =
-      sim &&
-      (await (
-        await import('./simulate.js')
-      ).startSimulators(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen }));
-  } catch (err) {
-    logger.fatal({ event: 'simulate.start_failed', err }, 'simulators could not start');
-  }
-  if (sim && !world) {
-    store.close();
-    lock.release();
-    return 1;
-  }
+  // The simulators are loaded only for the demo, never on a production gateway; they start
+  // once the status page listens (start-up), before the devices connect to them.
+  const startWorld =
+    sim &&
+    (async () => {
+      try {
+        const { startSimulators } = await import('./simulate.js');
+        world = await startSimulators(config, logger.child({ component: 'simulator' }), { mes: true, plcs: sim.plcs, mesListen: sim.mes.listen });
+      } catch (err) {
+        logger.fatal({ event: 'simulate.start_failed', err }, 'simulators could not start');
+      }
+      if (!world) throw new GatewayError('SFG_SIMULATE_FAILED', 'the demo simulators could not start');
+    });
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start({ config, logger, db: store });
+    gateway = await Gateway.start({ config, logger, db: store, beforeDevices: startWorld });
   } catch (err) {
     // One line with the cause, and an exit systemd restarts, instead of a crash on a rejected promise.
-    logger.fatal({ err, event: 'gateway.start_failed' }, 'the gateway could not start');
+    if (errorCode(err) !== 'SFG_SIMULATE_FAILED') logger.fatal({ err, event: 'gateway.start_failed' }, 'the gateway could not start');
     lock.release();
     await world?.close();
     return 1;

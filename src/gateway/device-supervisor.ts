@@ -49,10 +49,12 @@ export class DeviceSupervisor {
     this.createAdapter = o.adapterFactory ?? adapterFactory;
   }
 
-  /** Every device is listed (connecting) at once; their adapters then load and start one by one. */
-  async start(devices: DeviceConfig[]): Promise<void> {
+  /** Lists every device as connecting now; the returned function loads and starts their adapters one by one. */
+  list(devices: DeviceConfig[]): () => Promise<void> {
     const launches = devices.map((d) => this.register(d));
-    for (const launch of launches) await launch();
+    return async () => {
+      for (const launch of launches) await launch();
+    };
   }
 
   /** Restarts the devices whose file changed, stops removed ones, starts new ones. */

@@ -34,6 +34,11 @@ export interface GatewayOptions {
   random?: Random;
   /** The database at storage.path, when the caller opened it already (to report problems its own way). */
   db?: Db;
+  /**
+   * Runs once the status page listens, before the devices connect and the uplink sends: the
+   * demo starts its simulators here, so the page does not wait for them. A rejection fails the start.
+   */
+  beforeDevices?: () => Promise<void>;
 }
 
 // One sample a minute over the timeline window keeps the live status small (480 points a machine).
@@ -87,10 +92,14 @@ export class Gateway {
     }
     let web: WebServer | undefined;
     try {
-      // The page listens before the devices' adapters load (modbus-serial, node-opcua): it
-      // shows each device as connecting meanwhile, and /healthz gives devices a grace period.
+      // The page listens before the devices' adapters load (modbus-serial, node-opcua) and
+      // before the demo's simulators start: it shows each device as connecting meanwhile,
+      // and /healthz gives devices a grace period.
       web = await startWeb(g, p.view, logger);
-      await p.supervisor.start(config.devices.map((d) => d.config));
+      const launchDevices = p.supervisor.list(config.devices.map((d) => d.config));
+      await opts.beforeDevices?.();
+      p.uplink.start();
+      await launchDevices();
       const { tasks, processor, supervisor, timeline } = p;
       const sample = () => {
         const now = clock.now();
@@ -171,7 +180,7 @@ export class Gateway {
   }
 }
 
-/** Builds every part; only the uploader starts (its loop), so a throw here leaves just the database to close. */
+/** Builds every part, starting none, so a throw here leaves just the database to close. */
 function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, random: Random): Parts {
   const g = config.gateway;
   const state = new MachineStateStore(db);

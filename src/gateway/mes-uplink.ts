@@ -17,6 +17,9 @@ import { recordedAcquire } from '../uplink/recorded-acquire.js';
 import { Uploader, type UplinkHealth, type UplinkStats } from '../uplink/uploader.js';
 import type { UplinkView } from './status-view.js';
 
+/** After a start, parameters alone wait this long for a counter to take the first send (and carry them). */
+const HOLD_PARAMETERS_MS = 2000;
+
 export interface MesUplinkOptions {
   clock: Clock;
   random: Random;
@@ -47,6 +50,12 @@ export class MesUplink implements UplinkView {
     this.parts = this.build(settings);
   }
 
+  /** Starts sending (the gateway does once the devices may connect: the demo's MES sandbox is up by then). */
+  start(): void {
+    this.parts.client.prepare();
+    this.parts.uploader.start();
+  }
+
   get health(): UplinkHealth {
     return this.parts.uploader.health;
   }
@@ -68,6 +77,7 @@ export class MesUplink implements UplinkView {
   async replace(settings: GatewayConfig['prodsmart']): Promise<void> {
     await this.stop();
     this.parts = this.build(settings);
+    this.start();
   }
 
   async stop(): Promise<void> {
@@ -101,8 +111,8 @@ export class MesUplink implements UplinkView {
       stats: this.stats,
       pausedUntil: pause.until(),
       savePause: (until) => pause.save(until),
+      holdParametersMs: HOLD_PARAMETERS_MS,
     });
-    uploader.start();
     return { budget, client, uploader };
   }
 }

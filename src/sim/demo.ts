@@ -50,6 +50,9 @@ async function startOpcua(device: DeviceOf<'opcua'>, config: LoadedConfig, logge
   return () => sim.close();
 }
 
+/** A real PLC's counter moves when a part is done, not on a one-second beat: its registers change this often. */
+const PLC_TICK_MS = 250;
+
 /**
  * Counts since midnight at 80 parts and 4 scrap a minute: more than a simulated machine
  * makes (at most 70 and 3), so after a restart the counters are above where they stopped.
@@ -79,7 +82,13 @@ export async function startDemoWorld(config: LoadedConfig, logger: Logger, opts:
     if (opts.plcs) {
       for (const { config: d } of config.devices) {
         if (d.protocol === 'modbus-tcp' && isLoopback(d.connection.host)) {
-          const sim = await startModbusPlcSim({ host: d.connection.host, port: d.connection.port, device: d, startCounts: timeOfDayCounts });
+          const sim = await startModbusPlcSim({
+            host: d.connection.host,
+            port: d.connection.port,
+            device: d,
+            startCounts: timeOfDayCounts,
+            tickMs: PLC_TICK_MS,
+          });
           closers.push(() => sim.close());
           logger.info({ device: d.device, port: d.connection.port }, 'simulated Modbus PLC listening');
         } else if (d.protocol === 'opcua' && isLoopback(urlOf(d.connection.endpointUrl).host)) {

@@ -44,7 +44,8 @@ export class MachineModel {
   private running = true;
   private stopLeftS = 0;
   private reason = 0;
-  private carry = 0;
+  /** The part under way: one is counted when this reaches 1. */
+  private carry: number;
   /** Signals forced by set(): no longer simulated. */
   private readonly pinned = new Map<string, number | boolean>();
 
@@ -62,6 +63,10 @@ export class MachineModel {
     this.stepS = stepMs / 1000;
     const [lo, hi] = PARTS_PER_MIN;
     this.partsPerStep = ((lo + (hi - lo) * random()) / 60) * this.stepS;
+    // A machine that has been running is somewhere into its next part, not at its start:
+    // otherwise every simulated machine would finish its first part together, a whole part
+    // time after power-on.
+    this.carry = random();
     if (cfg.count) this.count = counter(cfg.count, start.count);
     for (const w of cfg.waste) this.waste.set(w.code, counter(w.source, start.waste));
     for (const p of cfg.parameters) {
@@ -93,8 +98,9 @@ export class MachineModel {
       const codes = [...this.waste.keys()];
       if (codes.length > 0 && r() < WASTE_CHANCE_PER_S * this.stepS) add(this.waste.get(codes[Math.floor(r() * codes.length)])!, 1);
     }
+    // Per second: noise of ±2 % of the base and a tenth of the way back to it, whatever the step.
     for (const p of this.params.values()) {
-      p.value += (r() - 0.5) * 0.04 * p.base + (p.base - p.value) * 0.1;
+      p.value += (r() - 0.5) * 0.04 * p.base * Math.sqrt(this.stepS) + (p.base - p.value) * 0.1 * this.stepS;
     }
   }
 

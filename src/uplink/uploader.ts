@@ -42,6 +42,13 @@ export interface UploaderOptions {
   pausedUntil?: number;
   /** Remembers a 429 pause, so that a restart does not send before Retry-After. */
   savePause?: (until: number) => void;
+  /**
+   * After start, parameters-only work waits this long, until a counter has gone
+   * (docs/rate-budget.md#priorities-and-fairness): a PLC's first read is its counters' baseline
+   * but already a change of its parameters, and the 620 ms spacing behind them would hold the
+   * first count back. Default 0.
+   */
+  holdParametersMs?: number;
 }
 
 /** How long a machine's counter parts are sent one by one after the MES refused them together. */
@@ -83,6 +90,8 @@ export class Uploader {
   /** Per machine, an answer the MES gave that the local disk could not record yet: recorded before anything else is sent for it. */
   private readonly unsettled = new Map<string, () => void>();
   private loop: Promise<void> | undefined;
+  /** Until then (or the first counter sent), parameters-only work is not picked: see holdParametersMs. */
+  private parametersHeldUntil = 0;
   /** Per outbox row, the checks of an uncertain run/stop that got no usable answer. */
   private readonly verifyFailures = new Map<number, number>();
 
@@ -96,7 +105,9 @@ export class Uploader {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop) return;
+    this.parametersHeldUntil = this.o.clock.now() + (this.o.holdParametersMs ?? 0);
+    this.loop = this.run();
   }
 
   /** New work was queued: do not wait for the idle poll. */
@@ -136,11 +147,14 @@ export class Uploader {
         await Promise.race(this.inFlight);
         continue;
       }
-      const pick = this.scheduler.pick(this.o.outbox.lanes(), this.busy);
+      const held = now < this.parametersHeldUntil;
+      const pending = this.o.outbox.lanes();
+      const pick = this.scheduler.pick(held ? pending.filter((c) => c.lane !== 'parameters') : pending, this.busy);
       if (!pick) {
-        await this.idle(this.inFlight.size > 0 ? 50 : 1000);
+        await this.idle(Math.min(this.inFlight.size > 0 ? 50 : 1000, held ? this.parametersHeldUntil - now : Infinity));
         continue;
       }
+      if (pick.lane === 'counter') this.parametersHeldUntil = 0;
       const p = this.send(pick.machine, pick.lane).finally(() => {
         this.busy.delete(pick.machine);
         this.inFlight.delete(p);

@@ -2,7 +2,7 @@
  * The status page as the composition root runs it: Gateway.start failing at its last step
  * (the port is taken) rejects with the cause and leaves nothing running behind, so `run`
  * can exit 1 and systemd restart it; a reload with new web settings moves the page, and
- * keeps the old ones when the new port is taken.
+ * keeps the old ones when the new port is taken; the page answers before the devices connect.
  */
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -51,6 +51,36 @@ describe('gateway status page', () => {
     const gateway = await Gateway.start({ config, logger: pino({ level: 'silent' }), clock });
     defer(() => gateway.stop());
     expect(gateway.url).toBe(`http://127.0.0.1:${webPort}/`);
+  });
+
+  it('the page answers before the devices connect: what starts before them (the demo simulators) does not hold it back', async () => {
+    const [plcPort, webPort] = await freePorts(2);
+    let connections = 0;
+    const plc = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((r) => plc.listen(plcPort, '127.0.0.1', r));
+    defer(() => new Promise((r) => plc.close(r)));
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { plc: plcYaml(plcPort) } });
+    const config = withWebListen(loadConfig(cfg.gatewayFile), `127.0.0.1:${webPort}`);
+    let seen: { devices: { id: string; state: string }[] } | undefined;
+    let connectionsThen = -1;
+
+    const gateway = await Gateway.start({
+      config,
+      logger: pino({ level: 'silent' }),
+      clock: new ManualClock(),
+      beforeDevices: async () => {
+        seen = await (await fetch(`http://127.0.0.1:${webPort}/api/status`)).json();
+        connectionsThen = connections;
+      },
+    });
+    defer(() => gateway.stop());
+
+    expect(seen?.devices).toMatchObject([{ id: 'plc', state: 'connecting' }]);
+    expect(connectionsThen).toBe(0);
+    await expect.poll(() => connections, { timeout: 5000 }).toBeGreaterThan(0);
   });
 
   it('a reload with a new listen address moves the page there; a taken one keeps the page where it was', async () => {

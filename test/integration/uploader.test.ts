@@ -71,6 +71,7 @@ describe('uploader', () => {
     savePause?: (until: number) => void;
     random?: () => number;
     downtimes?: boolean;
+    holdParametersMs?: number;
   }) {
     const clock = new WarpClock();
     const list = codes(opts.machines);
@@ -112,7 +113,18 @@ describe('uploader', () => {
     const logger = opts.logger ?? pino({ level: 'silent' });
     // The backoff's jitter is fixed unless a test brings its own: the same delays every run.
     const random = opts.random ?? (() => 0.5);
-    uploader = new Uploader({ outbox, client, budget, clock, random, logger, concurrency: opts.concurrency, pausedUntil, savePause: opts.savePause });
+    uploader = new Uploader({
+      outbox,
+      client,
+      budget,
+      clock,
+      random,
+      logger,
+      concurrency: opts.concurrency,
+      pausedUntil,
+      savePause: opts.savePause,
+      holdParametersMs: opts.holdParametersMs,
+    });
     const read = (machine: string, values: Record<string, number | boolean>) =>
       processor.apply(
         Object.entries(values).map(([signal, value]) => ({ machine, signal, value, at: clock.now() })),
@@ -189,6 +201,41 @@ describe('uploader', () => {
       'queue empty',
     );
     expect(mes!.requests.some((r) => r.path.endsWith('/parameters'))).toBe(false);
+    expect(mes!.state.M00.parameters.temp).toBe(20);
+  });
+
+  it('at start, the first count takes the first send (parameters along), not the parameters read just before it', async () => {
+    const s = await setup({ machines: 2, perMinute: 100, holdParametersMs: 2000 });
+    // A PLC's first read: the counters' baseline, but already a change of each parameter.
+    for (const m of s.list) s.read(m, { count: 0, 'param:temp': 20 });
+    s.uploader.start();
+    // The first rise of a count comes with the next poll.
+    s.read('M00', { count: 5 });
+    await eventually(
+      () => s.outbox.lanes().length,
+      (n) => n === 0,
+      30_000,
+      'queue empty',
+    );
+
+    expect(mes!.requests.map((r) => r.path)).toEqual(['/api/machines/M00/counter', '/api/machines/M01/parameters']);
+    expect(mes!.state.M00).toMatchObject({ count: 5, parameters: { temp: 20 } });
+  });
+
+  it('at start, parameters with no count to ride along go once holdParametersMs is over', async () => {
+    const s = await setup({ machines: 1, perMinute: 100, holdParametersMs: 2000 });
+    s.read('M00', { count: 0, 'param:temp': 20 });
+    const started = s.clock.now();
+    s.uploader.start();
+    await eventually(
+      () => mes!.requests.length,
+      (n) => n === 1,
+      30_000,
+      'parameters sent',
+    );
+
+    expect(mes!.requests[0].path).toBe('/api/machines/M00/parameters');
+    expect(mes!.requests[0].at - started).toBeGreaterThanOrEqual(2000);
     expect(mes!.state.M00.parameters.temp).toBe(20);
   });
 

@@ -101,7 +101,7 @@ describe('device supervisor', () => {
         };
       },
     });
-    const started = supervisor.start([device('press'), device('packer', 503)]);
+    const started = supervisor.list([device('press'), device('packer', 503)])();
     await Promise.resolve();
     expect(supervisor.statuses().map((d) => [d.id, d.state])).toEqual([
       ['press', 'connecting'],
@@ -118,7 +118,7 @@ describe('device supervisor', () => {
 
   it('reload restarts a changed device, stops a removed one, starts a new one and leaves the unchanged one running', async () => {
     const s = setup();
-    await s.supervisor.start([device('a'), device('b'), device('d')]);
+    await s.supervisor.list([device('a'), device('b'), device('d')])();
     expect(s.adapters.map((a) => a.device.device)).toEqual(['a', 'b', 'd']);
 
     await s.supervisor.reload([device('a'), device('b', 1502), device('c')]);
@@ -149,7 +149,7 @@ describe('device supervisor', () => {
 
   it('a reload with nothing changed restarts nothing', async () => {
     const s = setup();
-    await s.supervisor.start([device('a'), device('b')]);
+    await s.supervisor.list([device('a'), device('b')])();
     await s.supervisor.reload([device('a'), device('b')]);
     expect(s.adapters).toHaveLength(2);
     expect(s.adapters.every((a) => a.stopped === 0)).toBe(true);
@@ -157,7 +157,7 @@ describe('device supervisor', () => {
 
   it('readings a replaced adapter still reports are not taken, nor shown on its successor', async () => {
     const s = setup();
-    await s.supervisor.start([device('a')]);
+    await s.supervisor.list([device('a')])();
     await s.supervisor.reload([device('a', 1502)]);
     const [old, current] = s.adapter('a');
     old.ctx.sink.readings([{ machine: 'M-a', signal: 'count', value: 7, at: s.clock.now() }]);
@@ -170,7 +170,7 @@ describe('device supervisor', () => {
 
   it('a device that cannot start is shown disconnected with the reason, and the others run', async () => {
     const s = setup({ failFor: 'a' });
-    await s.supervisor.start([device('a'), device('b')]);
+    await s.supervisor.list([device('a'), device('b')])();
     const [a, b] = s.supervisor.statuses();
     expect(a).toMatchObject({ id: 'a', state: 'disconnected', lastError: 'no such serial port' });
     expect(b.state).toBe('connecting');
@@ -179,7 +179,7 @@ describe('device supervisor', () => {
 
   it('a bad value is logged when it starts, then once per 10 minutes with how often it happened, and at once when it changes', async () => {
     const s = setup();
-    await s.supervisor.start([device('a')]);
+    await s.supervisor.list([device('a')])();
     const { sink } = s.adapters[0].ctx;
     const bad = (message: string) => sink.signalError('M-a', 'count', message, s.clock.now());
     for (let i = 0; i < 30; i++) {
@@ -207,7 +207,7 @@ describe('device supervisor', () => {
 
   it('each signal is throttled on its own', async () => {
     const s = setup();
-    await s.supervisor.start([device('a')]);
+    await s.supervisor.list([device('a')])();
     const { sink } = s.adapters[0].ctx;
     for (let i = 0; i < 5; i++) {
       sink.signalError('M-a', 'count', 'NaN', s.clock.now());
@@ -218,7 +218,7 @@ describe('device supervisor', () => {
 
   it('a count the processor refuses is shown and logged as a bad value of its signal', async () => {
     const s = setup({ refuse: (batch) => batch.map((r) => ({ machine: r.machine, signal: r.signal, message: `not a count: ${String(r.value)}`, at: r.at })) });
-    await s.supervisor.start([device('a')]);
+    await s.supervisor.list([device('a')])();
     const changesBefore = s.changes();
     s.adapters[0].ctx.sink.readings([{ machine: 'M-a', signal: 'count', value: 112.5, at: s.clock.now() }]);
     expect(s.supervisor.statuses()[0].signalErrors).toMatchObject([{ signal: 'count', count: 1, lastMessage: 'not a count: 112.5' }]);
@@ -228,7 +228,7 @@ describe('device supervisor', () => {
 
   it("an adapter's own signal error first applies the readings queued before it, so errors show in the order they came", async () => {
     const s = setup();
-    await s.supervisor.start([device('a')]);
+    await s.supervisor.list([device('a')])();
     s.adapters[0].ctx.sink.readings([{ machine: 'M-a', signal: 'count', value: 5, at: s.clock.now() }]);
     expect(s.flushes()).toBe(0);
     s.adapters[0].ctx.sink.signalError('M-a', 'count', 'exception 2', s.clock.now());
