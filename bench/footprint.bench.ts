@@ -2,16 +2,18 @@
  * Footprint of the gateway's node process alone at 1 s polling against simulated PLCs in
  * another process (bench/plant.ts): RSS and CPU % of one core every 10 s, and at start / 1 /
  * 10 / 30 min (BENCH_QUICK=1: start / 1 / 3 min) the heap after a forced full GC (live objects)
- * beside the heap V8 keeps, at 5 × 20 and 50 × 20 signals, both plants side by side. The
- * gateway runs the compiled dist/ with the node flags of `npm start`; the GC is forced through
+ * beside the heap V8 keeps, at 5 × 20 and 50 × 20 signals, both plants side by side; RSS also
+ * split into anonymous memory (the process's own: heap, malloc) and file-backed pages (the node
+ * binary's code, shared). The gateway runs the compiled dist/ with the environment and node
+ * flags of `npm start` (the systemd unit's too); the GC is forced through
  * its inspector (enabled only here), so the gateway loads nothing for the measurement (no
  * /metrics scrape, which would load prom-client). Baseline, same run: an idle node process
- * with the same flags; the gateway's RSS is shown as a ratio of it.
+ * with the same environment and flags; the gateway's RSS is shown as a ratio of it.
  * Run: npm run bench -- footprint
  */
 import { spawn } from 'node:child_process';
 import { freePort } from '../src/sim/free-port.js';
-import { cpuMs, rssMb, spread, startFlags, startPlant } from './plant.js';
+import { cpuMs, rssMb, rssParts, spread, startCommand, startPlant } from './plant.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const CHECKPOINTS_MIN = quick ? [0, 1, 3] : [0, 1, 10, 30];
@@ -27,6 +29,8 @@ interface Sample {
 interface Checkpoint {
   atMin: number;
   rss: number;
+  anon: number;
+  file: number;
   /** After the forced GC: what is alive, and what V8 keeps for the heap. */
   heapUsed: number;
   heapTotal: number;
@@ -62,7 +66,8 @@ async function afterGc(url: string): Promise<{ heapUsed: number; heapTotal: numb
 }
 
 async function baselineRss(): Promise<number> {
-  const idle = spawn(process.execPath, [...startFlags(), '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const { env, flags } = startCommand();
+  const idle = spawn(process.execPath, [...flags, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: { ...process.env, ...env } });
   await new Promise((r) => setTimeout(r, 3000));
   const rss = rssMb(idle.pid!);
   idle.kill();
@@ -86,8 +91,9 @@ async function watch(devices: number): Promise<{ samples: Sample[]; checkpoints:
       samples.push(s);
       // The GC's own CPU is left out of the next sample's share.
       if (CHECKPOINTS_MIN.some((min) => Math.abs(min * 60_000 - i * SAMPLE_MS) < SAMPLE_MS / 2)) {
+        const { anon, file } = rssParts(plant.pid);
         const gc = await afterGc(plant.inspectorUrl!);
-        checkpoints.push({ atMin: s.atMin, rss: s.rss, heapUsed: gc.heapUsed, heapTotal: gc.heapTotal, rssAfterGc: gc.rss });
+        checkpoints.push({ atMin: s.atMin, rss: s.rss, anon, file, heapUsed: gc.heapUsed, heapTotal: gc.heapTotal, rssAfterGc: gc.rss });
         // As it comes, so a long run that is cut short still tells what it saw.
         console.log(`${devices * 20} signals at ${s.atMin.toFixed(1)} min: RSS ${s.rss.toFixed(1)} MB, after GC heapUsed ${gc.heapUsed.toFixed(1)} MB`);
       }
@@ -102,13 +108,16 @@ async function watch(devices: number): Promise<{ samples: Sample[]; checkpoints:
 
 const base = await baselineRss();
 const runs = await Promise.all([5, 50].map(async (devices) => ({ devices, ...(await watch(devices)) })));
-console.log(`baseline: idle node ${startFlags().join(' ')}, RSS ${base.toFixed(1)} MB; gateway: compiled dist/ as npm start runs it`);
-console.log('signals | at min | RSS MB | × baseline | after GC: heapUsed MB | heapTotal MB | RSS MB | CPU % (last 10 s)');
+const start = startCommand();
+const command = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.flags].join(' ');
+console.log(`baseline: idle ${command}, RSS ${base.toFixed(1)} MB; gateway: compiled dist/ as npm start runs it (${command} bin/shopfloor-gateway.js run)`);
+console.log('signals | at min | RSS MB | × baseline | anon MB | file MB | after GC: heapUsed MB | heapTotal MB | RSS MB | CPU % (last 10 s)');
 for (const { devices, samples, checkpoints } of runs) {
   for (const c of checkpoints) {
     const cpu = samples.find((s) => s.atMin === c.atMin)?.cpuPct ?? NaN;
     console.log(
       `${String(devices * 20).padStart(7)} | ${c.atMin.toFixed(1).padStart(6)} | ${c.rss.toFixed(1).padStart(6)} | ${(c.rss / base).toFixed(2).padStart(10)} | ` +
+        `${c.anon.toFixed(1).padStart(7)} | ${c.file.toFixed(1).padStart(7)} | ` +
         `${c.heapUsed.toFixed(1).padStart(21)} | ${c.heapTotal.toFixed(1).padStart(12)} | ${c.rssAfterGc.toFixed(1).padStart(6)} | ${Number.isNaN(cpu) ? '-' : cpu.toFixed(1)}`,
     );
   }

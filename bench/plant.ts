@@ -3,8 +3,8 @@
  * *.bench.ts): `devices` Modbus TCP PLCs of 20 signals each (4 machines × count, waste,
  * running and two parameters), served by the `simulate` verb in its own process, and the
  * gateway's `run` in another, polling every second. The gateway runs as `npm start` runs it
- * (compiled dist/ through bin/shopfloor-gateway.js, with the node flags of the start script);
- * its pid is that node process alone, not npm, not the simulators.
+ * (compiled dist/ through bin/shopfloor-gateway.js, with the environment and node flags of the
+ * start script); its pid is that node process alone, not npm, not the simulators.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,16 +60,26 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, ms = 60
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'shopfloor-gateway.js');
 
-/** The node flags of `npm start` (`node <flags> bin/shopfloor-gateway.js run`), so the bench measures what production runs. */
-export function startFlags(): string[] {
+/**
+ * How `npm start` runs the gateway (`[VAR=value ...] node <flags> bin/shopfloor-gateway.js run`;
+ * the systemd unit has the same environment and flags, test/integration/web-systemd.test.ts),
+ * so the bench measures what production runs.
+ */
+export function startCommand(): { env: Record<string, string>; flags: string[] } {
   const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
-  const m = /^node((?: --\S+)*) bin\/shopfloor-gateway\.js run$/.exec(start);
+  const m = /^((?:\w+=\S+ )*)node((?: --\S+)*) bin\/shopfloor-gateway\.js run$/.exec(start);
   if (!m) throw new Error(`package.json start script not understood: ${start}`);
-  return m[1].split(' ').filter(Boolean);
+  const env = Object.fromEntries(
+    m[1]
+      .split(' ')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  return { env, flags: m[2].split(' ').filter(Boolean) };
 }
 
-const cli = (args: string[], stdout: 'pipe' | 'ignore', nodeArgs: string[] = []) =>
-  spawn(process.execPath, [...nodeArgs, bin, ...args], { stdio: ['ignore', stdout, 'inherit'] });
+const cli = (args: string[], stdout: 'pipe' | 'ignore', command = { env: {}, flags: [] as string[] }) =>
+  spawn(process.execPath, [...command.flags, bin, ...args], { stdio: ['ignore', stdout, 'inherit'], env: { ...process.env, ...command.env } });
 
 /** `inspectorPort`: the gateway also listens for the inspector there (idle until a session attaches). */
 export async function startPlant(devices: number, options: { inspectorPort?: number } = {}): Promise<Plant> {
@@ -95,7 +105,8 @@ export async function startPlant(devices: number, options: { inspectorPort?: num
   const webUrl = `http://127.0.0.1:${webPort}`;
   try {
     await waitForLine(sims, /simulators running/, 'simulate');
-    const gateway = cli(['run', '--config', config], 'ignore', [...startFlags(), ...inspect]);
+    const start = startCommand();
+    const gateway = cli(['run', '--config', config], 'ignore', { env: start.env, flags: [...start.flags, ...inspect] });
     children.push(gateway);
     for (
       let i = 0;
@@ -142,8 +153,18 @@ export async function startPlant(devices: number, options: { inspectorPort?: num
 
 /** Resident set size of a process, in MB. */
 export function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  return rssParts(pid).rss;
+}
+
+/**
+ * RSS and its two parts, in MB: anonymous (heap, malloc, stacks: the process's own) and
+ * file-backed (mostly the node binary's code pages, shared with every node process and
+ * dropped by the kernel under pressure).
+ */
+export function rssParts(pid: number): { rss: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /** CPU time (user + system) a process used so far, in ms. */

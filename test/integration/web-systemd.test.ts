@@ -8,7 +8,9 @@ import { ownedTempDir } from '../helpers/tmp.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const unitFile = join(root, 'systemd/shopfloor-gateway.service');
-const EXEC_START = '/opt/shopfloor-gateway/bin/shopfloor-gateway.js run --config /etc/shopfloor-gateway/gateway.yaml';
+const START: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+const [, START_ENV, START_FLAGS] = /^((?:\w+=\S+ )*)node (.+) bin\/shopfloor-gateway\.js run$/.exec(START) ?? [];
+const EXEC_START = `/usr/bin/env node ${START_FLAGS} /opt/shopfloor-gateway/bin/shopfloor-gateway.js run --config /etc/shopfloor-gateway/gateway.yaml`;
 
 /** Section → key → every value given (DeviceAllow= and friends repeat). */
 function parseUnit(text: string): Record<string, Record<string, string[]>> {
@@ -58,11 +60,14 @@ describe('systemd unit', () => {
     expect(unit.Install.WantedBy).toEqual(['multi-user.target']);
   });
 
-  it('runs with the heap flags of npm start, so the service has the footprint the README measured', () => {
-    const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
-    const flags = /^node (.+) bin\/shopfloor-gateway\.js run$/.exec(start)?.[1];
-    expect(flags).toContain('--max-semi-space-size=');
-    expect(service.Environment).toContain(`NODE_OPTIONS="${flags}"`);
+  it('runs with the environment and node flags of npm start, so the service has the footprint the README measured', () => {
+    expect(START_FLAGS).toContain('--max-semi-space-size=');
+    expect(START_FLAGS).toContain('--liftoff-only');
+    const env = START_ENV.split(' ').filter(Boolean);
+    expect(env).toContain('MALLOC_ARENA_MAX=2');
+    for (const kv of env) expect(service.Environment).toContain(kv);
+    // ExecStart (EXEC_START above) passes the same flags to node.
+    expect(service.ExecStart).toEqual([EXEC_START]);
   });
 
   it('is hardened, yet lets serial ports open and the web server listen', () => {

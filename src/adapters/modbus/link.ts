@@ -41,6 +41,22 @@ export function errorText(err: unknown): string {
 
 type ReadCallback = (err: unknown, res?: { data: RawData }) => void;
 
+/** What modbus-serial keeps of each request it sent: not in its typings. */
+interface Transactions {
+  _transactions?: Record<string, { next?: unknown }>;
+  _port?: { _transactionIdWrite?: number };
+}
+
+/**
+ * modbus-serial keeps every request it sent, answered or not, under its transaction id until
+ * that id comes round again (256 per TCP client), with our callback and through it the answer:
+ * ~11 MB of heap at 50 devices (bench/footprint). Called once the request has its answer.
+ */
+function forget(client: ModbusClient, key: string, done: ReadCallback): void {
+  const transactions = (client as Transactions)._transactions;
+  if (transactions?.[key]?.next === done) delete transactions[key];
+}
+
 /** Sends one read request through modbus-serial's callback API, to the client's unit id. */
 function send(client: ModbusClient, area: ModbusArea, start: number, count: number, done: ReadCallback): void {
   const unit = client.getID();
@@ -91,11 +107,15 @@ export class InFlight {
   read(client: ModbusClient, area: ModbusArea, start: number, count: number): Promise<RawData> {
     return new Promise<RawData>((resolve, reject) => {
       this.rejects.add(reject);
-      send(client, area, start, count, (err, res) => {
+      // The id the request is stored under; a serial port has none (one slot, "undefined").
+      const key = String((client as Transactions)._port?._transactionIdWrite);
+      const done: ReadCallback = (err, res) => {
+        forget(client, key, done);
         this.rejects.delete(reject);
         if (err || !res) reject(err);
         else resolve(isBitArea(area) ? res.data.slice(0, count) : res.data);
-      });
+      };
+      send(client, area, start, count, done);
     });
   }
 
