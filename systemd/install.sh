@@ -117,7 +117,9 @@ PRODSMART_API_SECRET=
 # REDIS_PASSWORD=
 EOF
 fi
-run install -d -m 0750 -o root -g "$NAME" "$ETC/devices" "$ETC/devices/examples"
+# The service may write device files (commissioning saves them, docs/commissioning.md); the examples stay root's.
+run install -d -m 0770 -o root -g "$NAME" "$ETC/devices"
+run install -d -m 0750 -o root -g "$NAME" "$ETC/devices/examples"
 for example in "$SRC"/devices/examples/*.yaml; do
   if [ -e "$example" ]; then run install -m 0640 -o root -g "$NAME" "$example" "$ETC/devices/examples/"; fi
 done

@@ -4,6 +4,8 @@
  * one-time URL. Only someone who can write the gateway's state folder can do this: the box's
  * operator, not a browser.
  */
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { loadGatewayFile } from '../config/load.js';
 import { commissionDir, commissionUrl, removeGrant, writeGrant } from '../web/commission/grant.js';
 import { parseVerbArgs, reportConfigError, UsageError } from './args.js';
@@ -23,11 +25,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write('commissioning window closed\n');
     return 0;
   }
-  const { token, grant } = writeGrant(dir, Date.now(), minutes);
+  const { token, grant } = writeGrant(dir, Date.now(), minutes, serviceOwner(gateway.storage.path));
   process.stdout.write(
     `commissioning open until ${new Date(grant.expiresAt).toISOString()} (${minutes} min); open once, in the browser:\n` +
       `  ${commissionUrl(gateway.web.listen, token)}\n` +
       `the link works once; \`shopfloor-gateway commission --close\` ends the window sooner\n`,
   );
   return 0;
+}
+
+/**
+ * Run as root (sudo) for a gateway that runs as its own user (the systemd unit): the grant goes
+ * to the owner of the storage folder, or the service could neither read it nor mark it used.
+ */
+function serviceOwner(storagePath: string): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const { uid, gid } = statSync(dirname(resolve(storagePath)));
+    return uid === 0 ? undefined : { uid, gid };
+  } catch {
+    return undefined;
+  }
 }

@@ -4,8 +4,8 @@
  * routes is picked up by hot reload and delivers to the MES sandbox.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,20 @@ describe('commission verb against the running gateway', () => {
       expect(failed, minutes).toMatchObject({ code: 2, stderr: expect.stringContaining('--minutes must be a whole number from 1 to 480') });
     }
     expect(existsSync(join(commissionDir(cfg.dbPath), 'grant.json'))).toBe(false);
+  });
+
+  it('run with sudo for a gateway that runs as its own user, gives the grant to that user, so the service can read it and mark it used', async () => {
+    expect(process.getuid?.(), 'this test runs as root, as CI does').toBe(0);
+    const cfg = writeConfig(dir, { mesUrl: 'http://127.0.0.1:9', devices: { a: device('dev-a', 1502, 'M1', 0) } });
+    const storage = dirname(cfg.dbPath);
+    mkdirSync(storage, { recursive: true });
+    const nobody = 65534;
+    chownSync(storage, nobody, nobody);
+    await run(process.execPath, [bin, 'commission', '--minutes', '5', '--config', cfg.gatewayFile]);
+    for (const path of [commissionDir(cfg.dbPath), join(commissionDir(cfg.dbPath), 'grant.json')]) {
+      expect([statSync(path).uid, statSync(path).gid], path).toEqual([nobody, nobody]);
+    }
+    expect(statSync(join(commissionDir(cfg.dbPath), 'grant.json')).mode & 0o777).toBe(0o600);
   });
 
   it('web.commissioning opens a window at start and when switched on; the verb prints a URL whose token works once; a saved device delivers; --close and expiry end it', async () => {

@@ -83,6 +83,8 @@ describe('systemd unit', () => {
       expect(service[key], key).toEqual(['yes']);
     }
     expect(service.ProtectSystem).toEqual(['strict']);
+    // Writable besides the state and cache folders: only the device files, which a commissioning save writes.
+    expect(service.ReadWritePaths).toEqual(['/etc/shopfloor-gateway/devices']);
     expect(service.RestrictAddressFamilies).toEqual(['AF_UNIX AF_INET AF_INET6 AF_NETLINK']);
     expect(service.DevicePolicy).toEqual(['closed']);
     expect(service.DeviceAllow).toEqual(expect.arrayContaining(['char-ttyUSB rw', 'char-ttyACM rw', 'char-ttyS rw']));
@@ -132,6 +134,7 @@ describe('install.sh', () => {
     expect(out).toContain('would run: env -C /opt/shopfloor-gateway.new npm prune --omit=dev');
     expect(out).toMatch(/would write: \/etc\/shopfloor-gateway\/secrets\.env \(mode 0600, owner root:root\)|keeping \/etc\/shopfloor-gateway\/secrets\.env/);
     expect(out).toContain('would run: install -m 0644 ');
+    expect(out).toContain('would run: install -d -m 0770 -o root -g shopfloor-gateway /etc/shopfloor-gateway/devices');
     expect(out).toContain('would run: systemctl daemon-reload');
     expect(out).toContain('would run: systemctl enable shopfloor-gateway.service');
     // Every action is only shown: lines are headings, "would ..." or the closing advice.

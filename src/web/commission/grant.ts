@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { formatUrl, parseListen } from '../../core/net.js';
 import { z } from 'zod';
-import { writeFileAtomic } from './atomic-write.js';
+import { type Owner, writeFileAtomic } from './atomic-write.js';
 
 const grantSchema = z.object({
   id: z.string().min(1),
@@ -35,11 +35,15 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Opens a window of `minutes` from `now`, replacing any other; returns the one-time token (256 random bits). */
-export function writeGrant(dir: string, now: number, minutes: number): { token: string; grant: Grant } {
+/**
+ * Opens a window of `minutes` from `now`, replacing any other; returns the one-time token (256
+ * random bits). `owner`: the gateway's user, when root writes the grant for a service that must
+ * read it, and mark it used.
+ */
+export function writeGrant(dir: string, now: number, minutes: number, owner?: Owner): { token: string; grant: Grant } {
   const token = randomBytes(32).toString('base64url');
   const grant: Grant = { id: randomBytes(9).toString('base64url'), tokenHash: hashToken(token), createdAt: now, expiresAt: now + minutes * 60_000 };
-  writeFileAtomic(grantFile(dir), `${JSON.stringify(grant)}\n`, 0o600);
+  writeFileAtomic(grantFile(dir), `${JSON.stringify(grant)}\n`, 0o600, owner);
   return { token, grant };
 }
 
