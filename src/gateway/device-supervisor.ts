@@ -100,8 +100,14 @@ export class DeviceSupervisor {
     this.o.onChange();
   }
 
-  isConnected(device: string): boolean {
-    return this.devices.get(device)?.status.state === 'connected';
+  /**
+   * Whether the device's last values still hold, for the run/stop tick: connected and being
+   * polled. A line held by a commissioning scan is not: its count stands still because we
+   * stopped reading it, and an idle stop inferred from that would be a downtime we made up.
+   */
+  isLive(device: string): boolean {
+    const status = this.devices.get(device)?.status;
+    return status?.state === 'connected' && status.paused === undefined;
   }
 
   /** Lists the device as connecting; the returned function loads and starts its adapter. */

@@ -119,7 +119,7 @@ export class Gateway {
         const now = clock.now();
         timeline.sampleProduction(now, now - TIMELINE_MS);
       };
-      tasks.every('tick', TICK_MS, () => processor.tick(clock.now(), (device) => supervisor.isConnected(device)));
+      tasks.every('tick', TICK_MS, () => processor.tick(clock.now(), (device) => supervisor.isLive(device)));
       tasks.every('sample', SAMPLE_MS, sample);
       tasks.every('prune', PRUNE_MS, () => timeline.pruneHistory(clock.now() - g.storage.retentionDays * 86400_000));
       // At start openDatabase checked it; a page going bad while running is found within this.

@@ -239,14 +239,19 @@ describe('device supervisor', () => {
     const s = setup();
     await s.supervisor.list([device('a'), device('b')])();
     const before = s.changes();
+    s.adapters[0].ctx.sink.connection('connected');
+    expect(s.supervisor.isLive('a')).toBe(true);
     s.supervisor.setPaused(['a', 'gone'], true);
     expect(s.supervisor.statuses().map((d) => [d.id, d.paused])).toEqual([
       ['a', 'commissioning'],
       ['b', undefined],
     ]);
+    // Not read meanwhile: the run/stop tick must not take its still count for an idle machine.
+    expect(s.supervisor.isLive('a')).toBe(false);
     expect(s.changes()).toBeGreaterThan(before);
     s.supervisor.setPaused(['a'], false);
     expect(s.supervisor.statuses().some((d) => 'paused' in d)).toBe(false);
+    expect(s.supervisor.isLive('a')).toBe(true);
     expect(
       s
         .lines()
