@@ -64,11 +64,17 @@ export function signoffPanel() {
   /** The probe rows of one machine by signal: { count: 1234, running: true, … }. */
   const rowsOf = (code) => latest[code] ?? {};
 
+  /** A probe still waiting for its answer: a slow device (an MQTT probe waits up to 5 s) must not pile up a probe a second. */
+  let inFlight = false;
+
   async function probe() {
     const name = device.value;
-    if (!name) return;
+    if (!name || inFlight) return;
+    inFlight = true;
     try {
       const rows = await get(`probe?device=${encodeURIComponent(name)}`);
+      // The technician picked another device meanwhile: these rows are not its.
+      if (name !== device.value) return;
       latest = {};
       for (const r of rows) {
         latest[r.machine] ??= {};
@@ -80,6 +86,8 @@ export function signoffPanel() {
     } catch (err) {
       // Right after a save the gateway needs a moment to start the device: keep asking.
       say(message, err.code === 'SFG_COMMISSION_NOT_FOUND' ? msg('commission.signoff.notRunning') : errorText(err));
+    } finally {
+      inFlight = false;
     }
   }
 
