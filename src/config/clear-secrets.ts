@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { isPair, isScalar, isSeq, visit, type Document } from 'yaml';
 import { displayPath, formatPath } from './errors.js';
-import { isSecretPath } from './words.js';
+import { hasUrlPassword, isSecretPath } from './words.js';
 
 export interface ConfigWarning {
   /** Stable, for logs: operators and tests match on it. */
@@ -22,7 +22,9 @@ export function clearSecrets(doc: Document): string[] {
     Pair: (_, pair, ancestors) => {
       const path = keyPath([...ancestors, pair]);
       const value = pair.value;
-      if (isSecretPath(path) && isScalar(value) && typeof value.value === 'string' && value.value !== '' && !value.value.includes('${')) {
+      if (!isScalar(value) || typeof value.value !== 'string' || value.value === '' || value.value.includes('${')) return;
+      // A password inside a URL (prodsmart.sharedBudget.redis) is as much a secret as a password key.
+      if (isSecretPath(path) || hasUrlPassword(value.value)) {
         found.push(formatPath(path));
       }
     },

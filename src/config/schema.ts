@@ -248,8 +248,18 @@ export const gatewaySchema = z.strictObject({
           });
         }
       }),
+    /** This gateway's part of the company's 120; with `sharedBudget`, its fallback share whenever Redis is unreachable. */
     requestsPerMinute: z.number().int().min(1).max(120).default(100),
     timeoutMs: timeoutMs.default(10000),
+    /** One company budget shared by several gateways through Redis (docs/rate-budget.md#several-gateways). */
+    sharedBudget: z
+      .strictObject({
+        // The password goes in the URL as ${ENV} (clear-secrets.ts warns when it is written in clear).
+        redis: z.url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' }),
+        key: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1 to 64 letters, digits, "_", "." or "-" (one budget per company)'),
+        requestsPerMinute: z.number().int().min(1).max(120),
+      })
+      .optional(),
   }),
   storage: z
     .strictObject({

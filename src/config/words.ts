@@ -51,6 +51,11 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** Whether text is a URL with a password in it (`redis://:secret@host`). */
+export function hasUrlPassword(text: string): boolean {
+  return URL.canParse(text) && new URL(text).password !== '';
+}
+
 /** Whether a URL carries `user:password@` (an unparseable one never reaches a connection). */
 export function hasUrlCredentials(url: string): boolean {
   try {
