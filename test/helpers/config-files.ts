@@ -18,6 +18,8 @@ export function writeConfig(
     timeoutMs?: number;
     tokenAuth?: boolean;
     logLevel?: string;
+    /** `prodsmart.sharedBudget`: the company budget on Redis; `requestsPerMinute` stays this gateway's fallback share. */
+    sharedBudget?: { redis: string; key: string; requestsPerMinute: number };
   },
 ): TestConfig {
   const devicesDir = join(dir, 'devices');
@@ -34,7 +36,7 @@ export function writeConfig(
     tokenAuth: ${opts.tokenAuth ?? false}
   requestsPerMinute: ${opts.requestsPerMinute ?? 100}
   timeoutMs: ${opts.timeoutMs ?? 2000}
-storage:
+${sharedBudget(opts.sharedBudget)}storage:
   path: ${dbPath}
 web:
   listen: 127.0.0.1:0
@@ -45,4 +47,9 @@ ${opts.extra ?? ''}`,
   );
   for (const [name, text] of Object.entries(opts.devices)) writeFileSync(join(devicesDir, `${name}.yaml`), text);
   return { dir, gatewayFile, dbPath };
+}
+
+function sharedBudget(shared: { redis: string; key: string; requestsPerMinute: number } | undefined): string {
+  if (!shared) return '';
+  return `  sharedBudget:\n    redis: ${JSON.stringify(shared.redis)}\n    key: ${shared.key}\n    requestsPerMinute: ${shared.requestsPerMinute}\n`;
 }
