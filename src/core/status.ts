@@ -27,7 +27,8 @@ export interface GatewayStatus {
   };
   /** The database at storage.path: `full` (disk full or I/O error), `corrupt`, or another SQLite `error`. */
   storage: { path: string; state: 'ok' | 'full' | 'corrupt' | 'error'; since?: number; lastError?: string; failures?: number };
-  budget: { perMinute: number; usedLastMinute: number };
+  /** This gateway's sends; `shared` when it takes part in a company budget on Redis. */
+  budget: { perMinute: number; usedLastMinute: number; shared?: SharedBudgetStatus };
   outbox: { pending: number; deadLetters: number; oldestPendingAt?: number };
   deadLetters: DeadLetterView[];
   devices: DeviceStatus[];
@@ -44,6 +45,32 @@ export interface GatewayStatus {
   };
   /** Problems of the last configuration (re)load; the running config stays as it was. */
   config: { loadedAt: number; errors: string[] };
+}
+
+/** The company budget shared through Redis, as this gateway sees it (docs/rate-budget.md#several-gateways). */
+export interface SharedBudgetStatus {
+  key: string;
+  /** The Redis URL without its password. */
+  redis: string;
+  /** `connecting` until Redis first answered or failed; `fallback`: sending on `fallbackPerMinute` alone. */
+  state: 'connecting' | 'shared' | 'fallback';
+  /** Why on the fallback share: the error's code (`SFG_BUDGET_UNREACHABLE`, `SFG_BUDGET_TIMEOUT`, `SFG_BUDGET_AUTH`, `SFG_BUDGET_REDIS`). */
+  reason?: string;
+  /** Since when in this state. */
+  since: number;
+  /** prodsmart.sharedBudget.requestsPerMinute. */
+  companyPerMinute: number;
+  fallbackPerMinute: number;
+  /** As Redis last answered (at `seenAt`): the company's sends of the last 60 s, all gateways. */
+  companyUsedLastMinute?: number;
+  /** The company figure less the fallback shares held for gateways whose heartbeat lapsed. */
+  companyLimit?: number;
+  gateways?: number;
+  /** This gateway's part of the company figure now, by its machines waiting against everyone's. */
+  sharePerMinute?: number;
+  seenAt?: number;
+  /** A 429 seen by any gateway pauses every gateway until then. */
+  pausedUntil?: number;
 }
 
 interface DeadLetterView {

@@ -36,6 +36,18 @@ export const SPAN_MS = WINDOW_MS + ARRIVAL_MARGIN_MS;
 /** Marks a send as answered: from then on the window counts it from now. */
 export type Answered = () => void;
 
+/** What the uploader and the MES client need of a budget: this gateway's own (RateBudget) or the company's (SharedBudget). */
+export interface SendBudget {
+  /** Milliseconds until a send is likely allowed; 0 = now. */
+  delayMs(): number;
+  /** Waits until a send is allowed and takes it; call the result when its answer (or failure) came. Rejects if `signal` aborts. */
+  acquire(signal?: AbortSignal): Promise<Answered>;
+  /** Nothing may be sent before t (a 429's Retry-After: the limit is company-wide). */
+  pauseUntil(t: number): void;
+  /** This gateway's sends of the last 60 s. */
+  usedLastMinute(): number;
+}
+
 export interface RateBudgetOptions {
   perMinute: number;
   clock: Clock;
@@ -43,7 +55,7 @@ export interface RateBudgetOptions {
   history?: number[];
 }
 
-export class RateBudget {
+export class RateBudget implements SendBudget {
   readonly perMinute: number;
   private readonly clock: Clock;
   /**

@@ -7,10 +7,10 @@
 import type { Clock } from '../core/clock.js';
 import type { RequestLog } from '../outbox/request-log.js';
 import type { MesClientOptions } from './mes-client.js';
-import type { RateBudget } from './rate-budget.js';
+import type { SendBudget } from './rate-budget.js';
 
 export interface RecordedAcquireOptions {
-  budget: RateBudget;
+  budget: SendBudget;
   requests: RequestLog;
   clock: Clock;
   /** The answer times could not be written (disk full, I/O error). */

@@ -12,7 +12,7 @@ import type { Outbox, CounterValue, MesKind, StartStopItem } from '../outbox/out
 import type { Lane } from '../core/lanes.js';
 import type { DowntimesResult, MesClient, MesResult } from './mes-client.js';
 import { downtimeQuery, transitionArrived } from './downtimes.js';
-import type { RateBudget } from './rate-budget.js';
+import type { SendBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
 import { BACKOFF, backoffDelay, type Random } from '../core/backoff.js';
 import type { GatewayStatus } from '../core/status.js';
@@ -25,7 +25,7 @@ export type UplinkStats = GatewayStatus['stats'];
 export interface UploaderOptions {
   outbox: Outbox;
   client: MesClient;
-  budget: RateBudget;
+  budget: SendBudget;
   clock: Clock;
   logger: Logger;
   /** Jitter of the backoff while the MES is unreachable. */

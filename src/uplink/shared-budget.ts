@@ -1,0 +1,277 @@
+/**
+ * The company's budget, shared by several gateways through Redis
+ * (docs/rate-budget.md#several-gateways). Redis decides every send (budget-script.ts);
+ * this side reports the gateway's demand, waits where Redis says, and whenever Redis
+ * cannot answer falls back to a RateBudget of its own at the fallback share
+ * (`prodsmart.requestsPerMinute`), then returns to the shared one by itself.
+ *
+ * The rules at each switch (why: docs/rate-budget.md#switching):
+ * - to the fallback: the local budget starts from this gateway's sends of the last span
+ *   (request_log), and its first send waits until the others must have seen this gateway's
+ *   heartbeat lapse (HOLD_MS), so that they already keep its fallback share free;
+ * - back, and on finding Redis empty: `join` re-registers this gateway's sends of the last
+ *   span (timed conservatively: age taken before the call, so Redis places them no
+ *   earlier than they were), before anything is sent on the shared budget again.
+ */
+import type { Logger } from 'pino';
+import { sleep, type Clock } from '../core/clock.js';
+import { errorCode } from '../core/errors.js';
+import type { SharedBudgetStatus } from '../core/status.js';
+import type { BudgetRedis } from './budget-redis.js';
+import { GRACE_MS, LAPSE_MS, RESERVE_MS, type BudgetReply } from './budget-script.js';
+import { RateBudget, SPAN_MS, type Answered, type SendBudget } from './rate-budget.js';
+
+/** Liveness and demand go to Redis this often, also while idle or waiting. */
+const BEAT_MS = 1_000;
+/** A wait in Redis is re-asked at least this often, so demand and a new pause are seen. */
+const POLL_MS = 1_000;
+const WINDOW_MS = 60_000;
+
+export interface SharedBudgetTiming {
+  spanMs: number;
+  lapseMs: number;
+  reserveMs: number;
+  graceMs: number;
+  beatMs: number;
+}
+
+export const SHARED_TIMING: SharedBudgetTiming = { spanMs: SPAN_MS, lapseMs: LAPSE_MS, reserveMs: RESERVE_MS, graceMs: GRACE_MS, beatMs: BEAT_MS };
+
+export interface SharedBudgetOptions {
+  key: string;
+  /** For the status page: without its password. */
+  redisShown: string;
+  companyPerMinute: number;
+  fallbackPerMinute: number;
+  clock: Clock;
+  logger: Logger;
+  /** Connects to Redis (ioredis is loaded then, not before). */
+  connect: () => Promise<BudgetRedis>;
+  /** This gateway's send (or answer) times since `from`, oldest first: request_log. */
+  recentSends: (from: number) => number[];
+  /** Machines with work waiting: this gateway's claim on the company budget. */
+  demand: () => number;
+  onChange?: () => void;
+  /** Shorter spans and lapses for tests; the defaults are the contract. */
+  timing?: Partial<SharedBudgetTiming>;
+}
+
+type Mode = SharedBudgetStatus['state'];
+
+export class SharedBudget implements SendBudget {
+  private readonly t: SharedBudgetTiming;
+  private readonly holdMs: number;
+  private redis: BudgetRedis | undefined;
+  private readonly ready: Promise<void>;
+  private mode: Mode = 'connecting';
+  private reason: string | undefined;
+  private since: number;
+  private fallback: RateBudget | undefined;
+  private last: { reply: BudgetReply; at: number } | undefined;
+  private localPauseUntil = 0;
+  private companyPauseUntil = 0;
+  /** When Redis expects this gateway's next grant (its last answer), for the uploader's idle wait. */
+  private nextAt = 0;
+  private readonly sent: number[] = [];
+  private joining: Promise<void> | undefined;
+  private beatTimer: unknown;
+  private stopped = false;
+
+  constructor(private readonly o: SharedBudgetOptions) {
+    this.t = { ...SHARED_TIMING, ...o.timing };
+    // The others count this gateway as lapsed LAPSE after its last call; a little more for rounding.
+    this.holdMs = this.t.lapseMs + 250;
+    this.since = o.clock.now();
+    this.ready = o.connect().then(
+      async (redis) => {
+        this.redis = redis;
+        await this.join();
+        this.scheduleBeat();
+      },
+      (err: unknown) => this.toFallback(err),
+    );
+  }
+
+  delayMs(): number {
+    const now = this.o.clock.now();
+    const pause = Math.max(this.localPauseUntil, this.companyPauseUntil) - now;
+    const budget = this.mode === 'fallback' ? this.fallback!.delayMs() : this.nextAt - now;
+    return Math.max(0, pause, budget);
+  }
+
+  async acquire(signal?: AbortSignal): Promise<Answered> {
+    const { clock } = this.o;
+    await this.ready;
+    for (;;) {
+      signal?.throwIfAborted();
+      if (this.mode !== 'shared') {
+        const fallback = this.fallback!;
+        const wait = fallback.delayMs();
+        if (wait === 0) return this.took(fallback.take());
+        await sleep(clock, Math.min(wait, POLL_MS), signal);
+        continue;
+      }
+      const paused = Math.max(this.localPauseUntil, this.companyPauseUntil) - clock.now();
+      if (paused > 0) {
+        await sleep(clock, Math.min(paused, POLL_MS), signal);
+        continue;
+      }
+      const reply = await this.call('acquire', [Math.max(1, this.o.demand())]);
+      // A grant that came back after this gateway went to its fallback share is left unused.
+      if (reply === undefined || this.mode !== 'shared') continue;
+      if (reply.status === 'join') {
+        await this.join();
+        continue;
+      }
+      if (reply.status === 'granted') {
+        const member = reply.member;
+        return this.took(() => this.answered(member));
+      }
+      await sleep(clock, Math.min(Math.max(1, reply.waitMs), POLL_MS), signal);
+    }
+  }
+
+  pauseUntil(t: number): void {
+    this.localPauseUntil = Math.max(this.localPauseUntil, t);
+    this.fallback?.pauseUntil(t);
+    if (this.mode === 'shared') void this.call('pause', [Math.max(0, t - this.o.clock.now())]);
+  }
+
+  usedLastMinute(): number {
+    this.prune(this.o.clock.now());
+    return this.sent.length;
+  }
+
+  status(): SharedBudgetStatus {
+    const { o, last } = this;
+    const paused = Math.max(this.companyPauseUntil, this.localPauseUntil);
+    return {
+      key: o.key,
+      redis: o.redisShown,
+      state: this.mode,
+      reason: this.reason,
+      since: this.since,
+      companyPerMinute: o.companyPerMinute,
+      fallbackPerMinute: o.fallbackPerMinute,
+      ...(last && {
+        companyUsedLastMinute: last.reply.used,
+        companyLimit: last.reply.limit,
+        gateways: last.reply.gateways,
+        seenAt: last.at,
+      }),
+      sharePerMinute: this.mode === 'shared' ? last?.reply.share : o.fallbackPerMinute,
+      pausedUntil: paused > o.clock.now() ? paused : undefined,
+    };
+  }
+
+  /** Stops the heartbeat and leaves the company budget, so that no share is kept for this gateway. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.o.clock.clearTimeout(this.beatTimer);
+    await this.ready;
+    await this.joining;
+    if (this.mode === 'shared') await this.call('leave', []);
+    await this.redis?.close();
+  }
+
+  /** One call to Redis; undefined when it failed (and this gateway is now on its fallback share). */
+  private async call(op: 'acquire' | 'beat' | 'pause' | 'leave', args: (string | number)[]): Promise<BudgetReply | undefined> {
+    try {
+      const reply = await this.redis!.run(op, args);
+      if (reply.status !== 'join') this.note(reply);
+      return reply;
+    } catch (err) {
+      this.toFallback(err);
+      return undefined;
+    }
+  }
+
+  /** Registers this gateway and its sends of the last span; on success the shared budget decides again. */
+  private join(): Promise<void> {
+    this.joining ??= (async () => {
+      const { o } = this;
+      const { clock } = o;
+      const now = clock.now();
+      const ages = o.recentSends(now - this.t.spanMs).map((at) => Math.max(0, now - at));
+      const pauseMs = Math.max(0, this.localPauseUntil - now);
+      try {
+        const reply = await this.redis!.run('join', [o.fallbackPerMinute, pauseMs, ...ages]);
+        this.note(reply);
+        this.toShared(reply);
+      } catch (err) {
+        this.toFallback(err);
+      }
+    })().finally(() => {
+      this.joining = undefined;
+    });
+    return this.joining;
+  }
+
+  private answered(member: string): void {
+    if (this.mode === 'shared' && !this.stopped) void this.redis!.run('answered', [member]).catch((err: unknown) => this.toFallback(err));
+  }
+
+  private took(answered: Answered): Answered {
+    this.sent.push(this.o.clock.now());
+    return answered;
+  }
+
+  private note(reply: BudgetReply): void {
+    const now = this.o.clock.now();
+    this.last = { reply, at: now };
+    this.companyPauseUntil = reply.pauseMs > 0 ? now + reply.pauseMs : 0;
+    if (reply.status === 'granted' || reply.status === 'wait') this.nextAt = now + reply.waitMs;
+  }
+
+  private toShared(reply: BudgetReply): void {
+    if (this.mode === 'shared') return;
+    this.mode = 'shared';
+    this.reason = undefined;
+    this.fallback = undefined;
+    this.since = this.o.clock.now();
+    this.o.logger.info(
+      { event: 'budget.shared_joined', key: this.o.key, gateways: reply.gateways, companyLimit: reply.limit },
+      'taking part in the company budget on Redis',
+    );
+    this.o.onChange?.();
+  }
+
+  private toFallback(err: unknown): void {
+    const code = errorCode(err) ?? 'SFG_BUDGET_REDIS';
+    if (this.mode === 'fallback') {
+      this.reason = code;
+      return;
+    }
+    const { o } = this;
+    const { clock } = o;
+    const now = clock.now();
+    const fallback = new RateBudget({ perMinute: o.fallbackPerMinute, clock, history: o.recentSends(now - SPAN_MS) });
+    fallback.pauseUntil(Math.max(now + this.holdMs, this.localPauseUntil, this.companyPauseUntil));
+    this.fallback = fallback;
+    this.mode = 'fallback';
+    this.reason = code;
+    this.since = now;
+    o.logger.warn(
+      { event: 'budget.fallback', code, fallbackPerMinute: o.fallbackPerMinute, err: (err as Error)?.message },
+      `company budget on Redis unavailable; sending on this gateway's fallback share of ${o.fallbackPerMinute}/min`,
+    );
+    o.onChange?.();
+  }
+
+  private scheduleBeat(): void {
+    if (this.stopped) return;
+    this.beatTimer = this.o.clock.setTimeout(() => void this.beat().finally(() => this.scheduleBeat()), this.t.beatMs);
+  }
+
+  /** Keeps this gateway live in Redis with its demand; on the fallback share, tries to come back. */
+  private async beat(): Promise<void> {
+    if (this.stopped) return;
+    if (this.mode !== 'shared') return this.join();
+    const reply = await this.call('beat', [this.o.demand()]);
+    if (reply?.status === 'join') await this.join();
+  }
+
+  private prune(now: number): void {
+    while (this.sent.length > 0 && this.sent[0] <= now - WINDOW_MS) this.sent.shift();
+  }
+}

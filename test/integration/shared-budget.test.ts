@@ -1,0 +1,334 @@
+/**
+ * The company budget through a real redis-server (docs/rate-budget.md#several-gateways):
+ * the Lua script's decisions by Redis's clock, and each gateway's switch to its fallback
+ * share and back. Spans are shortened (a few seconds instead of 62 s) so a test sees many
+ * windows; the rules do not depend on the length.
+ */
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { systemClock, type Clock } from '../../src/core/clock.js';
+import { connectBudgetRedis, type BudgetRedis } from '../../src/uplink/budget-redis.js';
+import { budgetKeys } from '../../src/uplink/budget-script.js';
+import { SharedBudget, type SharedBudgetTiming } from '../../src/uplink/shared-budget.js';
+import { deferCleanup } from '../helpers/cleanup.js';
+import { SkewedClock } from '../helpers/clocks.js';
+import { recordingLogger } from '../helpers/log-lines.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { eventually } from '../helpers/wait.js';
+
+const defer = deferCleanup();
+const KEY = 'acme';
+const keys = budgetKeys(KEY);
+const SENDS = keys[0];
+const STATE = keys[5];
+
+interface Gateway {
+  id: string;
+  budget: SharedBudget;
+  /** The request log: every send this gateway made, by its own clock. */
+  sends: number[];
+  demand: number;
+  /** While true, every Redis call of this gateway fails, as if the network to Redis were cut. */
+  cut: boolean;
+  log: ReturnType<typeof recordingLogger>;
+}
+
+function gateway(
+  redis: RedisServer,
+  o: { id: string; company: number; fallback?: number; demand?: number; clock?: Clock; timing?: Partial<SharedBudgetTiming> },
+): Gateway {
+  const clock = o.clock ?? systemClock;
+  const log = recordingLogger();
+  const g = { id: o.id, sends: [] as number[], demand: o.demand ?? 1, cut: false, log } as unknown as Gateway;
+  const timing = { spanMs: 2_000, lapseMs: 600, graceMs: 600, reserveMs: 3_000, beatMs: 200, ...o.timing };
+  g.budget = new SharedBudget({
+    key: KEY,
+    redisShown: `redis://127.0.0.1:${redis.port}`,
+    companyPerMinute: o.company,
+    fallbackPerMinute: o.fallback ?? 10,
+    clock,
+    logger: log.logger,
+    connect: async () => {
+      const real = await connectBudgetRedis({
+        url: redis.url,
+        key: KEY,
+        gateway: o.id,
+        spanMs: timing.spanMs,
+        limit: o.company,
+        lapseMs: timing.lapseMs,
+        reserveMs: timing.reserveMs,
+        graceMs: timing.graceMs,
+      });
+      const cuttable: BudgetRedis = {
+        run: (op, args) => (g.cut ? Promise.reject(Object.assign(new Error('cut'), { code: 'SFG_BUDGET_UNREACHABLE' })) : real.run(op, args)),
+        close: () => real.close(),
+      };
+      return cuttable;
+    },
+    recentSends: (from) => g.sends.filter((t) => t >= from),
+    demand: () => g.demand,
+    timing,
+  });
+  defer(() => g.budget.stop());
+  return g;
+}
+
+/** Takes a slot, recording the send as request_log would, and answers it at once (or returns the answer to call later). */
+async function send(g: Gateway, clock: Clock = systemClock, answer: 'now' | 'later' | 'never' = 'now'): Promise<() => void> {
+  const answered = await g.budget.acquire();
+  g.sends.push(clock.now());
+  if (answer === 'now') answered();
+  return answered;
+}
+
+/**
+ * Redis's view of the window, polled until `stop`: every send member → its latest score (its
+ * answer time once answered) in `seen`, and the first score seen (its grant) in `granted`.
+ */
+function watchSends(client: Redis): { seen: Map<string, number>; granted: Map<string, number>; stop: () => Promise<void> } {
+  const seen = new Map<string, number>();
+  const granted = new Map<string, number>();
+  let running = true;
+  const read = async () => {
+    const flat = await client.zrange(SENDS, '0', '-1', 'WITHSCORES');
+    for (let i = 0; i < flat.length; i += 2) {
+      seen.set(flat[i], Math.max(seen.get(flat[i]) ?? 0, Number(flat[i + 1])));
+      if (!granted.has(flat[i])) granted.set(flat[i], Number(flat[i + 1]));
+    }
+  };
+  const loop = (async () => {
+    while (running) {
+      await read();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    seen,
+    granted,
+    stop: async () => {
+      running = false;
+      await loop;
+      await read();
+    },
+  };
+}
+
+/** The most sends any half-open window of `span` ms holds. */
+function busiestWindow(times: number[], span: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[j] <= sorted[i] - span) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+async function startRedis(): Promise<{ server: RedisServer; client: Redis }> {
+  const server = await startRedisServer();
+  defer(server.cleanup);
+  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  // The tests kill and restart the server; this client just reconnects.
+  client.on('error', () => undefined);
+  defer(() => client.disconnect());
+  return { server, client };
+}
+
+describe('the company window in Redis', () => {
+  it('never holds more than the company figure, evenly spaced, with 4 gateways acquiring in parallel and their clocks 40 s apart', async () => {
+    const { server, client } = await startRedis();
+    const company = 20;
+    const skewed = [0, 40_000, -40_000, 7_000].map((skew) => Object.assign(new SkewedClock(), { skew }));
+    const gateways = skewed.map((clock, i) => gateway(server, { id: `gw${i}`, company, demand: 5, clock }));
+    const watch = watchSends(client);
+    const deadline = Date.now() + 6_000;
+    // 3 parallel acquirers per gateway, as the uploader's concurrency allows; bounded by time and count.
+    await Promise.all(
+      gateways.flatMap((g, i) =>
+        [0, 1, 2].map(async () => {
+          // Unanswered, so that each member's score stays its grant time for the spacing check.
+          for (let n = 0; n < 100 && Date.now() < deadline; n++) await send(g, skewed[i], 'never');
+        }),
+      ),
+    );
+    await watch.stop();
+    const times = [...watch.seen.values()];
+    const total = gateways.reduce((sum, g) => sum + g.sends.length, 0);
+    expect(watch.seen.size).toBe(total);
+    expect(busiestWindow(times, 2_000)).toBeLessThanOrEqual(company);
+    // Working for 6 s (less the first grace) at 20 per 2 s: most of 50 slots used, none wasted on a clock's skew.
+    expect(total).toBeGreaterThanOrEqual(40);
+    // Evenly spread: grants a company spacing apart (span / figure), whichever gateway took them.
+    const grants = [...watch.granted.values()].sort((a, b) => a - b);
+    const gaps = grants.slice(1).map((t, i) => t - grants[i]);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(Math.ceil(2_000 / company));
+  });
+
+  it('counts a send in the window until its answer, as the MES counts it on arrival', async () => {
+    const { server } = await startRedis();
+    // 2 per 2 s: spacing 1 s.
+    const g = gateway(server, { id: 'g', company: 2 });
+    const answer = await send(g, systemClock, 'later');
+    await new Promise((r) => setTimeout(r, 1_500));
+    answer();
+    const answeredAt = Date.now();
+    await send(g);
+    await send(g);
+    // The third may go only when the first, as of its answer, left the window.
+    expect(g.sends[2]).toBeGreaterThanOrEqual(answeredAt + 2_000 - 20);
+  });
+
+  it('shares by demand: a gateway with 30 machines waiting gets three times the sends of one with 10', async () => {
+    const { server } = await startRedis();
+    const big = gateway(server, { id: 'big', company: 40, demand: 30 });
+    const small = gateway(server, { id: 'small', company: 40, demand: 10 });
+    const deadline = Date.now() + 6_000;
+    await Promise.all(
+      [big, big, small, small].map(async (g) => {
+        for (let n = 0; n < 200 && Date.now() < deadline; n++) await send(g);
+      }),
+    );
+    const share = big.sends.length / (big.sends.length + small.sends.length);
+    expect(share).toBeGreaterThan(0.68);
+    expect(share).toBeLessThan(0.82);
+    expect(big.budget.status()).toMatchObject({ state: 'shared', gateways: 2, sharePerMinute: 30 });
+  });
+
+  it("forgets a dead gateway's demand within the lapse, keeps its fallback share free while it may still be sending, then drops it", async () => {
+    const { server } = await startRedis();
+    const dying = gateway(server, { id: 'dying', company: 40, fallback: 15, demand: 10 });
+    const alive = gateway(server, { id: 'alive', company: 40, demand: 10 });
+    await send(dying);
+    await send(alive);
+    await eventually(
+      () => alive.budget.status(),
+      (s) => s.gateways === 2 && s.sharePerMinute === 20,
+      5_000,
+      'two gateways sharing',
+    );
+    dying.cut = true;
+    // Lapsed: its demand no longer counts, and its fallback share (15) is kept out of the company's 40.
+    const lapsed = await eventually(
+      async () => {
+        await send(alive);
+        return alive.budget.status();
+      },
+      (s) => s.gateways === 1,
+      5_000,
+      'the dead gateway lapsed',
+    );
+    expect(lapsed).toMatchObject({ companyLimit: 25, sharePerMinute: 25 });
+    // After the reserve (3 s here, 15 min in production) it is taken as gone.
+    await eventually(
+      async () => {
+        await send(alive);
+        return alive.budget.status();
+      },
+      (s) => s.companyLimit === 40,
+      8_000,
+      'the reserve released',
+    );
+    expect(alive.budget.status().sharePerMinute).toBe(40);
+  });
+
+  it('a 429 seen by one gateway pauses every gateway until its Retry-After', async () => {
+    const { server } = await startRedis();
+    const a = gateway(server, { id: 'a', company: 60 });
+    const b = gateway(server, { id: 'b', company: 60 });
+    await send(a);
+    await send(b);
+    const until = Date.now() + 1_500;
+    a.budget.pauseUntil(until);
+    await eventually(
+      () => b.budget.status().pausedUntil,
+      (p) => p !== undefined,
+      3_000,
+      'b sees the pause',
+    );
+    await send(b);
+    // Redis's clock and ours are one here; 20 ms for the rounding of the pause to whole ms.
+    expect(b.sends.at(-1)!).toBeGreaterThanOrEqual(until - 20);
+    expect(b.budget.delayMs()).toBeLessThan(1_000);
+  });
+});
+
+describe('without Redis', () => {
+  it('sends on the fallback share while Redis is down, says why, and rejoins by itself with its sends re-registered', async () => {
+    const { server, client } = await startRedis();
+    const g = gateway(server, { id: 'g', company: 60, fallback: 120, timing: { spanMs: 20_000 } });
+    await send(g);
+    expect(g.budget.status().state).toBe('shared');
+    await server.kill();
+    const before = Date.now();
+    await send(g);
+    // The first fallback send waits until the others have seen this gateway lapse (600 ms here).
+    expect(Date.now() - before).toBeGreaterThanOrEqual(600);
+    expect(g.budget.status()).toMatchObject({ state: 'fallback', reason: 'SFG_BUDGET_UNREACHABLE', sharePerMinute: 120 });
+    expect(g.log.lines('budget.fallback')).toEqual([expect.objectContaining({ code: 'SFG_BUDGET_UNREACHABLE', fallbackPerMinute: 120 })]);
+    await send(g);
+    await server.restart();
+    await eventually(
+      () => g.budget.status().state,
+      (s) => s === 'shared',
+      10_000,
+      'back on the shared budget',
+    );
+    expect(g.log.lines('budget.shared_joined')).toHaveLength(2);
+    // Redis came back empty: it knows this gateway's three sends of the span again.
+    expect(await client.zcard(SENDS)).toBe(3);
+  });
+
+  it('starts on the fallback share when Redis is down at start, and treats a hung Redis as down after the command timeout', async () => {
+    const { server } = await startRedis();
+    await server.stop();
+    const g = gateway(server, { id: 'g', company: 60, fallback: 30 });
+    await send(g);
+    expect(g.budget.status()).toMatchObject({ state: 'fallback', reason: 'SFG_BUDGET_UNREACHABLE' });
+    await server.restart();
+    await eventually(
+      () => g.budget.status().state,
+      (s) => s === 'shared',
+      10_000,
+      'joined once Redis is up',
+    );
+    server.freeze();
+    defer(() => server.thaw());
+    const before = Date.now();
+    await send(g);
+    expect(g.budget.status()).toMatchObject({ state: 'fallback', reason: 'SFG_BUDGET_TIMEOUT' });
+    // Fallback share of 30/min: 2 s between sends; never waits for Redis for ever.
+    expect(Date.now() - before).toBeLessThan(5_000);
+    server.thaw();
+    await eventually(
+      () => g.budget.status().state,
+      (s) => s === 'shared',
+      10_000,
+      'rejoined after the hang',
+    );
+  });
+
+  it('after Redis restarted empty, grants nothing until every gateway re-registered its sends', async () => {
+    const { server, client } = await startRedis();
+    const timing = { spanMs: 20_000, graceMs: 1_500 };
+    const a = gateway(server, { id: 'a', company: 100, timing });
+    const b = gateway(server, { id: 'b', company: 100, timing });
+    for (let n = 0; n < 3; n++) {
+      await send(a);
+      await send(b);
+    }
+    expect(await client.zcard(SENDS)).toBe(6);
+    const restarted = Date.now();
+    await server.restart();
+    await eventually(
+      () => [a.budget.status(), b.budget.status()],
+      (both) => both.every((s) => s.state === 'shared' && s.seenAt !== undefined && s.seenAt > restarted),
+      10_000,
+      'both back on the shared budget',
+    );
+    // Both gateways' six sends are known again: the window cannot over-fill.
+    expect(await client.zcard(SENDS)).toBe(6);
+    await send(a);
+    const [, grantedAt] = await client.zrange(SENDS, '-1', '-1', 'WITHSCORES');
+    expect(Number(grantedAt)).toBeGreaterThanOrEqual(Number(await client.hget(STATE, 'grace')));
+  });
+});
