@@ -4,6 +4,8 @@
  * SQLite outbox → uploader → MES). Everything with a side effect is created here (or passed
  * in), so the parts stay testable on their own; the parts do the work.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Random } from '../core/backoff.js';
@@ -16,7 +18,7 @@ import { Timeline } from '../outbox/timeline.js';
 import { RequestLog } from '../outbox/request-log.js';
 import { MesPause } from '../outbox/mes-pause.js';
 import { StorageMonitor } from '../outbox/storage-monitor.js';
-import { quickCheck } from '../outbox/integrity.js';
+import { quickCheck, storageId } from '../outbox/integrity.js';
 import { MachineProcessor, type BadValue } from '../machine/processor.js';
 import { ReadingQueue } from '../machine/reading-queue.js';
 import { SqliteMachineStore } from '../outbox/machine-store.js';
@@ -187,7 +189,17 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
   const listeners = new StatusListeners(logger);
   const changed = () => listeners.notify();
   const uplink = new MesUplink(
-    { clock, random, logger: logger.child({ component: 'uplink' }), outbox, requests, pause: new MesPause(db), storage, onChange: changed },
+    {
+      clock,
+      random,
+      logger: logger.child({ component: 'uplink' }),
+      outbox,
+      requests,
+      pause: new MesPause(db),
+      storage,
+      onChange: changed,
+      gatewayId: gatewayId(db),
+    },
     g.prodsmart,
   );
   const supervisor = new DeviceSupervisor({
@@ -225,6 +237,11 @@ async function stopParts(p: Parts): Promise<void> {
   await p.uplink.stop();
   p.storage.run('request-log', () => p.requests.flush());
   p.db.close();
+}
+
+/** The host's name and the database's id: readable in Redis, and the same across restarts of this gateway. */
+function gatewayId(db: Db): string {
+  return `${hostname()}-${(storageId(db) ?? randomUUID()).slice(0, 8)}`;
 }
 
 function bindings(config: LoadedConfig) {

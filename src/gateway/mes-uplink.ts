@@ -11,8 +11,13 @@ import type { Outbox } from '../outbox/outbox.js';
 import type { RequestLog } from '../outbox/request-log.js';
 import type { MesPause } from '../outbox/mes-pause.js';
 import type { StorageMonitor } from '../outbox/storage-monitor.js';
+import type { SharedBudgetStatus } from '../core/status.js';
+import { safeUrl } from '../config/words.js';
+import { connectBudgetRedis } from '../uplink/budget-redis.js';
+import { GRACE_MS, LAPSE_MS, RESERVE_MS } from '../uplink/budget-script.js';
 import { MesClient } from '../uplink/mes-client.js';
-import { RateBudget, SPAN_MS } from '../uplink/rate-budget.js';
+import { RateBudget, SPAN_MS, type SendBudget } from '../uplink/rate-budget.js';
+import { SharedBudget } from '../uplink/shared-budget.js';
 import { recordedAcquire } from '../uplink/recorded-acquire.js';
 import { Uploader, type UplinkHealth, type UplinkStats } from '../uplink/uploader.js';
 import type { UplinkView } from './status-view.js';
@@ -27,10 +32,14 @@ export interface MesUplinkOptions {
   pause: MesPause;
   storage: StorageMonitor;
   onChange: () => void;
+  /** This gateway's name in a shared budget: stable across restarts, different on every gateway. */
+  gatewayId: string;
 }
 
 interface Parts {
-  budget: RateBudget;
+  budget: SendBudget;
+  /** When `prodsmart.sharedBudget` is set. */
+  shared?: SharedBudget;
   client: MesClient;
   uploader: Uploader;
 }
@@ -55,6 +64,10 @@ export class MesUplink implements UplinkView {
     return this.parts.budget.usedLastMinute();
   }
 
+  sharedBudget(): SharedBudgetStatus | undefined {
+    return this.parts.shared?.status();
+  }
+
   wake(): void {
     this.parts.uploader.wake();
   }
@@ -73,15 +86,13 @@ export class MesUplink implements UplinkView {
   async stop(): Promise<void> {
     await this.parts.uploader.stop();
     await this.parts.client.close();
+    await this.parts.shared?.stop();
   }
 
   private build(settings: GatewayConfig['prodsmart']): Parts {
     const { clock, requests, pause } = this.o;
-    const budget = new RateBudget({
-      perMinute: settings.requestsPerMinute,
-      clock,
-      history: requests.recent(clock.now() - SPAN_MS),
-    });
+    const shared = settings.sharedBudget && this.shared(settings.sharedBudget, settings.requestsPerMinute);
+    const budget = shared ?? new RateBudget({ perMinute: settings.requestsPerMinute, clock, history: requests.recent(clock.now() - SPAN_MS) });
     const client = new MesClient({
       baseUrl: settings.baseUrl,
       auth: settings.auth,
@@ -103,6 +114,32 @@ export class MesUplink implements UplinkView {
       savePause: (until) => pause.save(until),
     });
     uploader.start();
-    return { budget, client, uploader };
+    return { budget, shared, client, uploader };
+  }
+
+  private shared(config: NonNullable<GatewayConfig['prodsmart']['sharedBudget']>, fallbackPerMinute: number): SharedBudget {
+    const { clock, requests, outbox, gatewayId } = this.o;
+    return new SharedBudget({
+      key: config.key,
+      redisShown: safeUrl(config.redis),
+      companyPerMinute: config.requestsPerMinute,
+      fallbackPerMinute,
+      clock,
+      logger: this.o.logger,
+      connect: () =>
+        connectBudgetRedis({
+          url: config.redis,
+          key: config.key,
+          gateway: gatewayId,
+          spanMs: SPAN_MS,
+          limit: config.requestsPerMinute,
+          lapseMs: LAPSE_MS,
+          reserveMs: RESERVE_MS,
+          graceMs: GRACE_MS,
+        }),
+      recentSends: (from) => requests.recent(from),
+      demand: () => new Set(outbox.lanes().map((c) => c.machine)).size,
+      onChange: this.o.onChange,
+    });
   }
 }

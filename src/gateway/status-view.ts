@@ -12,7 +12,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import type { Timeline } from '../outbox/timeline.js';
 import type { StorageMonitor } from '../outbox/storage-monitor.js';
 import type { UplinkHealth, UplinkStats } from '../uplink/uploader.js';
-import type { DeviceStatus, GatewayStatus, MachineStatus, StatusProvider } from '../core/status.js';
+import type { DeviceStatus, GatewayStatus, MachineStatus, SharedBudgetStatus, StatusProvider } from '../core/status.js';
 import { version } from '../core/version.js';
 
 /** How far back the status shows run/stop and production (the sampler keeps as much). */
@@ -23,6 +23,8 @@ export interface UplinkView {
   health: UplinkHealth;
   stats: UplinkStats;
   usedLastMinute(): number;
+  /** The company budget on Redis, when this gateway takes part in one. */
+  sharedBudget(): SharedBudgetStatus | undefined;
   wake(): void;
 }
 
@@ -120,7 +122,7 @@ export class StatusView implements StatusProvider {
       now,
       mes: { baseUrl: this.config.prodsmart.baseUrl, ...uplink.health },
       storage: this.o.storage.status(),
-      budget: { perMinute: this.config.prodsmart.requestsPerMinute, usedLastMinute: uplink.usedLastMinute() },
+      budget: { perMinute: this.config.prodsmart.requestsPerMinute, usedLastMinute: uplink.usedLastMinute(), shared: uplink.sharedBudget() },
       outbox: { pending: summary.pending, deadLetters: deadLetters.length, oldestPendingAt: summary.oldestAt },
       deadLetters,
       devices: this.o.devices.statuses(),

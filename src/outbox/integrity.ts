@@ -71,10 +71,14 @@ export function quickCheck(db: Db, path: string): void {
   if (found.length > 0) throw new StorageOpenError('SFG_STORAGE_DAMAGED', `database ${path} is damaged (quick_check: ${found.join('; ')}) — ${RECOVERY}`);
 }
 
+/** The database's id (kv 'storage.id'), once checkMarker wrote it. */
+export function storageId(db: Db): string | undefined {
+  return db.prepare<[], { value: string }>(`SELECT value FROM kv WHERE key = 'storage.id'`).get()?.value;
+}
+
 /** The database's id, matched against the marker (written here the first time). */
 export function checkMarker(db: Db, path: string): void {
-  const get = db.prepare<[], { value: string }>(`SELECT value FROM kv WHERE key = 'storage.id'`);
-  let id = get.get()?.value;
+  let id = storageId(db);
   const marker = existsSync(markerPath(path)) ? readFileSync(markerPath(path), 'utf8').trim() : undefined;
   if (marker !== undefined && id !== marker) {
     throw new StorageOpenError(

@@ -9,7 +9,7 @@
 import { GatewayError } from '../core/errors.js';
 import { BUDGET_LUA, budgetKeys, parseReply, type BudgetOp, type BudgetReply } from './budget-script.js';
 
-export type BudgetErrorCode =
+type BudgetErrorCode =
   /** Not connected: refused, reset, DNS, or still reconnecting. */
   | 'SFG_BUDGET_UNREACHABLE'
   /** Connected, but no answer within the command timeout (a hung or overloaded Redis). */
@@ -19,7 +19,7 @@ export type BudgetErrorCode =
   /** Any other error Redis answered (the script failed, out of memory, a read-only replica). */
   | 'SFG_BUDGET_REDIS';
 
-export class BudgetError extends GatewayError<BudgetErrorCode> {}
+class BudgetError extends GatewayError<BudgetErrorCode> {}
 
 /** One budget operation in Redis; rejects with a BudgetError. */
 export interface BudgetRedis {
@@ -42,7 +42,7 @@ export interface BudgetRedisOptions {
 }
 
 /** A command waits at most this for Redis's answer; then Redis counts as unreachable (docs/rate-budget.md). */
-export const COMMAND_TIMEOUT_MS = 300;
+const COMMAND_TIMEOUT_MS = 300;
 const CONNECT_TIMEOUT_MS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 2_000;
 

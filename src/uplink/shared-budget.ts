@@ -35,7 +35,7 @@ export interface SharedBudgetTiming {
   beatMs: number;
 }
 
-export const SHARED_TIMING: SharedBudgetTiming = { spanMs: SPAN_MS, lapseMs: LAPSE_MS, reserveMs: RESERVE_MS, graceMs: GRACE_MS, beatMs: BEAT_MS };
+const SHARED_TIMING: SharedBudgetTiming = { spanMs: SPAN_MS, lapseMs: LAPSE_MS, reserveMs: RESERVE_MS, graceMs: GRACE_MS, beatMs: BEAT_MS };
 
 export interface SharedBudgetOptions {
   key: string;

@@ -17,6 +17,24 @@ const OUTBOX_STUCK_MS = 15 * 60_000;
  */
 const LONG_PAUSE_MS = 5 * 60_000;
 
+/**
+ * On the fallback share longer than this, the other gateways stop keeping this one's share
+ * free (RESERVE_MS of uplink/budget-script.ts, docs/rate-budget.md): now a person must act.
+ */
+const FALLBACK_LONG_MS = 15 * 60_000;
+
+/** Why a gateway that needs no one now is still not as it should be (200 `degraded`): on its fallback share. */
+export function healthDegraded(s: GatewayStatus): string[] {
+  const shared = s.budget.shared;
+  if (shared?.state !== 'fallback' || s.now - shared.since > FALLBACK_LONG_MS) return [];
+  return [fallbackText(s)];
+}
+
+function fallbackText(s: GatewayStatus): string {
+  const shared = s.budget.shared!;
+  return `on the fallback share of ${shared.fallbackPerMinute}/min for ${Math.round((s.now - shared.since) / 1000)} s: company budget on ${shared.redis} unavailable (${shared.reason})`;
+}
+
 export function healthProblems(s: GatewayStatus): string[] {
   const problems: string[] = [];
 
@@ -40,6 +58,11 @@ export function healthProblems(s: GatewayStatus): string[] {
   if (s.devices.length > 0 && !connected && s.now - s.startedAt > DEVICE_GRACE_MS) {
     const list = s.devices.map((d) => `${d.id} (${d.state}${d.lastError ? `: ${d.lastError}` : ''})`);
     problems.push(`no device connected: ${list.join(', ')}`);
+  }
+
+  const shared = s.budget.shared;
+  if (shared?.state === 'fallback' && s.now - shared.since > FALLBACK_LONG_MS) {
+    problems.push(`${fallbackText(s)}; the other gateways no longer keep its share free`);
   }
 
   if (s.config.errors.length > 0) {

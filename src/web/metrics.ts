@@ -65,6 +65,26 @@ export function createMetrics(provider: StatusProvider): Metrics {
   define('gauge', 'shopfloor_rate_budget_used', 'MES requests sent in the last minute', [], (s) => one(s.budget.usedLastMinute));
   define('gauge', 'shopfloor_rate_budget_limit', 'MES requests allowed per minute (prodsmart.requestsPerMinute)', [], (s) => one(s.budget.perMinute));
 
+  const shared = (s: GatewayStatus, value: (b: NonNullable<GatewayStatus['budget']['shared']>) => number | undefined) =>
+    one(s.budget.shared && value(s.budget.shared));
+  define(
+    'gauge',
+    'shopfloor_shared_budget_fallback',
+    '1 while on the fallback share (Redis unavailable), 0 on the company budget; absent without sharedBudget',
+    [],
+    (s) => shared(s, (b) => (b.state === 'shared' ? 0 : 1)),
+  );
+  define('gauge', 'shopfloor_shared_budget_company_used', 'MES requests of all gateways in the last minute, as Redis last said', [], (s) =>
+    shared(s, (b) => b.companyUsedLastMinute),
+  );
+  define('gauge', 'shopfloor_shared_budget_company_limit', 'The company figure less the fallback shares kept for lapsed gateways', [], (s) =>
+    shared(s, (b) => b.companyLimit),
+  );
+  define('gauge', 'shopfloor_shared_budget_gateways', 'Gateways taking part in the company budget', [], (s) => shared(s, (b) => b.gateways));
+  define('gauge', 'shopfloor_shared_budget_share', "This gateway's requests per minute now: its share by demand, or its fallback share", [], (s) =>
+    shared(s, (b) => b.sharePerMinute),
+  );
+
   define('gauge', 'shopfloor_outbox_pending', 'Items waiting in the outbox', [], (s) => one(s.outbox.pending));
   define('gauge', 'shopfloor_outbox_oldest_pending_age_seconds', 'Age of the oldest pending item; absent when none is pending', [], (s) =>
     one(s.outbox.pending > 0 ? seconds(s.now - (s.outbox.oldestPendingAt ?? s.now)) : undefined),

@@ -9,10 +9,10 @@ import { type Auth, createAuth, type Credential } from './auth.js';
 import { clientAddress } from './client.js';
 import { limitConnections } from './connection-limits.js';
 import { createEventHub } from './events.js';
-import { healthProblems } from './health.js';
+import { healthDegraded, healthProblems } from './health.js';
 import { BodyTooLarge, redirect, sendJson, sendText } from './http-util.js';
 import { formatUrl, isLoopback, isLoopbackHostHeader, parseListen } from '../core/net.js';
-import { handleLogin, handleLogout, retryAfterSeconds } from './login.js';
+import { handleLogin, handleLogout, loginTexts, retryAfterSeconds } from './login.js';
 import { LoginThrottle } from './login-throttle.js';
 import type { Metrics } from './metrics.js';
 import { loadStatic, serveStatic } from './static.js';
@@ -55,8 +55,9 @@ const HEADERS_TIMEOUT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const CHECK_INTERVAL_MS = 1000;
 
-/** Served without login: the login form needs its stylesheet and icon. */
-const PUBLIC = new Set(['/login', '/style.css', '/favicon.svg']);
+/** Served without login: the login form needs its stylesheet, icon, script and dictionaries. */
+const PUBLIC = new Set(['/login', '/style.css', '/favicon.svg', '/login.js', '/i18n.js']);
+const isPublic = (path: string) => PUBLIC.has(path) || /^\/lang\/[a-z]+\.(common|login)\.json$/.test(path);
 
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -79,6 +80,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const auth = opts.token ? createAuth(opts.token, clock) : undefined;
   const throttle = new LoginThrottle(clock, log);
   const files = await loadStatic(new URL('./page/', import.meta.url));
+  const texts = loginTexts(files);
   // prom-client loads with the first scrape, not on the way to listening (bench/startup).
   let metrics: Promise<Metrics> | undefined;
   const loadMetrics = () => (metrics ??= import('./metrics.js').then(({ createMetrics }) => createMetrics(provider)));
@@ -102,13 +104,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
     // Another site open in the same browser could otherwise POST here (CSRF).
     if (method === 'POST' && !sameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin request refused' });
-    if (path === '/login') return auth ? handleLogin(req, res, auth, throttle) : redirect(res, '/');
+    if (path === '/login') return auth ? handleLogin(req, res, auth, throttle, texts) : redirect(res, '/');
     if (path === '/logout') {
       if (method !== 'POST') return notAllowed(res, 'POST');
       return auth ? handleLogout(req, res, auth) : redirect(res, '/');
     }
     let credential: Credential | undefined;
-    if (auth && !PUBLIC.has(path)) {
+    if (auth && !isPublic(path)) {
       credential = admit(req, res, auth, throttle, path, method);
       if (!credential) return;
     }
@@ -141,7 +143,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         return sendText(res, 200, await m.render(), m.contentType);
       }
       case '/healthz': {
-        const problems = healthProblems(provider.status());
+        const status = provider.status();
+        const problems = healthProblems(status);
+        const degraded = problems.length === 0 ? healthDegraded(status) : [];
+        if (degraded.length > 0) return sendText(res, 200, `degraded\n${degraded.map((p) => `- ${p}\n`).join('')}`);
         if (problems.length === 0) return sendText(res, 200, 'ok\n');
         return sendText(res, 503, `unhealthy\n${problems.map((p) => `- ${p}\n`).join('')}`);
       }

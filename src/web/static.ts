@@ -1,6 +1,6 @@
 /**
- * The page's files (src/web/page/), read once at start. Only files found there are served, by
- * exact name, so no request path ever reaches the file system.
+ * The page's files (src/web/page/ and its dictionaries in page/lang/), read once at start. Only
+ * files found there are served, by exact name, so no request path ever reaches the file system.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -12,7 +12,11 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
+  '.json': 'application/json; charset=utf-8',
 };
+
+/** Folders of the page served besides its top level (one level deep, no more). */
+const SUBDIRS = ['lang'];
 
 interface StaticFile {
   body: Buffer;
@@ -22,14 +26,16 @@ interface StaticFile {
 
 export type StaticFiles = Map<string, StaticFile>;
 
-/** Files of `dir` keyed by URL path (`/app.js`). */
+/** Files of `dir` and its SUBDIRS keyed by URL path (`/app.js`, `/lang/pl.status.json`). */
 export async function loadStatic(dir: URL): Promise<StaticFiles> {
   const files: StaticFiles = new Map();
-  for (const name of await readdir(dir)) {
-    const type = TYPES[extname(name)];
-    if (!type) continue;
-    const body = await readFile(new URL(name, dir));
-    files.set(`/${name}`, { body, type, etag: `"${createHash('sha1').update(body).digest('base64url')}"` });
+  for (const prefix of ['', ...SUBDIRS.map((d) => `${d}/`)]) {
+    for (const name of await readdir(new URL(prefix, dir))) {
+      const type = TYPES[extname(name)];
+      if (!type) continue;
+      const body = await readFile(new URL(prefix + name, dir));
+      files.set(`/${prefix}${name}`, { body, type, etag: `"${createHash('sha1').update(body).digest('base64url')}"` });
+    }
   }
   return files;
 }

@@ -55,6 +55,45 @@ describe('status page', () => {
     expect(errors).toEqual([]);
   });
 
+  it('shows the company budget tile only with a shared budget: gateways and share, then the fallback share and why, in the chosen language', async () => {
+    const { page, web, provider, errors } = await open();
+    await ready(page, web.url);
+    const tile = page.locator('[data-field="company"]');
+    expect(await tile.isVisible()).toBe(false);
+    provider.update((s) => {
+      s.budget.shared = {
+        key: 'acme',
+        redis: 'redis://10.0.0.5:6379',
+        state: 'shared',
+        since: s.now - 60_000,
+        companyPerMinute: 115,
+        fallbackPerMinute: 30,
+        companyUsedLastMinute: 88,
+        companyLimit: 115,
+        gateways: 3,
+        sharePerMinute: 46,
+        seenAt: s.now,
+      };
+    });
+    await page.waitForSelector('[data-field="company"]:not([hidden])');
+    expect(await tile.locator('[data-field="company-used"]').textContent()).toBe('88 / 115');
+    expect(await tile.locator('[data-field="company-detail"]').textContent()).toBe('3 gateways · this one 46/min');
+    expect(await tile.getAttribute('data-state')).toBe('ok');
+    provider.update((s) => {
+      Object.assign(s.budget.shared!, { state: 'fallback', reason: 'SFG_BUDGET_TIMEOUT' });
+    });
+    await page.waitForSelector('[data-field="company"][data-state="attention"]');
+    expect(await tile.locator('[data-field="company-detail"]').textContent()).toBe('on its fallback share of 30/min: Redis unavailable (SFG_BUDGET_TIMEOUT)');
+    expect(errors).toEqual([]);
+
+    const context = await browser.newContext({ locale: 'pl-PL' });
+    closers.push(() => context.close());
+    const pl = await context.newPage();
+    await ready(pl, web.url);
+    expect(await pl.locator('[data-field="company-detail"]').textContent()).toBe('na udziale awaryjnym 30/min: Redis niedostępny (SFG_BUDGET_TIMEOUT)');
+    expect(await pl.locator('[data-field="company"] .label').textContent()).toBe('Limit firmy / min');
+  });
+
   it('updates a count live, without reloading the page', async () => {
     const { page, web, provider } = await open();
     await ready(page, web.url);

@@ -18,7 +18,7 @@ export function writeConfig(
     timeoutMs?: number;
     tokenAuth?: boolean;
     logLevel?: string;
-    /** `prodsmart.sharedBudget`: the company budget on Redis; `requestsPerMinute` stays this gateway's fallback share. */
+    /** prodsmart.sharedBudget (the company budget on Redis). */
     sharedBudget?: { redis: string; key: string; requestsPerMinute: number };
   },
 ): TestConfig {
@@ -36,7 +36,7 @@ export function writeConfig(
     tokenAuth: ${opts.tokenAuth ?? false}
   requestsPerMinute: ${opts.requestsPerMinute ?? 100}
   timeoutMs: ${opts.timeoutMs ?? 2000}
-${sharedBudget(opts.sharedBudget)}storage:
+${opts.sharedBudget ? `  sharedBudget: { redis: "${opts.sharedBudget.redis}", key: ${opts.sharedBudget.key}, requestsPerMinute: ${opts.sharedBudget.requestsPerMinute} }\n` : ''}storage:
   path: ${dbPath}
 web:
   listen: 127.0.0.1:0
@@ -47,9 +47,4 @@ ${opts.extra ?? ''}`,
   );
   for (const [name, text] of Object.entries(opts.devices)) writeFileSync(join(devicesDir, `${name}.yaml`), text);
   return { dir, gatewayFile, dbPath };
-}
-
-function sharedBudget(shared: { redis: string; key: string; requestsPerMinute: number } | undefined): string {
-  if (!shared) return '';
-  return `  sharedBudget:\n    redis: ${JSON.stringify(shared.redis)}\n    key: ${shared.key}\n    requestsPerMinute: ${shared.requestsPerMinute}\n`;
 }

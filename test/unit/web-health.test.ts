@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { healthProblems } from '../../src/web/health.js';
+import { healthDegraded, healthProblems } from '../../src/web/health.js';
 import type { GatewayStatus } from '../../src/core/status.js';
 import { fixtureStatus } from '../helpers/web-fixture.js';
 
@@ -88,5 +88,40 @@ describe('healthProblems', () => {
     expect(withChange((s) => (s.storage = { path: '/x.db', state: 'corrupt', lastError: 'database disk image is malformed' }))).toEqual([
       'storage corrupt: /x.db (database disk image is malformed)',
     ]);
+  });
+});
+
+describe('the shared budget in /healthz', () => {
+  const onFallback = (forMs: number) => (s: GatewayStatus) => {
+    s.budget.shared = {
+      key: 'acme',
+      redis: 'redis://10.0.0.5:6379',
+      state: 'fallback',
+      reason: 'SFG_BUDGET_UNREACHABLE',
+      since: now - forMs,
+      companyPerMinute: 115,
+      fallbackPerMinute: 30,
+    };
+  };
+
+  it('says degraded, still healthy, while on the fallback share, naming the Redis (without password) and why', () => {
+    const s = fixtureStatus(now);
+    onFallback(90_000)(s);
+    expect(healthProblems(s)).toEqual([]);
+    expect(healthDegraded(s)).toEqual([
+      'on the fallback share of 30/min for 90 s: company budget on redis://10.0.0.5:6379 unavailable (SFG_BUDGET_UNREACHABLE)',
+    ]);
+    const joined = fixtureStatus(now);
+    joined.budget.shared = { ...s.budget.shared!, state: 'shared', reason: undefined };
+    expect(healthDegraded(joined)).toEqual([]);
+  });
+
+  it('is unhealthy after 15 min on the fallback share, when the others stop keeping its share free', () => {
+    expect(withChange(onFallback(16 * MIN))).toEqual([
+      'on the fallback share of 30/min for 960 s: company budget on redis://10.0.0.5:6379 unavailable (SFG_BUDGET_UNREACHABLE); the other gateways no longer keep its share free',
+    ]);
+    const s = fixtureStatus(now);
+    onFallback(16 * MIN)(s);
+    expect(healthDegraded(s)).toEqual([]);
   });
 });

@@ -1,7 +1,11 @@
 // Keeps the page live: server-sent events from /api/events, polling /api/status when the
-// stream is unavailable, and the dead-letter buttons. Never reloads the page.
+// stream is unavailable, and the dead-letter buttons. Never reloads the page, not even to
+// change the language.
 import { field, setAttr, setText } from './dom.js';
+import { initI18n, onLanguageChange, t } from './i18n.js';
 import { render } from './render.js';
+
+await initI18n(['status', 'commission']);
 
 const POLL_MS = 5000;
 /** Three missed heartbeats (15 s each): the stream is dead even if the socket says otherwise. */
@@ -13,6 +17,7 @@ let skew = 0;
 let stream = null;
 let lastEventAt = 0;
 let pollTimer = null;
+let mode = 'connecting';
 
 function show(status) {
   last = status;
@@ -21,10 +26,11 @@ function show(status) {
   document.body.dataset.ready = 'true';
 }
 
-function setMode(mode) {
+function setMode(next) {
+  mode = next;
   const el = field(document, 'live');
   setAttr(el, 'data-mode', mode);
-  setText(el, { live: 'live', polling: 'polling', offline: 'gateway not answering', connecting: 'connecting…' }[mode]);
+  setText(el, t(`status.live.${mode}`));
 }
 
 async function poll() {
@@ -76,6 +82,10 @@ setInterval(() => {
 
 // Charts are drawn for the width they have: redraw when a tablet turns.
 window.addEventListener('resize', () => last && render(last, Date.now() + skew));
+onLanguageChange(() => {
+  setMode(mode);
+  if (last) render(last, Date.now() + skew);
+});
 
 document.addEventListener('click', async (event) => {
   const button = event.target.closest('button[data-action]');
@@ -87,20 +97,18 @@ document.addEventListener('click', async (event) => {
 
 async function act(button) {
   const { action, id } = button.dataset;
-  if (action === 'drop' && !confirm(`Drop dead letter ${id}? The MES will never receive it.`)) return;
+  if (action === 'drop' && !confirm(t('status.deadLetters.confirmDrop', { id }))) return;
   const message = field(document, 'action-message');
   button.disabled = true;
   try {
     const res = await fetch(`/api/dead-letters/${encodeURIComponent(id)}/${action}`, { method: 'POST' });
     if (res.status === 401) return location.assign('/login');
     const body = await res.json().catch(() => ({}));
-    setText(
-      message,
-      res.ok ? `Dead letter ${id} ${action === 'drop' ? 'dropped' : 'queued again'}.` : `Could not ${action} dead letter ${id}: ${body.error ?? res.status}`,
-    );
+    const done = action === 'drop' ? 'dropped' : 'queued';
+    setText(message, res.ok ? t(`status.deadLetters.${done}`, { id }) : t(`status.deadLetters.${action}Failed`, { id, error: body.error ?? res.status }));
     await poll();
   } catch (err) {
-    setText(message, `Could not ${action} dead letter ${id}: ${err.message}`);
+    setText(message, t(`status.deadLetters.${action}Failed`, { id, error: err.message }));
   } finally {
     button.disabled = false;
   }

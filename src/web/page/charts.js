@@ -1,6 +1,7 @@
 // Inline SVG charts of a machine card: run/stop timeline and production rate. Both share the
 // time window and left padding, so the bars of one card line up with the other.
-import { clock, duration, number, s } from './dom.js';
+import { s } from './dom.js';
+import { clock, duration, number, t } from './i18n.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -35,21 +36,28 @@ function timeAxis(win, width, y, gridTop) {
 }
 
 function describe(seg) {
-  const span = `${clock(seg.from)}–${clock(seg.to)} (${duration(seg.to - seg.from)})`;
-  if (seg.running === null) return `State unknown, ${span}`;
-  const what = seg.running ? 'Running' : `Stopped${seg.type ? `: ${seg.type}` : ''}`;
-  const note = !seg.sent
-    ? ' — not sent to the MES: began and ended while it was unreachable'
-    : seg.uncertain
-      ? ' — sent, but no answer came: taken as received, not sent again'
-      : '';
-  return `${what}, ${span}${note}`;
+  const span = t('status.chart.span', { from: clock(seg.from), to: clock(seg.to), duration: duration(seg.to - seg.from) });
+  if (seg.running === null) return t('status.chart.unknown', { span });
+  const segment = seg.running
+    ? t('status.chart.running', { span })
+    : seg.type
+      ? t('status.chart.stoppedType', { type: seg.type, span })
+      : t('status.chart.stopped', { span });
+  if (!seg.sent) return t('status.chart.notSent', { segment });
+  return seg.uncertain ? t('status.chart.uncertain', { segment }) : segment;
 }
 
 /** Green running, red stopped, grey unknown; hatched where the change was not sent. */
 export function timelineChart(m, win, width) {
   const x = scale(win, width);
-  const svg = s('svg', { class: 'chart', width, height: 48, viewBox: `0 0 ${width} 48`, role: 'img', 'aria-label': `Run and stop of ${m.code}` });
+  const svg = s('svg', {
+    class: 'chart',
+    width,
+    height: 48,
+    viewBox: `0 0 ${width} 48`,
+    role: 'img',
+    'aria-label': t('status.chart.timelineLabel', { code: m.code }),
+  });
   const before = m.timeline.filter((c) => c.at <= win.start).at(-1);
   let current = { running: before ? before.running : null, type: before?.type, sent: before?.sent ?? true, uncertain: before?.uncertain, from: win.start };
   const segments = [];
@@ -69,7 +77,7 @@ export function timelineChart(m, win, width) {
       svg.append(s('line', { class: 'unsent-mark', x1: box.x, x2: box.x, y1: 1, y2: 29 }));
     }
   }
-  svg.append(s('text', { class: 'axis-label', x: PAD_LEFT - 6, y: 19, 'text-anchor': 'end' }, 'state'), timeAxis(win, width, 44));
+  svg.append(s('text', { class: 'axis-label', x: PAD_LEFT - 6, y: 19, 'text-anchor': 'end' }, t('status.chart.state')), timeAxis(win, width, 44));
   return svg;
 }
 
@@ -109,7 +117,7 @@ export function rateChart(m, win, width) {
     height,
     viewBox: `0 0 ${width} ${height}`,
     role: 'img',
-    'aria-label': `Production rate of ${m.code}, parts per minute`,
+    'aria-label': t('status.chart.rateLabel', { code: m.code }),
   });
 
   const bucketMs = Math.max(MIN, Math.ceil((win.end - win.start) / MIN / Math.max(1, Math.floor((width - PAD_LEFT - PAD_RIGHT) / 5))) * MIN);
@@ -130,17 +138,17 @@ export function rateChart(m, win, width) {
       s('text', { class: 'axis-label', x: PAD_LEFT - 6, y: y(v) + 4, 'text-anchor': 'end' }, number(v)),
     );
   }
-  svg.append(s('text', { class: 'axis-title', x: 4, y: 12 }, 'parts/min'), timeAxis(win, width, height - 6, top));
+  svg.append(s('text', { class: 'axis-title', x: 4, y: 12 }, t('status.machine.partsPerMin')), timeAxis(win, width, height - 6, top));
   for (const b of bars) {
     const left = x(Math.max(b.from, win.start));
     const w = Math.max(1, x(b.to) - left - 1);
-    const title = `${clock(b.from)}–${clock(b.to)}: ${number(Math.round(b.rate * 10) / 10)} parts/min (${number(b.parts)} parts)`;
+    const title = t('status.chart.bar', { from: clock(b.from), to: clock(b.to), rate: Math.round(b.rate * 10) / 10, count: b.parts });
     svg.append(
       s('rect', { class: 'rate-bar', x: left, y: y(b.rate), width: w, height: Math.max(0, y(0) - y(b.rate)), 'data-label': title }, s('title', {}, title)),
     );
   }
   if (bars.length === 0) {
-    svg.append(s('text', { class: 'empty-chart', x: (PAD_LEFT + width) / 2, y: top + plotH / 2, 'text-anchor': 'middle' }, 'no production samples yet'));
+    svg.append(s('text', { class: 'empty-chart', x: (PAD_LEFT + width) / 2, y: top + plotH / 2, 'text-anchor': 'middle' }, t('status.chart.noSamples')));
   }
   return svg;
 }

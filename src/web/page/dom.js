@@ -1,5 +1,5 @@
-// DOM and formatting helpers. Text always goes in through textContent: device errors and MES
-// reasons are outside data and must never be parsed as HTML.
+// DOM helpers; formatting by locale is in i18n.js. Text always goes in through textContent:
+// device errors and MES reasons are outside data and must never be parsed as HTML.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -53,31 +53,4 @@ export function syncList(container, items, keyAttr, keyOf, create, update) {
     previous = el;
   }
   for (const el of existing.values()) el.remove();
-}
-
-const pad = (n) => String(n).padStart(2, '0');
-
-export const clock = (t) => {
-  const d = new Date(t);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-};
-
-export const stamp = (t) => new Date(t).toLocaleString();
-
-/** "4 s", "12 min", "3 h 5 min", "2 d 4 h". */
-export function duration(ms) {
-  const sec = Math.max(0, Math.round(ms / 1000));
-  if (sec < 60) return `${sec} s`;
-  const min = Math.floor(sec / 60);
-  if (min < 60) return `${min} min`;
-  const hours = Math.floor(min / 60);
-  if (hours < 48) return min % 60 ? `${hours} h ${min % 60} min` : `${hours} h`;
-  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
-}
-
-export const ago = (t, now) => (t === undefined || t === null ? '—' : `${duration(now - t)} ago`);
-
-export function number(v) {
-  if (typeof v !== 'number') return String(v);
-  return Number.isInteger(v) ? v.toLocaleString() : v.toLocaleString(undefined, { maximumFractionDigits: 3 });
 }

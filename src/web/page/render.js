@@ -1,6 +1,7 @@
 // Renders a GatewayStatus (src/core/status.ts) into the page, updating in place.
 import { chartWindow, rateChart, recentRate, timelineChart } from './charts.js';
-import { ago, clock, duration, field, h, number, setAttr, setText, stamp, syncList } from './dom.js';
+import { field, h, setAttr, setText, syncList } from './dom.js';
+import { ago, clock, duration, number, stamp, t, translate } from './i18n.js';
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -24,47 +25,80 @@ export function render(status, now) {
     createDevice,
     (el, d) => updateDevice(el, d, status, now),
   );
+  renderCounts(status);
   renderDeadLetters(status, now);
 }
 
+function renderCounts(st) {
+  setText(field(document, 'machines-count'), t('status.machines.count', { count: st.machines.length }));
+  setText(field(document, 'devices-count'), t('status.devices.count', { count: st.devices.length }));
+  field(document, 'machines-empty').hidden = st.machines.length > 0;
+  field(document, 'devices-empty').hidden = st.devices.length > 0;
+}
+
 function renderHeader(st, now) {
-  setText(field(document, 'version'), `v${st.version} · up ${duration(now - st.startedAt)}`);
+  setText(field(document, 'version'), t('status.version', { version: st.version, duration: duration(now - st.startedAt) }));
   const mes = field(document, 'mes');
   const state = st.mes.authProblem ? 'auth' : st.mes.reachable === null ? 'unknown' : st.mes.reachable ? 'reachable' : 'unreachable';
   setAttr(mes, 'data-state', state);
-  setText(field(mes, 'mes-state'), { auth: 'Credentials refused', unknown: 'No answer yet', reachable: 'Reachable', unreachable: 'Unreachable' }[state]);
+  setText(field(mes, 'mes-state'), t(`status.mes.state.${state}`));
   const paused = st.mes.pausedUntil !== undefined && st.mes.pausedUntil > now;
-  const limit = st.mes.rateLimit;
-  const cut = limit && limit.askedMs > limit.until - limit.since ? ` (MES asked for ${duration(limit.askedMs)}, cut to ${duration(limit.capMs)})` : '';
   const detail = paused
-    ? `sending paused for ${duration(st.mes.pausedUntil - now)}${limit && limit.until > now ? ` by the MES (429)${cut}` : ''}`
+    ? pauseText(st.mes, now)
     : state === 'reachable'
-      ? `last answer ${ago(st.mes.lastOkAt, now)}`
+      ? t('status.mes.lastAnswer', { ago: ago(st.mes.lastOkAt, now) })
       : (st.mes.lastError ?? st.mes.baseUrl);
   setText(field(mes, 'mes-detail'), detail);
   setAttr(field(mes, 'mes-detail'), 'title', `${st.mes.baseUrl}${st.mes.lastError ? ` — ${st.mes.lastError}` : ''}`);
 
   const used = st.budget.usedLastMinute;
   const share = st.budget.perMinute > 0 ? Math.min(1, used / st.budget.perMinute) : 0;
-  setText(field(document, 'budget-used'), `${number(used)} / ${number(st.budget.perMinute)}`);
+  setText(field(document, 'budget-used'), t('status.budget.used', { used, limit: st.budget.perMinute }));
   const fill = field(document, 'budget-fill');
   fill.style.width = `${(share * 100).toFixed(1)}%`;
   setAttr(fill, 'data-level', share >= 0.9 ? 'high' : share >= 0.7 ? 'mid' : 'low');
 
+  renderCompany(st.budget.shared, now);
+
   setText(field(document, 'outbox-pending'), number(st.outbox.pending));
   setText(
     field(document, 'outbox-oldest'),
-    st.outbox.pending > 0 && st.outbox.oldestPendingAt ? `oldest ${ago(st.outbox.oldestPendingAt, now)}` : 'nothing waiting',
+    st.outbox.pending > 0 && st.outbox.oldestPendingAt ? t('status.outbox.oldest', { ago: ago(st.outbox.oldestPendingAt, now) }) : t('status.outbox.empty'),
   );
   setText(field(document, 'dead-letter-count'), number(st.outbox.deadLetters));
   setAttr(field(document, 'dead-letters'), 'data-state', st.outbox.deadLetters > 0 ? 'attention' : 'ok');
 }
 
-const STORAGE_TITLES = {
-  full: 'Storage full: nothing new can be stored. Readings go on and nothing queued is lost; free disk space and writing resumes by itself.',
-  corrupt: 'Storage corrupt: the database is damaged. See README, "Damaged or missing database".',
-  error: 'Storage failing: the database refuses writes.',
-};
+/** The company budget on Redis (docs/rate-budget.md#several-gateways), when this gateway takes part in one. */
+function renderCompany(shared, now) {
+  const tile = field(document, 'company');
+  tile.hidden = shared === undefined;
+  if (shared === undefined) return;
+  setAttr(tile, 'data-state', shared.state === 'shared' ? 'ok' : 'attention');
+  const used = shared.state === 'shared' && shared.companyUsedLastMinute !== undefined ? number(shared.companyUsedLastMinute) : '–';
+  setText(field(tile, 'company-used'), t('status.company.used', { used, limit: number(shared.companyLimit ?? shared.companyPerMinute) }));
+  const detail =
+    shared.pausedUntil !== undefined && shared.pausedUntil > now
+      ? t('status.company.paused', { duration: duration(shared.pausedUntil - now) })
+      : shared.state === 'shared'
+        ? t('status.company.shared', { count: shared.gateways ?? 1, share: number(shared.sharePerMinute ?? 0) })
+        : shared.state === 'fallback'
+          ? t('status.company.fallback', { share: number(shared.fallbackPerMinute), reason: shared.reason ?? '' })
+          : t('status.company.connecting');
+  setText(field(tile, 'company-detail'), detail);
+  setAttr(field(tile, 'company-detail'), 'title', `${shared.key} @ ${shared.redis}`);
+}
+
+/** "sending paused for 10 min by the MES (429) (MES asked for 27 h 46 min, cut to 15 min)". */
+function pauseText(mes, now) {
+  const limit = mes.rateLimit;
+  const pause = duration(mes.pausedUntil - now);
+  if (!limit || limit.until <= now) return t('status.mes.paused', { duration: pause });
+  const by429 = t('status.mes.pausedBy429', { duration: pause });
+  return limit.askedMs > limit.until - limit.since
+    ? t('status.mes.pauseCut', { pause: by429, asked: duration(limit.askedMs), cap: duration(limit.capMs) })
+    : by429;
+}
 
 function renderBanners(st) {
   const config = field(document, 'config-errors');
@@ -80,84 +114,118 @@ function renderBanners(st) {
   const storage = field(document, 'storage-problem');
   const sp = st.storage;
   storage.hidden = sp.state === 'ok';
-  setText(field(storage, 'storage-problem-title'), STORAGE_TITLES[sp.state] ?? '');
-  setText(field(storage, 'storage-problem-text'), sp.state === 'ok' ? '' : `${sp.path}: ${sp.lastError ?? ''} (${number(sp.failures ?? 0)} failed writes)`);
+  setText(field(storage, 'storage-problem-title'), sp.state === 'ok' ? '' : t(`status.storage.${sp.state}`));
+  setText(
+    field(storage, 'storage-problem-text'),
+    sp.state === 'ok' ? '' : t('status.storage.detail', { path: sp.path, error: sp.lastError ?? '', count: sp.failures ?? 0 }),
+  );
   const auth = field(document, 'auth-problem');
   auth.hidden = !st.mes.authProblem;
   setText(field(auth, 'auth-problem-text'), st.mes.authProblem ?? '');
 }
 
-const SIGNAL_NAMES = { count: 'Good parts', running: 'Running', stopReason: 'Stop reason' };
-const signalName = (key) => SIGNAL_NAMES[key] ?? key.replace(/^waste:/, 'Waste: ').replace(/^param:/, '');
+/** count, running and stopReason have names; a waste or parameter signal is its MES code. */
+function signalName(key) {
+  if (['count', 'running', 'stopReason'].includes(key)) return t(`status.signal.${key}`);
+  if (key.startsWith('waste:')) return t('status.signal.waste', { code: key.slice('waste:'.length) });
+  return key.replace(/^param:/, '');
+}
+
+/** An element whose text is the dictionary's `key`, kept in the chosen language by translate(). */
+const label = (tag, attrs, key) => h(tag, { ...attrs, 'data-i18n': key });
 
 function createMachine() {
-  return h(
-    'article',
-    { class: 'card machine' },
+  return translate(
     h(
-      'header',
-      {},
-      h('h3', { 'data-field': 'code' }),
-      h('span', { class: 'muted', 'data-field': 'device' }),
-      h('span', { class: 'pill', 'data-field': 'run-state' }),
-    ),
-    h('p', { class: 'since', 'data-field': 'run-since' }),
-    h(
-      'div',
-      { class: 'figures' },
+      'article',
+      { class: 'card machine' },
+      h(
+        'header',
+        {},
+        h('h3', { 'data-field': 'code' }),
+        h('span', { class: 'muted', 'data-field': 'device' }),
+        h('span', { class: 'pill', 'data-field': 'run-state' }),
+      ),
+      h('p', { class: 'since', 'data-field': 'run-since' }),
       h(
         'div',
-        { class: 'figure' },
-        h('span', { class: 'label' }, 'Rate, last 5 min'),
-        h('span', { class: 'big', 'data-field': 'rate' }),
-        h('span', { class: 'unit' }, 'parts/min'),
+        { class: 'figures' },
+        h(
+          'div',
+          { class: 'figure' },
+          label('span', { class: 'label' }, 'status.machine.rate'),
+          h('span', { class: 'big', 'data-field': 'rate' }),
+          label('span', { class: 'unit' }, 'status.machine.partsPerMin'),
+        ),
+        h(
+          'div',
+          { class: 'figure' },
+          label('span', { class: 'label' }, 'status.machine.pending'),
+          h('span', { class: 'big', 'data-field': 'pending' }),
+          label('span', { class: 'unit' }, 'status.machine.inOutbox'),
+        ),
       ),
       h(
-        'div',
-        { class: 'figure' },
-        h('span', { class: 'label' }, 'Pending to MES'),
-        h('span', { class: 'big', 'data-field': 'pending' }),
-        h('span', { class: 'unit' }, 'in the outbox'),
+        'table',
+        { class: 'data totals' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            label('th', {}, 'status.machine.total'),
+            label('th', { class: 'num' }, 'status.machine.counted'),
+            label('th', { class: 'num' }, 'status.machine.inMes'),
+          ),
+        ),
+        h('tbody', { 'data-field': 'totals' }),
       ),
+      h(
+        'table',
+        { class: 'data values' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            label('th', {}, 'status.machine.signal'),
+            label('th', { class: 'num' }, 'status.machine.lastValue'),
+            label('th', { class: 'num' }, 'status.machine.read'),
+          ),
+        ),
+        h('tbody', { 'data-field': 'values' }),
+      ),
+      label('h4', {}, 'status.machine.runStop'),
+      h('div', { class: 'chart-box', 'data-chart': 'timeline' }),
+      h(
+        'p',
+        { class: 'legend' },
+        h('span', { class: 'key running' }),
+        label('span', {}, 'status.machine.legendRunning'),
+        ' ',
+        h('span', { class: 'key stopped' }),
+        label('span', {}, 'status.machine.legendStopped'),
+        ' ',
+        h('span', { class: 'key unsent' }),
+        label('span', {}, 'status.machine.legendUnsent'),
+      ),
+      label('p', { class: 'chart-detail', 'data-field': 'chart-detail' }, 'status.machine.tapBar'),
+      label('h4', {}, 'status.machine.productionRate'),
+      h('div', { class: 'chart-box', 'data-chart': 'rate' }),
     ),
-    h(
-      'table',
-      { class: 'data totals' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Total'), h('th', { class: 'num' }, 'Counted'), h('th', { class: 'num' }, 'In MES'))),
-      h('tbody', { 'data-field': 'totals' }),
-    ),
-    h(
-      'table',
-      { class: 'data values' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Signal'), h('th', { class: 'num' }, 'Last value'), h('th', { class: 'num' }, 'Read'))),
-      h('tbody', { 'data-field': 'values' }),
-    ),
-    h('h4', {}, 'Run / stop'),
-    h('div', { class: 'chart-box', 'data-chart': 'timeline' }),
-    h(
-      'p',
-      { class: 'legend' },
-      h('span', { class: 'key running' }),
-      'running ',
-      h('span', { class: 'key stopped' }),
-      'stopped ',
-      h('span', { class: 'key unsent' }),
-      'offline, not sent',
-    ),
-    h('p', { class: 'chart-detail', 'data-field': 'chart-detail' }, 'Tap a bar for details.'),
-    h('h4', {}, 'Production rate'),
-    h('div', { class: 'chart-box', 'data-chart': 'rate' }),
   );
 }
 
 function updateMachine(el, m, now, win) {
   setText(field(el, 'code'), m.code);
-  setText(field(el, 'device'), `on ${m.device}`);
+  setText(field(el, 'device'), t('status.machine.onDevice', { device: m.device }));
   const state = m.run.running === null ? 'unknown' : m.run.running ? 'running' : 'stopped';
   const pill = field(el, 'run-state');
   setAttr(pill, 'data-state', state);
-  setText(pill, state === 'stopped' && m.run.type ? `Stopped: ${m.run.type}` : { running: 'Running', stopped: 'Stopped', unknown: 'State unknown' }[state]);
-  setText(field(el, 'run-since'), m.run.since ? `since ${clock(m.run.since)} (${duration(now - m.run.since)})` : '');
+  setText(pill, state === 'stopped' && m.run.type ? t('status.machine.stoppedType', { type: m.run.type }) : t(`status.machine.${state}`));
+  setText(field(el, 'run-since'), m.run.since ? t('status.machine.since', { clock: clock(m.run.since), duration: duration(now - m.run.since) }) : '');
   const rate = recentRate(m.production);
   setText(field(el, 'rate'), rate === null ? '—' : number(Math.round(rate * 10) / 10));
   setText(field(el, 'pending'), number(m.pending));
@@ -208,31 +276,43 @@ function drawChart(box, draw) {
 }
 
 function createDevice() {
-  return h(
-    'article',
-    { class: 'card device' },
+  return translate(
     h(
-      'header',
-      {},
-      h('h3', { 'data-field': 'id' }),
-      h('span', { class: 'muted', 'data-field': 'protocol' }),
-      h('span', { class: 'pill', 'data-field': 'state' }),
-    ),
-    h(
-      'dl',
-      { class: 'facts' },
-      h('dt', {}, 'Machines'),
-      h('dd', { 'data-field': 'machines' }),
-      h('dt', {}, 'Last good read'),
-      h('dd', { 'data-field': 'last-read' }),
-      h('dt', {}, 'Last error'),
-      h('dd', { 'data-field': 'last-error' }),
-    ),
-    h(
-      'table',
-      { class: 'data signal-errors' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Signal errors'), h('th', { class: 'num' }, 'Count'), h('th', {}, 'Last'))),
-      h('tbody', { 'data-field': 'signal-errors' }),
+      'article',
+      { class: 'card device' },
+      h(
+        'header',
+        {},
+        h('h3', { 'data-field': 'id' }),
+        h('span', { class: 'muted', 'data-field': 'protocol' }),
+        h('span', { class: 'pill', 'data-field': 'state' }),
+      ),
+      h(
+        'dl',
+        { class: 'facts' },
+        label('dt', {}, 'status.device.machines'),
+        h('dd', { 'data-field': 'machines' }),
+        label('dt', {}, 'status.device.lastRead'),
+        h('dd', { 'data-field': 'last-read' }),
+        label('dt', {}, 'status.device.lastError'),
+        h('dd', { 'data-field': 'last-error' }),
+      ),
+      h(
+        'table',
+        { class: 'data signal-errors' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            label('th', {}, 'status.device.signalErrors'),
+            label('th', { class: 'num' }, 'status.device.errorCount'),
+            label('th', {}, 'status.device.errorLast'),
+          ),
+        ),
+        h('tbody', { 'data-field': 'signal-errors' }),
+      ),
     ),
   );
 }
@@ -243,7 +323,7 @@ function updateDevice(el, d, st, now) {
   setText(field(el, 'protocol'), d.protocol);
   const pill = field(el, 'state');
   setAttr(pill, 'data-state', d.state);
-  setText(pill, { connected: 'Connected', connecting: 'Connecting', disconnected: 'Disconnected' }[d.state] ?? d.state);
+  setText(pill, ['connected', 'connecting', 'disconnected'].includes(d.state) ? t(`status.device.${d.state}`) : d.state);
   setText(
     field(el, 'machines'),
     st.machines
@@ -252,7 +332,7 @@ function updateDevice(el, d, st, now) {
       .join(', ') || '—',
   );
   setText(field(el, 'last-read'), ago(d.lastGoodReadAt, now));
-  setText(field(el, 'last-error'), d.lastError ? `${d.lastError} (${ago(d.lastErrorAt, now)})` : 'none');
+  setText(field(el, 'last-error'), d.lastError ? t('status.device.errorAt', { error: d.lastError, ago: ago(d.lastErrorAt, now) }) : t('status.device.noError'));
   el.querySelector('.signal-errors').hidden = d.signalErrors.length === 0;
   syncList(
     field(el, 'signal-errors'),
@@ -264,7 +344,7 @@ function updateDevice(el, d, st, now) {
       setAttr(row, 'data-signal', e.signal);
       setText(field(row, 'signal'), `${e.machine} · ${signalName(e.signal)}`);
       setValue(field(row, 'count'), e.count);
-      setText(field(row, 'message'), `${e.lastMessage} (${ago(e.lastAt, now)})`);
+      setText(field(row, 'message'), t('status.device.errorAt', { error: e.lastMessage, ago: ago(e.lastAt, now) }));
     },
   );
 }
@@ -278,24 +358,26 @@ function renderDeadLetters(st, now) {
     'data-dead-letter-id',
     (d) => d.id,
     (d) =>
-      h(
-        'tr',
-        {},
-        h('td', {}, h('strong', { 'data-field': 'machine' }), h('br'), h('span', { class: 'muted', 'data-field': 'kind' })),
+      translate(
         h(
-          'td',
-          { class: 'reason' },
-          h('span', { class: 'status', 'data-field': 'status' }),
-          ' ',
-          h('span', { 'data-field': 'reason' }),
-          h('details', {}, h('summary', {}, 'what was sent'), h('pre', { 'data-field': 'body' })),
-        ),
-        h('td', { 'data-field': 'at' }),
-        h(
-          'td',
-          { class: 'actions' },
-          h('button', { type: 'button', 'data-action': 'retry', 'data-id': d.id }, 'Retry'),
-          h('button', { type: 'button', class: 'danger', 'data-action': 'drop', 'data-id': d.id }, 'Drop'),
+          'tr',
+          {},
+          h('td', {}, h('strong', { 'data-field': 'machine' }), h('br'), h('span', { class: 'muted', 'data-field': 'kind' })),
+          h(
+            'td',
+            { class: 'reason' },
+            h('span', { class: 'status', 'data-field': 'status' }),
+            ' ',
+            h('span', { 'data-field': 'reason' }),
+            h('details', {}, label('summary', {}, 'status.deadLetters.sent'), h('pre', { 'data-field': 'body' })),
+          ),
+          h('td', { 'data-field': 'at' }),
+          h(
+            'td',
+            { class: 'actions' },
+            label('button', { type: 'button', 'data-action': 'retry', 'data-id': d.id }, 'status.deadLetters.retry'),
+            label('button', { type: 'button', class: 'danger', 'data-action': 'drop', 'data-id': d.id }, 'status.deadLetters.drop'),
+          ),
         ),
       ),
     (row, d) => {

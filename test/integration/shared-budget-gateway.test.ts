@@ -1,0 +1,112 @@
+/**
+ * The real gateway (in process) with `prodsmart.sharedBudget` on a real, password-protected
+ * redis-server, a simulated PLC and the MES sandbox: it takes part in the company budget,
+ * shows it on /api/status, /metrics and /healthz, keeps delivering on its fallback share
+ * while Redis is gone, and comes back by itself; the MES gets every count exactly once.
+ */
+import pino from 'pino';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { freePort } from '../../src/sim/free-port.js';
+import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
+import { startModbusPlcSim } from '../../src/sim/modbus-plc.js';
+import { deferCleanup } from '../helpers/cleanup.js';
+import { writeConfig } from '../helpers/config-files.js';
+import { startRedisServer } from '../helpers/redis-server.js';
+import { tempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/wait.js';
+import { parseExposition } from '../helpers/web-prometheus.js';
+import { healthOf } from '../helpers/web-server.js';
+
+const PASSWORD = 'Redis-Secret-4711';
+
+describe('a gateway on the company budget', () => {
+  const dir = tempDir();
+  const defer = deferCleanup();
+
+  it('shows the shared budget, delivers on its fallback share while Redis is down, and rejoins; every count arrives once', async () => {
+    const redis = await startRedisServer({ password: PASSWORD });
+    defer(redis.cleanup);
+    const port = await freePort();
+    const yaml = `device: plc
+protocol: modbus-tcp
+connection: { host: 127.0.0.1, port: ${port} }
+machines:
+  - code: M1
+    count: { area: holding, address: 0 }
+`;
+    const sim = await startModbusPlcSim({ port, device: deviceSchema.parse(parse(yaml)) as DeviceOf<'modbus-tcp'>, tickMs: 0 });
+    defer(() => sim.close());
+    const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {} } });
+    defer(() => mes.close());
+    let count = 10;
+    sim.set('M1', 'count', count);
+    const cfg = writeConfig(dir, {
+      mesUrl: mes.url,
+      devices: { plc: yaml },
+      requestsPerMinute: 30,
+      sharedBudget: { redis: `redis://:\${REDIS_PASSWORD}@127.0.0.1:${redis.port}`, key: 'acme', requestsPerMinute: 115 },
+    });
+    const config = loadConfig(cfg.gatewayFile, { env: { ...process.env, REDIS_PASSWORD: PASSWORD } });
+    const gateway = await Gateway.start({ config, logger: pino({ level: process.env.SFG_TEST_LOG ?? 'silent' }) });
+    defer(() => gateway.stop());
+    const health = healthOf(gateway.url);
+    const status = async () => (await (await fetch(new URL('/api/status', gateway.url))).json()) as { budget: { shared?: Record<string, unknown> } };
+    const delivered = (what: string) =>
+      eventually(
+        () => mes.state.M1?.count,
+        (c) => c === count,
+        20_000,
+        what,
+      );
+
+    await eventually(
+      () => gateway.view.status().machines[0]?.totals.count?.total,
+      (t) => t === 10,
+      20_000,
+      'first read',
+    );
+    sim.set('M1', 'count', ++count);
+    await delivered('first count');
+    const joined = await eventually(
+      status,
+      (s) => s.budget.shared?.state === 'shared' && s.budget.shared.companyUsedLastMinute !== undefined,
+      10_000,
+      'on the shared budget',
+    );
+    expect(joined.budget.shared).toMatchObject({
+      key: 'acme',
+      redis: `redis://127.0.0.1:${redis.port}`,
+      companyPerMinute: 115,
+      companyLimit: 115,
+      fallbackPerMinute: 30,
+      gateways: 1,
+    });
+    const metrics = parseExposition(await (await fetch(new URL('/metrics', gateway.url))).text());
+    expect(metrics.value('shopfloor_shared_budget_fallback')).toBe(0);
+    expect(metrics.value('shopfloor_shared_budget_gateways')).toBe(1);
+    expect(metrics.value('shopfloor_shared_budget_company_limit')).toBe(115);
+    expect(await health()).toEqual({ status: 200, body: 'ok\n' });
+
+    await redis.kill();
+    sim.set('M1', 'count', ++count);
+    await delivered('a count while Redis is down');
+    const down = await eventually(health, (h) => h.body.startsWith('degraded'), 10_000, 'degraded');
+    expect(down.status).toBe(200);
+    expect(down.body).toMatch(/on the fallback share of 30\/min .*\(SFG_BUDGET_UNREACHABLE\)/);
+    const fallback = await status();
+    expect(fallback.budget.shared).toMatchObject({ state: 'fallback', reason: 'SFG_BUDGET_UNREACHABLE', sharePerMinute: 30 });
+    expect(parseExposition(await (await fetch(new URL('/metrics', gateway.url))).text()).value('shopfloor_shared_budget_fallback')).toBe(1);
+
+    await redis.restart();
+    await eventually(health, (h) => h.body === 'ok\n', 15_000, 'back on the shared budget');
+    sim.set('M1', 'count', ++count);
+    await delivered('a count after Redis came back');
+    const all = JSON.stringify(await status()) + (await (await fetch(new URL('/metrics', gateway.url))).text());
+    expect(all).not.toContain(PASSWORD);
+    expect(mes.state.M1.count).toBe(count);
+  });
+});
