@@ -114,6 +114,7 @@ else
 PRODSMART_API_KEY=
 PRODSMART_API_SECRET=
 # SHOPFLOOR_WEB_TOKEN=
+# REDIS_PASSWORD=
 EOF
 fi
 run install -d -m 0750 -o root -g "$NAME" "$ETC/devices" "$ETC/devices/examples"

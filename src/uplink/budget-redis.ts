@@ -93,7 +93,7 @@ function budgetError(err: unknown, connectionError: unknown): BudgetError {
   if (/^(NOAUTH|WRONGPASS)/.test(text) || /^(NOAUTH|WRONGPASS)/.test(why))
     return new BudgetError('SFG_BUDGET_AUTH', 'Redis refused the password', { cause: err });
   if (text === 'Command timed out') return new BudgetError('SFG_BUDGET_TIMEOUT', 'Redis did not answer in time', { cause: err });
-  // MaxRetriesPerRequestError: the connection dropped while the call was on its way (with no retries allowed).
+  // A command on the wire when the connection dropped fails as MaxRetriesPerRequestError (no retries: the budget decides).
   if (/enableOfflineQueue|Connection is closed/.test(text) || (err as Error)?.name === 'MaxRetriesPerRequestError') {
     const code = (connectionError as { code?: string } | undefined)?.code;
     return new BudgetError('SFG_BUDGET_UNREACHABLE', `Redis is not reachable${code ? ` (${code})` : ''}`, { cause: connectionError ?? err });

@@ -9,7 +9,7 @@
  * - `seen`     zset: gateway → its last call; live within LAPSE, reserved within RESERVE
  * - `gateways` hash: gateway → its fallback share (prodsmart.requestsPerMinute)
  * - `demand`   hash: gateway → its machines with work waiting
- * - `pace`     hash: gateway → when its share lets it send next
+ * - `pace`     hash: `<gateway>|tok`, `<gateway>|at`: its share as a bucket of sends, and when it was filled
  * - `state`    hash: `epoch` (set once: its absence means an empty Redis), `grace`, `next`
  *              (the company spacing), `pause` (a 429's Retry-After), `seq`
  *
@@ -40,6 +40,7 @@ local sends, seen, gateways, demand, pace, state = KEYS[1], KEYS[2], KEYS[3], KE
 local op, gw = ARGV[1], ARGV[2]
 local span, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
 local lapse, reserve, grace = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local BURST = 2
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -48,7 +49,7 @@ local function forget(g)
   redis.call('ZREM', seen, g)
   redis.call('HDEL', gateways, g)
   redis.call('HDEL', demand, g)
-  redis.call('HDEL', pace, g)
+  redis.call('HDEL', pace, g .. '|tok', g .. '|at')
 end
 
 if redis.call('HEXISTS', state, 'epoch') == 0 then
@@ -89,7 +90,7 @@ elseif op == 'join' then
   end
   redis.call('HSET', gateways, gw, num(ARGV[8]))
   redis.call('HSET', demand, gw, 0)
-  redis.call('HSET', pace, gw, 0)
+  redis.call('HSET', pace, gw .. '|tok', 1, gw .. '|at', now)
   pauseAtLeast(num(ARGV[9]))
 elseif redis.call('HEXISTS', gateways, gw) == 0 then
   return {'join', 0, '', 0, 0, 0, 0, 0}
@@ -112,27 +113,35 @@ local share = 0
 if total > 0 then share = math.floor(effective * mine / total + 0.5) end
 local used = redis.call('ZCOUNT', sends, '(' .. (now - 60000), '+inf')
 local pauseLeft = math.max(0, num(redis.call('HGET', state, 'pause')) - now)
-if op ~= 'acquire' then return {'ok', 0, '', used, effective, #live, share, pauseLeft} end
 
+-- This gateway's share as a bucket of at most BURST sends, refilled at its share of the rate
+-- (interval = spacing * everyone's demand / its demand): a demand that changes changes the
+-- refill from now on, and a poll that comes a little late loses nothing.
 local spacing = math.ceil(span / effective)
 local interval = spacing * total / math.max(mine, 1)
+local saved = redis.call('HMGET', pace, gw .. '|tok', gw .. '|at')
+local tok = tonumber(saved[1]) or 1
+if mine > 0 then tok = math.min(BURST, tok + (now - (tonumber(saved[2]) or now)) / interval) end
+redis.call('HSET', pace, gw .. '|tok', tok, gw .. '|at', now)
+if op ~= 'acquire' then return {'ok', 0, '', used, effective, #live, share, pauseLeft} end
+
+local function ownWait(k) if k >= 1 then return 0 end return (1 - k) * interval end
 local nextAt = num(redis.call('HGET', state, 'next'))
-local own = num(redis.call('HGET', pace, gw))
 local n = redis.call('ZCARD', sends)
 local window = 0
 if n >= effective then
   local oldest = redis.call('ZRANGE', sends, n - effective, n - effective, 'WITHSCORES')
   window = num(oldest[2]) + span - now
 end
-local wait = math.max(pauseLeft, num(redis.call('HGET', state, 'grace')) - now, window, nextAt - now, own - interval - now)
+local wait = math.max(pauseLeft, num(redis.call('HGET', state, 'grace')) - now, window, nextAt - now, ownWait(tok))
 if wait > 0 then return {'wait', math.ceil(wait), '', used, effective, #live, share, pauseLeft} end
 nextAt = math.max(nextAt, now) + spacing
-own = math.max(own, now - interval) + interval
+tok = tok - 1
 redis.call('HSET', state, 'next', nextAt)
-redis.call('HSET', pace, gw, own)
+redis.call('HSET', pace, gw .. '|tok', tok)
 local member = gw .. ':' .. redis.call('HINCRBY', state, 'seq', 1)
 redis.call('ZADD', sends, now, member)
-return {'granted', math.ceil(math.max(nextAt - now, own - interval - now)), member, used + 1, effective, #live, share, 0}
+return {'granted', math.ceil(math.max(nextAt - now, ownWait(tok))), member, used + 1, effective, #live, share, 0}
 `;
 
 export type BudgetOp = 'join' | 'beat' | 'acquire' | 'answered' | 'pause' | 'leave';

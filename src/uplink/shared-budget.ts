@@ -212,7 +212,9 @@ export class SharedBudget implements SendBudget {
   }
 
   private took(answered: Answered): Answered {
-    this.sent.push(this.o.clock.now());
+    const now = this.o.clock.now();
+    this.prune(now);
+    this.sent.push(now);
     return answered;
   }
 

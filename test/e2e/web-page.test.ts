@@ -79,6 +79,8 @@ describe('status page', () => {
     expect(await tile.locator('[data-field="company-used"]').textContent()).toBe('88 / 115');
     expect(await tile.locator('[data-field="company-detail"]').textContent()).toBe('3 gateways · this one 46/min');
     expect(await tile.getAttribute('data-state')).toBe('ok');
+    // This gateway's own tile: its 37 requests against its share of 46, not its fallback share.
+    expect(await page.locator('[data-field="budget-used"]').textContent()).toBe('37 / 46');
     provider.update((s) => {
       Object.assign(s.budget.shared!, { state: 'fallback', reason: 'SFG_BUDGET_TIMEOUT' });
     });

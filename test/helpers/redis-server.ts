@@ -62,7 +62,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     child = undefined;
     if (c && c.exitCode === null && c.signalCode === null) {
       const exited = new Promise((resolve) => c.once('exit', resolve));
-      c.kill('SIGCONT');
+      // A frozen server takes SIGTERM only once continued; SIGKILL ends it as it is, mid-command.
+      if (signal === 'SIGTERM') c.kill('SIGCONT');
       c.kill(signal);
       const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
       await exited;

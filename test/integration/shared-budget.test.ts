@@ -35,7 +35,17 @@ interface Gateway {
 
 function gateway(
   redis: RedisServer,
-  o: { id: string; company: number; fallback?: number; demand?: number; clock?: Clock; timing?: Partial<SharedBudgetTiming> },
+  o: {
+    id: string;
+    company: number;
+    fallback?: number;
+    demand?: number;
+    clock?: Clock;
+    timing?: Partial<SharedBudgetTiming>;
+    commandTimeoutMs?: number;
+    /** Instead of the server's own URL (e.g. with a wrong password). */
+    url?: string;
+  },
 ): Gateway {
   const clock = o.clock ?? systemClock;
   const log = recordingLogger();
@@ -50,7 +60,7 @@ function gateway(
     logger: log.logger,
     connect: async () => {
       const real = await connectBudgetRedis({
-        url: redis.url,
+        url: o.url ?? redis.url,
         key: KEY,
         gateway: o.id,
         spanMs: timing.spanMs,
@@ -58,6 +68,7 @@ function gateway(
         lapseMs: timing.lapseMs,
         reserveMs: timing.reserveMs,
         graceMs: timing.graceMs,
+        commandTimeoutMs: o.commandTimeoutMs,
       });
       const cuttable: BudgetRedis = {
         run: (op, args) => (g.cut ? Promise.reject(Object.assign(new Error('cut'), { code: 'SFG_BUDGET_UNREACHABLE' })) : real.run(op, args)),
@@ -194,6 +205,26 @@ describe('the company window in Redis', () => {
     expect(big.budget.status()).toMatchObject({ state: 'shared', gateways: 2, sharePerMinute: 30 });
   });
 
+  it('gives a gateway whose machines start waiting its larger share at once, not after its old, slower pace', async () => {
+    const { server } = await startRedis();
+    // 40 per 2 s: a company spacing of 50 ms. `quiet` starts with 1 machine waiting of 40: one send per 2 s.
+    const busy = gateway(server, { id: 'busy', company: 40, demand: 39 });
+    const quiet = gateway(server, { id: 'quiet', company: 40, demand: 1 });
+    let running = true;
+    const load = [0, 1].map(async () => {
+      for (let n = 0; n < 500 && running; n++) await send(busy);
+    });
+    await send(quiet);
+    await send(quiet);
+    quiet.demand = 39;
+    const before = Date.now();
+    await send(quiet);
+    running = false;
+    await Promise.all(load);
+    // Half the company's rate now: about 100 ms; at the old pace it would have been up to 2 s.
+    expect(quiet.sends[2] - before).toBeLessThan(1_000);
+  });
+
   it("forgets a dead gateway's demand within the lapse, keeps its fallback share free while it may still be sending, then drops it", async () => {
     const { server } = await startRedis();
     const dying = gateway(server, { id: 'dying', company: 40, fallback: 15, demand: 10 });
@@ -276,6 +307,29 @@ describe('without Redis', () => {
     expect(g.log.lines('budget.shared_joined')).toHaveLength(2);
     // Redis came back empty: it knows this gateway's three sends of the span again.
     expect(await client.zcard(SENDS)).toBe(3);
+  });
+
+  it('counts a Redis that dies while answering as unreachable, not as an error of Redis', async () => {
+    const { server } = await startRedis();
+    // A long command timeout: the kill, not the timeout, must end the call.
+    const g = gateway(server, { id: 'g', company: 60, fallback: 60, commandTimeoutMs: 5_000 });
+    await send(g);
+    server.freeze();
+    const sending = send(g);
+    await new Promise((r) => setTimeout(r, 200));
+    await server.kill();
+    await sending;
+    expect(g.budget.status()).toMatchObject({ state: 'fallback', reason: 'SFG_BUDGET_UNREACHABLE' });
+    expect(g.log.lines('budget.fallback').map((l) => l.code)).toEqual(['SFG_BUDGET_UNREACHABLE']);
+  });
+
+  it('says so when Redis refuses the password, and never shows it', async () => {
+    const server = await startRedisServer({ password: 'right-Secret-1' });
+    defer(server.cleanup);
+    const g = gateway(server, { id: 'g', company: 60, fallback: 60, url: `redis://:wrong-Secret-2@127.0.0.1:${server.port}` });
+    await send(g);
+    expect(g.budget.status()).toMatchObject({ state: 'fallback', reason: 'SFG_BUDGET_AUTH' });
+    expect(g.log.logs.join('') + JSON.stringify(g.budget.status())).not.toMatch(/Secret-/);
   });
 
   it('starts on the fallback share when Redis is down at start, and treats a hung Redis as down after the command timeout', async () => {

@@ -52,8 +52,11 @@ function renderHeader(st, now) {
   setAttr(field(mes, 'mes-detail'), 'title', `${st.mes.baseUrl}${st.mes.lastError ? ` — ${st.mes.lastError}` : ''}`);
 
   const used = st.budget.usedLastMinute;
-  const share = st.budget.perMinute > 0 ? Math.min(1, used / st.budget.perMinute) : 0;
-  setText(field(document, 'budget-used'), t('status.budget.used', { used, limit: st.budget.perMinute }));
+  // On a shared budget this gateway may use its share of the company's figure, not its fallback share.
+  const shared = st.budget.shared;
+  const limit = shared?.state === 'shared' && shared.sharePerMinute !== undefined ? shared.sharePerMinute : st.budget.perMinute;
+  const share = limit > 0 ? Math.min(1, used / limit) : 0;
+  setText(field(document, 'budget-used'), t('status.budget.used', { used, limit }));
   const fill = field(document, 'budget-fill');
   fill.style.width = `${(share * 100).toFixed(1)}%`;
   setAttr(fill, 'data-level', share >= 0.9 ? 'high' : share >= 0.7 ? 'mid' : 'low');
