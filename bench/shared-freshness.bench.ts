@@ -31,7 +31,7 @@ const LAYOUTS: { label: string; machines: number[]; shared: boolean }[] = [
 const RUNS = QUICK ? 1 : 3;
 const IDEAL_MS = (N * 60_000) / COMPANY;
 /** Measured after a warm-up of one and a half rotations, for ROTATIONS rotations. */
-const ROTATIONS = QUICK ? 2 : 4;
+const ROTATIONS = QUICK ? 2 : 3;
 
 interface Figures {
   gap: number;
@@ -57,8 +57,8 @@ async function measure(machines: number[], shared: boolean): Promise<Figures> {
   const closers: Closer[] = [];
   let production: Production | undefined;
   try {
-    // Without Redis the one gateway has the company figure to itself.
-    const fallback = shared ? machines.map((n) => Math.max(1, Math.floor((60 * n) / N))) : [COMPANY];
+    // Fallback shares as the README divides them, by machines; without Redis the one gateway has the company figure.
+    const fallback = shared ? machines.map((n) => Math.max(1, Math.floor((COMPANY * n) / N))) : [COMPANY];
     const fleet: Fleet = await startFleet({
       dir,
       machines,
