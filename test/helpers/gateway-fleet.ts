@@ -11,6 +11,7 @@ import type { GatewayStatus, SharedBudgetStatus } from '../../src/core/status.js
 import { startMesSandbox, type MesSandbox } from '../../src/sim/mes-sandbox.js';
 import type { Closer } from './cleanup.js';
 import { writeConfig, type TestConfig } from './config-files.js';
+import { runStopProblems } from './fault-checks.js';
 import { startPlant, WASTE, type Plant } from './fault-plant.js';
 import { startGateway, statusUrl, type GatewayProcess } from './gateway-process.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
@@ -50,19 +51,28 @@ export interface Fleet {
   flush(): Promise<void>;
   /** Every machine of every gateway whose MES total differs from its PLC; empty when exact. */
   differences(): string[];
+  /** Run/stop the MES recorded twice or that no PLC made (fault-checks.ts); empty when right. */
+  runStopProblems(): string[];
   /** The MES requests (arrival order) that were for this gateway's machines. */
   requestsOf(g: FleetGateway): MesSandbox['requests'];
   /** Resolves once each of `gateways` (default all) shows `state` in /api/status (`budget.shared.state`). */
   waitState(state: SharedBudgetStatus['state'], gateways?: FleetGateway[]): Promise<void>;
   /** Starts every machine counting (see Production); stop it before checking totals. */
-  produce(o: { everyMs: number; maxRounds: number }): Production;
+  produce(o: ProductionOptions): Production;
 }
 
 /**
- * Every round, every machine counts 1 to 3 parts and now and then a waste part, and one
- * machine of each gateway changes run/stop every STOP_ROUNDS rounds: all machines always have
- * counts waiting, as in issue 10's "N machines all changing". Bounded by `maxRounds`.
+ * Every round, every machine counts 1 to 3 parts and now and then a waste part, and (unless
+ * `stops: false`) one machine of each gateway changes run/stop every STOP_ROUNDS rounds: all
+ * machines always have counts waiting, as in issue 10's "N machines all changing". Bounded by `maxRounds`.
  */
+interface ProductionOptions {
+  everyMs: number;
+  maxRounds: number;
+  /** false: counts and waste only, so every request is a counter (the freshness bench). Default true. */
+  stops?: boolean;
+}
+
 export interface Production {
   /** Resolves once the current round is written; the PLCs keep their last values. */
   stop(): Promise<void>;
@@ -154,6 +164,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       await Promise.all(plants.map((p) => p.flush()));
     },
     differences: () => plants.flatMap((p) => p.differences(mes.state)),
+    runStopProblems: () => plants.flatMap((p) => p.machines.flatMap((m) => runStopProblems(m.code, mes.state[m.code].startstop, m.transitions))),
     requestsOf: (g) => mes.requests.filter((r) => r.path.startsWith(`/api/machines/${g.name}`)),
     produce: (p) => produce(plants, p),
     waitState: async (state, some = gateways) => {
@@ -167,7 +178,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   };
 }
 
-function produce(plants: Plant[], o: { everyMs: number; maxRounds: number }): Production {
+function produce(plants: Plant[], o: ProductionOptions): Production {
   const counts = new Map(plants.flatMap((p) => p.machines.map((m) => [m.code, [] as { at: number; count: number }[]])));
   let producing = true;
   const loop = (async () => {
@@ -177,7 +188,7 @@ function produce(plants: Plant[], o: { everyMs: number; maxRounds: number }): Pr
           m.count += 1 + ((round + i) % 3);
           if ((round + i) % 7 === 0) m.waste[WASTE[(round + i) % 2]] += 1;
         }
-        if (round % STOP_ROUNDS === STOP_ROUNDS - 1) {
+        if (o.stops !== false && round % STOP_ROUNDS === STOP_ROUNDS - 1) {
           const m = p.machines[Math.floor(round / STOP_ROUNDS) % p.machines.length];
           m.running = !m.running;
         }
