@@ -84,9 +84,9 @@ export class MesUplink implements UplinkView {
   }
 
   async stop(): Promise<void> {
-    await this.parts.uploader.stop();
+    // Together: a request waiting for a shared slot (a company pause may last 15 min) ends with the budget.
+    await Promise.all([this.parts.uploader.stop(), this.parts.shared?.stop()]);
     await this.parts.client.close();
-    await this.parts.shared?.stop();
   }
 
   private build(settings: GatewayConfig['prodsmart']): Parts {

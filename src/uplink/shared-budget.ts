@@ -15,7 +15,7 @@
  */
 import type { Logger } from 'pino';
 import { sleep, type Clock } from '../core/clock.js';
-import { errorCode } from '../core/errors.js';
+import { errorCode, GatewayError } from '../core/errors.js';
 import type { SharedBudgetStatus } from '../core/status.js';
 import type { BudgetRedis } from './budget-redis.js';
 import { GRACE_MS, LAPSE_MS, RESERVE_MS, type BudgetReply } from './budget-script.js';
@@ -58,6 +58,8 @@ export interface SharedBudgetOptions {
 
 type Mode = SharedBudgetStatus['state'];
 
+class StoppedError extends GatewayError<'SFG_BUDGET_STOPPED'> {}
+
 export class SharedBudget implements SendBudget {
   private readonly t: SharedBudgetTiming;
   private readonly holdMs: number;
@@ -70,12 +72,15 @@ export class SharedBudget implements SendBudget {
   private last: { reply: BudgetReply; at: number } | undefined;
   private localPauseUntil = 0;
   private companyPauseUntil = 0;
-  /** When Redis expects this gateway's next grant (its last answer), for the uploader's idle wait. */
+  /** When Redis expects this gateway's next grant, as it last answered. */
   private nextAt = 0;
   private readonly sent: number[] = [];
+  /** Settles when the request before has its slot (see `acquire`). */
+  private turns: Promise<void> = Promise.resolve();
   private joining: Promise<void> | undefined;
   private beatTimer: unknown;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: SharedBudgetOptions) {
     this.t = { ...SHARED_TIMING, ...o.timing };
@@ -92,18 +97,42 @@ export class SharedBudget implements SendBudget {
     );
   }
 
+  /**
+   * On the shared budget: until the slot Redis last named (the next grant, or the wait of the
+   * request now asking), so that the uploader picks its next machine — a run/stop first —
+   * when that slot comes, not long before it.
+   */
   delayMs(): number {
     const now = this.o.clock.now();
     const pause = Math.max(this.localPauseUntil, this.companyPauseUntil) - now;
-    const budget = this.mode === 'fallback' ? this.fallback!.delayMs() : this.nextAt - now;
-    return Math.max(0, pause, budget);
+    return Math.max(0, pause, this.mode === 'fallback' ? this.fallback!.delayMs() : this.nextAt - now);
   }
 
+  /**
+   * One request at a time asks Redis, the others wait their turn here: the uploader picked
+   * their machines in round-robin order, and racing each other for the grants would let one
+   * machine lose to the ones picked after it, again and again.
+   */
   async acquire(signal?: AbortSignal): Promise<Answered> {
+    const turn = this.turns;
+    let done!: () => void;
+    this.turns = new Promise((resolve) => {
+      done = resolve;
+    });
+    try {
+      await turn;
+      return await this.acquireInTurn(signal);
+    } finally {
+      done();
+    }
+  }
+
+  private async acquireInTurn(callerSignal?: AbortSignal): Promise<Answered> {
     const { clock } = this.o;
+    const signal = callerSignal ? AbortSignal.any([callerSignal, this.stopping.signal]) : this.stopping.signal;
     await this.ready;
     for (;;) {
-      signal?.throwIfAborted();
+      signal.throwIfAborted();
       if (this.mode !== 'shared') {
         const fallback = this.fallback!;
         const wait = fallback.delayMs();
@@ -164,9 +193,14 @@ export class SharedBudget implements SendBudget {
     };
   }
 
-  /** Stops the heartbeat and leaves the company budget, so that no share is kept for this gateway. */
+  /**
+   * Ends the waits for a slot (they reject with SFG_BUDGET_STOPPED: a company pause may last
+   * 15 min), stops the heartbeat and leaves the company budget, so that no share is kept for
+   * this gateway.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort(new StoppedError('SFG_BUDGET_STOPPED', 'the shared budget stopped while waiting for a slot'));
     this.o.clock.clearTimeout(this.beatTimer);
     await this.ready;
     await this.joining;

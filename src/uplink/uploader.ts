@@ -169,7 +169,9 @@ export class Uploader {
       else if (lane === 'counter') await this.sendCounter(machine);
       else await this.sendParameters(machine);
     } catch (err) {
-      if (err instanceof Database.SqliteError) {
+      if (this.abort.signal.aborted && errorCode(err) === 'SFG_BUDGET_STOPPED') {
+        // Still waiting for a slot when the uplink stopped: nothing was sent, the item stays queued.
+      } else if (err instanceof Database.SqliteError) {
         // The local disk, not the MES: the item stays queued (an accepted counter is settled
         // when re-sent, as after a crash), and the MES is not blamed.
         this.storageRetryAt = this.o.clock.now() + STORAGE_RETRY_MS;

@@ -25,9 +25,13 @@ const FALLBACK_LONG_MS = 15 * 60_000;
 
 /** Why a gateway that needs no one now is still not as it should be (200 `degraded`): on its fallback share. */
 export function healthDegraded(s: GatewayStatus): string[] {
-  const shared = s.budget.shared;
-  if (shared?.state !== 'fallback' || s.now - shared.since > FALLBACK_LONG_MS) return [];
-  return [fallbackText(s)];
+  return s.budget.shared?.state === 'fallback' && !fallbackNeedsSomeone(s) ? [fallbackText(s)] : [];
+}
+
+/** Long on the fallback share, or a password Redis refuses: that does not mend itself. */
+function fallbackNeedsSomeone(s: GatewayStatus): boolean {
+  const shared = s.budget.shared!;
+  return shared.reason === 'SFG_BUDGET_AUTH' || s.now - shared.since > FALLBACK_LONG_MS;
 }
 
 function fallbackText(s: GatewayStatus): string {
@@ -61,8 +65,9 @@ export function healthProblems(s: GatewayStatus): string[] {
   }
 
   const shared = s.budget.shared;
-  if (shared?.state === 'fallback' && s.now - shared.since > FALLBACK_LONG_MS) {
-    problems.push(`${fallbackText(s)}; the other gateways no longer keep its share free`);
+  if (shared?.state === 'fallback' && fallbackNeedsSomeone(s)) {
+    const why = shared.reason === 'SFG_BUDGET_AUTH' ? 'fix the password in prodsmart.sharedBudget.redis' : 'the other gateways no longer keep its share free';
+    problems.push(`${fallbackText(s)}; ${why}`);
   }
 
   if (s.config.errors.length > 0) {

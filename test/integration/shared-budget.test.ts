@@ -189,6 +189,26 @@ describe('the company window in Redis', () => {
     expect(g.sends[2]).toBeGreaterThanOrEqual(answeredAt + 2_000 - 20);
   });
 
+  it("grants a gateway's requests in the order they were made, so no machine loses its turn to those picked after it", async () => {
+    const { server } = await startRedis();
+    // 20 per 2 s: 100 ms apart; 12 requests of one gateway at once, as the uploader's picks in round-robin order.
+    const g = gateway(server, { id: 'g', company: 20, demand: 12 });
+    await send(g);
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const answered = await g.budget.acquire();
+        order.push(i);
+        answered();
+      }),
+    );
+    expect(order).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    // And the uploader is told when the next slot comes, so it picks its next machine (a run/stop first) then, not now.
+    await send(g);
+    expect(g.budget.delayMs()).toBeGreaterThan(0);
+    expect(g.budget.delayMs()).toBeLessThanOrEqual(100);
+  });
+
   it('shares by demand: a gateway with 30 machines waiting gets three times the sends of one with 10', async () => {
     const { server } = await startRedis();
     const big = gateway(server, { id: 'big', company: 40, demand: 30 });
@@ -280,6 +300,27 @@ describe('the company window in Redis', () => {
     // Redis's clock and ours are one here; 20 ms for the rounding of the pause to whole ms.
     expect(b.sends.at(-1)!).toBeGreaterThanOrEqual(until - 20);
     expect(b.budget.delayMs()).toBeLessThan(1_000);
+  });
+});
+
+describe('stopping', () => {
+  it('ends a wait for a slot at once, even during a long company pause', async () => {
+    const { server } = await startRedis();
+    const a = gateway(server, { id: 'a', company: 60 });
+    const b = gateway(server, { id: 'b', company: 60 });
+    await send(a);
+    await send(b);
+    a.budget.pauseUntil(Date.now() + 60_000);
+    await eventually(
+      () => b.budget.status().pausedUntil,
+      (p) => p !== undefined,
+      3_000,
+      'b sees the pause',
+    );
+    const waiting = b.budget.acquire();
+    await b.budget.stop();
+    const bound = new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5_000));
+    expect(await Promise.race([waiting.catch((err: { code?: string }) => err.code), bound])).toBe('SFG_BUDGET_STOPPED');
   });
 });
 

@@ -124,4 +124,14 @@ describe('the shared budget in /healthz', () => {
     onFallback(16 * MIN)(s);
     expect(healthDegraded(s)).toEqual([]);
   });
+
+  it('is unhealthy at once when Redis refuses the password: that does not mend itself', () => {
+    const refused = (s: GatewayStatus) => {
+      onFallback(5_000)(s);
+      s.budget.shared!.reason = 'SFG_BUDGET_AUTH';
+    };
+    expect(withChange(refused)).toEqual([
+      'on the fallback share of 30/min for 5 s: company budget on redis://10.0.0.5:6379 unavailable (SFG_BUDGET_AUTH); fix the password in prodsmart.sharedBudget.redis',
+    ]);
+  });
 });
