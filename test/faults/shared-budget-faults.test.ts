@@ -134,7 +134,6 @@ describe('fault suite: the shared budget when Redis fails', () => {
       const from = Date.now();
       await pause(FAULT_MS);
       expect(sentSince(fleet, off, from)).toBeGreaterThan(0);
-      for (const g of others) expect((await g.status()).budget.shared).toMatchObject({ state: 'shared', companyLimit: COMPANY - off.fallbackPerMinute });
       mend(off.link);
       await fleet.waitState('shared');
       await pause(FAULT_MS / 2);
