@@ -211,9 +211,10 @@ describe('the company window in Redis', () => {
 
   it('shares by demand: a gateway with 30 machines waiting gets three times the sends of one with 10', async () => {
     const { server } = await startRedis();
-    const big = gateway(server, { id: 'big', company: 40, demand: 30 });
-    const small = gateway(server, { id: 'small', company: 40, demand: 10 });
-    const deadline = Date.now() + 6_000;
+    // 20 per 2 s: a slot every 100 ms, big's share one every 133 ms, small's one every 400 ms.
+    const big = gateway(server, { id: 'big', company: 20, demand: 30 });
+    const small = gateway(server, { id: 'small', company: 20, demand: 10 });
+    const deadline = Date.now() + 8_000;
     await Promise.all(
       [big, big, small, small].map(async (g) => {
         for (let n = 0; n < 200 && Date.now() < deadline; n++) await send(g);
@@ -222,7 +223,7 @@ describe('the company window in Redis', () => {
     const share = big.sends.length / (big.sends.length + small.sends.length);
     expect(share).toBeGreaterThan(0.68);
     expect(share).toBeLessThan(0.82);
-    expect(big.budget.status()).toMatchObject({ state: 'shared', gateways: 2, sharePerMinute: 30 });
+    expect(big.budget.status()).toMatchObject({ state: 'shared', gateways: 2, sharePerMinute: 15 });
   });
 
   it('gives a gateway whose machines start waiting its larger share at once, not after its old, slower pace', async () => {
