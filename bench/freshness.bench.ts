@@ -15,6 +15,7 @@
  */
 import { SPAN_MS } from '../src/uplink/rate-budget.js';
 import { startUplinkPlant, type SimMachine, type UplinkPlant } from '../test/helpers/uplink-plant.js';
+import { table } from './plant.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PER_MINUTE = 100;
@@ -209,14 +210,6 @@ function spread<T>(runs: T[], pick: (r: T) => number, digits = 1): string {
   const v = runs.map(pick).sort((a, b) => a - b);
   const f = (x: number) => x.toFixed(digits);
   return v.length === 1 ? f(v[0]) : `${f(v[0])} / ${f(v[Math.floor(v.length / 2)])} / ${f(v[v.length - 1])}`;
-}
-
-function table(head: string[], rows: string[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  console.log(line(head));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of rows) console.log(line(r));
 }
 
 const wall = Date.now();

@@ -90,8 +90,8 @@ export interface MesSandbox {
    * (not processed, not in `requests`), or `after` it processed them (the answer is lost).
    */
   setResetNext(n: number, when: 'before' | 'after'): void;
-  /** The most requests that arrived in any 60 s window. */
-  busiestMinute(): number;
+  /** The most requests that arrived in any 60 s window; `of`: only those (e.g. one gateway's machines). */
+  busiestMinute(of?: (r: SandboxRequest) => boolean): number;
   tokens: { expireAll(): void };
   close(): Promise<void>;
 }
@@ -329,8 +329,8 @@ export async function startMesSandbox(opts: MesSandboxOptions): Promise<MesSandb
     setResetNext: (n, when) => {
       resetNext = { n, when };
     },
-    busiestMinute: () => {
-      const at = requests.map((r) => r.at).sort((a, b) => a - b);
+    busiestMinute: (of) => {
+      const at = (of ? requests.filter(of) : requests).map((r) => r.at).sort((a, b) => a - b);
       let max = 0;
       for (let i = 0, j = 0; i < at.length; i++) {
         while (at[i] - at[j] >= WINDOW_MS) j++;

@@ -16,7 +16,8 @@
  * Operations (ARGV[1]), each answering `{status, waitMs, member, used, limit, gateways, share, pauseMs}`:
  * - `join`     registers the gateway with its sends of the last span (ages in ms, from its
  *              request log, replacing what Redis had of it), its fallback share and any 429
- *              pause it saw while away
+ *              pause it saw while away; it counts as lapsed (its fallback share kept free)
+ *              until its next call
  * - `beat`     refreshes the gateway's demand and liveness; `join` when Redis does not know it
  * - `acquire`  grants a send now (`granted`, with the member to answer) or says how long to wait
  * - `answered` moves a send to its answer time (the MES counted it somewhere in between)
@@ -96,7 +97,10 @@ elseif redis.call('HEXISTS', gateways, gw) == 0 then
 else
   redis.call('HSET', demand, gw, num(ARGV[8]))
 end
-redis.call('ZADD', seen, now, gw)
+-- A join does not make the gateway live: its answer may never reach it (a link that answers
+-- late), and then it sends on its fallback share. Lapsed, its fallback share is kept free
+-- until a call after a join it heard (beat, acquire).
+if op == 'join' then redis.call('ZADD', seen, now - lapse, gw) else redis.call('ZADD', seen, now, gw) end
 
 local live = redis.call('ZRANGEBYSCORE', seen, '(' .. (now - lapse), '+inf')
 local reserved = 0

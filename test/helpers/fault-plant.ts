@@ -41,12 +41,13 @@ export interface Plant {
   kill(): Promise<void>;
 }
 
-export async function startPlant(opts: { machines: number; perDevice: number; pollIntervalMs: number }): Promise<Plant> {
+/** `prefix`: machine codes are `<prefix>1`, `<prefix>2`, ... (default `M`), so plants of several gateways can share one MES. */
+export async function startPlant(opts: { machines: number; perDevice: number; pollIntervalMs: number; prefix?: string }): Promise<Plant> {
   const plc = await startPymodbus({ size: Math.max(1000, opts.machines * STRIDE + 10) });
   // Counts stay below 65536 so the high word of the uint32 never changes: torn reads are
   // the PLC-fault suite's subject, not this one's.
   const machines: PlantMachine[] = Array.from({ length: opts.machines }, (_, i) => ({
-    code: `M${i + 1}`,
+    code: `${opts.prefix ?? 'M'}${i + 1}`,
     firstCount: 1000 + i,
     count: 1000 + i,
     waste: { W1: 0, W2: 0 },

@@ -236,6 +236,8 @@ describe('MES sandbox: injected network faults', () => {
     // The late first arrival still counts in the window of the third.
     expect(statuses).toEqual([200, 200, 429]);
     expect(mes.busiestMinute()).toBe(3);
+    // One gateway's part of the company's window: only the requests it picks.
+    expect(mes.busiestMinute((r) => r.status === 200)).toBe(2);
   });
 });
 

@@ -10,7 +10,7 @@ import type { DeviceAdapter } from '../../src/adapters/types.js';
 import { startMqttSensorSim } from '../../src/sim/mqtt-sensor.js';
 import { startMosquitto, type Mosquitto, type MosquittoOptions } from '../helpers/mosquitto.js';
 import { mqttDevice, publisher, topicPrefix, type Publisher } from '../helpers/mosquitto-harness.js';
-import { startSilentLink } from '../helpers/opcua-proxy.js';
+import { startSilentLink } from '../helpers/tcp-link.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { eventuallyPasses } from '../helpers/wait.js';
 import { fixedBackoff } from '../helpers/backoff.js';

@@ -9,7 +9,7 @@ import { SkewedClock, TrackingClock } from '../helpers/clocks.js';
 import { BACKOFF } from '../../src/core/backoff.js';
 import { opcuaDevice } from '../helpers/opcua.js';
 import { freePort } from '../../src/sim/free-port.js';
-import { startSilentLink } from '../helpers/opcua-proxy.js';
+import { startSilentLink } from '../helpers/tcp-link.js';
 import { adapterContext, RecordingSink } from '../helpers/recording-sink.js';
 import { ownedTempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
