@@ -162,6 +162,15 @@ describe('commissioning a Modbus device in the browser', () => {
       await page.locator('select[data-i18n-switcher]').selectOption(lang);
       await page.waitForFunction((l) => document.documentElement.lang.startsWith(l), lang);
       expect(await page.evaluate(() => document.documentElement.getAttribute('data-i18n-missing'))).toBeNull();
+      // Dates too follow the switch: a backup's time is written anew in the language's own way.
+      const backupTimes = await page.locator('[data-field="backups"] [data-backup]').evaluateAll((li) => li.map((x) => x.firstChild?.textContent));
+      expect(backupTimes.length).toBeGreaterThan(0);
+      for (const shown of backupTimes)
+        expect(shown, lang).toMatch(
+          { en: /\d{4}, \d{1,2}:\d{2}:\d{2}\s?[AP]M$/, pl: /^\d{1,2} \S+ \d{4}, \d{2}:\d{2}:\d{2}$/, zh: /^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}:\d{2}$/ }[
+            lang
+          ]!,
+        );
       // Tall enough for the whole view: the sticky banner then stays at its top.
       const height = await page.locator('[data-field="commission"]').evaluate((el) => Math.ceil(el.getBoundingClientRect().bottom + window.scrollY));
       await page.setViewportSize({ width: 1280, height });

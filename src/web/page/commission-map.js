@@ -4,7 +4,7 @@
 // sent), saves it (a conflict explained) and lists the backups for a one-click rollback.
 import { h, setText } from './dom.js';
 import { get, post } from './commission-api.js';
-import { t, stamp } from './i18n.js';
+import { onLanguageChange, stamp, t } from './i18n.js';
 import { errorText, L, msg, say } from './commission-text.js';
 import { deviceYaml, insertMachine } from './commission-yaml.js';
 
@@ -162,23 +162,32 @@ export function mapPanel(state) {
     }
   }
 
+  /** The backups last listed, kept so that a language switch writes their dates anew. */
+  let backupList = [];
+
+  function showBackups() {
+    backups.replaceChildren(
+      ...backupList.map((b) =>
+        h(
+          'li',
+          { 'data-backup': b.id },
+          stamp(Date.parse(b.savedAt)),
+          ' ',
+          h('button', { type: 'button', class: 'small', 'data-action': 'rollback' }, L('commission.map.rollback')),
+        ),
+      ),
+    );
+  }
+  onLanguageChange(showBackups);
+
   async function loadBackups() {
     const file = state.device.saved?.file;
-    backups.replaceChildren();
+    backupList = [];
+    showBackups();
     if (!file) return;
     try {
-      const list = await get(`backups?file=${encodeURIComponent(file)}`);
-      backups.replaceChildren(
-        ...list.map((b) =>
-          h(
-            'li',
-            { 'data-backup': b.id },
-            stamp(Date.parse(b.savedAt)),
-            ' ',
-            h('button', { type: 'button', class: 'small', 'data-action': 'rollback' }, L('commission.map.rollback')),
-          ),
-        ),
-      );
+      backupList = await get(`backups?file=${encodeURIComponent(file)}`);
+      showBackups();
     } catch (err) {
       say(message, errorText(err));
     }
