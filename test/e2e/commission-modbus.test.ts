@@ -162,6 +162,8 @@ describe('commissioning a Modbus device in the browser', () => {
       await page.locator('select[data-i18n-switcher]').selectOption(lang);
       await page.waitForFunction((l) => document.documentElement.lang.startsWith(l), lang);
       expect(await page.evaluate(() => document.documentElement.getAttribute('data-i18n-missing'))).toBeNull();
+      // The banner's time left is written in the new language at once, not at its next tick.
+      expect(await page.locator('[data-field="commission-left"]').textContent()).toMatch({ en: /min left$/, pl: /^pozostało /, zh: /^剩余 / }[lang]!);
       // Dates too follow the switch: a backup's time is written anew in the language's own way.
       const backupTimes = await page.locator('[data-field="backups"] [data-backup]').evaluateAll((li) => li.map((x) => x.firstChild?.textContent));
       expect(backupTimes.length).toBeGreaterThan(0);

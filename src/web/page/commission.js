@@ -4,7 +4,7 @@
 // decoding, mapping and saving, sign-off.
 import { field, h, setText } from './dom.js';
 import { CommissionError, get, post, setCsrf } from './commission-api.js';
-import { t, duration } from './i18n.js';
+import { duration, onLanguageChange, t } from './i18n.js';
 import { errorText, L, msg, say } from './commission-text.js';
 import { devicePanel } from './commission-device.js';
 import { decodePanel, registerScanPanel, unitScanPanel } from './commission-modbus.js';
@@ -138,6 +138,8 @@ export async function startCommissioning() {
     h('span', { class: 'muted' }, L('commission.banner.readOnly')),
   );
   setInterval(() => endsAt && showBanner(), 1000);
+  // At once on a switch, not up to a second later in the old language.
+  onLanguageChange(() => endsAt && showBanner());
   setInterval(refresh, SESSION_CHECK_MS);
   await exchangeToken();
   if (!mounted) await refresh();
