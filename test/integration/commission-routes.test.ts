@@ -38,7 +38,7 @@ describe('commissioning routes', () => {
   let commissionDir: string;
   let running: LoadedDevice[];
 
-  async function start(token?: string) {
+  async function start(token?: string, tools?: CommissionTools) {
     devicesDir = join(root, 'devices');
     commissionDir = join(root, 'commission');
     mkdirSync(devicesDir, { recursive: true });
@@ -48,7 +48,7 @@ describe('commissioning routes', () => {
     const s = await startFixtureServer({
       clock,
       token,
-      commission: { dir: commissionDir, running: () => ({ devicesDir, devices: running }), previewer: previewMesBodies, clock },
+      commission: { dir: commissionDir, running: () => ({ devicesDir, devices: running }), previewer: previewMesBodies, clock, tools },
     });
     web = s.web;
     lines = s.lines;
@@ -210,12 +210,7 @@ describe('commissioning routes', () => {
       },
     } as unknown as CommissionTools;
     await web.close();
-    web = (
-      await startFixtureServer({
-        clock,
-        commission: { dir: commissionDir, running: () => ({ devicesDir, devices: running }), previewer: previewMesBodies, clock, tools },
-      })
-    ).web;
+    await start(undefined, tools);
     const s = await openSession();
     const masked = { ...running[0].config, connection: { ...running[0].config.connection, password: '********' } };
     const res = await call('check', s, { device: masked });
@@ -234,12 +229,7 @@ describe('commissioning routes', () => {
       },
     } as unknown as CommissionTools;
     await web.close();
-    web = (
-      await startFixtureServer({
-        clock,
-        commission: { dir: commissionDir, running: () => ({ devicesDir, devices: running }), previewer: previewMesBodies, clock, tools },
-      })
-    ).web;
+    await start(undefined, tools);
     const s = await openSession();
     const answers = [];
     for (const _ of refusals) {
