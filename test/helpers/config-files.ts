@@ -48,3 +48,13 @@ ${opts.extra ?? ''}`,
   for (const [name, text] of Object.entries(opts.devices)) writeFileSync(join(devicesDir, `${name}.yaml`), text);
   return { dir, gatewayFile, dbPath };
 }
+
+/** A Modbus TCP device file on 127.0.0.1:`port` with one machine counting at holding `address`, polled every 100 ms. */
+export const modbusDevice = (id: string, port: number, machine: string, address: number) => `device: ${id}
+protocol: modbus-tcp
+connection: { host: 127.0.0.1, port: ${port} }
+pollIntervalMs: 100
+machines:
+  - code: ${machine}
+    count: { area: holding, address: ${address} }
+`;

@@ -13,7 +13,7 @@ import { freePorts } from '../../src/sim/free-port.js';
 import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
 import { commissionDir, writeGrant } from '../../src/web/commission/grant.js';
 import { deferCleanup } from '../helpers/cleanup.js';
-import { writeConfig } from '../helpers/config-files.js';
+import { modbusDevice as device, writeConfig } from '../helpers/config-files.js';
 import { startGateway } from '../helpers/gateway-process.js';
 import { startPymodbus } from '../helpers/modbus-pymodbus.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -21,15 +21,6 @@ import { eventually } from '../helpers/wait.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
 const run = promisify(execFile);
-
-const device = (id: string, port: number, machine: string, address: number) => `device: ${id}
-protocol: modbus-tcp
-connection: { host: 127.0.0.1, port: ${port} }
-pollIntervalMs: 100
-machines:
-  - code: ${machine}
-    count: { area: holding, address: ${address} }
-`;
 
 describe('commission verb against the running gateway', () => {
   const dir = tempDir();

@@ -13,22 +13,13 @@ import type { GatewayStatus } from '../../src/core/status.js';
 import { startPymodbus, type Pymodbus } from '../helpers/modbus-pymodbus.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { deferCleanup } from '../helpers/cleanup.js';
-import { writeConfig } from '../helpers/config-files.js';
+import { modbusDevice as device, writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/wait.js';
 import { openDatabase } from '../../src/outbox/db.js';
 
 const bin = fileURLToPath(new URL('../../bin/shopfloor-gateway.js', import.meta.url));
 const run = promisify(execFile);
-
-const device = (id: string, port: number, machine: string, address: number) => `device: ${id}
-protocol: modbus-tcp
-connection: { host: 127.0.0.1, port: ${port} }
-pollIntervalMs: 100
-machines:
-  - code: ${machine}
-    count: { area: holding, address: ${address} }
-`;
 
 describe('operating the running gateway', () => {
   const dir = tempDir();
