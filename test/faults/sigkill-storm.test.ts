@@ -13,6 +13,7 @@ import { deferCleanup } from '../helpers/cleanup.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { startFaultProxy, type Fault } from '../helpers/fault-proxy.js';
 import { integrityCheck, runStopProblems } from '../helpers/fault-checks.js';
+import { dumpOnFailure, faultDump } from '../helpers/fault-dump.js';
 import { startPlant, WASTE } from '../helpers/fault-plant.js';
 import { startGateway, type GatewayProcess } from '../helpers/gateway-process.js';
 import { faultSeed, seededRandom, type SeededRandom } from '../helpers/seeded-random.js';
@@ -76,10 +77,16 @@ describe('fault suite: SIGKILL storm', () => {
 
       let gw: GatewayProcess | undefined;
       defer(() => gw?.kill('SIGKILL'));
+      const runs: Record<string, unknown>[][] = [];
+      const start = () => {
+        gw = startGateway(cfg.gatewayFile);
+        runs.push(gw.logs);
+        return gw;
+      };
       const integrity: string[] = [];
       const modes = { time: 0, request: 0, poll: 0 };
       for (let k = 0; k < KILLS; k++) {
-        gw = startGateway(cfg.gatewayFile);
+        gw = start();
         await gw.waitForLog((l) => l.event === 'gateway.started');
         const mode = (['time', 'request', 'poll'] as const)[moments.int(3)];
         modes[mode]++;
@@ -99,39 +106,50 @@ describe('fault suite: SIGKILL storm', () => {
       await plant.flush();
       proxy.setPolicy(null);
 
-      gw = startGateway(cfg.gatewayFile);
-      await eventually(
-        () => plant.differences(mes.state),
-        (d) => d.length === 0,
-        120_000,
-        'MES totals equal to the PLC',
-      );
-      await eventually(
-        () => plant.machines.filter((m) => m.transitions.length > 0 && mes.state[m.code].startstop.at(-1)?.running !== (m.running ? 1 : 0)),
-        (late) => late.length === 0,
-        30_000,
-        'the MES run/stop state equal to the PLC',
-      );
-      const busiest = mes.busiestMinute();
-      const integrityOk = integrity.filter((x) => x === 'ok').length;
-      console.info(
-        `sigkill-storm seed=${seed} kills=${KILLS} ${JSON.stringify(modes)} faults=${JSON.stringify(proxy.tally())} integrityOk=${integrityOk} ` +
-          `mesRequests=${mes.requests.length} mes429=${mes.requests.filter((r) => r.status === 429).length} busiest=${busiest}`,
-      );
+      start();
+      const dump = () =>
+        faultDump({
+          name: 'sigkill-storm',
+          dbPath: cfg.dbPath,
+          runs,
+          mes: mes.state,
+          machines: plant.machines.map((m) => m.code),
+          records: { plc: plant.machines, proxy: proxy.requests, mesRequests: mes.requests },
+        });
+      await dumpOnFailure(async () => {
+        await eventually(
+          () => plant.differences(mes.state),
+          (d) => d.length === 0,
+          120_000,
+          'MES totals equal to the PLC',
+        );
+        await eventually(
+          () => plant.machines.filter((m) => m.transitions.length > 0 && mes.state[m.code].startstop.at(-1)?.running !== (m.running ? 1 : 0)),
+          (late) => late.length === 0,
+          30_000,
+          'the MES run/stop state equal to the PLC',
+        );
+        const busiest = mes.busiestMinute();
+        const integrityOk = integrity.filter((x) => x === 'ok').length;
+        console.info(
+          `sigkill-storm seed=${seed} kills=${KILLS} ${JSON.stringify(modes)} faults=${JSON.stringify(proxy.tally())} integrityOk=${integrityOk} ` +
+            `mesRequests=${mes.requests.length} mes429=${mes.requests.filter((r) => r.status === 429).length} busiest=${busiest}`,
+        );
 
-      expect(integrity).toEqual(Array(KILLS).fill('ok'));
-      expect(plant.differences(mes.state)).toEqual([]);
-      for (const m of plant.machines) {
-        // Every accepted count was larger than the one before: nothing doubled.
-        const counts = mes.state[m.code].counterLog.flatMap((c) => (c.count === undefined ? [] : [c.count]));
-        expect(
-          counts.every((c, i) => i === 0 || c > counts[i - 1]),
-          `${m.code} counts ${counts.join(',')}`,
-        ).toBe(true);
-        expect(runStopProblems(m.code, mes.state[m.code].startstop, m.transitions)).toEqual([]);
-      }
-      expect(mes.requests.filter((r) => r.status === 429)).toEqual([]);
-      expect(busiest).toBeLessThanOrEqual(RPM);
+        expect(integrity).toEqual(Array(KILLS).fill('ok'));
+        expect(plant.differences(mes.state)).toEqual([]);
+        for (const m of plant.machines) {
+          // Every accepted count was larger than the one before: nothing doubled.
+          const counts = mes.state[m.code].counterLog.flatMap((c) => (c.count === undefined ? [] : [c.count]));
+          expect(
+            counts.every((c, i) => i === 0 || c > counts[i - 1]),
+            `${m.code} counts ${counts.join(',')}`,
+          ).toBe(true);
+          expect(runStopProblems(m.code, mes.state[m.code].startstop, m.transitions)).toEqual([]);
+        }
+        expect(mes.requests.filter((r) => r.status === 429)).toEqual([]);
+        expect(busiest).toBeLessThanOrEqual(RPM);
+      }, dump);
     },
     LONG ? 30 * 60_000 : 170_000,
   );
