@@ -82,6 +82,8 @@ export class Uploader {
   private readonly paramsTurn = new Set<string>();
   /** In isolation, the counter part sent last per machine: the parts take turns. */
   private readonly lastPart = new Map<string, string>();
+  /** Per machine, the counter parts a combined "not greater" may have been about: each goes alone (see sendCounter). */
+  private readonly unsure = new Map<string, Set<string>>();
   private authProblemAt = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -288,14 +290,15 @@ export class Uploader {
     const { outbox, clock, client } = this.o;
     const pending = outbox.pendingCounters(machine);
     if (pending.length === 0) return;
+    const unsure = this.nextUnsurePart(machine, pending);
     // After a combined refusal, one part per request finds the part the MES refuses (an
     // unknown waste code, say) without holding back the good-parts count.
-    const isolating = (this.isolate.get(machine) ?? 0) > clock.now();
+    const isolating = unsure === undefined && (this.isolate.get(machine) ?? 0) > clock.now();
     // Parameters no longer ride along then; every other turn is theirs so they do not starve.
     if (isolating && this.paramsTurn.delete(machine) && outbox.pendingParameters(machine).length > 0) return this.sendParameters(machine);
     if (isolating) this.paramsTurn.add(machine);
-    const values = isolating ? [this.nextPart(machine, pending)] : pending;
-    const params = isolating ? [] : outbox.pendingParameters(machine);
+    const values = unsure ? [unsure] : isolating ? [this.nextPart(machine, pending)] : pending;
+    const params = unsure || isolating ? [] : outbox.pendingParameters(machine);
     const before = new Map(values.map((v) => [v.signal, outbox.sentBefore(machine, v.signal)]));
     const body = counterBody(values, params);
     // Written after the rate budget let it go and before the request leaves: after a crash we
@@ -321,6 +324,18 @@ export class Uploader {
     // "Not greater" for a value we had already put on the wire: the MES most likely got it
     // and we crashed (or timed out) before hearing so. The next, larger value settles it.
     const resent = rejection === 'not-greater' ? values.filter((v) => v.total <= before.get(v.signal)!.attempted) : [];
+    if (resent.length > 0 && values.length > 1) {
+      // The MES refuses the whole request for one part, and which one it has is not known: a
+      // part whose last attempt never arrived would be lost if settled with the others. Each
+      // part that may have arrived goes alone, where a "not greater" can only be about it.
+      outbox.counterRefused(machine, values, before);
+      this.unsure.set(machine, new Set(resent.map((v) => v.signal)));
+      this.o.logger.warn(
+        { event: 'counter.unsure', machine, body, reason: res.reason, parts: resent.map((v) => v.signal) },
+        'MES refused a re-sent combined counter as not greater; sending the parts it may have one by one',
+      );
+      return;
+    }
     if (resent.length > 0) {
       outbox.counterDelivered(machine, resent, [], body, now, 'settled');
       this.countDelivered(machine, resent, before);
@@ -355,6 +370,15 @@ export class Uploader {
     this.unsettled.set(machine, record);
     record();
     this.unsettled.delete(machine);
+  }
+
+  /** A part still at or below its last attempt among those a combined "not greater" may have been about; forgets them when none is left. */
+  private nextUnsurePart(machine: string, pending: CounterValue[]): CounterValue | undefined {
+    const signals = this.unsure.get(machine);
+    if (!signals) return undefined;
+    const part = pending.find((v) => signals.has(v.signal) && v.total <= this.o.outbox.sentBefore(machine, v.signal).attempted);
+    if (!part) this.unsure.delete(machine);
+    return part;
   }
 
   /** The next pending counter part after the one sent last, so every part gets its turn. */

@@ -415,6 +415,41 @@ describe('uploader', () => {
     );
   });
 
+  it('a combined re-send refused as "not greater" for one part settles none: a part whose attempt never arrived still arrives', async () => {
+    const log = recordingLogger();
+    const s = await setup({ machines: 1, perMinute: 100, waste: ['W1', 'W9'], logger: log.logger });
+    s.read('M00', { count: 0, 'waste:W1': 0, 'waste:W9': 0 });
+    s.read('M00', { count: 10, 'waste:W1': 1, 'waste:W9': 1 });
+    // A process sent these totals and died before the answer: the MES has them.
+    s.outbox.markAttempt('M00', s.outbox.pendingCounters('M00'));
+    const sent = await fetch(`${mes!.url}/api/machines/M00/counter`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('k:s').toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        count: 10,
+        waste: [
+          { code: 'W1', quantity: 1 },
+          { code: 'W9', quantity: 1 },
+        ],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    // The next process marked newer totals (W1 unchanged) and died before its bytes left.
+    s.read('M00', { count: 20, 'waste:W9': 2 });
+    s.outbox.markAttempt('M00', s.outbox.pendingCounters('M00'));
+    s.uploader.start();
+    await eventually(
+      () => s.outbox.lanes(),
+      (l) => l.length === 0,
+      30_000,
+      'nothing pending',
+    );
+    // The re-send {count 20, W1 1, W9 2} is refused for W1 alone; count and W9 must not be taken as delivered with it.
+    expect(mes!.state.M00).toMatchObject({ count: 20, waste: { W1: 1, W9: 2 } });
+    expect(log.lines('counter.unsure')).toEqual([expect.objectContaining({ machine: 'M00', parts: ['count', 'waste:W1', 'waste:W9'] })]);
+    expect(s.outbox.deadLetters()).toEqual([]);
+  });
+
   it('a proxy answering 404 or a redirect keeps the items queued, and they arrive later', async () => {
     const s = await setup({ machines: 1, perMinute: 100 });
     s.read('M00', { count: 0, running: true });
