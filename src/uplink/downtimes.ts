@@ -20,10 +20,36 @@ export function downtimeQuery(running: 0 | 1, attemptedAt: number): Record<strin
   return running === 0 ? { 'start-time-after': since } : { 'end-time-after': since };
 }
 
-/** A stop arrived iff a downtime of the machine started since the attempt; a run iff one ended since. */
+/**
+ * For a run, the second query: the downtimes that ended since the attempt do not show one the
+ * machine opened after them, still open. Those that started since the newest of them do;
+ * undefined when there is none (nothing ended: the run did not arrive).
+ */
+export function laterDowntimesQuery(running: 0 | 1, machine: string, found: Downtime[]): Record<string, string> | undefined {
+  const newest = newestOf(machine, found);
+  return running === 1 && newest ? { 'start-time-after': new Date(newest.start).toISOString() } : undefined;
+}
+
+/**
+ * Nothing else of the machine's run/stop is sent while this one is unresolved, so if it
+ * arrived it made the machine's newest downtime what it is: a stop opened it (started since
+ * the attempt, still open), a run closed it (ended since the attempt). A downtime within the
+ * clock-skew allowance that a later one follows, or a closed one after a stop, is an earlier
+ * transition's: transitions less than 2 s apart are no proof.
+ */
 export function transitionArrived(machine: string, running: 0 | 1, attemptedAt: number, downtimes: Downtime[]): boolean {
   const since = attemptedAt - CLOCK_SKEW_MS;
-  return downtimes.some((d) => d.machines.includes(machine) && (running === 0 ? d.start >= since : d.end !== undefined && d.end >= since));
+  const newest = newestOf(machine, downtimes);
+  if (!newest) return false;
+  return running === 0 ? newest.start >= since && newest.end === undefined : newest.end !== undefined && newest.end >= since;
+}
+
+/** The machine's latest downtime. Starts can be equal (stamps in whole seconds): its one open downtime is the latest, else the latest ended. */
+function newestOf(machine: string, downtimes: Downtime[]): Downtime | undefined {
+  const later = (a: Downtime, b: Downtime) => a.start > b.start || (a.start === b.start && (a.end ?? Infinity) > (b.end ?? Infinity));
+  let newest: Downtime | undefined;
+  for (const d of downtimes) if (d.machines.includes(machine) && (newest === undefined || later(d, newest))) newest = d;
+  return newest;
 }
 
 /**

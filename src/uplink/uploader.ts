@@ -12,7 +12,7 @@ import type { Outbox, CounterValue, MesKind, StartStopItem } from '../outbox/out
 import type { Lane } from '../core/lanes.js';
 import type { DowntimesResult, MesClient, MesResult } from './mes-client.js';
 import { counterBody, parametersBody, startStopBody } from './bodies.js';
-import { downtimeQuery, transitionArrived } from './downtimes.js';
+import { downtimeQuery, laterDowntimesQuery, transitionArrived, type Downtime } from './downtimes.js';
 import type { SendBudget } from './rate-budget.js';
 import { RoundRobinScheduler } from './scheduler.js';
 import { BACKOFF, backoffDelay, type Random } from '../core/backoff.js';
@@ -237,27 +237,42 @@ export class Uploader {
    * taken as received (`uncertain`, never re-sent) when the MES cannot tell.
    */
   private async verifyStartStop(machine: string, item: StartStopItem, attemptedAt: number): Promise<void> {
-    const { outbox, clock, client, logger } = this.o;
-    const query = downtimeQuery(item.running, attemptedAt);
+    const { outbox, clock, logger } = this.o;
+    const found = await this.machineDowntimes(machine, item, downtimeQuery(item.running, attemptedAt));
+    if (!found) return;
+    const next = laterDowntimesQuery(item.running, machine, found);
+    const later = next ? await this.machineDowntimes(machine, item, next) : [];
+    if (!later) return;
+    this.verifyFailures.delete(item.id);
     const body = startStopBody(item);
+    if (transitionArrived(machine, item.running, attemptedAt, [...found, ...later])) {
+      outbox.startStopVerified(machine, item, clock.now());
+      logger.info({ event: 'startstop.verified', machine, ...body }, `the MES has the ${machine} run/stop that got no answer`);
+    } else {
+      outbox.startStopNotSent(item, 'the MES did not get it (its downtimes do not show it)');
+      logger.warn({ event: 'startstop.not_arrived', machine, ...body }, `the MES did not get the ${machine} run/stop; sending it again`);
+    }
+  }
+
+  /**
+   * Every page of the downtimes for a query that are the machine's, read until an empty page.
+   * Undefined when the check could not be made: a failed request, or more pages than
+   * MAX_DOWNTIME_PAGES (then the transition is taken as received).
+   */
+  private async machineDowntimes(machine: string, item: StartStopItem, query: Record<string, string>): Promise<Downtime[] | undefined> {
+    const out: Downtime[] = [];
     for (let page = 1; page <= MAX_DOWNTIME_PAGES; page++) {
-      const res = await client.downtimes(query, page);
+      const res = await this.o.client.downtimes(query, page);
       this.count('downtimes', res);
-      if (res.outcome !== 'ok') return this.verifyFailed(machine, item, res);
-      if (transitionArrived(machine, item.running, attemptedAt, res.downtimes)) {
-        this.verifyFailures.delete(item.id);
-        outbox.startStopVerified(machine, item, clock.now());
-        logger.info({ event: 'startstop.verified', machine, ...body }, `the MES has the ${machine} run/stop that got no answer`);
-        return;
+      if (res.outcome !== 'ok') {
+        this.verifyFailed(machine, item, res);
+        return undefined;
       }
-      if (res.downtimes.length === 0) {
-        this.verifyFailures.delete(item.id);
-        outbox.startStopNotSent(item, 'the MES did not get it (no downtime from it)');
-        logger.warn({ event: 'startstop.not_arrived', machine, ...body }, `the MES did not get the ${machine} run/stop; sending it again`);
-        return;
-      }
+      if (res.downtimes.length === 0) return out;
+      out.push(...res.downtimes.filter((d) => d.machines.includes(machine)));
     }
     this.takeAsReceived(machine, item, `more than ${MAX_DOWNTIME_PAGES} pages of downtimes since the attempt`);
+    return undefined;
   }
 
   private verifyFailed(machine: string, item: StartStopItem, res: Exclude<DowntimesResult, { outcome: 'ok' }>): void {

@@ -757,6 +757,50 @@ describe('uploader', () => {
       expect(s.startStopHistory()).toEqual([{ running: 0, outcome: 'delivered' }]);
     });
 
+    /**
+     * Transitions an earlier process delivered, and the next one it marked and died with before
+     * its bytes left: all within one millisecond (the uploader is not running, the clock stands).
+     */
+    async function deliveredThenLost(running: boolean[]) {
+      const s = await setup({ machines: 1, perMinute: 100 });
+      s.read('M00', { running: true });
+      for (const [i, r] of running.entries()) {
+        s.read('M00', { running: r });
+        const item = s.outbox.nextStartStop('M00', s.clock.now())!;
+        s.outbox.markStartStopAttempt(item.id, s.clock.now());
+        if (i === running.length - 1) break;
+        const sent = await fetch(`${mes!.url}/api/machines/M00/startstop`, {
+          method: 'POST',
+          headers: { authorization: `Basic ${Buffer.from('k:s').toString('base64')}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ type: item.type, running: item.running }),
+        });
+        expect(sent.status).toBe(200);
+        s.outbox.startStopDelivered('M00', item, s.clock.now());
+      }
+      s.uploader.start();
+      await eventually(
+        () => s.startStopHistory().length,
+        (n) => n === running.length,
+        10_000,
+        'the lost one settled',
+      );
+      return s;
+    }
+
+    it('a start lost on the way is sent, though the downtime before the last stop ended within the clock-skew allowance', async () => {
+      const s = await deliveredThenLost([false, true, false, true]);
+      // The downtime the first start closed ended < 2 s before the attempt, but the MES's newest one is open: the MES is stopped.
+      expect(recorded('M00')).toEqual([0, 1, 0, 1]);
+      expect(s.startStopHistory().at(-1)).toEqual({ running: 1, outcome: 'delivered' });
+    });
+
+    it('a stop lost on the way is sent, though the last downtime started within the clock-skew allowance', async () => {
+      const s = await deliveredThenLost([false, true, false]);
+      // The downtime the first stop opened started < 2 s before the attempt, but the start closed it: the MES is running.
+      expect(recorded('M00')).toEqual([0, 1, 0]);
+      expect(s.startStopHistory().at(-1)).toEqual({ running: 0, outcome: 'delivered' });
+    });
+
     it('a stop refused a connection (it never left) is sent again once the MES is back', async () => {
       const s = await setup({ machines: 1, perMinute: 100 });
       const back = await s.mesDown();

@@ -1,6 +1,6 @@
 /** The rule that settles an uncertain run/stop from the MES's downtimes (docs/delivery.md#uncertain-outcome). */
 import { describe, expect, it } from 'vitest';
-import { downtimeQuery, parseDowntimes, transitionArrived, type Downtime } from '../../src/uplink/downtimes.js';
+import { downtimeQuery, laterDowntimesQuery, parseDowntimes, transitionArrived, type Downtime } from '../../src/uplink/downtimes.js';
 
 const at = Date.parse('2026-12-01T10:00:00.000Z');
 const dt = (start: number, end?: number, machines = ['M1']): Downtime => ({ start, ...(end === undefined ? {} : { end }), machines });
@@ -24,6 +24,36 @@ describe('transitionArrived', () => {
     expect(transitionArrived('M1', 1, at, [dt(at - 60_000, at - 5000)])).toBe(false);
     // A stop opened after the attempt is no proof of a start.
     expect(transitionArrived('M1', 1, at, [dt(at + 100)])).toBe(false);
+  });
+});
+
+describe("transitionArrived: only the machine's newest downtime is proof (transitions less than 2 s apart)", () => {
+  it('a stop: a downtime that started within the allowance but was closed since is the one before it', () => {
+    expect(transitionArrived('M1', 0, at, [dt(at - 1500, at - 800)])).toBe(false);
+    expect(transitionArrived('M1', 0, at, [dt(at - 1500, at - 800), dt(at + 100)])).toBe(true);
+    // Another machine's open downtime after it changes nothing.
+    expect(transitionArrived('M1', 0, at, [dt(at - 1500, at - 800), dt(at + 100, undefined, ['M2'])])).toBe(false);
+  });
+
+  it('a start: a downtime that ended within the allowance is the one before it when a later one is still open', () => {
+    expect(transitionArrived('M1', 1, at, [dt(at - 5000, at - 1500), dt(at - 700)])).toBe(false);
+    expect(transitionArrived('M1', 1, at, [dt(at - 5000, at - 1500), dt(at - 700, at + 200)])).toBe(true);
+  });
+
+  it('with equal starts (stamps in whole seconds) the open downtime is the newest, else the one that ended last', () => {
+    expect(transitionArrived('M1', 1, at, [dt(at - 1000, at - 1000), dt(at - 1000)])).toBe(false);
+    expect(transitionArrived('M1', 1, at, [dt(at - 1000), dt(at - 1000, at - 1000)])).toBe(false);
+    expect(transitionArrived('M1', 0, at, [dt(at - 1000, at - 1000), dt(at - 1000)])).toBe(true);
+    expect(transitionArrived('M1', 1, at, [dt(at - 1000, at - 1500), dt(at - 1000, at)])).toBe(true);
+  });
+});
+
+describe('laterDowntimesQuery', () => {
+  it('for a start, asks for what the machine started since its newest downtime that ended; nothing for a stop or when none ended', () => {
+    const found = [dt(at - 9000, at - 1000), dt(at - 4000, at - 500), dt(at - 100, at + 50, ['M2'])];
+    expect(laterDowntimesQuery(1, 'M1', found)).toEqual({ 'start-time-after': new Date(at - 4000).toISOString() });
+    expect(laterDowntimesQuery(1, 'M1', [])).toBeUndefined();
+    expect(laterDowntimesQuery(0, 'M1', found)).toBeUndefined();
   });
 });
 
