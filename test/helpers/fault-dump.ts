@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import type { SandboxMachineState } from '../../src/sim/mes-sandbox.js';
 
 /** Log events worth a line in the summary: how the uncertain and failed sends were settled. */
-const NOTABLE = /^(startstop\.|counter\.|mes\.(dead_letter|ahead|delivery_failed))/;
+const NOTABLE = /^(startstop\.|counter\.(settled|unsure|isolated)|mes\.(dead_letter|ahead|delivery_failed))/;
 
 /** Runs `fn`; if it throws, writes the dump (naming its folder) and rethrows. */
 export async function dumpOnFailure<T>(fn: () => Promise<T>, dump: () => string): Promise<T> {
