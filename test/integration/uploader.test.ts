@@ -150,6 +150,16 @@ describe('uploader', () => {
   /** What the MES recorded as run/stop for a machine, `running` values in order. */
   const recorded = (machine: string) => mes!.state[machine].startstop.map((t) => t.running);
 
+  /** What a process that died had sent for M00: straight to the MES, which takes it. */
+  async function sentByDeadProcess(endpoint: 'counter' | 'startstop', body: object) {
+    const sent = await fetch(`${mes!.url}/api/machines/M00/${endpoint}`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('k:s').toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(sent.status).toBe(200);
+  }
+
   it('never exceeds requestsPerMinute in any minute and serves 50 machines in turn', async () => {
     const s = await setup({ machines: 50, perMinute: 100 });
     for (const m of s.list) s.read(m, { count: 0 });
@@ -422,18 +432,13 @@ describe('uploader', () => {
     s.read('M00', { count: 10, 'waste:W1': 1, 'waste:W9': 1 });
     // A process sent these totals and died before the answer: the MES has them.
     s.outbox.markAttempt('M00', s.outbox.pendingCounters('M00'));
-    const sent = await fetch(`${mes!.url}/api/machines/M00/counter`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from('k:s').toString('base64')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        count: 10,
-        waste: [
-          { code: 'W1', quantity: 1 },
-          { code: 'W9', quantity: 1 },
-        ],
-      }),
+    await sentByDeadProcess('counter', {
+      count: 10,
+      waste: [
+        { code: 'W1', quantity: 1 },
+        { code: 'W9', quantity: 1 },
+      ],
     });
-    expect(sent.status).toBe(200);
     // The next process marked newer totals (W1 unchanged) and died before its bytes left.
     s.read('M00', { count: 20, 'waste:W9': 2 });
     s.outbox.markAttempt('M00', s.outbox.pendingCounters('M00'));
@@ -727,12 +732,7 @@ describe('uploader', () => {
     it('a transition marked by a process that died, which the MES got, is found in its downtimes and not sent', async () => {
       const s = await markedStop();
       // What the dead process sent before it died.
-      const sent = await fetch(`${mes!.url}/api/machines/M00/startstop`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from('k:s').toString('base64')}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'Maintenance', running: 0 }),
-      });
-      expect(sent.status).toBe(200);
+      await sentByDeadProcess('startstop', { type: 'Maintenance', running: 0 });
       s.uploader.start();
       await eventually(
         () => s.outbox.lanes(),
@@ -769,12 +769,7 @@ describe('uploader', () => {
         const item = s.outbox.nextStartStop('M00', s.clock.now())!;
         s.outbox.markStartStopAttempt(item.id, s.clock.now());
         if (i === running.length - 1) break;
-        const sent = await fetch(`${mes!.url}/api/machines/M00/startstop`, {
-          method: 'POST',
-          headers: { authorization: `Basic ${Buffer.from('k:s').toString('base64')}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ type: item.type, running: item.running }),
-        });
-        expect(sent.status).toBe(200);
+        await sentByDeadProcess('startstop', { type: item.type, running: item.running });
         s.outbox.startStopDelivered('M00', item, s.clock.now());
       }
       s.uploader.start();
