@@ -40,6 +40,15 @@ function flakyMes(r: SeededRandom): Fault {
   return { kind: 'status', status: 429, headers: { 'retry-after': '1' } };
 }
 
+/** How the uncertain sends of all runs were resolved, by log event: how much of the delivery path a seed exercised. */
+function settlements(runs: Record<string, unknown>[][]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of runs.flat())
+    if (typeof l.event === 'string' && /^(startstop\.(verified|not_arrived|unverifiable)|counter\.(settled|unsure))$/.test(l.event))
+      out[l.event] = (out[l.event] ?? 0) + 1;
+  return out;
+}
+
 describe('fault suite: SIGKILL storm', () => {
   const dir = tempDir();
   const defer = deferCleanup();
@@ -135,7 +144,8 @@ describe('fault suite: SIGKILL storm', () => {
         const integrityOk = integrity.filter((x) => x === 'ok').length;
         console.info(
           `sigkill-storm seed=${seed} kills=${KILLS} ${JSON.stringify(modes)} faults=${JSON.stringify(proxy.tally())} integrityOk=${integrityOk} ` +
-            `mesRequests=${mes.requests.length} mes429=${mes.requests.filter((r) => r.status === 429).length} busiest=${busiest}`,
+            `mesRequests=${mes.requests.length} mes429=${mes.requests.filter((r) => r.status === 429).length} busiest=${busiest} ` +
+            `settlements=${JSON.stringify(settlements(runs))}`,
         );
 
         expect(integrity).toEqual(Array(KILLS).fill('ok'));
