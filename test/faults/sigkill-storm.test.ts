@@ -92,31 +92,6 @@ describe('fault suite: SIGKILL storm', () => {
         runs.push(gw.logs);
         return gw;
       };
-      const integrity: string[] = [];
-      const modes = { time: 0, request: 0, poll: 0 };
-      for (let k = 0; k < KILLS; k++) {
-        gw = start();
-        // A bound, not a timing: on two busy cores loading the adapters has taken over 20 s.
-        await gw.waitForLog((l) => l.event === 'gateway.started', 60_000);
-        const mode = (['time', 'request', 'poll'] as const)[moments.int(3)];
-        modes[mode]++;
-        if (mode === 'time') await new Promise((r) => setTimeout(r, 100 + moments.int(2000)));
-        else {
-          const seen = mode === 'request' ? () => proxy.requests.length : () => plant.plc.requests.length;
-          const from = seen();
-          // Not every run gets a request out before the budget or a backoff allows: bounded.
-          await eventually(seen, (n) => n > from, 5_000, `a ${mode} to kill in`).catch(() => undefined);
-        }
-        await gw.kill('SIGKILL');
-        integrity.push(integrityCheck(cfg.dbPath));
-        await new Promise((r) => setTimeout(r, moments.int(300)));
-      }
-      producing = false;
-      await producer;
-      await plant.flush();
-      proxy.setPolicy(null);
-
-      start();
       const dump = () =>
         faultDump({
           name: 'sigkill-storm',
@@ -126,7 +101,33 @@ describe('fault suite: SIGKILL storm', () => {
           machines: plant.machines.map((m) => m.code),
           records: { plc: plant.machines, proxy: proxy.requests, mesRequests: mes.requests },
         });
+      // A failure in the storm itself (a gateway that never starts) leaves the same evidence.
       await dumpOnFailure(async () => {
+        const integrity: string[] = [];
+        const modes = { time: 0, request: 0, poll: 0 };
+        for (let k = 0; k < KILLS; k++) {
+          gw = start();
+          // A bound, not a timing: on two busy cores loading the adapters has taken over 20 s.
+          await gw.waitForLog((l) => l.event === 'gateway.started', 60_000);
+          const mode = (['time', 'request', 'poll'] as const)[moments.int(3)];
+          modes[mode]++;
+          if (mode === 'time') await new Promise((r) => setTimeout(r, 100 + moments.int(2000)));
+          else {
+            const seen = mode === 'request' ? () => proxy.requests.length : () => plant.plc.requests.length;
+            const from = seen();
+            // Not every run gets a request out before the budget or a backoff allows: bounded.
+            await eventually(seen, (n) => n > from, 5_000, `a ${mode} to kill in`).catch(() => undefined);
+          }
+          await gw.kill('SIGKILL');
+          integrity.push(integrityCheck(cfg.dbPath));
+          await new Promise((r) => setTimeout(r, moments.int(300)));
+        }
+        producing = false;
+        await producer;
+        await plant.flush();
+        proxy.setPolicy(null);
+
+        start();
         await eventually(
           () => plant.differences(mes.state),
           (d) => d.length === 0,

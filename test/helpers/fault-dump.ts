@@ -17,7 +17,11 @@ export async function dumpOnFailure<T>(fn: () => Promise<T>, dump: () => string)
   try {
     return await fn();
   } catch (err) {
-    console.error(dump());
+    try {
+      console.error(dump());
+    } catch (dumpErr) {
+      console.error('the failure dump failed too:', dumpErr);
+    }
     throw err;
   }
 }
@@ -39,6 +43,14 @@ export function faultDump(opts: {
   writeFileSync(join(keep, 'gateway-logs.jsonl'), opts.runs.flatMap((lines, run) => lines.map((l) => JSON.stringify({ run, ...l }))).join('\n'));
 
   const out = [`${opts.name} failed: database and all gateway logs kept in ${keep}`];
+  if (existsSync(opts.dbPath)) pendingSummary(opts, out);
+  const notable = opts.runs.flatMap((lines, run) => lines.filter((l) => typeof l.event === 'string' && NOTABLE.test(l.event)).map((l) => ({ run, ...l })));
+  for (const l of notable.slice(-12)) out.push(`  log: ${JSON.stringify(l)}`);
+  return out.join('\n');
+}
+
+/** What is still pending in the database, and each machine's last run/stop there and at the MES. */
+function pendingSummary(opts: { dbPath: string; mes: Record<string, SandboxMachineState>; machines: string[] }, out: string[]): void {
   const db = new Database(opts.dbPath, { readonly: true });
   try {
     const rows = (sql: string) => db.prepare(sql).all() as Record<string, unknown>[];
@@ -55,7 +67,4 @@ export function faultDump(opts: {
   } finally {
     db.close();
   }
-  const notable = opts.runs.flatMap((lines, run) => lines.filter((l) => typeof l.event === 'string' && NOTABLE.test(l.event)).map((l) => ({ run, ...l })));
-  for (const l of notable.slice(-12)) out.push(`  log: ${JSON.stringify(l)}`);
-  return out.join('\n');
 }
