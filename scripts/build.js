@@ -23,10 +23,11 @@ try {
   process.exit(1);
 }
 const { dependencies } = JSON.parse(await readFile(new URL('package.json', root), 'utf8'));
-// Pure JavaScript loaded at every start: bundled. Every other dependency stays in
-// node_modules: native addons (better-sqlite3, serialport) and pino (its transports start
-// worker threads by file path) must; the protocol stacks load lazily and only when used.
-const bundled = new Set(['zod', 'yaml', 'undici']);
+// Pure JavaScript loaded at every start: bundled (pino with the dependencies it brings;
+// src/core/log.ts uses no transport, whose worker thread starts by file path). Every other
+// dependency stays in node_modules: native addons (better-sqlite3, serialport) must; the
+// protocol stacks and pino-pretty load lazily and only when used.
+const bundled = new Set(['zod', 'yaml', 'undici', 'pino']);
 rmSync(new URL('dist/', root), { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: new URL('.', root).pathname,
@@ -39,7 +40,7 @@ await esbuild.build({
   platform: 'node',
   target: 'node22',
   external: Object.keys(dependencies).filter((name) => !bundled.has(name)),
-  // yaml and undici are CommonJS: in an ES module their require() of node: modules needs one.
+  // yaml, undici and pino are CommonJS: in an ES module their require() of node: modules needs one.
   banner: { js: "import { createRequire as __sfgCreateRequire } from 'node:module'; const require = __sfgCreateRequire(import.meta.url);" },
   // Stack traces name the src/ files (the bin turns source maps on).
   sourcemap: 'linked',
