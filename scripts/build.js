@@ -9,6 +9,7 @@
 // `npm run typecheck`, not here.
 import { cpSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 
 const root = new URL('../', import.meta.url);
 const out = new URL('dist/cli/', root);
@@ -30,9 +31,9 @@ const { dependencies } = JSON.parse(await readFile(new URL('package.json', root)
 const bundled = new Set(['zod', 'yaml', 'undici', 'pino']);
 rmSync(new URL('dist/', root), { recursive: true, force: true });
 await esbuild.build({
-  absWorkingDir: new URL('.', root).pathname,
+  absWorkingDir: fileURLToPath(root),
   entryPoints: ['src/cli/main.ts'],
-  outdir: out.pathname,
+  outdir: fileURLToPath(out),
   chunkNames: '[name]-[hash]',
   bundle: true,
   splitting: true,
