@@ -87,8 +87,12 @@ const NOT_SENT_CODES = new Set([
 const DEFAULT_RETRY_AFTER_MS = 60_000;
 /** MES texts end up on the status page; an HTML error page should not. */
 const MAX_REASON_CHARS = 500;
-/** undici is the largest module on the way to the status page: it loads with the first request (bench/startup). */
-const loadUndici = () => import('undici');
+/**
+ * undici is the largest module on the way to the status page: it loads with the first request (bench/startup).
+ * Its CommonJS exports object is the default export: in dist/'s bundle a lazily imported
+ * CommonJS module has no named exports (scripts/build.js).
+ */
+const loadUndici = async () => (await import('undici')).default;
 
 export class MesClient {
   private readonly base: string;
