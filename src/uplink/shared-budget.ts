@@ -211,6 +211,8 @@ export class SharedBudget implements SendBudget {
         companyUsedLastMinute: last.reply.used,
         companyLimit: last.reply.limit,
         gateways: last.reply.gateways,
+        reservedPerMinute: last.reply.reserved,
+        gatewaysAway: last.reply.away,
         seenAt: last.at,
       }),
       sharePerMinute: this.mode === 'shared' ? last?.reply.share : o.fallbackPerMinute,
@@ -221,7 +223,8 @@ export class SharedBudget implements SendBudget {
   /**
    * Ends the waits for a slot (they reject with SFG_BUDGET_STOPPED: a company pause may last
    * 15 min), stops the heartbeat and leaves the company budget, so that no share is kept for
-   * this gateway.
+   * this gateway: also when on the fallback share (Redis may hear a late call, or be back),
+   * one try, its failure only logged.
    */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -229,12 +232,21 @@ export class SharedBudget implements SendBudget {
     this.o.clock.clearTimeout(this.beatTimer);
     await this.ready;
     await this.joining;
-    if (this.mode === 'shared') await this.call('leave', []);
+    if (this.redis) {
+      await this.redis.run('leave', []).then(
+        () => this.o.logger.info({ event: 'budget.left', key: this.o.key }, 'left the company budget: no share is kept for this gateway'),
+        (err: unknown) =>
+          this.o.logger.warn(
+            { event: 'budget.leave_failed', code: errorCode(err), err: (err as Error)?.message },
+            `could not leave the company budget: the others keep its fallback share free for up to ${Math.round(this.t.reserveMs / 60_000)} min`,
+          ),
+      );
+    }
     await this.redis?.close();
   }
 
   /** One call to Redis; undefined when it failed (see `failed`: this gateway may now be on its fallback share). */
-  private async call(op: 'acquire' | 'beat' | 'pause' | 'leave', args: (string | number)[]): Promise<BudgetReply | undefined> {
+  private async call(op: 'acquire' | 'beat' | 'pause', args: (string | number)[]): Promise<BudgetReply | undefined> {
     try {
       const reply = await this.redis!.run(op, args);
       this.failingSince = undefined;

@@ -16,7 +16,7 @@ import { recordingLogger } from '../helpers/log-lines.js';
 type Answer = 'ok' | 'timeout' | 'down';
 const COMMAND_TIMEOUT_MS = 300;
 
-function fakeRedis(clock: ManualClock, answer: (op: BudgetOp) => Answer): BudgetRedis {
+function fakeRedis(clock: ManualClock, answer: (op: BudgetOp) => Answer, ops: BudgetOp[]): BudgetRedis {
   let seq = 0;
   const reply = (op: BudgetOp): BudgetReply => ({
     status: op === 'acquire' ? 'granted' : 'ok',
@@ -27,9 +27,12 @@ function fakeRedis(clock: ManualClock, answer: (op: BudgetOp) => Answer): Budget
     gateways: 2,
     share: 100,
     pauseMs: 0,
+    reserved: 0,
+    away: 0,
   });
   return {
     run: (op) => {
+      ops.push(op);
       const a = answer(op);
       if (a === 'down') return Promise.reject(new GatewayError('SFG_BUDGET_UNREACHABLE', 'Redis is not reachable'));
       if (a === 'ok') return Promise.resolve(reply(op));
@@ -44,6 +47,8 @@ function fakeRedis(clock: ManualClock, answer: (op: BudgetOp) => Answer): Budget
 /** A shared budget at 115/min for the company, 16/min fallback, whose request log holds `sends`. */
 async function budget(clock: ManualClock, answer: (op: BudgetOp) => Answer, sends: number[] = []) {
   const log = recordingLogger();
+  /** Every operation asked of Redis, in order. */
+  const ops: BudgetOp[] = [];
   const b = new SharedBudget({
     key: 'acme',
     redisShown: 'redis://127.0.0.1:6379',
@@ -51,12 +56,12 @@ async function budget(clock: ManualClock, answer: (op: BudgetOp) => Answer, send
     fallbackPerMinute: 16,
     clock,
     logger: log.logger,
-    connect: async () => fakeRedis(clock, answer),
+    connect: async () => fakeRedis(clock, answer, ops),
     recentSends: (from) => sends.filter((t) => t >= from),
     demand: () => 40,
   });
   await clock.advanceAndSettle(0);
-  return { b, log };
+  return { b, log, ops };
 }
 
 /** Advances the fake clock in 50 ms steps until `p` settles (at most `limitMs`); returns the fake ms it took. */
@@ -125,5 +130,17 @@ describe('SharedBudget: when to fall back', () => {
     expect(waited).toBeLessThanOrEqual(3_250 + 100);
     // Then at the fallback share's spacing: 62 s / 16 = 3.9 s.
     expect(await timeTo(clock, b.acquire())).toBeGreaterThanOrEqual(3_875);
+  });
+
+  it('stopping on the fallback share still tells Redis it leaves (one try), so that no share is kept for it if Redis hears it', async () => {
+    const clock = new ManualClock();
+    let down = true;
+    const { b, log, ops } = await budget(clock, () => (down ? 'down' : 'ok'));
+    expect(b.status().state).toBe('fallback');
+    // Redis is back, and this gateway stops before its next beat would have rejoined.
+    down = false;
+    await b.stop();
+    expect(ops.at(-1)).toBe('leave');
+    expect(log.lines('budget.left')).toHaveLength(1);
   });
 });
