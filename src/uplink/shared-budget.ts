@@ -271,6 +271,8 @@ export class SharedBudget implements SendBudget {
 
   /** Registers this gateway and its sends of the last span; on success the shared budget decides again. */
   private join(): Promise<void> {
+    // A call answered after `leave` (a beat or acquire on the wire at stop) must not register it again: a ghost kept for 15 min.
+    if (this.stopped) return Promise.resolve();
     this.joining ??= (async () => {
       const { o } = this;
       const { clock } = o;

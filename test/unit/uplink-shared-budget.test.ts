@@ -13,7 +13,8 @@ import { SharedBudget } from '../../src/uplink/shared-budget.js';
 import { ManualClock } from '../helpers/clocks.js';
 import { recordingLogger } from '../helpers/log-lines.js';
 
-type Answer = 'ok' | 'timeout' | 'down';
+/** `held`: answered "join" (Redis no longer knows this gateway, as after a leave) when the test says. */
+type Answer = 'ok' | 'timeout' | 'down' | { held: Promise<'join'> };
 const COMMAND_TIMEOUT_MS = 300;
 
 function fakeRedis(clock: ManualClock, answer: (op: BudgetOp) => Answer, ops: BudgetOp[]): BudgetRedis {
@@ -36,6 +37,7 @@ function fakeRedis(clock: ManualClock, answer: (op: BudgetOp) => Answer, ops: Bu
       const a = answer(op);
       if (a === 'down') return Promise.reject(new GatewayError('SFG_BUDGET_UNREACHABLE', 'Redis is not reachable'));
       if (a === 'ok') return Promise.resolve(reply(op));
+      if (typeof a === 'object') return a.held.then(() => ({ ...reply(op), status: 'join' as const }));
       return new Promise((_, reject) =>
         clock.setTimeout(() => reject(new GatewayError('SFG_BUDGET_TIMEOUT', 'Redis did not answer in time')), COMMAND_TIMEOUT_MS),
       );
@@ -142,5 +144,21 @@ describe('SharedBudget: when to fall back', () => {
     await b.stop();
     expect(ops.at(-1)).toBe('leave');
     expect(log.lines('budget.left')).toHaveLength(1);
+  });
+
+  it('a heartbeat still on its way when the gateway stops does not register it again after it left (a ghost kept for 15 min)', async () => {
+    const clock = new ManualClock();
+    let answerBeat!: (v: 'join') => void;
+    const held = new Promise<'join'>((resolve) => {
+      answerBeat = resolve;
+    });
+    const { b, ops } = await budget(clock, (op) => (op === 'beat' ? { held } : 'ok'));
+    // The heartbeat goes out, and its answer (Redis no longer knows it: "join") comes after the leave.
+    await clock.advanceAndSettle(1_000);
+    expect(ops.at(-1)).toBe('beat');
+    await b.stop();
+    answerBeat('join');
+    await clock.advanceAndSettle(1_000);
+    expect(ops.slice(ops.lastIndexOf('leave'))).toEqual(['leave']);
   });
 });
