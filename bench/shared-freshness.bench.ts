@@ -51,6 +51,8 @@ interface Figures {
   worst: string;
   /** budget.fallback lines of all gateways in the measured window. */
   fallbacks: number;
+  /** Per gateway, its requests against its part by machines. */
+  parts: string;
 }
 
 const BUDGET_EVENTS = new Set(['budget.fallback', 'budget.shared_joined']);
@@ -68,7 +70,9 @@ async function measure(machines: number[], shared: boolean): Promise<Figures> {
   const closers: Closer[] = [];
   let production: Production | undefined;
   try {
-    // Fallback shares as the README divides them, by machines; without Redis the one gateway has the company figure.
+    // Fallback shares by machines, each gateway's whole part (the README advises half; they
+    // matter only while a gateway is on its fallback share, counted per run); without Redis
+    // the one gateway has the company figure.
     const fallback = shared ? machines.map((n) => Math.max(1, Math.floor((COMPANY * n) / N))) : [COMPANY];
     const fleet: Fleet = await startFleet({
       dir,
@@ -112,8 +116,21 @@ async function measure(machines: number[], shared: boolean): Promise<Figures> {
     const during = events
       .filter((e) => e.at >= worstGap.start - 3_000 && e.at <= worstGap.start + gap)
       .map((e) => `${e.gateway} ${e.event}${e.code ? ` ${String(e.code)}` : ''} @${((e.at - from) / 1000).toFixed(0)}`);
-    const worst = `${worstGap.code} @${((worstGap.start - from) / 1000).toFixed(0)} s${during.length > 0 ? ` (${during.join(', ')})` : ''}`;
+    // Inside its gateway (a rotation longer than its machines: ordering) or across (fewer sends of its gateway in that time: shares)?
+    const owner = fleet.gateways.find((g) => g.plant.machines.some((m) => m.code === worstGap.code))!;
+    const inGap = fleet.requestsOf(owner).filter((r) => r.at > worstGap.start && r.at < worstGap.start + gap).length;
+    const allInGap = fleet.mes.requests.filter((r) => r.at > worstGap.start && r.at < worstGap.start + gap).length;
+    const worst =
+      `${worstGap.code} @${((worstGap.start - from) / 1000).toFixed(0)} s, ${inGap} sends of its gateway's ${owner.plant.machines.length} machines ` +
+      `of ${allInGap} in all${during.length > 0 ? ` (${during.join(', ')})` : ''}`;
     const fallbacks = events.filter((e) => e.event === 'fallback' && e.at >= from && e.at < until).length;
+    // Each gateway's MES requests in the window against its part by machines (1.00 = fair).
+    const measured = fleet.mes.requests.filter((r) => r.at >= from && r.at < until).length;
+    const parts = fleet.gateways
+      .map(
+        (g) => `${g.name} ${(fleet.requestsOf(g).filter((r) => r.at >= from && r.at < until).length / ((measured * g.plant.machines.length) / N)).toFixed(2)}`,
+      )
+      .join(' ');
     const used = fleet.mes.requests.filter((r) => r.at >= from && r.at < until).length / ((COMPANY * (until - from)) / 60_000);
     const drainUntil = Date.now() + 3 * IDEAL_MS + 30_000;
     while (fleet.differences().length > 0 && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 500));
@@ -129,6 +146,7 @@ async function measure(machines: number[], shared: boolean): Promise<Figures> {
       load,
       worst,
       fallbacks,
+      parts,
     };
   } finally {
     await production?.stop();
@@ -150,7 +168,7 @@ for (const layout of LAYOUTS.filter((l) => ONLY_G === undefined || !l.shared || 
   for (let run = 0; run < RUNS; run++) runs.push(await measure(layout.machines, layout.shared));
   for (const [k, r] of runs.entries())
     worst.push(
-      `${layout.label}, run ${k + 1}: ${(r.gap / ideal).toFixed(2)} × by ${r.worst}; fallbacks in the window: ${r.fallbacks}; load ${r.load.toFixed(2)}`,
+      `${layout.label}, run ${k + 1}: ${(r.gap / ideal).toFixed(2)} × by ${r.worst}; fallbacks in the window: ${r.fallbacks}; requests / part by machines: ${r.parts}; load ${r.load.toFixed(2)}`,
     );
   const of = (pick: (r: Figures) => number, digits = 1) => spread(runs.map(pick), digits);
   rows.push([
