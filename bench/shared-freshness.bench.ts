@@ -9,7 +9,11 @@
  * requests used against the company figure, 429s, and machines whose final total is off.
  * Side by side: the single-gateway ideal N / (rpm/60) s, the target ≤ 1.2 × it, and a
  * baseline measured in the same run: one gateway alone at 115/min, no Redis.
- * Run: npm run bench -- shared-freshness   (BENCH_QUICK=1: one run each, shorter).
+ * Per run, the worst gap is named: its machine, when it began (s into the measured window),
+ * and the budget events (fallback, rejoin) any gateway logged during it, so a gap over the
+ * target can be traced to its cause.
+ * Run: npm run bench -- shared-freshness   (BENCH_QUICK=1: one run each, shorter;
+ * SHARED_G=5: only the baseline and the layouts with that many gateways).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -28,6 +32,7 @@ const LAYOUTS: { label: string; machines: number[]; shared: boolean }[] = [
   { label: 'G = 3', machines: [5, 10, 25], shared: true },
   { label: 'G = 5', machines: [2, 4, 6, 10, 18], shared: true },
 ];
+const ONLY_G = process.env.SHARED_G === undefined ? undefined : Number(process.env.SHARED_G);
 const RUNS = QUICK ? 1 : 3;
 const IDEAL_MS = (N * 60_000) / COMPANY;
 /** Measured after a warm-up of one and a half rotations, for ROTATIONS rotations. */
@@ -42,7 +47,15 @@ interface Figures {
   rejected: number;
   off: number;
   load: number;
+  /** The worst gap's machine, start (s into the measured window) and the budget events during it. */
+  worst: string;
+  /** budget.fallback lines of all gateways in the measured window. */
+  fallbacks: number;
+  /** Per gateway, its requests against its part by machines. */
+  parts: string;
 }
+
+const BUDGET_EVENTS = new Set(['budget.fallback', 'budget.shared_joined']);
 
 /** How long the MES's count of a machine has lagged: since the first PLC count it does not show yet (0 when current). */
 function age(counts: { at: number; count: number }[], shown: number, now: number): number {
@@ -57,7 +70,9 @@ async function measure(machines: number[], shared: boolean): Promise<Figures> {
   const closers: Closer[] = [];
   let production: Production | undefined;
   try {
-    // Fallback shares as the README divides them, by machines; without Redis the one gateway has the company figure.
+    // Fallback shares by machines, each gateway's whole part (the README advises half; they
+    // matter only while a gateway is on its fallback share, counted per run); without Redis
+    // the one gateway has the company figure.
     const fallback = shared ? machines.map((n) => Math.max(1, Math.floor((COMPANY * n) / N))) : [COMPANY];
     const fleet: Fleet = await startFleet({
       dir,
@@ -84,10 +99,38 @@ async function measure(machines: number[], shared: boolean): Promise<Figures> {
     await production.stop();
     // Every machine counts all the time, so every gap between two deliveries is a machine waiting.
     let gap = 0;
+    let worstGap = { code: '', start: 0 };
     for (const { code } of codes) {
       const at = fleet.mes.state[code].counterLog.map((e) => e.at).filter((t) => t >= from && t < until);
-      for (let k = 1; k < at.length; k++) gap = Math.max(gap, at[k] - at[k - 1]);
+      for (let k = 1; k < at.length; k++) {
+        if (at[k] - at[k - 1] <= gap) continue;
+        gap = at[k] - at[k - 1];
+        worstGap = { code, start: at[k - 1] };
+      }
     }
+    const events = fleet.gateways.flatMap((g) =>
+      (g.process?.logs ?? [])
+        .filter((l) => BUDGET_EVENTS.has(String(l.event)))
+        .map((l) => ({ gateway: g.name, event: String(l.event).replace('budget.', ''), code: l.code, at: Number(l.time) })),
+    );
+    const during = events
+      .filter((e) => e.at >= worstGap.start - 3_000 && e.at <= worstGap.start + gap)
+      .map((e) => `${e.gateway} ${e.event}${e.code ? ` ${String(e.code)}` : ''} @${((e.at - from) / 1000).toFixed(0)}`);
+    // Inside its gateway (a rotation longer than its machines: ordering) or across (fewer sends of its gateway in that time: shares)?
+    const owner = fleet.gateways.find((g) => g.plant.machines.some((m) => m.code === worstGap.code))!;
+    const inGap = fleet.requestsOf(owner).filter((r) => r.at > worstGap.start && r.at < worstGap.start + gap).length;
+    const allInGap = fleet.mes.requests.filter((r) => r.at > worstGap.start && r.at < worstGap.start + gap).length;
+    const worst =
+      `${worstGap.code} @${((worstGap.start - from) / 1000).toFixed(0)} s, ${inGap} sends of its gateway's ${owner.plant.machines.length} machines ` +
+      `of ${allInGap} in all${during.length > 0 ? ` (${during.join(', ')})` : ''}`;
+    const fallbacks = events.filter((e) => e.event === 'fallback' && e.at >= from && e.at < until).length;
+    // Each gateway's MES requests in the window against its part by machines (1.00 = fair).
+    const measured = fleet.mes.requests.filter((r) => r.at >= from && r.at < until).length;
+    const parts = fleet.gateways
+      .map(
+        (g) => `${g.name} ${(fleet.requestsOf(g).filter((r) => r.at >= from && r.at < until).length / ((measured * g.plant.machines.length) / N)).toFixed(2)}`,
+      )
+      .join(' ');
     const used = fleet.mes.requests.filter((r) => r.at >= from && r.at < until).length / ((COMPANY * (until - from)) / 60_000);
     const drainUntil = Date.now() + 3 * IDEAL_MS + 30_000;
     while (fleet.differences().length > 0 && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 500));
@@ -101,6 +144,9 @@ async function measure(machines: number[], shared: boolean): Promise<Figures> {
       rejected: fleet.mes.requests.filter((r) => r.status === 429).length,
       off: new Set(fleet.differences().map((d) => d.split(' ')[0])).size,
       load,
+      worst,
+      fallbacks,
+      parts,
     };
   } finally {
     await production?.stop();
@@ -116,9 +162,14 @@ console.log(
     `${RUNS === 1 ? '1 run' : `min / median / max of ${RUNS} runs`}, ${ROTATIONS} rotations measured; real seconds`,
 );
 const rows: string[][] = [];
-for (const layout of LAYOUTS) {
+const worst: string[] = [];
+for (const layout of LAYOUTS.filter((l) => ONLY_G === undefined || !l.shared || l.machines.length === ONLY_G)) {
   const runs: Figures[] = [];
   for (let run = 0; run < RUNS; run++) runs.push(await measure(layout.machines, layout.shared));
+  for (const [k, r] of runs.entries())
+    worst.push(
+      `${layout.label}, run ${k + 1}: ${(r.gap / ideal).toFixed(2)} × by ${r.worst}; fallbacks in the window: ${r.fallbacks}; requests / part by machines: ${r.parts}; load ${r.load.toFixed(2)}`,
+    );
   const of = (pick: (r: Figures) => number, digits = 1) => spread(runs.map(pick), digits);
   rows.push([
     `${layout.label} (${layout.machines.join('+')})`,
@@ -137,6 +188,8 @@ table(
   ['gateways (machines)', 'max gap s', 'gap / ideal', 'age p50 s', 'age p99 s', 'age max s', 'company budget used %', '429s', 'machines off', 'load avg'],
   rows,
 );
+console.log('worst gap per run: machine @ its start, s into the measured window (budget events of any gateway from 3 s before it to its end)');
+for (const w of worst) console.log(`  ${w}`);
 console.log('company budget used: MES requests (all gateways) over 115/min in the measured window');
 console.log('machines off: machines whose MES count or waste differs from the PLC after the drain (0 = every final total exact)');
 console.log(`wall time ${((Date.now() - wall) / 1000).toFixed(0)} s`);

@@ -66,6 +66,12 @@ export interface SharedBudgetStatus {
   /** The company figure less the fallback shares held for gateways whose heartbeat lapsed. */
   companyLimit?: number;
   gateways?: number;
+  /**
+   * The fallback shares kept out of the company figure for gateways not heard from (their
+   * heartbeat lapsed: cut off from Redis, or crashed) for up to 15 min each, and how many.
+   */
+  reservedPerMinute?: number;
+  gatewaysAway?: number;
   /** This gateway's part of the company figure now, by its machines waiting against everyone's. */
   sharePerMinute?: number;
   seenAt?: number;

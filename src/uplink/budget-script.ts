@@ -13,7 +13,7 @@
  * - `state`    hash: `epoch` (set once: its absence means an empty Redis), `grace`, `next`
  *              (the company spacing), `pause` (a 429's Retry-After), `seq`
  *
- * Operations (ARGV[1]), each answering `{status, waitMs, member, used, limit, gateways, share, pauseMs}`:
+ * Operations (ARGV[1]), each answering `{status, waitMs, member, used, limit, gateways, share, pauseMs, reserved, away}`:
  * - `join`     registers the gateway with its sends of the last span (ages in ms, from its
  *              request log, replacing what Redis had of it), its fallback share and any 429
  *              pause it saw while away; it counts as lapsed (its fallback share kept free)
@@ -29,7 +29,9 @@
 export const LAPSE_MS = 3_000;
 /**
  * A lapsed gateway's fallback share is kept out of the company's figure for this long (it may
- * be cut off from Redis and sending on its fallback share); then it is taken as gone.
+ * be cut off from Redis and sending on its fallback share; Redis cannot tell that from a
+ * crash); then it is taken as gone. As long as its own /healthz stays 200 on the fallback
+ * share: from then on a person must look (docs/rate-budget.md#one-gateway-cut-off).
  */
 export const RESERVE_MS = 15 * 60_000;
 /** After Redis came back empty, nothing is granted for this long: every gateway re-registers its sends first. */
@@ -64,13 +66,13 @@ end
 
 if op == 'leave' then
   forget(gw)
-  return {'ok', 0, '', 0, 0, 0, 0, 0}
+  return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0}
 elseif op == 'answered' then
   redis.call('ZADD', sends, 'XX', 'GT', now, ARGV[8])
-  return {'ok', 0, '', 0, 0, 0, 0, 0}
+  return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0}
 elseif op == 'pause' then
   pauseAtLeast(num(ARGV[8]))
-  return {'ok', 0, '', 0, 0, 0, 0, 0}
+  return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0}
 elseif op == 'join' then
   local prefix = gw .. ':'
   for _, m in ipairs(redis.call('ZRANGE', sends, 0, -1)) do
@@ -93,7 +95,7 @@ elseif op == 'join' then
   redis.call('HSET', pace, gw .. '|tok', 1, gw .. '|at', now)
   pauseAtLeast(num(ARGV[9]))
 elseif redis.call('HEXISTS', gateways, gw) == 0 then
-  return {'join', 0, '', 0, 0, 0, 0, 0}
+  return {'join', 0, '', 0, 0, 0, 0, 0, 0, 0}
 else
   redis.call('HSET', demand, gw, num(ARGV[8]))
 end
@@ -103,8 +105,13 @@ end
 if op == 'join' then redis.call('ZADD', seen, now - lapse, gw) else redis.call('ZADD', seen, now, gw) end
 
 local live = redis.call('ZRANGEBYSCORE', seen, '(' .. (now - lapse), '+inf')
-local reserved = 0
-for _, g in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', now - lapse)) do reserved = reserved + num(redis.call('HGET', gateways, g)) end
+local reserved, away = 0, 0
+for _, g in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', now - lapse)) do
+  if g ~= gw then
+    reserved = reserved + num(redis.call('HGET', gateways, g))
+    away = away + 1
+  end
+end
 local effective = math.max(1, limit - reserved)
 local total = 0
 for _, g in ipairs(live) do total = total + num(redis.call('HGET', demand, g)) end
@@ -123,7 +130,7 @@ local saved = redis.call('HMGET', pace, gw .. '|tok', gw .. '|at')
 local tok = tonumber(saved[1]) or 1
 if mine > 0 then tok = math.min(BURST, tok + (now - (tonumber(saved[2]) or now)) / interval) end
 redis.call('HSET', pace, gw .. '|tok', tok, gw .. '|at', now)
-if op ~= 'acquire' then return {'ok', 0, '', used, effective, #live, share, pauseLeft} end
+if op ~= 'acquire' then return {'ok', 0, '', used, effective, #live, share, pauseLeft, reserved, away} end
 
 local function ownWait(k) if k >= 1 then return 0 end return (1 - k) * interval end
 local nextAt = num(redis.call('HGET', state, 'next'))
@@ -134,14 +141,14 @@ if n >= effective then
   window = num(oldest[2]) + span - now
 end
 local wait = math.max(pauseLeft, num(redis.call('HGET', state, 'grace')) - now, window, nextAt - now, ownWait(tok))
-if wait > 0 then return {'wait', math.ceil(wait), '', used, effective, #live, share, pauseLeft} end
+if wait > 0 then return {'wait', math.ceil(wait), '', used, effective, #live, share, pauseLeft, reserved, away} end
 nextAt = math.max(nextAt, now) + spacing
 tok = tok - 1
 redis.call('HSET', state, 'next', nextAt)
 redis.call('HSET', pace, gw .. '|tok', tok)
 local member = gw .. ':' .. redis.call('HINCRBY', state, 'seq', 1)
 redis.call('ZADD', sends, now, member)
-return {'granted', math.ceil(math.max(nextAt - now, ownWait(tok))), member, used + 1, effective, #live, share, 0}
+return {'granted', math.ceil(math.max(nextAt - now, ownWait(tok))), member, used + 1, effective, #live, share, 0, reserved, away}
 `;
 
 export type BudgetOp = 'join' | 'beat' | 'acquire' | 'answered' | 'pause' | 'leave';
@@ -160,6 +167,10 @@ export interface BudgetReply {
   /** This gateway's part of `limit` now, by its demand against everyone's. */
   share: number;
   pauseMs: number;
+  /** The fallback shares kept out of `limit` for the other gateways whose heartbeat lapsed. */
+  reserved: number;
+  /** How many gateways those are (not heard from within the lapse, nor gone for the reserve). */
+  away: number;
 }
 
 export function budgetKeys(key: string): string[] {
@@ -167,8 +178,8 @@ export function budgetKeys(key: string): string[] {
 }
 
 export function parseReply(raw: unknown): BudgetReply {
-  if (!Array.isArray(raw) || raw.length !== 8) throw new TypeError(`unexpected budget script reply: ${JSON.stringify(raw)}`);
-  const [status, waitMs, member, used, limit, gateways, share, pauseMs] = raw as unknown[];
+  if (!Array.isArray(raw) || raw.length !== 10) throw new TypeError(`unexpected budget script reply: ${JSON.stringify(raw)}`);
+  const [status, waitMs, member, used, limit, gateways, share, pauseMs, reserved, away] = raw as unknown[];
   return {
     status: String(status) as BudgetReply['status'],
     waitMs: Number(waitMs),
@@ -178,5 +189,7 @@ export function parseReply(raw: unknown): BudgetReply {
     gateways: Number(gateways),
     share: Number(share),
     pauseMs: Number(pauseMs),
+    reserved: Number(reserved),
+    away: Number(away),
   };
 }

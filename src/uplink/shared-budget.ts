@@ -6,9 +6,11 @@
  * (`prodsmart.requestsPerMinute`), then returns to the shared one by itself.
  *
  * The rules at each switch (why: docs/rate-budget.md#switching):
- * - to the fallback: the local budget starts from this gateway's sends of the last span
+ * - to the fallback: at once when Redis cannot be reached or refuses; on timeouts only when
+ *   no call has succeeded for `patienceMs` (a healthy Redis's answer comes late now and then
+ *   on a loaded machine). The local budget keeps the spacing from this gateway's last send
  *   (request_log), and its first send waits until the others must have seen this gateway's
- *   heartbeat lapse (HOLD_MS), so that they already keep its fallback share free;
+ *   heartbeat lapse (holdMs), so that they already keep its fallback share free;
  * - back, and on finding Redis empty: `join` re-registers this gateway's sends of the last
  *   span (timed conservatively: age taken before the call, so Redis places them no
  *   earlier than they were), before anything is sent on the shared budget again.
@@ -26,6 +28,15 @@ const BEAT_MS = 1_000;
 /** A wait in Redis is re-asked at least this often, so demand and a new pause are seen. */
 const POLL_MS = 1_000;
 const WINDOW_MS = 60_000;
+/**
+ * Timeouts in a row are retried this long before the gateway falls back: under CPU load (five
+ * gateways on two cores) one answer of a healthy Redis comes after the 300 ms command timeout
+ * now and then, and each such fallback cost the gateway's machines 3.25 s of silence. A Redis
+ * that answers in 1 s still counts as down, after about 1 s. Nothing is sent meanwhile.
+ */
+const PATIENCE_MS = 1_000;
+/** Between two tries of a call that timed out. */
+const RETRY_MS = 100;
 
 export interface SharedBudgetTiming {
   spanMs: number;
@@ -33,9 +44,17 @@ export interface SharedBudgetTiming {
   reserveMs: number;
   graceMs: number;
   beatMs: number;
+  patienceMs: number;
 }
 
-const SHARED_TIMING: SharedBudgetTiming = { spanMs: SPAN_MS, lapseMs: LAPSE_MS, reserveMs: RESERVE_MS, graceMs: GRACE_MS, beatMs: BEAT_MS };
+const SHARED_TIMING: SharedBudgetTiming = {
+  spanMs: SPAN_MS,
+  lapseMs: LAPSE_MS,
+  reserveMs: RESERVE_MS,
+  graceMs: GRACE_MS,
+  beatMs: BEAT_MS,
+  patienceMs: PATIENCE_MS,
+};
 
 export interface SharedBudgetOptions {
   key: string;
@@ -78,6 +97,8 @@ export class SharedBudget implements SendBudget {
   /** Settles when the request before has its slot (see `acquire`). */
   private turns: Promise<void> = Promise.resolve();
   private joining: Promise<void> | undefined;
+  /** Since when every call timed out (undefined after a call that succeeded). */
+  private failingSince: number | undefined;
   private beatTimer: unknown;
   private stopped = false;
   private readonly stopping = new AbortController();
@@ -147,7 +168,11 @@ export class SharedBudget implements SendBudget {
       }
       const reply = await this.call('acquire', [Math.max(1, this.o.demand())]);
       // A grant that came back after this gateway went to its fallback share is left unused.
-      if (reply === undefined || this.mode !== 'shared') continue;
+      if (this.mode !== 'shared') continue;
+      if (reply === undefined) {
+        await sleep(clock, RETRY_MS, signal);
+        continue;
+      }
       if (reply.status === 'join') {
         await this.join();
         continue;
@@ -186,6 +211,8 @@ export class SharedBudget implements SendBudget {
         companyUsedLastMinute: last.reply.used,
         companyLimit: last.reply.limit,
         gateways: last.reply.gateways,
+        reservedPerMinute: last.reply.reserved,
+        gatewaysAway: last.reply.away,
         seenAt: last.at,
       }),
       sharePerMinute: this.mode === 'shared' ? last?.reply.share : o.fallbackPerMinute,
@@ -196,7 +223,8 @@ export class SharedBudget implements SendBudget {
   /**
    * Ends the waits for a slot (they reject with SFG_BUDGET_STOPPED: a company pause may last
    * 15 min), stops the heartbeat and leaves the company budget, so that no share is kept for
-   * this gateway.
+   * this gateway: also when on the fallback share (Redis may hear a late call, or be back),
+   * one try, its failure only logged.
    */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -204,24 +232,47 @@ export class SharedBudget implements SendBudget {
     this.o.clock.clearTimeout(this.beatTimer);
     await this.ready;
     await this.joining;
-    if (this.mode === 'shared') await this.call('leave', []);
+    if (this.redis) {
+      await this.redis.run('leave', []).then(
+        () => this.o.logger.info({ event: 'budget.left', key: this.o.key }, 'left the company budget: no share is kept for this gateway'),
+        (err: unknown) =>
+          this.o.logger.warn(
+            { event: 'budget.leave_failed', code: errorCode(err), err: (err as Error)?.message },
+            `could not leave the company budget: the others keep its fallback share free for up to ${Math.round(this.t.reserveMs / 60_000)} min`,
+          ),
+      );
+    }
     await this.redis?.close();
   }
 
-  /** One call to Redis; undefined when it failed (and this gateway is now on its fallback share). */
-  private async call(op: 'acquire' | 'beat' | 'pause' | 'leave', args: (string | number)[]): Promise<BudgetReply | undefined> {
+  /** One call to Redis; undefined when it failed (see `failed`: this gateway may now be on its fallback share). */
+  private async call(op: 'acquire' | 'beat' | 'pause', args: (string | number)[]): Promise<BudgetReply | undefined> {
     try {
       const reply = await this.redis!.run(op, args);
+      this.failingSince = undefined;
       if (reply.status !== 'join') this.note(reply);
       return reply;
     } catch (err) {
-      this.toFallback(err);
+      this.failed(err);
       return undefined;
     }
   }
 
+  /** A call failed: to the fallback share, unless it timed out and calls have been failing for less than the patience. */
+  private failed(err: unknown): void {
+    const now = this.o.clock.now();
+    if (errorCode(err) === 'SFG_BUDGET_TIMEOUT' && this.mode === 'shared') {
+      this.failingSince ??= now;
+      if (now - this.failingSince < this.t.patienceMs) return;
+    }
+    this.failingSince = undefined;
+    this.toFallback(err);
+  }
+
   /** Registers this gateway and its sends of the last span; on success the shared budget decides again. */
   private join(): Promise<void> {
+    // A call answered after `leave` (a beat or acquire on the wire at stop) must not register it again: a ghost kept for 15 min.
+    if (this.stopped) return Promise.resolve();
     this.joining ??= (async () => {
       const { o } = this;
       const { clock } = o;
@@ -230,10 +281,11 @@ export class SharedBudget implements SendBudget {
       const pauseMs = Math.max(0, this.localPauseUntil - now);
       try {
         const reply = await this.redis!.run('join', [o.fallbackPerMinute, pauseMs, ...ages]);
+        this.failingSince = undefined;
         this.note(reply);
         this.toShared(reply);
       } catch (err) {
-        this.toFallback(err);
+        this.failed(err);
       }
     })().finally(() => {
       this.joining = undefined;
@@ -242,7 +294,7 @@ export class SharedBudget implements SendBudget {
   }
 
   private answered(member: string): void {
-    if (this.mode === 'shared' && !this.stopped) void this.redis!.run('answered', [member]).catch((err: unknown) => this.toFallback(err));
+    if (this.mode === 'shared' && !this.stopped) void this.redis!.run('answered', [member]).catch((err: unknown) => this.failed(err));
   }
 
   private took(answered: Answered): Answered {
@@ -281,7 +333,12 @@ export class SharedBudget implements SendBudget {
     const { o } = this;
     const { clock } = o;
     const now = clock.now();
-    const fallback = new RateBudget({ perMinute: o.fallbackPerMinute, clock, history: o.recentSends(now - SPAN_MS) });
+    // The spacing from its last send, but not the window of its shared sends: at a share far
+    // above the fallback one, that window stalled the first fallback send for up to a
+    // minute. The company's window still holds (docs/rate-budget.md#switching): the others
+    // count those sends in Redis, and this gateway's sends before and after the switch are
+    // apart by the hold and spaced at most at the company's rate and its fallback share.
+    const fallback = new RateBudget({ perMinute: o.fallbackPerMinute, clock, history: o.recentSends(now - SPAN_MS).slice(-1) });
     fallback.pauseUntil(Math.max(now + this.holdMs, this.localPauseUntil, this.companyPauseUntil));
     this.fallback = fallback;
     this.mode = 'fallback';

@@ -80,6 +80,13 @@ export function createMetrics(provider: StatusProvider): Metrics {
   define('gauge', 'shopfloor_shared_budget_company_limit', 'The company figure less the fallback shares kept for lapsed gateways', [], (s) =>
     shared(s, (b) => b.companyLimit),
   );
+  define(
+    'gauge',
+    'shopfloor_shared_budget_reserved',
+    'Requests per minute kept out of the company figure for gateways not heard from (cut off or crashed, each for up to 15 min)',
+    [],
+    (s) => shared(s, (b) => b.reservedPerMinute),
+  );
   define('gauge', 'shopfloor_shared_budget_gateways', 'Gateways taking part in the company budget', [], (s) => shared(s, (b) => b.gateways));
   define('gauge', 'shopfloor_shared_budget_share', "This gateway's requests per minute now: its share by demand, or its fallback share", [], (s) =>
     shared(s, (b) => b.sharePerMinute),

@@ -81,6 +81,14 @@ describe('status page', () => {
     expect(await tile.getAttribute('data-state')).toBe('ok');
     // This gateway's own tile: its 37 requests against its share of 46, not its fallback share.
     expect(await page.locator('[data-field="budget-used"]').textContent()).toBe('37 / 46');
+    // A gateway not heard from (crashed, or cut off from Redis): its fallback share is kept free, and the tile says so.
+    provider.update((s) => {
+      Object.assign(s.budget.shared!, { companyLimit: 83, gateways: 2, reservedPerMinute: 32, gatewaysAway: 1 });
+    });
+    await page.waitForSelector('[data-field="company-used"]:text("88 / 83")');
+    expect(await tile.locator('[data-field="company-detail"]').textContent()).toBe(
+      '2 gateways · this one 46/min · 32/min kept free for gateways not heard from (1)',
+    );
     provider.update((s) => {
       Object.assign(s.budget.shared!, { state: 'fallback', reason: 'SFG_BUDGET_TIMEOUT' });
     });

@@ -89,6 +89,8 @@ machines:
     expect(metrics.value('shopfloor_shared_budget_fallback')).toBe(0);
     expect(metrics.value('shopfloor_shared_budget_gateways')).toBe(1);
     expect(metrics.value('shopfloor_shared_budget_company_limit')).toBe(115);
+    // Nothing kept free: no other gateway was ever heard of.
+    expect(metrics.value('shopfloor_shared_budget_reserved')).toBe(0);
     expect(await health()).toEqual({ status: 200, body: 'ok\n' });
 
     await redis.kill();

@@ -269,7 +269,7 @@ describe('the company window in Redis', () => {
       5_000,
       'the dead gateway lapsed',
     );
-    expect(lapsed).toMatchObject({ companyLimit: 25, sharePerMinute: 25 });
+    expect(lapsed).toMatchObject({ companyLimit: 25, sharePerMinute: 25, reservedPerMinute: 15, gatewaysAway: 1 });
     // After the reserve (3 s here, 15 min in production) it is taken as gone.
     await eventually(
       async () => {
@@ -280,7 +280,37 @@ describe('the company window in Redis', () => {
       8_000,
       'the reserve released',
     );
-    expect(alive.budget.status().sharePerMinute).toBe(40);
+    expect(alive.budget.status()).toMatchObject({ sharePerMinute: 40, reservedPerMinute: 0, gatewaysAway: 0 });
+  });
+
+  it('keeps nothing free for a gateway that stopped cleanly, and none for a ghost when a gateway restarts under its own name', async () => {
+    const { server } = await startRedis();
+    const leaving = gateway(server, { id: 'leaving', company: 40, fallback: 15, demand: 10 });
+    const crashing = gateway(server, { id: 'crashing', company: 40, fallback: 10, demand: 10 });
+    const alive = gateway(server, { id: 'alive', company: 40, demand: 10 });
+    for (const g of [leaving, crashing, alive]) await send(g);
+    await leaving.budget.stop();
+    // Its next call already sees the company figure whole: stopping left the budget (and logged so).
+    await send(alive);
+    expect(alive.budget.status()).toMatchObject({ gateways: 2, companyLimit: 40, reservedPerMinute: 0 });
+    expect(leaving.log.lines('budget.left')).toHaveLength(1);
+    // A crash: the others keep its fallback share free...
+    crashing.cut = true;
+    const kept = await eventually(
+      async () => {
+        await send(alive);
+        return alive.budget.status();
+      },
+      (st) => st.gateways === 1,
+      5_000,
+      'the crashed gateway lapsed',
+    );
+    expect(kept).toMatchObject({ companyLimit: 30, reservedPerMinute: 10, gatewaysAway: 1 });
+    // ...until it starts again under its own name (the same database): it takes back its entry, no ghost is kept.
+    const restarted = gateway(server, { id: 'crashing', company: 40, fallback: 10, demand: 10 });
+    await send(restarted);
+    await send(alive);
+    expect(alive.budget.status()).toMatchObject({ gateways: 2, companyLimit: 40, reservedPerMinute: 0, gatewaysAway: 0 });
   });
 
   it('a 429 seen by one gateway pauses every gateway until its Retry-After', async () => {

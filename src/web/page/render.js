@@ -88,7 +88,12 @@ function renderCompany(shared, now) {
         : shared.state === 'fallback'
           ? t('status.company.fallback', { share: number(shared.fallbackPerMinute), reason: shared.reason ?? '' })
           : t('status.company.connecting');
-  setText(field(tile, 'company-detail'), detail);
+  // A crashed gateway's fallback share stays kept for 15 min: say where that part of the company's figure went.
+  const reserved =
+    shared.state === 'shared' && (shared.reservedPerMinute ?? 0) > 0
+      ? ` · ${t('status.company.reserved', { share: number(shared.reservedPerMinute), count: shared.gatewaysAway ?? 1 })}`
+      : '';
+  setText(field(tile, 'company-detail'), detail + reserved);
   setAttr(field(tile, 'company-detail'), 'title', `${shared.key} @ ${shared.redis}`);
 }
 
