@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Runs the JavaScript compiled from src/ into dist/ (`npm install` builds it: the prepare
+// Runs the JavaScript bundled from src/ into dist/ (`npm install` builds it: the prepare
 // script), so no transpiler starts beside the gateway.
-import { enableCompileCache } from 'node:module';
+import { enableCompileCache, setSourceMapsSupport } from 'node:module';
+
+// A stack trace names the src/ file and line (dist/ carries source maps).
+setSourceMapsSupport(true);
 
 // V8's compiled code of dist/ and node_modules, kept between starts (bench/startup). Under
 // systemd, PrivateTmp empties the default folder in /tmp every start: the unit's

@@ -15,8 +15,8 @@ UNIT=/etc/systemd/system/$NAME.service
 CLI=/usr/local/bin/$NAME
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # What the application needs at run time; tests, data and node_modules stay behind.
-# scripts/ and the tsconfig files build dist/ there (npm ci runs the prepare script).
-APP_FILES=(bin src scripts tsconfig.json tsconfig.build.json package.json package-lock.json README.md ARCHITECTURE.md docs)
+# scripts/ and tsconfig.json build dist/ there (npm ci runs the prepare script, with esbuild).
+APP_FILES=(bin src scripts tsconfig.json package.json package-lock.json README.md ARCHITECTURE.md docs)
 
 DRY_RUN=0
 usage() { sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
@@ -85,9 +85,9 @@ run install -d -m 0755 "$APP.new"
 for item in "${APP_FILES[@]}"; do
   if [ -e "$SRC/$item" ]; then run cp -R -p "$SRC/$item" "$APP.new/"; fi
 done
-say "installing dependencies and compiling to JavaScript (better-sqlite3 compiles only where it has no prebuilt binary, e.g. 32-bit ARM: needs build-essential and python3)"
+say "installing dependencies and bundling the JavaScript (better-sqlite3 compiles only where it has no prebuilt binary, e.g. 32-bit ARM: needs build-essential and python3)"
 run env -C "$APP.new" npm ci --no-audit --no-fund
-# The compiler and test tools were needed for the build only.
+# The bundler and test tools were needed for the build only.
 run env -C "$APP.new" npm prune --omit=dev --no-audit --no-fund
 run chown -R root:root "$APP.new"
 if [ -d "$APP" ]; then run rm -rf "$APP.old"; run mv "$APP" "$APP.old"; fi

@@ -13,6 +13,8 @@ export interface UndiciRequest {
 }
 
 export async function loadUndiciRequest(): Promise<UndiciRequest> {
+  // Both files are CommonJS: their exports object is the default export (in dist/'s bundle a
+  // lazily imported CommonJS module has no named exports, scripts/build.js).
   const [{ default: AgentClass }, { default: request }] = await Promise.all([
     import('undici/lib/dispatcher/agent.js'),
     import('undici/lib/api/api-request.js'),
