@@ -106,7 +106,11 @@ export async function startPlant(devices: number, options: { inspectorPort?: num
   try {
     await waitForLine(sims, /simulators running/, 'simulate');
     const start = startCommand();
-    const gateway = cli(['run', '--config', config], 'ignore', { env: start.env, flags: [...start.flags, ...inspect] });
+    // Its own compile cache, as the unit's CacheDirectory= gives it: in the shared default
+    // folder the simulators' process, which runs the same bundle and exits last, can leave the
+    // code the gateway then loads at start (some runs: heap after GC 20.6 instead of 15.6 MB).
+    const env = { CACHE_DIRECTORY: join(dir, 'compile-cache'), ...start.env };
+    const gateway = cli(['run', '--config', config], 'ignore', { env, flags: [...start.flags, ...inspect] });
     children.push(gateway);
     for (
       let i = 0;

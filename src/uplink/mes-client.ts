@@ -12,6 +12,7 @@ import { basicAuthorization, TokenKeeper } from './auth.js';
 import { machinePath } from './bodies.js';
 import { parseDowntimes, type Downtime } from './downtimes.js';
 import { rejectionKind, type RejectionKind } from './rejection.js';
+import { loadUndiciRequest } from './undici-request.js';
 
 export type MesResult =
   | { outcome: 'ok'; status: number; body: string }
@@ -87,12 +88,8 @@ const NOT_SENT_CODES = new Set([
 const DEFAULT_RETRY_AFTER_MS = 60_000;
 /** MES texts end up on the status page; an HTML error page should not. */
 const MAX_REASON_CHARS = 500;
-/**
- * undici is the largest module on the way to the status page: it loads with the first request (bench/startup).
- * Its CommonJS exports object is the default export: in dist/'s bundle a lazily imported
- * CommonJS module has no named exports (scripts/build.js).
- */
-const loadUndici = async () => (await import('undici')).default;
+/** undici is the largest module on the way to the status page: it loads with the first request (bench/startup). */
+const loadUndici = loadUndiciRequest;
 
 export class MesClient {
   private readonly base: string;
@@ -194,11 +191,10 @@ export class MesClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (auth.header !== undefined) headers.authorization = auth.header;
     try {
-      const res = await request(this.base + path + query, {
+      const res = await request(dispatcher, this.base + path + query, {
         method,
         headers,
         body,
-        dispatcher,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
       });
