@@ -23,8 +23,11 @@ describe('the gateway in a terminal', () => {
     const { gatewayFile } = writeConfig(dir, { mesUrl: `http://127.0.0.1:${mes}`, devices: { plc: modbusDevice('plc', plc, 'M1', 0) }, logLevel: 'info' });
     const env = { ...process.env };
     delete env.CI;
-    // script(1) gives the gateway a pseudo-terminal as stdout.
-    const child = spawn('script', ['-qefc', [process.execPath, bin, 'run', '--config', gatewayFile].map(quote).join(' '), '/dev/null'], {
+    // script(1) gives the gateway a pseudo-terminal as stdout. It runs the command through
+    // $SHELL -c; exec, because dash (CI has no SHELL: /bin/sh) stays as the parent in the
+    // terminal's process group and dies of the Ctrl-C itself, whatever the gateway does.
+    const command = ['exec', ...[process.execPath, bin, 'run', '--config', gatewayFile].map(quote)].join(' ');
+    const child = spawn('script', ['-qefc', command, '/dev/null'], {
       env,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
