@@ -54,7 +54,7 @@ export interface SharedBudgetStatus {
   redis: string;
   /** `connecting` until Redis first answered or failed; `fallback`: sending on `fallbackPerMinute` alone. */
   state: 'connecting' | 'shared' | 'fallback';
-  /** Why on the fallback share: the error's code (`SFG_BUDGET_UNREACHABLE`, `SFG_BUDGET_TIMEOUT`, `SFG_BUDGET_AUTH`, `SFG_BUDGET_REDIS`). */
+  /** Why on the fallback share: the error's code (`SFG_BUDGET_UNREACHABLE`, `SFG_BUDGET_TIMEOUT`, `SFG_BUDGET_AUTH`, `SFG_BUDGET_TLS`, `SFG_BUDGET_REDIS`). */
   reason?: string;
   /** Since when in this state. */
   since: number;

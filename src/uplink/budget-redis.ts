@@ -16,6 +16,8 @@ type BudgetErrorCode =
   | 'SFG_BUDGET_TIMEOUT'
   /** Redis refused the password (NOAUTH, WRONGPASS). */
   | 'SFG_BUDGET_AUTH'
+  /** `rediss://`: Redis's certificate is not trusted or does not name the address used. */
+  | 'SFG_BUDGET_TLS'
   /** Any other error Redis answered (the script failed, out of memory, a read-only replica). */
   | 'SFG_BUDGET_REDIS';
 
@@ -87,11 +89,30 @@ export async function connectBudgetRedis(o: BudgetRedisOptions): Promise<BudgetR
   };
 }
 
+/** Node's TLS verification failures: a person must act (the CA, the certificate's names), no retry mends them. */
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function budgetError(err: unknown, connectionError: unknown): BudgetError {
   const text = (err as Error)?.message ?? String(err);
   const why = (connectionError as Error | undefined)?.message ?? '';
   if (/^(NOAUTH|WRONGPASS)/.test(text) || /^(NOAUTH|WRONGPASS)/.test(why))
     return new BudgetError('SFG_BUDGET_AUTH', 'Redis refused the password', { cause: err });
+  const tls = (connectionError as { code?: string } | undefined)?.code;
+  if (tls && UNTRUSTED.has(tls)) {
+    return new BudgetError('SFG_BUDGET_TLS', `Redis's TLS certificate is not trusted (${tls}): give the gateway the CA with NODE_EXTRA_CA_CERTS`, {
+      cause: connectionError,
+    });
+  }
   if (text === 'Command timed out') return new BudgetError('SFG_BUDGET_TIMEOUT', 'Redis did not answer in time', { cause: err });
   // A command on the wire when the connection dropped fails as MaxRetriesPerRequestError (no retries: the budget decides).
   if (/enableOfflineQueue|Connection is closed/.test(text) || (err as Error)?.name === 'MaxRetriesPerRequestError') {

@@ -1,17 +1,23 @@
 /**
  * A real redis-server (Debian's) for tests, on a free loopback port in its own temp dir, with
  * nothing written to disk (`--save "" --appendonly no`), so restart() brings it back empty on
- * the same port, as a crashed Redis without persistence comes back. Optional `requirepass`.
+ * the same port, as a crashed Redis without persistence comes back. Optional `requirepass`,
+ * optional TLS only (no plain-text port, as the README's redis.conf), `url` then `rediss://`.
  * Call `defer(redis.cleanup)` (test/helpers/cleanup.ts) right after starting it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect as tcpConnect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { freePort } from '../../src/sim/free-port.js';
+import type { TestPki } from './mosquitto-tls.js';
 import { ownedTempDir } from './tmp.js';
 
 export interface RedisServerOptions {
   /** Clients must AUTH with this password (`--requirepass`). */
   password?: string;
+  /** TLS on the port with this server certificate; clients are not asked for one. */
+  tls?: TestPki;
 }
 
 export interface RedisServer {
@@ -40,8 +46,13 @@ process.once('exit', () => {
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const { path: dir, remove } = ownedTempDir('redis-test-');
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+  const { tls } = options;
+  const ports = tls ? ['--port', '0', '--tls-port', String(port), ...tlsFiles(tls)] : ['--port', String(port)];
+  const args = [...ports, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
   if (options.password !== undefined) args.push('--requirepass', options.password);
+  const probe: Probe = tls
+    ? { connect: () => tlsConnect({ port, host: '127.0.0.1', ca: readFileSync(tls.cafile) }), ready: 'secureConnect' }
+    : { connect: () => tcpConnect(port, '127.0.0.1'), ready: 'connect' };
 
   let child: ChildProcess | undefined;
   const start = async () => {
@@ -55,7 +66,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     c.stdout!.on('data', keep);
     c.stderr!.on('data', keep);
     c.once('exit', () => live.delete(c));
-    await waitPong(port, () => (c.exitCode !== null || c.signalCode !== null ? `redis-server exited: ${output}` : undefined));
+    await waitPong(port, probe, () => (c.exitCode !== null || c.signalCode !== null ? `redis-server exited: ${output}` : undefined));
   };
   const end = async (signal: 'SIGTERM' | 'SIGKILL') => {
     const c = child;
@@ -74,7 +85,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const auth = options.password !== undefined ? `:${encodeURIComponent(options.password)}@` : '';
   return {
     port,
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     dir,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
@@ -96,18 +107,29 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 }
 
 /** Sends a bare PING until the server answers (+PONG, or -NOAUTH when a password is set). */
-async function waitPong(port: number, failed: () => string | undefined): Promise<void> {
+/** No client certificates: the password authenticates, as in the README's redis.conf. */
+function tlsFiles(pki: TestPki): string[] {
+  return ['--tls-cert-file', pki.certfile, '--tls-key-file', pki.keyfile, '--tls-ca-cert-file', pki.cafile, '--tls-auth-clients', 'no'];
+}
+
+/** How to reach the server, and the socket's event once a PING may be written. */
+interface Probe {
+  connect(): Socket;
+  ready: 'connect' | 'secureConnect';
+}
+
+async function waitPong(port: number, probe: Probe, failed: () => string | undefined): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const why = failed();
     if (why) throw new Error(why);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = tcpConnect(port, '127.0.0.1');
+      const s = probe.connect();
       const done = (v: boolean) => {
         s.destroy();
         resolve(v);
       };
       s.setTimeout(500, () => done(false));
-      s.once('connect', () => s.write('PING\r\n'));
+      s.once(probe.ready, () => s.write('PING\r\n'));
       s.once('data', (d: Buffer) => done(/^(\+PONG|-NOAUTH)/.test(d.toString())));
       s.once('error', () => done(false));
     });
