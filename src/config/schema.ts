@@ -235,48 +235,75 @@ function listenHost(hostPort: string): string {
   return hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
 }
 
+/** A gateway's requests a minute when it is the company's only integration: room left for others. */
+const DEFAULT_REQUESTS_PER_MINUTE = 100;
+
 export const gatewaySchema = z.strictObject({
-  prodsmart: z.strictObject({
-    // The URL is logged and shown on the status page: credentials in it would be too.
-    baseUrl: z
-      .url({ protocol: /^https?$/, error: 'an http(s) URL' })
-      .refine((u) => !hasUrlCredentials(u), 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}')
-      .default('https://app.prodsmart.com'),
-    auth: z
-      .strictObject({
-        apiKey: z.string().min(1).optional(),
-        apiSecret: z.string().min(1).optional(),
-        accessToken: z.string().min(1).optional(),
-        tokenAuth: z.boolean().default(false),
-      })
-      .superRefine((a, ctx) => {
-        const basic = a.apiKey !== undefined || a.apiSecret !== undefined;
-        if (a.accessToken !== undefined && basic) {
-          ctx.addIssue({ code: 'custom', path: ['accessToken'], message: 'either accessToken or apiKey+apiSecret, not both' });
-        } else if (a.accessToken === undefined && (a.apiKey === undefined || a.apiSecret === undefined)) {
-          ctx.addIssue({ code: 'custom', path: a.apiKey === undefined ? ['apiKey'] : ['apiSecret'], message: 'apiKey and apiSecret (or accessToken)' });
-        }
-        if (a.tokenAuth && a.accessToken !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['tokenAuth'],
-            message: 'tokenAuth fetches tokens with apiKey+apiSecret; with a fixed accessToken leave it out',
-          });
-        }
-      }),
-    /** This gateway's part of the company's 120; with `sharedBudget`, its fallback share whenever Redis is unreachable. */
-    requestsPerMinute: z.number().int().min(1).max(120).default(100),
-    timeoutMs: timeoutMs.default(10000),
-    /** One company budget shared by several gateways through Redis (docs/rate-budget.md#several-gateways). */
-    sharedBudget: z
-      .strictObject({
-        // The password goes in the URL as ${ENV} (clear-secrets.ts warns when it is written in clear).
-        redis: z.url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' }),
-        key: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1 to 64 letters, digits, "_", "." or "-" (one budget per company)'),
-        requestsPerMinute: z.number().int().min(1).max(120),
-      })
-      .optional(),
-  }),
+  prodsmart: z
+    .strictObject({
+      // The URL is logged and shown on the status page: credentials in it would be too.
+      baseUrl: z
+        .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+        .refine((u) => !hasUrlCredentials(u), 'no key:secret@ in the URL: put them in auth.apiKey and auth.apiSecret, as ${ENV}')
+        .default('https://app.prodsmart.com'),
+      auth: z
+        .strictObject({
+          apiKey: z.string().min(1).optional(),
+          apiSecret: z.string().min(1).optional(),
+          accessToken: z.string().min(1).optional(),
+          tokenAuth: z.boolean().default(false),
+        })
+        .superRefine((a, ctx) => {
+          const basic = a.apiKey !== undefined || a.apiSecret !== undefined;
+          if (a.accessToken !== undefined && basic) {
+            ctx.addIssue({ code: 'custom', path: ['accessToken'], message: 'either accessToken or apiKey+apiSecret, not both' });
+          } else if (a.accessToken === undefined && (a.apiKey === undefined || a.apiSecret === undefined)) {
+            ctx.addIssue({ code: 'custom', path: a.apiKey === undefined ? ['apiKey'] : ['apiSecret'], message: 'apiKey and apiSecret (or accessToken)' });
+          }
+          if (a.tokenAuth && a.accessToken !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['tokenAuth'],
+              message: 'tokenAuth fetches tokens with apiKey+apiSecret; with a fixed accessToken leave it out',
+            });
+          }
+        }),
+      /**
+       * This gateway's part of the company's 120 (100 when left out); with `sharedBudget`, its
+       * fallback share whenever Redis is unreachable, which must then be written out (below).
+       */
+      requestsPerMinute: z.number().int().min(1).max(120).optional(),
+      timeoutMs: timeoutMs.default(10000),
+      /** One company budget shared by several gateways through Redis (docs/rate-budget.md#several-gateways). */
+      sharedBudget: z
+        .strictObject({
+          // The password goes in the URL as ${ENV} (clear-secrets.ts warns when it is written in clear).
+          redis: z.url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' }),
+          key: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of 1 to 64 letters, digits, "_", "." or "-" (one budget per company)'),
+          requestsPerMinute: z.number().int().min(1).max(120),
+        })
+        .optional(),
+    })
+    .superRefine((p, ctx) => {
+      const company = p.sharedBudget?.requestsPerMinute;
+      if (company === undefined) return;
+      // With Redis gone every gateway sends its fallback share at once: the default 100 of
+      // each of several gateways would be several times the company's figure.
+      if (p.requestsPerMinute === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['requestsPerMinute'],
+          message: `required with sharedBudget: this gateway's fallback share while Redis is unreachable (the fallback shares of all gateways must add up to at most ${company})`,
+        });
+      } else if (p.requestsPerMinute > company) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['requestsPerMinute'],
+          message: `at most the company's ${company} (sharedBudget.requestsPerMinute): this fallback share is part of it`,
+        });
+      }
+    })
+    .transform((p) => ({ ...p, requestsPerMinute: p.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE })),
   storage: z
     .strictObject({
       path: z.string().min(1).default('./data/gateway.db'),

@@ -41,6 +41,36 @@ describe('prodsmart.sharedBudget', () => {
     expect(problems(missing, env).map((p) => p.path)).toEqual(['prodsmart.sharedBudget.key', 'prodsmart.sharedBudget.requestsPerMinute']);
   });
 
+  it('wants the fallback share written out and no larger than the company figure: with Redis gone every gateway sends it at once', () => {
+    const shared = '  sharedBudget: { redis: "redis://10.0.0.5", key: acme, requestsPerMinute: 60 }\n';
+    const unsaid = configFixture((dir) => ({
+      'gateway.yaml': ['prodsmart:', '  auth: { apiKey: "${KEY}", apiSecret: "${SECRET}" }', `${shared}devices: ${dir}/devices`, ''].join('\n'),
+      'devices/press.yaml': validDevice,
+    }));
+    const message = configError(unsaid, env).message;
+    expect(message).toContain('prodsmart.requestsPerMinute');
+    expect(message).toContain('must add up to at most 60');
+    const larger = configFixture((dir) => ({
+      'gateway.yaml': [
+        'prodsmart:',
+        '  auth: { apiKey: "${KEY}", apiSecret: "${SECRET}" }',
+        '  requestsPerMinute: 61',
+        `${shared}devices: ${dir}/devices`,
+        '',
+      ].join('\n'),
+      'devices/press.yaml': validDevice,
+    }));
+    expect(problems(larger, env).map((p) => [p.path, p.line, p.message])).toEqual([
+      ['prodsmart.requestsPerMinute', 3, "at most the company's 60 (sharedBudget.requestsPerMinute): this fallback share is part of it"],
+    ]);
+    // Without sharedBudget the gateway is the company's only one: 100 when left out.
+    const alone = configFixture((dir) => ({
+      'gateway.yaml': ['prodsmart:', '  auth: { apiKey: "${KEY}", apiSecret: "${SECRET}" }', `devices: ${dir}/devices`, ''].join('\n'),
+      'devices/press.yaml': validDevice,
+    }));
+    expect(loadConfig(alone.gatewayFile, { env }).gateway.prodsmart.requestsPerMinute).toBe(100);
+  });
+
   it('never echoes the password of a Redis URL it refuses', () => {
     const f = configFixture(gatewayWith('  sharedBudget: { redis: "redis://:Hunter2Redis@10.0.0.5:6379 x", key: acme, requestsPerMinute: 115 }\n'));
     const message = configError(f, env).message;
