@@ -107,16 +107,15 @@ function budgetError(err: unknown, connectionError: unknown): BudgetError {
   const why = (connectionError as Error | undefined)?.message ?? '';
   if (/^(NOAUTH|WRONGPASS)/.test(text) || /^(NOAUTH|WRONGPASS)/.test(why))
     return new BudgetError('SFG_BUDGET_AUTH', 'Redis refused the password', { cause: err });
-  const tls = (connectionError as { code?: string } | undefined)?.code;
-  if (tls && UNTRUSTED.has(tls)) {
-    return new BudgetError('SFG_BUDGET_TLS', `Redis's TLS certificate is not trusted (${tls}): give the gateway the CA with NODE_EXTRA_CA_CERTS`, {
+  const code = (connectionError as { code?: string } | undefined)?.code;
+  if (code && UNTRUSTED.has(code)) {
+    return new BudgetError('SFG_BUDGET_TLS', `Redis's TLS certificate is not trusted (${code}): give the gateway the CA with NODE_EXTRA_CA_CERTS`, {
       cause: connectionError,
     });
   }
   if (text === 'Command timed out') return new BudgetError('SFG_BUDGET_TIMEOUT', 'Redis did not answer in time', { cause: err });
   // A command on the wire when the connection dropped fails as MaxRetriesPerRequestError (no retries: the budget decides).
   if (/enableOfflineQueue|Connection is closed/.test(text) || (err as Error)?.name === 'MaxRetriesPerRequestError') {
-    const code = (connectionError as { code?: string } | undefined)?.code;
     return new BudgetError('SFG_BUDGET_UNREACHABLE', `Redis is not reachable${code ? ` (${code})` : ''}`, { cause: connectionError ?? err });
   }
   return new BudgetError('SFG_BUDGET_REDIS', `Redis answered an error: ${text.split('\n')[0]}`, { cause: err });

@@ -5,18 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { parse } from 'yaml';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
-import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
-import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
-import { startModbusPlcSim } from '../../src/sim/modbus-plc.js';
-import { freePort } from '../../src/sim/free-port.js';
 import { WarpClock } from '../helpers/clocks.js';
 import { eventually } from '../helpers/wait.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { tempDir } from '../helpers/tmp.js';
 import { deferCleanup } from '../helpers/cleanup.js';
+import { startOneMachine } from '../helpers/one-machine.js';
 import { healthOf } from '../helpers/web-server.js';
 
 describe('health', () => {
@@ -25,18 +21,7 @@ describe('health', () => {
 
   it('healthz flips to 503 while the MES is down and back to 200 when it returns', async () => {
     const clock = new WarpClock(Date.now());
-    const port = await freePort();
-    const yaml = `device: plc
-protocol: modbus-tcp
-connection: { host: 127.0.0.1, port: ${port} }
-machines:
-  - code: M1
-    count: { area: holding, address: 0 }
-`;
-    const sim = await startModbusPlcSim({ port, device: deviceSchema.parse(parse(yaml)) as DeviceOf<'modbus-tcp'>, tickMs: 0 });
-    defer(() => sim.close());
-    const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {} } });
-    defer(() => mes.close());
+    const { yaml, sim, mes } = await startOneMachine(defer);
     let count = 10;
     sim.set('M1', 'count', count);
     const cfg = writeConfig(dir, { mesUrl: mes.url, devices: { plc: yaml } });

@@ -5,15 +5,11 @@
  * while Redis is gone, and comes back by itself; the MES gets every count exactly once.
  */
 import pino from 'pino';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { freePort } from '../../src/sim/free-port.js';
-import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
-import { startModbusPlcSim } from '../../src/sim/modbus-plc.js';
 import { deferCleanup } from '../helpers/cleanup.js';
+import { startOneMachine } from '../helpers/one-machine.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -30,18 +26,7 @@ describe('a gateway on the company budget', () => {
   it('shows the shared budget, delivers on its fallback share while Redis is down, and rejoins; every count arrives once', async () => {
     const redis = await startRedisServer({ password: PASSWORD });
     defer(redis.cleanup);
-    const port = await freePort();
-    const yaml = `device: plc
-protocol: modbus-tcp
-connection: { host: 127.0.0.1, port: ${port} }
-machines:
-  - code: M1
-    count: { area: holding, address: 0 }
-`;
-    const sim = await startModbusPlcSim({ port, device: deviceSchema.parse(parse(yaml)) as DeviceOf<'modbus-tcp'>, tickMs: 0 });
-    defer(() => sim.close());
-    const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {} } });
-    defer(() => mes.close());
+    const { yaml, sim, mes } = await startOneMachine(defer);
     let count = 10;
     sim.set('M1', 'count', count);
     const cfg = writeConfig(dir, {

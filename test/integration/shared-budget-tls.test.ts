@@ -5,13 +5,9 @@
  * says why while it delivers on its fallback share; with it, it joins the company budget.
  * The password shows nowhere, neither in the log nor on /api/status.
  */
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { deviceSchema, type DeviceOf } from '../../src/config/schema.js';
-import { freePort } from '../../src/sim/free-port.js';
-import { startMesSandbox } from '../../src/sim/mes-sandbox.js';
-import { startModbusPlcSim } from '../../src/sim/modbus-plc.js';
 import { deferCleanup } from '../helpers/cleanup.js';
+import { startOneMachine } from '../helpers/one-machine.js';
 import { writeConfig } from '../helpers/config-files.js';
 import { startGateway, statusUrl } from '../helpers/gateway-process.js';
 import { makeTestPki } from '../helpers/mosquitto-tls.js';
@@ -29,18 +25,7 @@ describe('the company budget on Redis over TLS', () => {
     const pki = makeTestPki(dir);
     const redis = await startRedisServer({ password: PASSWORD, tls: pki });
     defer(redis.cleanup);
-    const port = await freePort();
-    const yaml = `device: plc
-protocol: modbus-tcp
-connection: { host: 127.0.0.1, port: ${port} }
-machines:
-  - code: M1
-    count: { area: holding, address: 0 }
-`;
-    const sim = await startModbusPlcSim({ port, device: deviceSchema.parse(parse(yaml)) as DeviceOf<'modbus-tcp'>, tickMs: 0 });
-    defer(() => sim.close());
-    const mes = await startMesSandbox({ credentials: { apiKey: 'test-key', apiSecret: 'test-secret' }, machines: { M1: {} } });
-    defer(() => mes.close());
+    const { yaml, sim, mes } = await startOneMachine(defer);
     let count = 5;
     sim.set('M1', 'count', count);
     const cfg = writeConfig(dir, {
