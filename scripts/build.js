@@ -29,6 +29,35 @@ const { dependencies } = JSON.parse(await readFile(new URL('package.json', root)
 // dependency stays in node_modules: native addons (better-sqlite3, serialport) must; the
 // protocol stacks and pino-pretty load lazily and only when used.
 const bundled = new Set(['zod', 'yaml', 'undici', 'pino']);
+
+// An `import … from 'node:x'` in the bundle would load node:x when its chunk loads and build
+// its ESM facade, which reads every export (node:http's loads Node's own undici: ~50 ms).
+// Instead each such import gets an object whose getters load the module through
+// process.getBuiltinModule at first use, so node:crypto, child_process… load when a request,
+// a verb or a device needs them (bench/startup). Named, namespace and default imports all
+// become property reads on it (esbuild's CommonJS interop): src/ imports as usual, but reading
+// an import's value at load (`newId: randomUUID`) loads the module then. Left as they are: a
+// module whose default export is a function (node:events, node:module; a default of getters
+// could not be called), and the bundled CommonJS packages' require() (they destructure at load).
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => {
+      if (args.kind !== 'import-statement') return undefined;
+      const mod = process.getBuiltinModule(args.path);
+      if (!mod || typeof mod === 'function') return undefined;
+      return { path: args.path, namespace: 'lazy-builtin' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const names = Object.keys(process.getBuiltinModule(args.path)).filter((n) => n !== 'default');
+      const getters = names.map((n) => `${JSON.stringify(n)}: { get: () => load()[${JSON.stringify(n)}], enumerable: true }`);
+      return {
+        loader: 'js',
+        contents: `let m;\nconst load = () => (m ??= process.getBuiltinModule(${JSON.stringify(args.path)}));\nmodule.exports = Object.defineProperties({}, {\n${getters.join(',\n')}\n});\n`,
+      };
+    });
+  },
+};
 rmSync(new URL('dist/', root), { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: fileURLToPath(root),
@@ -47,5 +76,6 @@ await esbuild.build({
   sourcemap: 'linked',
   sourcesContent: false,
   logLevel: 'warning',
+  plugins: [lazyBuiltins],
 });
 cpSync(new URL('src/web/page/', root), new URL('page/', out), { recursive: true });
