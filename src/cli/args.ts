@@ -1,12 +1,9 @@
 /** Shared command-line parsing: every verb takes --config (and --help); some name one device. */
-import type { ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { DeviceConfig } from '../config/schema.js';
 import { closest } from '../config/words.js';
 import { GatewayError } from '../core/errors.js';
-
-// Not an ESM import: node:util's facade runs every getter of the module (~6 ms of start-up; bench/startup).
-const { parseArgs } = process.getBuiltinModule('node:util');
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 

@@ -268,7 +268,8 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
         stateDir: (device) => deviceStateDir(g, device),
         devices: () => commissioning.running.devices.map((d) => d.config),
         pause: (devices, paused) => supervisor.setPaused(devices, paused),
-        newId: randomUUID,
+        // Called, not passed: reading randomUUID would load node:crypto at start (scripts/build.js).
+        newId: () => randomUUID(),
       }),
     },
   };

@@ -10,13 +10,10 @@
  * GET /api/downtimes lists the downtimes its run/stop log opened and closed (`downtimesOf`).
  * It shares no code with src/uplink on purpose: it is the referee the client is tested against.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.js';
-
-// As in web/server.ts: node:http without its ESM facade, which loads Node's bundled undici.
-const { createServer } = process.getBuiltinModule('node:http');
 
 export interface SandboxMachineConfig {
   waste?: string[];

@@ -2,7 +2,7 @@
  * The status web server (node:http): page, /api/status, /api/events, dead-letter actions,
  * /metrics, /healthz. It only reads the provider, except for the two dead-letter actions.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Auth, createAuth, type Credential } from './auth.js';
@@ -19,10 +19,6 @@ import { LoginThrottle } from './login-throttle.js';
 import type { Metrics } from './metrics.js';
 import { loadStatic, serveStatic } from './static.js';
 import type { StatusProvider } from '../core/status.js';
-
-// Not `import { createServer } from 'node:http'`: an ESM import of node:http builds its
-// facade, whose getters load Node's bundled undici (~50 ms of start-up; bench/startup).
-const { createServer } = process.getBuiltinModule('node:http');
 
 export interface WebServerOptions {
   /** `host:port` or `[v6]:port`; port 0 picks a free port. */
