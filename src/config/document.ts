@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { expandEnv, retypeWholeEnvValues, type Env } from './env.js';
 import { byPosition, displayPath, formatPath, type ConfigProblem, type ConfigProblemCode } from './errors.js';
 import { clearSecrets } from './clear-secrets.js';

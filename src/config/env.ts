@@ -4,7 +4,7 @@
  * `port: ${PLC_PORT}` is a number, `password: ${PW}` stays text even when PW is all digits.
  */
 import { isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Node } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { formatPath, type ConfigProblemCode } from './errors.js';
 import { leafIssues } from './issues.js';
 

@@ -2,7 +2,7 @@
  * Schema validation with zod issues turned into technician-readable problems located
  * by key path: "expected one of holding, input, coil, discrete, got "holdng"".
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { formatPath } from './errors.js';
 import { closest, describeValue, isSecretPath, plural, typeWord } from './words.js';
 

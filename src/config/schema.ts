@@ -3,7 +3,7 @@
  * configuration is derived from here (z.infer / z.output), so defaults and types live in
  * one place. Objects are strict: an unknown key is almost always a typo.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isLoopback } from '../core/net.js';
 import { hasUrlCredentials } from './words.js';
 

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Random } from '../core/backoff.js';
 import type { Clock } from '../core/clock.js';
 import type { CommissionTools, Job, JobKind, ModbusReadQuery, RegisterScanResult, TopicResult, UnitScanResult } from '../core/commission.js';

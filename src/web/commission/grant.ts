@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { formatUrl, parseListen } from '../../core/net.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Owner, writeFileAtomic } from './atomic-write.js';
 
 const grantSchema = z.object({

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../../core/clock.js';
 import type { CommissionTools, Job, JobKind } from '../../core/commission.js';
 import { errorCode } from '../../core/errors.js';
