@@ -79,7 +79,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const clock = opts.clock ?? systemClock;
   const auth = opts.token ? createAuth(opts.token, clock) : undefined;
   const throttle = new LoginThrottle(clock, log);
-  const files = await loadStatic(new URL('./page/', import.meta.url));
+  const files = loadStatic(new URL('./page/', import.meta.url));
   // The commissioning routes (yaml, diff, zod schemas of requests) load with their first request, not on the way to listening (bench/startup).
   let commission: Promise<CommissionHandler> | undefined;
   const loadCommission = (o: CommissionOptions) =>

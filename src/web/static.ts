@@ -1,9 +1,11 @@
 /**
- * The page's files (src/web/page/ and its dictionaries in page/lang/), read once at start. Only
- * files found there are served, by exact name, so no request path ever reaches the file system.
+ * The page's files (src/web/page/ and its dictionaries in page/lang/). Their names are listed
+ * at start and only those are served, by exact name, so no request path ever reaches the file
+ * system. Each file is read and hashed at its first request, not on the way to listening
+ * (bench/startup), then answered from memory.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -18,23 +20,34 @@ const TYPES: Record<string, string> = {
 /** Folders of the page served besides its top level (one level deep, no more). */
 const SUBDIRS = ['lang'];
 
-interface StaticFile {
-  body: Buffer;
-  type: string;
-  etag: string;
+class StaticFile {
+  #body?: Buffer;
+  #etag?: string;
+  constructor(
+    private readonly url: URL,
+    readonly type: string,
+  ) {}
+
+  get body(): Buffer {
+    this.#body ??= readFileSync(this.url);
+    return this.#body;
+  }
+
+  get etag(): string {
+    this.#etag ??= `"${createHash('sha1').update(this.body).digest('base64url')}"`;
+    return this.#etag;
+  }
 }
 
 export type StaticFiles = Map<string, StaticFile>;
 
 /** Files of `dir` and its SUBDIRS keyed by URL path (`/app.js`, `/lang/pl.status.json`). */
-export async function loadStatic(dir: URL): Promise<StaticFiles> {
+export function loadStatic(dir: URL): StaticFiles {
   const files: StaticFiles = new Map();
   for (const prefix of ['', ...SUBDIRS.map((d) => `${d}/`)]) {
-    for (const name of await readdir(new URL(prefix, dir))) {
+    for (const name of readdirSync(new URL(prefix, dir))) {
       const type = TYPES[extname(name)];
-      if (!type) continue;
-      const body = await readFile(new URL(prefix + name, dir));
-      files.set(`/${prefix}${name}`, { body, type, etag: `"${createHash('sha1').update(body).digest('base64url')}"` });
+      if (type) files.set(`/${prefix}${name}`, new StaticFile(new URL(prefix + name, dir), type));
     }
   }
   return files;

@@ -4,6 +4,7 @@
  * can exit 1 and systemd restart it; a reload with new web settings moves the page, and
  * keeps the old ones when the new port is taken; the page answers before the devices connect.
  */
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
@@ -93,11 +94,15 @@ describe('gateway status page', () => {
     const { logger, lines } = recordingLogger();
     const gateway = await Gateway.start({ config: withWebListen(loaded, `127.0.0.1:${first}`), logger, clock: new ManualClock() });
     defer(() => gateway.stop());
+    // A new connection each time, as a browser's retry makes: a kept-alive one from before the
+    // restart may not yet have read its close (this process is also the server).
     const healthz = (port: number) =>
-      fetch(`http://127.0.0.1:${port}/healthz`).then(
-        (r) => r.status,
-        () => 'refused',
-      );
+      new Promise<number | 'refused'>((resolve) => {
+        get({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', () => resolve('refused'));
+      });
 
     await gateway.reload(withWebListen(loaded, `127.0.0.1:${second}`));
     expect(gateway.url).toBe(`http://127.0.0.1:${second}/`);
