@@ -10,7 +10,6 @@
  * complete on its own (checkpointed, so the main file is never legitimately empty after).
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync, fsyncSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../core/errors.js';
 import type { Db } from './db.js';
 
@@ -87,10 +86,13 @@ export function checkMarker(db: Db, path: string): void {
     );
   }
   if (marker !== undefined) return;
-  if (id === undefined) {
-    id = randomUUID();
-    db.prepare(`INSERT INTO kv (key, value) VALUES ('storage.id', ?)`).run(id);
-  }
+  // A random UUID (version 4) made by SQLite: node:crypto is not loaded on the way to listening (bench/startup).
+  id ??= db
+    .prepare<[], { value: string }>(
+      `INSERT INTO kv (key, value) SELECT 'storage.id', lower(printf('%s-%s-4%s-%s%s-%s', hex(randomblob(4)), hex(randomblob(2)),
+         substr(hex(randomblob(2)), 2), substr('89ab', 1 + (random() & 3), 1), substr(hex(randomblob(2)), 2), hex(randomblob(6)))) RETURNING value`,
+    )
+    .get()!.value;
   // Everything into the main file first: from now on an empty main file is damage, not a new database.
   db.pragma('wal_checkpoint(TRUNCATE)');
   const fd = openSync(markerPath(path), 'w');

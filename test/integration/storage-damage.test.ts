@@ -96,6 +96,20 @@ describe('damaged, missing or shared database', () => {
     return line;
   }
 
+  it('gives each new database a random id (a version-4 UUID) in its marker, kept on reopening', () => {
+    const ids = ['a', 'b'].map((name) => {
+      const path = `${dir}/${name}.db`;
+      openDatabase(path).close();
+      const id = readFileSync(`${path}.id`, 'utf8').trim();
+      const again = openDatabase(path);
+      again.close();
+      expect(readFileSync(`${path}.id`, 'utf8').trim()).toBe(id);
+      return id;
+    });
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(ids[0]).not.toBe(ids[1]);
+  });
+
   it('refuses a damaged counter_state page and leaves the file as it was', async () => {
     const cfg = await withState();
     damageTable(cfg.dbPath, 'counter_state');
