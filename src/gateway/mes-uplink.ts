@@ -9,7 +9,7 @@ import type { Random } from '../core/backoff.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { RequestLog } from '../outbox/request-log.js';
-import type { MesPause } from '../outbox/mes-pause.js';
+import type { KvTime } from '../outbox/kv-time.js';
 import type { StorageMonitor } from '../outbox/storage-monitor.js';
 import type { SharedBudgetStatus } from '../core/status.js';
 import { safeUrl } from '../config/words.js';
@@ -32,7 +32,7 @@ export interface MesUplinkOptions {
   outbox: Outbox;
   requests: RequestLog;
   /** The 429 pause, kept across restarts. */
-  pause: MesPause;
+  pause: KvTime;
   storage: StorageMonitor;
   onChange: () => void;
   /** This gateway's name in a shared budget: stable across restarts, different on every gateway. */
@@ -120,8 +120,8 @@ export class MesUplink implements UplinkView {
       onChange: this.o.onChange,
       onStorageFault: (err) => this.o.storage.failed(err, 'uplink'),
       stats: this.stats,
-      pausedUntil: pause.until(),
-      savePause: (until) => pause.save(until),
+      pausedUntil: pause.get(),
+      savePause: (until) => pause.put(until),
       holdParametersMs: HOLD_PARAMETERS_MS,
     });
     return { budget, shared, client, uploader };
