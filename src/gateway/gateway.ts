@@ -223,6 +223,7 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
       outbox,
       requests,
       pause: new KvTime(db, 'uplink.pausedUntil'),
+      budgetAnsweredAt: new KvTime(db, 'budget.answeredAt'),
       storage,
       onChange: changed,
       gatewayId: gatewayId(db),

@@ -14,7 +14,7 @@ import type { StorageMonitor } from '../outbox/storage-monitor.js';
 import type { SharedBudgetStatus } from '../core/status.js';
 import { safeUrl } from '../config/words.js';
 import { connectBudgetRedis } from '../uplink/budget-redis.js';
-import { GRACE_MS, LAPSE_MS, RESERVE_MS } from '../uplink/budget-script.js';
+import { FORGET_MS, GRACE_MS, LAPSE_MS, RESERVE_MS } from '../uplink/budget-script.js';
 import { MesClient } from '../uplink/mes-client.js';
 import { RateBudget, SPAN_MS, type SendBudget } from '../uplink/rate-budget.js';
 import { SharedBudget } from '../uplink/shared-budget.js';
@@ -33,6 +33,8 @@ export interface MesUplinkOptions {
   requests: RequestLog;
   /** The 429 pause, kept across restarts. */
   pause: KvTime;
+  /** When Redis last answered this gateway's shared budget, kept across restarts. */
+  budgetAnsweredAt: KvTime;
   storage: StorageMonitor;
   onChange: () => void;
   /** This gateway's name in a shared budget: stable across restarts, different on every gateway. */
@@ -128,7 +130,7 @@ export class MesUplink implements UplinkView {
   }
 
   private shared(config: NonNullable<GatewayConfig['prodsmart']['sharedBudget']>, fallbackPerMinute: number): SharedBudget {
-    const { clock, requests, outbox, gatewayId } = this.o;
+    const { clock, requests, outbox, gatewayId, budgetAnsweredAt, storage } = this.o;
     return new SharedBudget({
       key: config.key,
       redisShown: safeUrl(config.redis),
@@ -146,9 +148,20 @@ export class MesUplink implements UplinkView {
           lapseMs: LAPSE_MS,
           reserveMs: RESERVE_MS,
           graceMs: GRACE_MS,
+          forgetMs: FORGET_MS,
         }),
       recentSends: (from) => requests.recent(from),
       demand: () => new Set(outbox.lanes().map((c) => c.machine)).size,
+      answeredStore: {
+        get: () => budgetAnsweredAt.get(),
+        put: (at) => {
+          try {
+            budgetAnsweredAt.put(at);
+          } catch (err) {
+            storage.failed(err, 'uplink');
+          }
+        },
+      },
       onChange: this.o.onChange,
     });
   }

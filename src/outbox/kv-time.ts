@@ -1,4 +1,4 @@
-/** One time value (ms since the epoch) kept in `kv` across restarts (the 429 pause). */
+/** One time value (ms since the epoch) kept in `kv` across restarts: the 429 pause, when Redis last answered the shared budget. */
 import type { Db } from './db.js';
 
 export class KvTime {
