@@ -94,7 +94,8 @@ function renderCompany(shared, now) {
       ? ` · ${t('status.company.reserved', { share: number(shared.reservedPerMinute), count: shared.gatewaysAway ?? 1 })}`
       : '';
   setText(field(tile, 'company-detail'), detail + reserved);
-  setAttr(field(tile, 'company-detail'), 'title', `${shared.key} @ ${shared.redis}`);
+  // The tile cuts a long text: the tooltip has all of it.
+  setAttr(field(tile, 'company-detail'), 'title', `${detail}${reserved} — ${shared.key} @ ${shared.redis}`);
 }
 
 /** On the fallback share, by its step (docs/rate-budget.md#one-gateway-cut-off): its share, 1/min, or nothing. */
