@@ -68,11 +68,20 @@ export interface SharedBudgetStatus {
   gateways?: number;
   /**
    * The fallback shares kept out of the company figure for gateways not heard from (their
-   * heartbeat lapsed: cut off from Redis, or crashed) for up to 15 min each, and how many.
+   * heartbeat lapsed: cut off from Redis, or crashed) for up to 15 min each, then 1/min each
+   * for up to 7 days, and how many.
    */
   reservedPerMinute?: number;
   gatewaysAway?: number;
-  /** This gateway's part of the company figure now, by its machines waiting against everyone's. */
+  /**
+   * On the fallback share, by the time since Redis last answered: `share` (fallbackPerMinute),
+   * then `trickle` (1/min: the others no longer keep its share free), then `stopped` (nothing
+   * sent: nothing is kept free for it any more) (docs/rate-budget.md#one-gateway-cut-off).
+   */
+  fallbackStep?: 'share' | 'trickle' | 'stopped';
+  /** When Redis last answered this gateway (the start of that call), kept across restarts. */
+  answeredAt?: number;
+  /** This gateway's requests per minute now: its part of the company figure by its machines waiting against everyone's; on the fallback share, by its step. */
   sharePerMinute?: number;
   seenAt?: number;
   /** A 429 seen by any gateway pauses every gateway until then. */

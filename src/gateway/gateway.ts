@@ -16,7 +16,7 @@ import { MachineStateStore } from '../outbox/machine-state.js';
 import { Outbox } from '../outbox/outbox.js';
 import { Timeline } from '../outbox/timeline.js';
 import { RequestLog } from '../outbox/request-log.js';
-import { MesPause } from '../outbox/mes-pause.js';
+import { KvTime } from '../outbox/kv-time.js';
 import { StorageMonitor } from '../outbox/storage-monitor.js';
 import { quickCheck, storageId } from '../outbox/integrity.js';
 import { MachineProcessor, type BadValue } from '../machine/processor.js';
@@ -222,7 +222,8 @@ function compose(db: Db, config: LoadedConfig, logger: Logger, clock: Clock, ran
       logger: logger.child({ component: 'uplink' }),
       outbox,
       requests,
-      pause: new MesPause(db),
+      pause: new KvTime(db, 'uplink.pausedUntil'),
+      budgetAnsweredAt: new KvTime(db, 'budget.answeredAt'),
       storage,
       onChange: changed,
       gatewayId: gatewayId(db),

@@ -9,12 +9,12 @@ import type { Random } from '../core/backoff.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { RequestLog } from '../outbox/request-log.js';
-import type { MesPause } from '../outbox/mes-pause.js';
+import type { KvTime } from '../outbox/kv-time.js';
 import type { StorageMonitor } from '../outbox/storage-monitor.js';
 import type { SharedBudgetStatus } from '../core/status.js';
 import { safeUrl } from '../config/words.js';
 import { connectBudgetRedis } from '../uplink/budget-redis.js';
-import { GRACE_MS, LAPSE_MS, RESERVE_MS } from '../uplink/budget-script.js';
+import { FORGET_MS, GRACE_MS, LAPSE_MS, RESERVE_MS } from '../uplink/budget-script.js';
 import { MesClient } from '../uplink/mes-client.js';
 import { RateBudget, SPAN_MS, type SendBudget } from '../uplink/rate-budget.js';
 import { SharedBudget } from '../uplink/shared-budget.js';
@@ -32,7 +32,9 @@ export interface MesUplinkOptions {
   outbox: Outbox;
   requests: RequestLog;
   /** The 429 pause, kept across restarts. */
-  pause: MesPause;
+  pause: KvTime;
+  /** When Redis last answered this gateway's shared budget, kept across restarts. */
+  budgetAnsweredAt: KvTime;
   storage: StorageMonitor;
   onChange: () => void;
   /** This gateway's name in a shared budget: stable across restarts, different on every gateway. */
@@ -120,15 +122,15 @@ export class MesUplink implements UplinkView {
       onChange: this.o.onChange,
       onStorageFault: (err) => this.o.storage.failed(err, 'uplink'),
       stats: this.stats,
-      pausedUntil: pause.until(),
-      savePause: (until) => pause.save(until),
+      pausedUntil: pause.get(),
+      savePause: (until) => pause.put(until),
       holdParametersMs: HOLD_PARAMETERS_MS,
     });
     return { budget, shared, client, uploader };
   }
 
   private shared(config: NonNullable<GatewayConfig['prodsmart']['sharedBudget']>, fallbackPerMinute: number): SharedBudget {
-    const { clock, requests, outbox, gatewayId } = this.o;
+    const { clock, requests, outbox, gatewayId, budgetAnsweredAt, storage } = this.o;
     return new SharedBudget({
       key: config.key,
       redisShown: safeUrl(config.redis),
@@ -146,9 +148,20 @@ export class MesUplink implements UplinkView {
           lapseMs: LAPSE_MS,
           reserveMs: RESERVE_MS,
           graceMs: GRACE_MS,
+          forgetMs: FORGET_MS,
         }),
       recentSends: (from) => requests.recent(from),
       demand: () => new Set(outbox.lanes().map((c) => c.machine)).size,
+      answeredStore: {
+        get: () => budgetAnsweredAt.get(),
+        put: (at) => {
+          try {
+            budgetAnsweredAt.put(at);
+          } catch (err) {
+            storage.failed(err, 'uplink');
+          }
+        },
+      },
       onChange: this.o.onChange,
     });
   }

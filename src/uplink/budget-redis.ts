@@ -39,6 +39,7 @@ export interface BudgetRedisOptions {
   lapseMs: number;
   reserveMs: number;
   graceMs: number;
+  forgetMs: number;
   commandTimeoutMs?: number;
   connectTimeoutMs?: number;
 }
@@ -73,7 +74,7 @@ export async function connectBudgetRedis(o: BudgetRedisOptions): Promise<BudgetR
   });
   client.defineCommand('sfgBudget', { numberOfKeys: 6, lua: BUDGET_LUA });
   const keys = budgetKeys(o.key);
-  const fixed = [o.gateway, o.spanMs, o.limit, o.lapseMs, o.reserveMs, o.graceMs];
+  const fixed = [o.gateway, o.spanMs, o.limit, o.lapseMs, o.reserveMs, o.graceMs, o.forgetMs];
   await client.connect().catch(() => undefined);
   return {
     async run(op, args) {

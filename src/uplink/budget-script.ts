@@ -6,7 +6,8 @@
  * Keys, all under `sfg:{<key>}:` (one hash slot):
  * - `sends`    zset: every send of every gateway (member `<gateway>:<n>`) → its time, moved
  *              to its answer time once answered; the window is the last span of it
- * - `seen`     zset: gateway → its last call; live within LAPSE, reserved within RESERVE
+ * - `seen`     zset: gateway → its last call; live within LAPSE, its fallback share reserved
+ *              within RESERVE, a trickle of 1 within FORGET, then forgotten
  * - `gateways` hash: gateway → its fallback share (prodsmart.requestsPerMinute)
  * - `demand`   hash: gateway → its machines with work waiting
  * - `pace`     hash: `<gateway>|tok`, `<gateway>|at`: its share as a bucket of sends, and when it was filled
@@ -30,10 +31,12 @@ export const LAPSE_MS = 3_000;
 /**
  * A lapsed gateway's fallback share is kept out of the company's figure for this long (it may
  * be cut off from Redis and sending on its fallback share; Redis cannot tell that from a
- * crash); then it is taken as gone. As long as its own /healthz stays 200 on the fallback
- * share: from then on a person must look (docs/rate-budget.md#one-gateway-cut-off).
+ * crash); then only a trickle of 1/min, what a cut-off gateway still sends by then
+ * (shared-budget.ts), until FORGET_MS (docs/rate-budget.md#one-gateway-cut-off).
  */
 export const RESERVE_MS = 15 * 60_000;
+/** A lapsed gateway is forgotten this long after its last call; a cut-off one stops sending before. */
+export const FORGET_MS = 7 * 24 * 60 * 60_000;
 /** After Redis came back empty, nothing is granted for this long: every gateway re-registers its sends first. */
 export const GRACE_MS = 3_000;
 
@@ -41,7 +44,7 @@ export const BUDGET_LUA = `
 local sends, seen, gateways, demand, pace, state = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op, gw = ARGV[1], ARGV[2]
 local span, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
-local lapse, reserve, grace = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local lapse, reserve, grace, forgetAfter = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local BURST = 2
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -57,7 +60,7 @@ end
 if redis.call('HEXISTS', state, 'epoch') == 0 then
   redis.call('HSET', state, 'epoch', now, 'grace', now + grace, 'next', 0, 'pause', 0)
 end
-for _, g in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', now - reserve)) do forget(g) end
+for _, g in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', now - forgetAfter)) do forget(g) end
 redis.call('ZREMRANGEBYSCORE', sends, '-inf', now - span)
 
 local function pauseAtLeast(ms)
@@ -68,10 +71,10 @@ if op == 'leave' then
   forget(gw)
   return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0}
 elseif op == 'answered' then
-  redis.call('ZADD', sends, 'XX', 'GT', now, ARGV[8])
+  redis.call('ZADD', sends, 'XX', 'GT', now, ARGV[9])
   return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0}
 elseif op == 'pause' then
-  pauseAtLeast(num(ARGV[8]))
+  pauseAtLeast(num(ARGV[9]))
   return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0}
 elseif op == 'join' then
   local prefix = gw .. ':'
@@ -79,7 +82,7 @@ elseif op == 'join' then
     if string.sub(m, 1, #prefix) == prefix then redis.call('ZREM', sends, m) end
   end
   local latest = nil
-  for i = 10, #ARGV do
+  for i = 11, #ARGV do
     local at = now - num(ARGV[i])
     if at > now - span then
       redis.call('ZADD', sends, at, prefix .. redis.call('HINCRBY', state, 'seq', 1))
@@ -90,14 +93,14 @@ elseif op == 'join' then
     local after = latest + math.ceil(span / limit)
     if after > num(redis.call('HGET', state, 'next')) then redis.call('HSET', state, 'next', after) end
   end
-  redis.call('HSET', gateways, gw, num(ARGV[8]))
+  redis.call('HSET', gateways, gw, num(ARGV[9]))
   redis.call('HSET', demand, gw, 0)
   redis.call('HSET', pace, gw .. '|tok', 1, gw .. '|at', now)
-  pauseAtLeast(num(ARGV[9]))
+  pauseAtLeast(num(ARGV[10]))
 elseif redis.call('HEXISTS', gateways, gw) == 0 then
   return {'join', 0, '', 0, 0, 0, 0, 0, 0, 0}
 else
-  redis.call('HSET', demand, gw, num(ARGV[8]))
+  redis.call('HSET', demand, gw, num(ARGV[9]))
 end
 -- A join does not make the gateway live: its answer may never reach it (a link that answers
 -- late), and then it sends on its fallback share. Lapsed, its fallback share is kept free
@@ -106,9 +109,13 @@ if op == 'join' then redis.call('ZADD', seen, now - lapse, gw) else redis.call('
 
 local live = redis.call('ZRANGEBYSCORE', seen, '(' .. (now - lapse), '+inf')
 local reserved, away = 0, 0
-for _, g in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', now - lapse)) do
+local lapsed = redis.call('ZRANGEBYSCORE', seen, '-inf', now - lapse, 'WITHSCORES')
+for i = 1, #lapsed, 2 do
+  local g = lapsed[i]
   if g ~= gw then
-    reserved = reserved + num(redis.call('HGET', gateways, g))
+    local kept = num(redis.call('HGET', gateways, g))
+    if tonumber(lapsed[i + 1]) <= now - reserve then kept = math.min(1, kept) end
+    reserved = reserved + kept
     away = away + 1
   end
 end
@@ -167,9 +174,9 @@ export interface BudgetReply {
   /** This gateway's part of `limit` now, by its demand against everyone's. */
   share: number;
   pauseMs: number;
-  /** The fallback shares kept out of `limit` for the other gateways whose heartbeat lapsed. */
+  /** The fallback shares (past the reserve: 1 each) kept out of `limit` for the other gateways whose heartbeat lapsed. */
   reserved: number;
-  /** How many gateways those are (not heard from within the lapse, nor gone for the reserve). */
+  /** How many gateways those are (not heard from within the lapse, nor forgotten). */
   away: number;
 }
 

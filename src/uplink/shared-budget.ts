@@ -14,13 +14,16 @@
  * - back, and on finding Redis empty: `join` re-registers this gateway's sends of the last
  *   span (timed conservatively: age taken before the call, so Redis places them no
  *   earlier than they were), before anything is sent on the shared budget again.
+ *
+ * On the fallback share for long, it steps down to what Redis still keeps free for it
+ * (budget-script.ts): `share`, then `trickle` (1/min), then `stopped` — see `stepAt`.
  */
 import type { Logger } from 'pino';
 import { sleep, type Clock } from '../core/clock.js';
 import { errorCode, GatewayError } from '../core/errors.js';
 import type { SharedBudgetStatus } from '../core/status.js';
 import type { BudgetRedis } from './budget-redis.js';
-import { GRACE_MS, LAPSE_MS, RESERVE_MS, type BudgetReply } from './budget-script.js';
+import { FORGET_MS, GRACE_MS, LAPSE_MS, RESERVE_MS, type BudgetOp, type BudgetReply } from './budget-script.js';
 import { RateBudget, SPAN_MS, type Answered, type SendBudget } from './rate-budget.js';
 
 /** Liveness and demand go to Redis this often, also while idle or waiting. */
@@ -37,6 +40,10 @@ const WINDOW_MS = 60_000;
 const PATIENCE_MS = 1_000;
 /** Between two tries of a call that timed out. */
 const RETRY_MS = 100;
+/** While on the shared budget, when Redis last answered is written at most this often (SD card: not once a beat). */
+const STORE_SHARED_MS = 60_000;
+/** On a switch to the fallback share: a Redis that comes and goes writes at most this often. */
+const STORE_SWITCH_MS = 5_000;
 
 export interface SharedBudgetTiming {
   spanMs: number;
@@ -45,6 +52,7 @@ export interface SharedBudgetTiming {
   graceMs: number;
   beatMs: number;
   patienceMs: number;
+  forgetMs: number;
 }
 
 const SHARED_TIMING: SharedBudgetTiming = {
@@ -54,6 +62,7 @@ const SHARED_TIMING: SharedBudgetTiming = {
   graceMs: GRACE_MS,
   beatMs: BEAT_MS,
   patienceMs: PATIENCE_MS,
+  forgetMs: FORGET_MS,
 };
 
 export interface SharedBudgetOptions {
@@ -70,12 +79,17 @@ export interface SharedBudgetOptions {
   recentSends: (from: number) => number[];
   /** Machines with work waiting: this gateway's claim on the company budget. */
   demand: () => number;
+  /** When Redis last answered (see `answeredAt` below), kept across restarts (kv). */
+  answeredStore?: { get(): number | undefined; put(at: number): void };
   onChange?: () => void;
   /** Shorter spans and lapses for tests; the defaults are the contract. */
   timing?: Partial<SharedBudgetTiming>;
 }
 
 type Mode = SharedBudgetStatus['state'];
+type Step = NonNullable<SharedBudgetStatus['fallbackStep']>;
+/** These calls refresh this gateway's `seen` in Redis (`answered`, `pause` do not). */
+const SEEN_BY: ReadonlySet<BudgetOp> = new Set(['join', 'beat', 'acquire']);
 
 class StoppedError extends GatewayError<'SFG_BUDGET_STOPPED'> {}
 
@@ -88,6 +102,21 @@ export class SharedBudget implements SendBudget {
   private reason: string | undefined;
   private since: number;
   private fallback: RateBudget | undefined;
+  private step: Step = 'share';
+  /** Nothing is sent on the fallback share before this: the hold at the switch, or a pause then. */
+  private fallbackHoldUntil = 0;
+  /** From this long after `answeredAt`, the trickle; from `stopAfterMs`, nothing (see `stepAt`). */
+  private readonly trickleAfterMs: number;
+  private readonly stopAfterMs: number;
+  /**
+   * The start of the last call Redis answered that refreshes `seen` (Redis ran it at or
+   * after that start); undefined when Redis never answered this gateway.
+   */
+  private answeredAt: number | undefined;
+  /** The value last written to `o.answeredStore`. */
+  private storedAt: number | undefined;
+  /** The clock's last reading, to see it step back. */
+  private clockAt: number;
   private last: { reply: BudgetReply; at: number } | undefined;
   private localPauseUntil = 0;
   private companyPauseUntil = 0;
@@ -107,7 +136,21 @@ export class SharedBudget implements SendBudget {
     this.t = { ...SHARED_TIMING, ...o.timing };
     // The others count this gateway as lapsed LAPSE after its last call; a little more for rounding.
     this.holdMs = this.t.lapseMs + 250;
-    this.since = o.clock.now();
+    // Why these boundaries: docs/rate-budget.md#one-gateway-cut-off. Redis ran the call at or
+    // after `answeredAt` (a join sets `seen` a lapse before it: within the hold), so it keeps
+    // the full share until at least answeredAt - hold + reserve, by its clock; 1 % of the
+    // length for the clocks' rates. A send leaves the company's window a span after it, so
+    // the last one at the full share goes a span before that; the same for the trickle at forget.
+    this.trickleAfterMs = Math.max(0, this.t.reserveMs - (this.t.spanMs + this.holdMs + this.t.reserveMs / 100));
+    this.stopAfterMs = Math.max(0, this.t.forgetMs - (this.t.spanMs + this.holdMs + this.t.forgetMs / 100));
+    const now = o.clock.now();
+    this.since = now;
+    this.clockAt = now;
+    const stored = o.answeredStore?.get();
+    this.storedAt = stored;
+    // A stored time ahead of now: the wall clock went back across the restart, by an unknown
+    // amount; counted as past the full share, so that it cannot lengthen it.
+    this.answeredAt = stored === undefined ? undefined : stored > now ? now - this.trickleAfterMs : stored;
     this.ready = o.connect().then(
       async (redis) => {
         this.redis = redis;
@@ -126,7 +169,9 @@ export class SharedBudget implements SendBudget {
   delayMs(): number {
     const now = this.o.clock.now();
     const pause = Math.max(this.localPauseUntil, this.companyPauseUntil) - now;
-    return Math.max(0, pause, this.mode === 'fallback' ? this.fallback!.delayMs() : this.nextAt - now);
+    if (this.mode !== 'fallback') return Math.max(0, pause, this.nextAt - now);
+    this.syncStep();
+    return Math.max(0, pause, this.fallback ? this.fallback.delayMs() : POLL_MS);
   }
 
   /**
@@ -155,9 +200,11 @@ export class SharedBudget implements SendBudget {
     for (;;) {
       signal.throwIfAborted();
       if (this.mode !== 'shared') {
-        const fallback = this.fallback!;
-        const wait = fallback.delayMs();
-        if (wait === 0) return this.took(fallback.take());
+        this.syncStep();
+        // Stopped: nothing is sent (the outbox keeps it) until Redis answers again, or stop().
+        const fallback = this.fallback;
+        const wait = fallback ? fallback.delayMs() : POLL_MS;
+        if (fallback && wait === 0) return this.took(fallback.take());
         await sleep(clock, Math.min(wait, POLL_MS), signal);
         continue;
       }
@@ -198,6 +245,8 @@ export class SharedBudget implements SendBudget {
 
   status(): SharedBudgetStatus {
     const { o, last } = this;
+    if (this.mode === 'fallback') this.syncStep();
+    const fallbackShare = { share: o.fallbackPerMinute, trickle: 1, stopped: 0 }[this.step];
     const paused = Math.max(this.companyPauseUntil, this.localPauseUntil);
     return {
       key: o.key,
@@ -215,7 +264,9 @@ export class SharedBudget implements SendBudget {
         gatewaysAway: last.reply.away,
         seenAt: last.at,
       }),
-      sharePerMinute: this.mode === 'shared' ? last?.reply.share : o.fallbackPerMinute,
+      ...(this.mode === 'fallback' && { fallbackStep: this.step }),
+      answeredAt: this.answeredAt,
+      sharePerMinute: this.mode === 'shared' ? last?.reply.share : this.mode === 'fallback' ? fallbackShare : o.fallbackPerMinute,
       pausedUntil: paused > o.clock.now() ? paused : undefined,
     };
   }
@@ -232,6 +283,7 @@ export class SharedBudget implements SendBudget {
     this.o.clock.clearTimeout(this.beatTimer);
     await this.ready;
     await this.joining;
+    this.store(0);
     if (this.redis) {
       await this.redis.run('leave', []).then(
         () => this.o.logger.info({ event: 'budget.left', key: this.o.key }, 'left the company budget: no share is kept for this gateway'),
@@ -247,10 +299,11 @@ export class SharedBudget implements SendBudget {
 
   /** One call to Redis; undefined when it failed (see `failed`: this gateway may now be on its fallback share). */
   private async call(op: 'acquire' | 'beat' | 'pause', args: (string | number)[]): Promise<BudgetReply | undefined> {
+    const start = this.o.clock.now();
     try {
       const reply = await this.redis!.run(op, args);
       this.failingSince = undefined;
-      if (reply.status !== 'join') this.note(reply);
+      if (reply.status !== 'join') this.note(reply, SEEN_BY.has(op) ? start : undefined);
       return reply;
     } catch (err) {
       this.failed(err);
@@ -282,7 +335,7 @@ export class SharedBudget implements SendBudget {
       try {
         const reply = await this.redis!.run('join', [o.fallbackPerMinute, pauseMs, ...ages]);
         this.failingSince = undefined;
-        this.note(reply);
+        this.note(reply, now);
         this.toShared(reply);
       } catch (err) {
         this.failed(err);
@@ -304,8 +357,14 @@ export class SharedBudget implements SendBudget {
     return answered;
   }
 
-  private note(reply: BudgetReply): void {
+  /** An answer of Redis; `start`: when the call that had it began, if it refreshed `seen`. */
+  private note(reply: BudgetReply, start?: number): void {
     const now = this.o.clock.now();
+    this.away();
+    if (start !== undefined && start > (this.answeredAt ?? -Infinity)) {
+      this.answeredAt = start;
+      if (this.mode === 'shared') this.store(STORE_SHARED_MS);
+    }
     this.last = { reply, at: now };
     this.companyPauseUntil = reply.pauseMs > 0 ? now + reply.pauseMs : 0;
     if (reply.status === 'granted' || reply.status === 'wait') this.nextAt = now + reply.waitMs;
@@ -316,6 +375,7 @@ export class SharedBudget implements SendBudget {
     this.mode = 'shared';
     this.reason = undefined;
     this.fallback = undefined;
+    this.step = 'share';
     this.since = this.o.clock.now();
     this.o.logger.info(
       { event: 'budget.shared_joined', key: this.o.key, gateways: reply.gateways, companyLimit: reply.limit },
@@ -338,17 +398,78 @@ export class SharedBudget implements SendBudget {
     // minute. The company's window still holds (docs/rate-budget.md#switching): the others
     // count those sends in Redis, and this gateway's sends before and after the switch are
     // apart by the hold and spaced at most at the company's rate and its fallback share.
-    const fallback = new RateBudget({ perMinute: o.fallbackPerMinute, clock, history: o.recentSends(now - SPAN_MS).slice(-1) });
-    fallback.pauseUntil(Math.max(now + this.holdMs, this.localPauseUntil, this.companyPauseUntil));
-    this.fallback = fallback;
+    this.fallbackHoldUntil = Math.max(now + this.holdMs, this.localPauseUntil, this.companyPauseUntil);
     this.mode = 'fallback';
     this.reason = code;
     this.since = now;
+    this.step = 'share';
+    this.fallback = this.localBudget(o.fallbackPerMinute);
+    this.store(STORE_SWITCH_MS);
     o.logger.warn(
       { event: 'budget.fallback', code, fallbackPerMinute: o.fallbackPerMinute, err: (err as Error)?.message },
       `company budget on Redis unavailable; sending on this gateway's fallback share of ${o.fallbackPerMinute}/min`,
     );
+    this.syncStep();
     o.onChange?.();
+  }
+
+  /** A budget of its own at `perMinute`, spaced from this gateway's last send and held as at the switch. */
+  private localBudget(perMinute: number): RateBudget {
+    const { clock } = this.o;
+    const budget = new RateBudget({ perMinute, clock, history: this.o.recentSends(clock.now() - SPAN_MS).slice(-1) });
+    budget.pauseUntil(Math.max(this.fallbackHoldUntil, this.localPauseUntil));
+    return budget;
+  }
+
+  /**
+   * The step on the fallback share `away` ms after `answeredAt`. A gateway Redis never
+   * answered stays on its share: it cannot know whether Redis keeps anything for it
+   * (docs/rate-budget.md#one-gateway-cut-off).
+   */
+  private stepAt(away: number | undefined): Step {
+    if (away === undefined) return 'share';
+    return away >= this.stopAfterMs ? 'stopped' : away >= this.trickleAfterMs ? 'trickle' : 'share';
+  }
+
+  /** Time since `answeredAt`; a clock stepped back moves `answeredAt` back with it, so that it never shrinks. */
+  private away(): number | undefined {
+    const now = this.o.clock.now();
+    if (now < this.clockAt && this.answeredAt !== undefined) this.answeredAt -= this.clockAt - now;
+    this.clockAt = now;
+    return this.answeredAt === undefined ? undefined : now - this.answeredAt;
+  }
+
+  /** On the fallback share: moves on to the step its time away calls for (never back: only a join resets it). */
+  private syncStep(): void {
+    const step = this.stepAt(this.away());
+    if (step === this.step || (this.step === 'stopped' && step !== 'stopped')) return;
+    const { o } = this;
+    const awayMin = Math.round(this.away()! / 60_000);
+    if (step === 'trickle' && this.step === 'share') {
+      this.fallback = this.localBudget(1);
+      o.logger.warn(
+        { event: 'budget.fallback_trickle', fallbackPerMinute: o.fallbackPerMinute, awayMin },
+        `no answer from the company budget on Redis for ${awayMin} min: the others no longer keep this gateway's share free; sending 1 request per minute`,
+      );
+    } else if (step === 'stopped') {
+      this.fallback = undefined;
+      o.logger.error(
+        { event: 'budget.fallback_stopped', awayMin },
+        `no answer from the company budget on Redis for ${awayMin} min: the others no longer keep anything free for this gateway; sending stopped, the outbox keeps everything`,
+      );
+    } else return;
+    this.step = step;
+    o.onChange?.();
+  }
+
+  /** Writes `answeredAt` to `o.answeredStore` unless the value written is less than `everyMs` older. */
+  private store(everyMs: number): void {
+    const at = this.answeredAt;
+    if (at === undefined || !this.o.answeredStore) return;
+    const since = at - (this.storedAt ?? -Infinity);
+    if (since === 0 || (since > 0 && since < everyMs)) return;
+    this.o.answeredStore.put(at);
+    this.storedAt = at;
   }
 
   private scheduleBeat(): void {
@@ -359,7 +480,10 @@ export class SharedBudget implements SendBudget {
   /** Keeps this gateway live in Redis with its demand; on the fallback share, tries to come back. */
   private async beat(): Promise<void> {
     if (this.stopped) return;
-    if (this.mode !== 'shared') return this.join();
+    if (this.mode !== 'shared') {
+      this.syncStep();
+      return this.join();
+    }
     const reply = await this.call('beat', [this.o.demand()]);
     if (reply?.status === 'join') await this.join();
   }

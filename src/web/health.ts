@@ -17,26 +17,44 @@ const OUTBOX_STUCK_MS = 15 * 60_000;
  */
 const LONG_PAUSE_MS = 5 * 60_000;
 
-/**
- * On the fallback share longer than this, the other gateways stop keeping this one's share
- * free (RESERVE_MS of uplink/budget-script.ts, docs/rate-budget.md): now a person must act.
- */
-const FALLBACK_LONG_MS = 15 * 60_000;
+/** Reasons for the fallback share that do not mend themselves, and what a person must do. */
+const REMEDY: Record<string, string> = {
+  SFG_BUDGET_AUTH: 'fix the password in prodsmart.sharedBudget.redis',
+  SFG_BUDGET_TLS: "give the gateway the CA of Redis's certificate with NODE_EXTRA_CA_CERTS",
+};
 
 /** Why a gateway that needs no one now is still not as it should be (200 `degraded`): on its fallback share. */
 export function healthDegraded(s: GatewayStatus): string[] {
-  return s.budget.shared?.state === 'fallback' && !fallbackNeedsSomeone(s) ? [fallbackText(s)] : [];
-}
-
-/** Long on the fallback share, or a password Redis refuses: that does not mend itself. */
-function fallbackNeedsSomeone(s: GatewayStatus): boolean {
-  const shared = s.budget.shared!;
-  return shared.reason === 'SFG_BUDGET_AUTH' || s.now - shared.since > FALLBACK_LONG_MS;
+  const shared = s.budget.shared;
+  return shared?.state === 'fallback' && fallbackProblem(s) === undefined ? [fallbackText(s)] : [];
 }
 
 function fallbackText(s: GatewayStatus): string {
   const shared = s.budget.shared!;
   return `on the fallback share of ${shared.fallbackPerMinute}/min for ${Math.round((s.now - shared.since) / 1000)} s: company budget on ${shared.redis} unavailable (${shared.reason})`;
+}
+
+/**
+ * On the fallback share, a person must act when the reason does not mend itself (password,
+ * certificate) or once it trickles or stopped: the other gateways no longer keep its share
+ * free (docs/rate-budget.md#one-gateway-cut-off).
+ */
+function fallbackProblem(s: GatewayStatus): string | undefined {
+  const shared = s.budget.shared;
+  if (shared?.state !== 'fallback') return undefined;
+  const remedy = REMEDY[shared.reason ?? ''];
+  const step = shared.fallbackStep ?? 'share';
+  if (step === 'share') return remedy && `${fallbackText(s)}; ${remedy}`;
+  const what =
+    step === 'trickle'
+      ? `sending 1 request per minute instead of its fallback share of ${shared.fallbackPerMinute}/min`
+      : 'sending stopped (the outbox keeps everything)';
+  const away = s.now - (shared.answeredAt ?? shared.since);
+  const awayText = away >= 2 * 3_600_000 ? `${Math.round(away / 3_600_000)} h` : `${Math.round(away / 60_000)} min`;
+  return (
+    `${what}: the company budget on ${shared.redis} has not answered for ${awayText} (${shared.reason}) and the other gateways no longer keep its share free; ` +
+    `${remedy ?? 'reconnect this gateway to Redis'}, or remove prodsmart.sharedBudget and re-divide the shares (with Redis down for every gateway, every gateway is on this)`
+  );
 }
 
 export function healthProblems(s: GatewayStatus): string[] {
@@ -64,11 +82,8 @@ export function healthProblems(s: GatewayStatus): string[] {
     problems.push(`no device connected: ${list.join(', ')}`);
   }
 
-  const shared = s.budget.shared;
-  if (shared?.state === 'fallback' && fallbackNeedsSomeone(s)) {
-    const why = shared.reason === 'SFG_BUDGET_AUTH' ? 'fix the password in prodsmart.sharedBudget.redis' : 'the other gateways no longer keep its share free';
-    problems.push(`${fallbackText(s)}; ${why}`);
-  }
+  const fallback = fallbackProblem(s);
+  if (fallback) problems.push(fallback);
 
   if (s.config.errors.length > 0) {
     problems.push(`configuration reload failed, the previous configuration keeps running: ${s.config.errors.join('; ')}`);

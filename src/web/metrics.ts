@@ -10,6 +10,7 @@ import type { GatewayStatus, StatusProvider } from '../core/status.js';
 
 type Labels = Record<string, string>;
 type Sample = [Labels, number];
+const FALLBACK_STEPS = ['share', 'trickle', 'stopped'] as const;
 
 export interface Metrics {
   /** Add the gateway's own prom-client metrics here if it has any. */
@@ -74,6 +75,16 @@ export function createMetrics(provider: StatusProvider): Metrics {
     [],
     (s) => shared(s, (b) => (b.state === 'shared' ? 0 : 1)),
   );
+  define(
+    'gauge',
+    'shopfloor_shared_budget_fallback_step',
+    'On the fallback share, 1 for its step: share (its fallback share), trickle (1/min) or stopped (nothing sent); absent on the company budget',
+    ['step'],
+    (s) => {
+      const step = s.budget.shared?.state === 'fallback' ? s.budget.shared.fallbackStep : undefined;
+      return step ? FALLBACK_STEPS.map((name) => [{ step: name }, name === step ? 1 : 0]) : [];
+    },
+  );
   define('gauge', 'shopfloor_shared_budget_company_used', 'MES requests of all gateways in the last minute, as Redis last said', [], (s) =>
     shared(s, (b) => b.companyUsedLastMinute),
   );
@@ -83,7 +94,7 @@ export function createMetrics(provider: StatusProvider): Metrics {
   define(
     'gauge',
     'shopfloor_shared_budget_reserved',
-    'Requests per minute kept out of the company figure for gateways not heard from (cut off or crashed, each for up to 15 min)',
+    'Requests per minute kept out of the company figure for gateways not heard from (cut off or crashed: each its fallback share for up to 15 min, then 1 for up to 7 days)',
     [],
     (s) => shared(s, (b) => b.reservedPerMinute),
   );

@@ -64,9 +64,21 @@ beforeAll(async () => {
 });
 afterAll(() => browser?.close());
 
-/** The fixture with a warning of each kind: a rejected config change, a full disk, a 429 pause cut to the cap. */
+/** The fixture with a warning of each kind: a rejected config change, a full disk, a 429 pause cut to the cap, a shared budget cut down to its trickle. */
 function busyStatus(): GatewayStatus {
   const s = fixtureStatus();
+  s.budget.shared = {
+    key: 'acme',
+    redis: 'redis://10.0.0.5:6379',
+    state: 'fallback',
+    reason: 'SFG_BUDGET_UNREACHABLE',
+    since: s.now - 20 * 60_000,
+    companyPerMinute: 115,
+    fallbackPerMinute: 30,
+    fallbackStep: 'trickle',
+    answeredAt: s.now - 20 * 60_000,
+    sharePerMinute: 1,
+  };
   s.config.errors = ['devices/press.yaml:7:5 machines[0].count.area: expected holding, input, coil or discrete'];
   s.storage = { path: '/var/lib/shopfloor-gateway/gateway.db', state: 'full', since: s.now, lastError: 'database or disk is full', failures: 12 };
   s.mes.pausedUntil = s.now + 10 * 60_000;

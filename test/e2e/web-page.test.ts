@@ -102,6 +102,20 @@ describe('status page', () => {
     await ready(pl, web.url);
     expect(await pl.locator('[data-field="company-detail"]').textContent()).toBe('na udziale awaryjnym 30/min: Redis niedostępny (SFG_BUDGET_TIMEOUT)');
     expect(await pl.locator('[data-field="company"] .label').textContent()).toBe('Limit firmy / min');
+    // Cut off for long: down to 1/min, said in the tile (and in full in its tooltip), and its own tile counts against 1.
+    provider.update((s) => {
+      Object.assign(s.budget.shared!, { fallbackStep: 'trickle', sharePerMinute: 1, answeredAt: s.now - 20 * 60_000 });
+    });
+    const trickle =
+      '1/min only: Redis has not answered for 20 min (SFG_BUDGET_TIMEOUT); the other gateways no longer keep its share free — reconnect it to Redis';
+    await page.waitForSelector('[data-field="company-detail"]:text("1/min only")');
+    expect(await tile.locator('[data-field="company-detail"]').textContent()).toBe(trickle);
+    expect(await tile.locator('[data-field="company-detail"]').getAttribute('title')).toBe(`${trickle} — acme @ redis://10.0.0.5:6379`);
+    expect(await page.locator('[data-field="budget-used"]').textContent()).toBe('37 / 1');
+    await pl.waitForSelector('[data-field="company-detail"]:text("tylko 1/min")');
+    expect(await pl.locator('[data-field="company-detail"]').textContent()).toBe(
+      'tylko 1/min: Redis nie odpowiada od 20 min (SFG_BUDGET_TIMEOUT); pozostałe bramki nie rezerwują już udziału tej bramki — przywróć jej połączenie z Redis',
+    );
   });
 
   it('updates a count live, without reloading the page', async () => {

@@ -26,6 +26,7 @@ describe('budget Redis connection', () => {
       lapseMs: 3_000,
       reserveMs: 900_000,
       graceMs: 3_000,
+      forgetMs: 604_800_000,
     });
     defer(() => budget.close());
     await budget.run('join', [30, 0]);

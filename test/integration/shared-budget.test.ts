@@ -50,7 +50,8 @@ function gateway(
   const clock = o.clock ?? systemClock;
   const log = recordingLogger();
   const g = { id: o.id, sends: [] as number[], demand: o.demand ?? 1, cut: false, log } as unknown as Gateway;
-  const timing = { spanMs: 2_000, lapseMs: 600, graceMs: 600, reserveMs: 3_000, beatMs: 200, ...o.timing };
+  // A reserve long enough that the fallback share is not cut down to its trickle here (see 'a gateway cut off for long').
+  const timing = { spanMs: 2_000, lapseMs: 600, graceMs: 600, reserveMs: 60_000, forgetMs: 120_000, beatMs: 200, ...o.timing };
   g.budget = new SharedBudget({
     key: KEY,
     redisShown: `redis://127.0.0.1:${redis.port}`,
@@ -68,6 +69,7 @@ function gateway(
         lapseMs: timing.lapseMs,
         reserveMs: timing.reserveMs,
         graceMs: timing.graceMs,
+        forgetMs: timing.forgetMs,
         commandTimeoutMs: o.commandTimeoutMs,
       });
       const cuttable: BudgetRedis = {
@@ -246,41 +248,41 @@ describe('the company window in Redis', () => {
     expect(quiet.sends[2] - before).toBeLessThan(1_000);
   });
 
-  it("forgets a dead gateway's demand within the lapse, keeps its fallback share free while it may still be sending, then drops it", async () => {
+  it("forgets a dead gateway's demand within the lapse, keeps its fallback share free while it may still be sending, then a trickle of 1, then drops it", async () => {
     const { server } = await startRedis();
-    const dying = gateway(server, { id: 'dying', company: 40, fallback: 15, demand: 10 });
-    const alive = gateway(server, { id: 'alive', company: 40, demand: 10 });
-    await send(dying);
-    await send(alive);
+    // The reserve and forget as Redis applies them, from the caller's ARGV (3 s and 6 s here, 15 min and 7 days in production).
+    const timing = { reserveMs: 3_000, forgetMs: 6_000 };
+    const dying = gateway(server, { id: 'dying', company: 40, fallback: 15, demand: 10, timing });
+    const one = gateway(server, { id: 'one', company: 40, fallback: 1, demand: 10, timing });
+    const alive = gateway(server, { id: 'alive', company: 40, demand: 10, timing });
+    for (const g of [dying, one, alive]) await send(g);
     await eventually(
       () => alive.budget.status(),
-      (s) => s.gateways === 2 && s.sharePerMinute === 20,
+      (s) => s.gateways === 3,
       5_000,
-      'two gateways sharing',
+      'three gateways sharing',
     );
+    const cutAt = Date.now();
     dying.cut = true;
-    // Lapsed: its demand no longer counts, and its fallback share (15) is kept out of the company's 40.
-    const lapsed = await eventually(
-      async () => {
-        await send(alive);
-        return alive.budget.status();
-      },
-      (s) => s.gateways === 1,
-      5_000,
-      'the dead gateway lapsed',
-    );
-    expect(lapsed).toMatchObject({ companyLimit: 25, sharePerMinute: 25, reservedPerMinute: 15, gatewaysAway: 1 });
-    // After the reserve (3 s here, 15 min in production) it is taken as gone.
-    await eventually(
-      async () => {
-        await send(alive);
-        return alive.budget.status();
-      },
-      (s) => s.companyLimit === 40,
-      8_000,
-      'the reserve released',
-    );
-    expect(alive.budget.status()).toMatchObject({ sharePerMinute: 40, reservedPerMinute: 0, gatewaysAway: 0 });
+    one.cut = true;
+    /** alive's view after one more send, sampled until `until` ms after the cut. */
+    const views: { at: number; companyLimit?: number; reservedPerMinute?: number; gatewaysAway?: number }[] = [];
+    while (Date.now() - cutAt < 7_500) {
+      await send(alive);
+      const { companyLimit, reservedPerMinute, gatewaysAway } = alive.budget.status();
+      views.push({ at: Date.now() - cutAt, companyLimit, reservedPerMinute, gatewaysAway });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const during = (from: number, to: number) => views.filter((v) => v.at >= from && v.at < to);
+    // Lapsed (within 0.6 s + a beat): their fallback shares (15 and 1) are kept out of the company's 40...
+    expect(during(1_500, 2_800)).not.toEqual([]);
+    for (const v of during(1_500, 2_800)) expect(v).toMatchObject({ companyLimit: 24, reservedPerMinute: 16, gatewaysAway: 2 });
+    // ...past the reserve only a trickle of 1 each: the one with a fallback share of 1 costs the same throughout...
+    expect(during(3_500, 5_800)).not.toEqual([]);
+    for (const v of during(3_500, 5_800)) expect(v).toMatchObject({ companyLimit: 38, reservedPerMinute: 2, gatewaysAway: 2 });
+    // ...and past the forget both are gone.
+    expect(during(6_500, 7_500)).not.toEqual([]);
+    for (const v of during(6_500, 7_500)) expect(v).toMatchObject({ companyLimit: 40, reservedPerMinute: 0, gatewaysAway: 0 });
   });
 
   it('keeps nothing free for a gateway that stopped cleanly, and none for a ghost when a gateway restarts under its own name', async () => {
@@ -331,6 +333,66 @@ describe('the company window in Redis', () => {
     // Redis's clock and ours are one here; 20 ms for the rounding of the pause to whole ms.
     expect(b.sends.at(-1)!).toBeGreaterThanOrEqual(until - 20);
     expect(b.budget.delayMs()).toBeLessThan(1_000);
+  });
+});
+
+describe('a gateway cut off for long', () => {
+  it('the company window never holds more than the company figure once the others stop keeping its fallback share free: it trickles', async () => {
+    const { server, client } = await startRedis();
+    // 20 per 2 s. Reserve 4 s, forget 8 s: the cut-off gateway trickles from 4 s - (2 s + 0.85 s + 1 %) = 1.11 s
+    // after Redis last answered it, before Redis keeps only 1 for it (4 s after).
+    const timing = { reserveMs: 4_000, forgetMs: 8_000 };
+    const alive = gateway(server, { id: 'alive', company: 20, demand: 20, timing });
+    // Its fallback share of 10/min: a send every 6.2 s (10 per 62 s, the local budget's window).
+    const cut = gateway(server, { id: 'cut', company: 20, fallback: 10, demand: 20, timing });
+    await send(cut);
+    await send(alive);
+    await eventually(
+      () => alive.budget.status().gateways,
+      (n) => n === 2,
+      5_000,
+      'both taking part',
+    );
+    const watch = watchSends(client);
+    const cutAt = Date.now();
+    cut.cut = true;
+    const cutSends: number[] = [];
+    const deadline = cutAt + 9_000;
+    let midway: ReturnType<SharedBudget['status']> | undefined;
+    await Promise.all([
+      new Promise((r) => setTimeout(r, 3_000)).then(() => {
+        midway = cut.budget.status();
+      }),
+      (async () => {
+        // Unanswered, so that each member's score stays its grant time.
+        for (let n = 0; n < 200 && Date.now() < deadline; n++) await send(alive, systemClock, 'never');
+      })(),
+      (async () => {
+        const stop = new AbortController();
+        const timer = setTimeout(() => stop.abort(), deadline - Date.now());
+        try {
+          for (let n = 0; n < 20; n++) {
+            await cut.budget.acquire(stop.signal);
+            cutSends.push(Date.now());
+          }
+        } catch {
+          // the deadline
+        } finally {
+          clearTimeout(timer);
+        }
+      })(),
+    ]);
+    await watch.stop();
+    const aliveGrants = [...watch.granted.entries()].filter(([m]) => m.startsWith('alive:')).map(([, at]) => at);
+    // What the MES would count: every send of both gateways (the cut-off one's never reached Redis).
+    expect(busiestWindow([...aliveGrants, ...cutSends], 2_000)).toBeLessThanOrEqual(20);
+    expect(midway).toMatchObject({ state: 'fallback', fallbackStep: 'trickle', sharePerMinute: 1 });
+    // And from 8 s - (2 s + 0.85 s + 1 %) = 5.07 s, before Redis forgets it, nothing.
+    expect(cut.budget.status()).toMatchObject({ state: 'fallback', fallbackStep: 'stopped', sharePerMinute: 0 });
+    expect(cut.log.lines('budget.fallback_trickle')).toHaveLength(1);
+    expect(cut.log.lines('budget.fallback_stopped')).toHaveLength(1);
+    // The others used what was free: 19 per 2 s past the reserve.
+    expect(aliveGrants.filter((at) => at > cutAt + 5_000).length).toBeGreaterThanOrEqual(30);
   });
 });
 

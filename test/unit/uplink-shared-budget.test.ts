@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/core/errors.js';
 import type { BudgetRedis } from '../../src/uplink/budget-redis.js';
 import type { BudgetOp, BudgetReply } from '../../src/uplink/budget-script.js';
-import { SharedBudget } from '../../src/uplink/shared-budget.js';
+import type { Clock } from '../../src/core/clock.js';
+import { SharedBudget, type SharedBudgetOptions, type SharedBudgetTiming } from '../../src/uplink/shared-budget.js';
 import { ManualClock } from '../helpers/clocks.js';
 import { recordingLogger } from '../helpers/log-lines.js';
 
@@ -17,7 +18,7 @@ import { recordingLogger } from '../helpers/log-lines.js';
 type Answer = 'ok' | 'timeout' | 'down' | { held: Promise<'join'> };
 const COMMAND_TIMEOUT_MS = 300;
 
-function fakeRedis(clock: ManualClock, answer: (op: BudgetOp) => Answer, ops: BudgetOp[]): BudgetRedis {
+function fakeRedis(clock: Clock, answer: (op: BudgetOp) => Answer, ops: BudgetOp[]): BudgetRedis {
   let seq = 0;
   const reply = (op: BudgetOp): BudgetReply => ({
     status: op === 'acquire' ? 'granted' : 'ok',
@@ -47,7 +48,12 @@ function fakeRedis(clock: ManualClock, answer: (op: BudgetOp) => Answer, ops: Bu
 }
 
 /** A shared budget at 115/min for the company, 16/min fallback, whose request log holds `sends`. */
-async function budget(clock: ManualClock, answer: (op: BudgetOp) => Answer, sends: number[] = []) {
+async function budget(
+  clock: Clock,
+  answer: (op: BudgetOp) => Answer,
+  sends: number[] = [],
+  more: { timing?: Partial<SharedBudgetTiming>; answeredStore?: SharedBudgetOptions['answeredStore'] } = {},
+) {
   const log = recordingLogger();
   /** Every operation asked of Redis, in order. */
   const ops: BudgetOp[] = [];
@@ -61,10 +67,22 @@ async function budget(clock: ManualClock, answer: (op: BudgetOp) => Answer, send
     connect: async () => fakeRedis(clock, answer, ops),
     recentSends: (from) => sends.filter((t) => t >= from),
     demand: () => 40,
+    ...more,
   });
-  await clock.advanceAndSettle(0);
+  await settle(clock, 0);
   return { b, log, ops };
 }
+
+/** A ManualClock whose reading can also be stepped back (NTP on a Pi without RTC), its timers still on the manual time. */
+class SteppingClock implements Clock {
+  offset = 0;
+  constructor(readonly manual = new ManualClock()) {}
+  now = (): number => this.manual.now() + this.offset;
+  setTimeout = (fn: () => void, ms: number): unknown => this.manual.setTimeout(fn, ms);
+  clearTimeout = (h: unknown): void => this.manual.clearTimeout(h);
+}
+
+const settle = (clock: Clock, ms: number) => (clock instanceof SteppingClock ? clock.manual : (clock as ManualClock)).advanceAndSettle(ms);
 
 /** Advances the fake clock in 50 ms steps until `p` settles (at most `limitMs`); returns the fake ms it took. */
 async function timeTo(clock: ManualClock, p: Promise<unknown>, limitMs = 120_000): Promise<number> {
@@ -160,5 +178,163 @@ describe('SharedBudget: when to fall back', () => {
     answerBeat('join');
     await clock.advanceAndSettle(1_000);
     expect(ops.slice(ops.lastIndexOf('leave'))).toEqual(['leave']);
+  });
+});
+
+describe('SharedBudget: cut off from Redis for long', () => {
+  // Production timing: the trickle from 15 min - (62 s + 3.25 s + 9 s) = 825.75 s after Redis last
+  // answered; a forget of 2 h (7 days in production) for a test that can reach it: nothing from
+  // 2 h - (62 s + 3.25 s + 72 s) = 7 062.75 s. Beats once an hour, so that the fake clock moves fast.
+  const TRICKLE_MS = 825_750;
+  const FORGET_MS = 2 * 3_600_000;
+  const STOP_MS = 7_062_750;
+  const timing = { forgetMs: FORGET_MS, beatMs: 3_600_000 };
+
+  it('steps from its fallback share to 1/min, then to nothing, at the boundaries counted from the start of the last answered call', async () => {
+    const clock = new ManualClock();
+    let down = false;
+    const start = clock.now();
+    // The request log, as recordedAcquire keeps it. The join at start is the last call Redis answers.
+    const sends: number[] = [];
+    const { b, log } = await budget(clock, () => (down ? 'down' : 'ok'), sends, { timing });
+    down = true;
+    const first = b.acquire();
+    await timeTo(clock, first);
+    expect(b.status()).toMatchObject({ state: 'fallback', fallbackStep: 'share', sharePerMinute: 16, answeredAt: start });
+    await clock.advanceAndSettle(start + TRICKLE_MS - 1 - clock.now());
+    expect(b.status()).toMatchObject({ fallbackStep: 'share', sharePerMinute: 16 });
+    // A send on the full share just before the boundary...
+    const last = clock.now();
+    await (await b.acquire())();
+    sends.push(last);
+    expect(log.lines('budget.fallback_trickle')).toEqual([]);
+    await clock.advanceAndSettle(1);
+    expect(b.status()).toMatchObject({ fallbackStep: 'trickle', sharePerMinute: 1 });
+    expect(log.lines('budget.fallback_trickle')).toEqual([expect.objectContaining({ fallbackPerMinute: 16, awayMin: 14 })]);
+    // ...and the first at 1/min continues the spacing from it: 62 s, not the 3.9 s of 16/min.
+    const next = b.acquire();
+    await timeTo(clock, next);
+    expect(clock.now() - last).toBeGreaterThanOrEqual(62_000);
+    await clock.advanceAndSettle(start + STOP_MS - 1 - clock.now());
+    expect(b.status()).toMatchObject({ fallbackStep: 'trickle' });
+    await clock.advanceAndSettle(1);
+    expect(b.status()).toMatchObject({ fallbackStep: 'stopped', sharePerMinute: 0 });
+    expect(log.lines('budget.fallback_stopped')).toHaveLength(1);
+    expect(log.lines('budget.fallback_trickle')).toHaveLength(1);
+    // Stopped: nothing is sent however long it waits, and stop() ends the wait.
+    let outcome = 'waiting';
+    const waiting = b.acquire().then(
+      () => (outcome = 'sent'),
+      (err: { code?: string }) => (outcome = err.code ?? 'rejected'),
+    );
+    await clock.advanceAndSettle(30 * 60_000);
+    expect(outcome).toBe('waiting');
+    await b.stop();
+    await waiting;
+    expect(outcome).toBe('SFG_BUDGET_STOPPED');
+  });
+
+  it('counts from the last answered call of any kind that Redis sees (a heartbeat), not from the switch', async () => {
+    const clock = new ManualClock();
+    let down = false;
+    const { b } = await budget(clock, () => (down ? 'down' : 'ok'), [], { timing: { beatMs: 1_000 } });
+    await clock.advanceAndSettle(10_000);
+    const lastBeat = clock.now();
+    down = true;
+    // The next beat fails (1 s later): on the fallback share from then.
+    await clock.advanceAndSettle(1_000);
+    expect(b.status()).toMatchObject({ state: 'fallback', fallbackStep: 'share', answeredAt: lastBeat });
+    await clock.advanceAndSettle(lastBeat + TRICKLE_MS - 1 - clock.now());
+    expect(b.status().fallbackStep).toBe('share');
+    await clock.advanceAndSettle(1);
+    expect(b.status().fallbackStep).toBe('trickle');
+    await b.stop();
+  });
+
+  it('back on the shared budget, everything is as before: a later cut starts again from its full fallback share', async () => {
+    const clock = new ManualClock();
+    let down = false;
+    const { b, log } = await budget(clock, () => (down ? 'down' : 'ok'), [], { timing: { beatMs: 1_000 } });
+    down = true;
+    await clock.advanceAndSettle(TRICKLE_MS + 5_000);
+    expect(b.status()).toMatchObject({ fallbackStep: 'trickle', sharePerMinute: 1 });
+    down = false;
+    await clock.advanceAndSettle(1_000);
+    expect(b.status()).toMatchObject({ state: 'shared', sharePerMinute: 100 });
+    expect(b.status().fallbackStep).toBeUndefined();
+    down = true;
+    await clock.advanceAndSettle(1_000);
+    expect(b.status()).toMatchObject({ state: 'fallback', fallbackStep: 'share', sharePerMinute: 16 });
+    await clock.advanceAndSettle(TRICKLE_MS - 10_000);
+    expect(b.status().fallbackStep).toBe('share');
+    await clock.advanceAndSettle(10_000);
+    expect(b.status().fallbackStep).toBe('trickle');
+    expect(log.lines('budget.fallback_trickle')).toHaveLength(2);
+    await b.stop();
+  });
+
+  it('a restart while still cut off continues the steps from the stored time; one that never reached Redis stays on its fallback share', async () => {
+    const clock = new ManualClock();
+    const store = (at: number | undefined) => ({ get: () => at, put: () => undefined });
+    const restarted = await budget(clock, () => 'down', [], { timing, answeredStore: store(clock.now() - TRICKLE_MS + 1_000) });
+    expect(restarted.b.status()).toMatchObject({ state: 'fallback', fallbackStep: 'share' });
+    await clock.advanceAndSettle(999);
+    expect(restarted.b.status().fallbackStep).toBe('share');
+    await clock.advanceAndSettle(1);
+    expect(restarted.b.status().fallbackStep).toBe('trickle');
+    await restarted.b.stop();
+    const long = await budget(clock, () => 'down', [], { timing, answeredStore: store(clock.now() - STOP_MS) });
+    expect(long.b.status()).toMatchObject({ fallbackStep: 'stopped', sharePerMinute: 0 });
+    await long.b.stop();
+    // Never answered (Redis down at its first start): nothing tells how long, it keeps delivering on its share.
+    const fresh = await budget(clock, () => 'down', [], { timing, answeredStore: store(undefined) });
+    await clock.advanceAndSettle(3 * 3_600_000);
+    expect(fresh.b.status()).toMatchObject({ fallbackStep: 'share', sharePerMinute: 16 });
+    await fresh.b.stop();
+  });
+
+  it('a wall clock stepped back does not lengthen the full share: across a restart (stored time ahead) nor while running', async () => {
+    const clock = new SteppingClock();
+    const ahead = { get: () => clock.now() + 3_600_000, put: () => undefined };
+    const restarted = await budget(clock, () => 'down', [], { timing, answeredStore: ahead });
+    expect(restarted.b.status()).toMatchObject({ fallbackStep: 'trickle', sharePerMinute: 1 });
+    await restarted.b.stop();
+
+    let down = false;
+    const { b } = await budget(clock, () => (down ? 'down' : 'ok'), [], { timing });
+    down = true;
+    await timeTo(clock.manual, b.acquire());
+    await clock.manual.advanceAndSettle(TRICKLE_MS - 60_000);
+    expect(b.status().fallbackStep).toBe('share');
+    // NTP steps the clock back by an hour: the time away still runs on from where it was.
+    clock.offset = -3_600_000;
+    expect(b.status().fallbackStep).toBe('share');
+    await clock.manual.advanceAndSettle(60_000);
+    expect(b.status().fallbackStep).toBe('trickle');
+    await b.stop();
+  });
+
+  it('writes the time of the last answer seldom (SD card): once at the first answer, at most once a minute while shared, at the switch and at stop', async () => {
+    const clock = new ManualClock();
+    const puts: number[] = [];
+    let down = false;
+    const { b } = await budget(clock, () => (down ? 'down' : 'ok'), [], {
+      timing: { beatMs: 1_000 },
+      answeredStore: { get: () => undefined, put: (at) => puts.push(at) },
+    });
+    // Three minutes of a beat a second: 180 answers.
+    await clock.advanceAndSettle(180_000);
+    expect(puts.length).toBeGreaterThanOrEqual(3);
+    expect(puts.length).toBeLessThanOrEqual(4);
+    const before = puts.length;
+    down = true;
+    await clock.advanceAndSettle(1_000);
+    expect(b.status().state).toBe('fallback');
+    // The switch writes the last answer's time; while cut off nothing changes, nothing is written.
+    expect(puts.length).toBe(before + 1);
+    expect(puts.at(-1)).toBe(b.status().answeredAt);
+    await clock.advanceAndSettle(10 * 60_000);
+    await b.stop();
+    expect(puts.length).toBe(before + 1);
   });
 });

@@ -116,13 +116,47 @@ describe('the shared budget in /healthz', () => {
     expect(healthDegraded(joined)).toEqual([]);
   });
 
-  it('is unhealthy after 15 min on the fallback share, when the others stop keeping its share free', () => {
-    expect(withChange(onFallback(16 * MIN))).toEqual([
-      'on the fallback share of 30/min for 960 s: company budget on redis://10.0.0.5:6379 unavailable (SFG_BUDGET_UNREACHABLE); the other gateways no longer keep its share free',
-    ]);
+  it('stays healthy on its fallback share however long, as long as the others keep it free (the step, not the time, decides)', () => {
     const s = fixtureStatus(now);
     onFallback(16 * MIN)(s);
+    s.budget.shared!.fallbackStep = 'share';
+    expect(healthProblems(s)).toEqual([]);
+    expect(healthDegraded(s)).toHaveLength(1);
+  });
+
+  it('is unhealthy once it trickles (1/min: the others no longer keep its share free), saying what a person must do', () => {
+    const trickling = (s: GatewayStatus) => {
+      onFallback(14 * MIN)(s);
+      Object.assign(s.budget.shared!, { fallbackStep: 'trickle', sharePerMinute: 1, answeredAt: now - 14 * MIN });
+    };
+    expect(withChange(trickling)).toEqual([
+      'sending 1 request per minute instead of its fallback share of 30/min: the company budget on redis://10.0.0.5:6379 has not answered for 14 min (SFG_BUDGET_UNREACHABLE) and the other gateways no longer keep its share free; reconnect this gateway to Redis, or remove prodsmart.sharedBudget and re-divide the shares (with Redis down for every gateway, every gateway is on this)',
+    ]);
+    const s = fixtureStatus(now);
+    trickling(s);
     expect(healthDegraded(s)).toEqual([]);
+  });
+
+  it('is unhealthy once it stopped sending, counting from when Redis last answered (before a restart too)', () => {
+    expect(
+      withChange((s) => {
+        onFallback(5_000)(s);
+        Object.assign(s.budget.shared!, { fallbackStep: 'stopped', sharePerMinute: 0, answeredAt: now - 7 * 24 * 60 * MIN });
+      }),
+    ).toEqual([
+      'sending stopped (the outbox keeps everything): the company budget on redis://10.0.0.5:6379 has not answered for 168 h (SFG_BUDGET_UNREACHABLE) and the other gateways no longer keep its share free; reconnect this gateway to Redis, or remove prodsmart.sharedBudget and re-divide the shares (with Redis down for every gateway, every gateway is on this)',
+    ]);
+  });
+
+  it("is unhealthy at once when Redis's certificate is not trusted: a person must give the gateway the CA", () => {
+    expect(
+      withChange((s) => {
+        onFallback(5_000)(s);
+        s.budget.shared!.reason = 'SFG_BUDGET_TLS';
+      }),
+    ).toEqual([
+      "on the fallback share of 30/min for 5 s: company budget on redis://10.0.0.5:6379 unavailable (SFG_BUDGET_TLS); give the gateway the CA of Redis's certificate with NODE_EXTRA_CA_CERTS",
+    ]);
   });
 
   it('is unhealthy at once when Redis refuses the password: that does not mend itself', () => {

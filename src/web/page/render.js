@@ -52,9 +52,9 @@ function renderHeader(st, now) {
   setAttr(field(mes, 'mes-detail'), 'title', `${st.mes.baseUrl}${st.mes.lastError ? ` — ${st.mes.lastError}` : ''}`);
 
   const used = st.budget.usedLastMinute;
-  // On a shared budget this gateway may use its share of the company's figure, not its fallback share.
+  // On a shared budget this gateway may use its share of the company's figure, not its fallback share (nor that, once it trickles or stopped).
   const shared = st.budget.shared;
-  const limit = shared?.state === 'shared' && shared.sharePerMinute !== undefined ? shared.sharePerMinute : st.budget.perMinute;
+  const limit = shared && shared.state !== 'connecting' && shared.sharePerMinute !== undefined ? shared.sharePerMinute : st.budget.perMinute;
   const share = limit > 0 ? Math.min(1, used / limit) : 0;
   setText(field(document, 'budget-used'), t('status.budget.used', { used, limit }));
   const fill = field(document, 'budget-fill');
@@ -86,15 +86,24 @@ function renderCompany(shared, now) {
       : shared.state === 'shared'
         ? t('status.company.shared', { count: shared.gateways ?? 1, share: number(shared.sharePerMinute ?? 0) })
         : shared.state === 'fallback'
-          ? t('status.company.fallback', { share: number(shared.fallbackPerMinute), reason: shared.reason ?? '' })
+          ? fallbackText(shared, now)
           : t('status.company.connecting');
-  // A crashed gateway's fallback share stays kept for 15 min: say where that part of the company's figure went.
+  // A crashed gateway's fallback share stays kept for 15 min (then 1/min for 7 days): say where that part of the company's figure went.
   const reserved =
     shared.state === 'shared' && (shared.reservedPerMinute ?? 0) > 0
       ? ` · ${t('status.company.reserved', { share: number(shared.reservedPerMinute), count: shared.gatewaysAway ?? 1 })}`
       : '';
   setText(field(tile, 'company-detail'), detail + reserved);
-  setAttr(field(tile, 'company-detail'), 'title', `${shared.key} @ ${shared.redis}`);
+  // The tile cuts a long text: the tooltip has all of it.
+  setAttr(field(tile, 'company-detail'), 'title', `${detail}${reserved} — ${shared.key} @ ${shared.redis}`);
+}
+
+/** On the fallback share, by its step (docs/rate-budget.md#one-gateway-cut-off): its share, 1/min, or nothing. */
+function fallbackText(shared, now) {
+  const reason = shared.reason ?? '';
+  if (shared.fallbackStep !== 'trickle' && shared.fallbackStep !== 'stopped')
+    return t('status.company.fallback', { share: number(shared.fallbackPerMinute), reason });
+  return t(`status.company.${shared.fallbackStep}`, { duration: duration(now - (shared.answeredAt ?? shared.since)), reason });
 }
 
 /** "sending paused for 10 min by the MES (429) (MES asked for 27 h 46 min, cut to 15 min)". */
