@@ -74,6 +74,11 @@ export interface SharedBudgetStatus {
   reservedPerMinute?: number;
   gatewaysAway?: number;
   /**
+   * Every known gateway's fallback share (prodsmart.requestsPerMinute), summed: what they may
+   * send together with Redis gone for all; above `companyPerMinute` it would be exceeded.
+   */
+  fallbackSharesPerMinute?: number;
+  /**
    * On the fallback share, by the time since Redis last answered: `share` (fallbackPerMinute),
    * then `trickle` (1/min: the others no longer keep its share free), then `stopped` (nothing
    * sent: nothing is kept free for it any more) (docs/rate-budget.md#one-gateway-cut-off).

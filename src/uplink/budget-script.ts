@@ -14,7 +14,7 @@
  * - `state`    hash: `epoch` (set once: its absence means an empty Redis), `grace`, `next`
  *              (the company spacing), `pause` (a 429's Retry-After), `seq`
  *
- * Operations (ARGV[1]), each answering `{status, waitMs, member, used, limit, gateways, share, pauseMs, reserved, away}`:
+ * Operations (ARGV[1]), each answering `{status, waitMs, member, used, limit, gateways, share, pauseMs, reserved, away, fallbacks}`:
  * - `join`     registers the gateway with its sends of the last span (ages in ms, from its
  *              request log, replacing what Redis had of it), its fallback share and any 429
  *              pause it saw while away; it counts as lapsed (its fallback share kept free)
@@ -69,13 +69,13 @@ end
 
 if op == 'leave' then
   forget(gw)
-  return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0}
+  return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0, 0}
 elseif op == 'answered' then
   redis.call('ZADD', sends, 'XX', 'GT', now, ARGV[9])
-  return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0}
+  return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0, 0}
 elseif op == 'pause' then
   pauseAtLeast(num(ARGV[9]))
-  return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0}
+  return {'ok', 0, '', 0, 0, 0, 0, 0, 0, 0, 0}
 elseif op == 'join' then
   local prefix = gw .. ':'
   for _, m in ipairs(redis.call('ZRANGE', sends, 0, -1)) do
@@ -98,7 +98,7 @@ elseif op == 'join' then
   redis.call('HSET', pace, gw .. '|tok', 1, gw .. '|at', now)
   pauseAtLeast(num(ARGV[10]))
 elseif redis.call('HEXISTS', gateways, gw) == 0 then
-  return {'join', 0, '', 0, 0, 0, 0, 0, 0, 0}
+  return {'join', 0, '', 0, 0, 0, 0, 0, 0, 0, 0}
 else
   redis.call('HSET', demand, gw, num(ARGV[9]))
 end
@@ -127,6 +127,9 @@ local share = 0
 if total > 0 then share = math.floor(effective * mine / total + 0.5) end
 local used = redis.call('ZCOUNT', sends, '(' .. (now - 60000), '+inf')
 local pauseLeft = math.max(0, num(redis.call('HGET', state, 'pause')) - now)
+-- Every known gateway's fallback share (live, lapsed or trickling): with Redis gone for all, what they may send together.
+local fallbacks = 0
+for _, v in ipairs(redis.call('HVALS', gateways)) do fallbacks = fallbacks + num(v) end
 
 -- This gateway's share as a bucket of at most BURST sends, refilled at its share of the rate
 -- (interval = spacing * everyone's demand / its demand): a demand that changes changes the
@@ -137,7 +140,7 @@ local saved = redis.call('HMGET', pace, gw .. '|tok', gw .. '|at')
 local tok = tonumber(saved[1]) or 1
 if mine > 0 then tok = math.min(BURST, tok + (now - (tonumber(saved[2]) or now)) / interval) end
 redis.call('HSET', pace, gw .. '|tok', tok, gw .. '|at', now)
-if op ~= 'acquire' then return {'ok', 0, '', used, effective, #live, share, pauseLeft, reserved, away} end
+if op ~= 'acquire' then return {'ok', 0, '', used, effective, #live, share, pauseLeft, reserved, away, fallbacks} end
 
 local function ownWait(k) if k >= 1 then return 0 end return (1 - k) * interval end
 local nextAt = num(redis.call('HGET', state, 'next'))
@@ -148,14 +151,14 @@ if n >= effective then
   window = num(oldest[2]) + span - now
 end
 local wait = math.max(pauseLeft, num(redis.call('HGET', state, 'grace')) - now, window, nextAt - now, ownWait(tok))
-if wait > 0 then return {'wait', math.ceil(wait), '', used, effective, #live, share, pauseLeft, reserved, away} end
+if wait > 0 then return {'wait', math.ceil(wait), '', used, effective, #live, share, pauseLeft, reserved, away, fallbacks} end
 nextAt = math.max(nextAt, now) + spacing
 tok = tok - 1
 redis.call('HSET', state, 'next', nextAt)
 redis.call('HSET', pace, gw .. '|tok', tok)
 local member = gw .. ':' .. redis.call('HINCRBY', state, 'seq', 1)
 redis.call('ZADD', sends, now, member)
-return {'granted', math.ceil(math.max(nextAt - now, ownWait(tok))), member, used + 1, effective, #live, share, 0, reserved, away}
+return {'granted', math.ceil(math.max(nextAt - now, ownWait(tok))), member, used + 1, effective, #live, share, 0, reserved, away, fallbacks}
 `;
 
 export type BudgetOp = 'join' | 'beat' | 'acquire' | 'answered' | 'pause' | 'leave';
@@ -178,6 +181,8 @@ export interface BudgetReply {
   reserved: number;
   /** How many gateways those are (not heard from within the lapse, nor forgotten). */
   away: number;
+  /** The fallback shares of every gateway Redis knows, summed: with Redis gone for all, what they may send in a minute. */
+  fallbacks: number;
 }
 
 export function budgetKeys(key: string): string[] {
@@ -185,8 +190,8 @@ export function budgetKeys(key: string): string[] {
 }
 
 export function parseReply(raw: unknown): BudgetReply {
-  if (!Array.isArray(raw) || raw.length !== 10) throw new TypeError(`unexpected budget script reply: ${JSON.stringify(raw)}`);
-  const [status, waitMs, member, used, limit, gateways, share, pauseMs, reserved, away] = raw as unknown[];
+  if (!Array.isArray(raw) || raw.length !== 11) throw new TypeError(`unexpected budget script reply: ${JSON.stringify(raw)}`);
+  const [status, waitMs, member, used, limit, gateways, share, pauseMs, reserved, away, fallbacks] = raw as unknown[];
   return {
     status: String(status) as BudgetReply['status'],
     waitMs: Number(waitMs),
@@ -198,5 +203,6 @@ export function parseReply(raw: unknown): BudgetReply {
     pauseMs: Number(pauseMs),
     reserved: Number(reserved),
     away: Number(away),
+    fallbacks: Number(fallbacks),
   };
 }

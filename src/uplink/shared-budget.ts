@@ -23,7 +23,7 @@ import { sleep, type Clock } from '../core/clock.js';
 import { errorCode, GatewayError } from '../core/errors.js';
 import type { SharedBudgetStatus } from '../core/status.js';
 import type { BudgetRedis } from './budget-redis.js';
-import { FORGET_MS, GRACE_MS, LAPSE_MS, RESERVE_MS, type BudgetOp, type BudgetReply } from './budget-script.js';
+import { FORGET_MS, GRACE_MS, LAPSE_MS, RESERVE_MS, type BudgetReply } from './budget-script.js';
 import { RateBudget, SPAN_MS, type Answered, type SendBudget } from './rate-budget.js';
 
 /** Liveness and demand go to Redis this often, also while idle or waiting. */
@@ -88,8 +88,6 @@ export interface SharedBudgetOptions {
 
 type Mode = SharedBudgetStatus['state'];
 type Step = NonNullable<SharedBudgetStatus['fallbackStep']>;
-/** These calls refresh this gateway's `seen` in Redis (`answered`, `pause` do not). */
-const SEEN_BY: ReadonlySet<BudgetOp> = new Set(['join', 'beat', 'acquire']);
 
 class StoppedError extends GatewayError<'SFG_BUDGET_STOPPED'> {}
 
@@ -118,6 +116,7 @@ export class SharedBudget implements SendBudget {
   /** The clock's last reading, to see it step back. */
   private clockAt: number;
   private last: { reply: BudgetReply; at: number } | undefined;
+  private fallbacksOver = false;
   private localPauseUntil = 0;
   private companyPauseUntil = 0;
   /** When Redis expects this gateway's next grant, as it last answered. */
@@ -262,6 +261,7 @@ export class SharedBudget implements SendBudget {
         gateways: last.reply.gateways,
         reservedPerMinute: last.reply.reserved,
         gatewaysAway: last.reply.away,
+        fallbackSharesPerMinute: last.reply.fallbacks,
         seenAt: last.at,
       }),
       ...(this.mode === 'fallback' && { fallbackStep: this.step }),
@@ -303,7 +303,8 @@ export class SharedBudget implements SendBudget {
     try {
       const reply = await this.redis!.run(op, args);
       this.failingSince = undefined;
-      if (reply.status !== 'join') this.note(reply, SEEN_BY.has(op) ? start : undefined);
+      // A `pause` answers only 'ok' (no figures) and does not refresh this gateway's `seen` in Redis.
+      if (reply.status !== 'join' && op !== 'pause') this.note(reply, start);
       return reply;
     } catch (err) {
       this.failed(err);
@@ -357,17 +358,35 @@ export class SharedBudget implements SendBudget {
     return answered;
   }
 
-  /** An answer of Redis; `start`: when the call that had it began, if it refreshed `seen`. */
-  private note(reply: BudgetReply, start?: number): void {
+  /** An answer of Redis with the company's figures (join, beat, acquire: each refreshes `seen`); `start`: when its call began. */
+  private note(reply: BudgetReply, start: number): void {
     const now = this.o.clock.now();
     this.away();
-    if (start !== undefined && start > (this.answeredAt ?? -Infinity)) {
+    this.checkFallbacks(reply.fallbacks);
+    if (start > (this.answeredAt ?? -Infinity)) {
       this.answeredAt = start;
       if (this.mode === 'shared') this.store(STORE_SHARED_MS);
     }
     this.last = { reply, at: now };
     this.companyPauseUntil = reply.pauseMs > 0 ? now + reply.pauseMs : 0;
     if (reply.status === 'granted' || reply.status === 'wait') this.nextAt = now + reply.waitMs;
+  }
+
+  /**
+   * With Redis gone for every gateway, each sends on its fallback share: their sum must stay
+   * within the company figure (docs/rate-budget.md#choosing-the-figures), which no one file
+   * can check. Logged once each time the sum goes over.
+   */
+  private checkFallbacks(sum: number): void {
+    const { companyPerMinute, logger } = this.o;
+    const over = sum > companyPerMinute;
+    if (over && !this.fallbacksOver) {
+      logger.warn(
+        { event: 'budget.fallback_shares_over', fallbackSharesPerMinute: sum, companyPerMinute },
+        `the fallback shares (prodsmart.requestsPerMinute) of the gateways on this company budget add up to ${sum}/min, more than the company's ${companyPerMinute}/min: with Redis gone for all, they would exceed it; lower them`,
+      );
+    }
+    this.fallbacksOver = over;
   }
 
   private toShared(reply: BudgetReply): void {

@@ -23,10 +23,21 @@ const REMEDY: Record<string, string> = {
   SFG_BUDGET_TLS: "give the gateway the CA of Redis's certificate with NODE_EXTRA_CA_CERTS",
 };
 
-/** Why a gateway that needs no one now is still not as it should be (200 `degraded`): on its fallback share. */
+/**
+ * Why a gateway that needs no one now is still not as it should be (200 `degraded`): on its
+ * fallback share; or the gateways' fallback shares add up to more than the company figure, so
+ * that Redis gone for all would exceed it (docs/rate-budget.md#choosing-the-figures).
+ */
 export function healthDegraded(s: GatewayStatus): string[] {
   const shared = s.budget.shared;
-  return shared?.state === 'fallback' && fallbackProblem(s) === undefined ? [fallbackText(s)] : [];
+  const degraded = shared?.state === 'fallback' && fallbackProblem(s) === undefined ? [fallbackText(s)] : [];
+  const sum = shared?.fallbackSharesPerMinute;
+  if (shared && sum !== undefined && sum > shared.companyPerMinute) {
+    degraded.push(
+      `the fallback shares (prodsmart.requestsPerMinute) of the gateways on ${shared.key} add up to ${sum}/min, more than the company's ${shared.companyPerMinute}/min: with Redis down for all they would exceed it; lower them`,
+    );
+  }
+  return degraded;
 }
 
 function fallbackText(s: GatewayStatus): string {

@@ -98,6 +98,13 @@ export function createMetrics(provider: StatusProvider): Metrics {
     [],
     (s) => shared(s, (b) => b.reservedPerMinute),
   );
+  define(
+    'gauge',
+    'shopfloor_shared_budget_fallback_shares',
+    'The fallback shares of every gateway on the company budget, summed: what they may send together with Redis gone for all (keep it within the company figure)',
+    [],
+    (s) => shared(s, (b) => b.fallbackSharesPerMinute),
+  );
   define('gauge', 'shopfloor_shared_budget_gateways', 'Gateways taking part in the company budget', [], (s) => shared(s, (b) => b.gateways));
   define('gauge', 'shopfloor_shared_budget_share', "This gateway's requests per minute now: its share by demand, or its fallback share", [], (s) =>
     shared(s, (b) => b.sharePerMinute),

@@ -89,6 +89,18 @@ describe('status page', () => {
     expect(await tile.locator('[data-field="company-detail"]').textContent()).toBe(
       '2 gateways · this one 46/min · 32/min kept free for gateways not heard from (1)',
     );
+    // The gateways' fallback shares add up to more than the company's figure: with Redis gone for all they would exceed it.
+    provider.update((s) => {
+      Object.assign(s.budget.shared!, { fallbackSharesPerMinute: 140 });
+    });
+    await page.waitForSelector('[data-field="company"][data-state="attention"]');
+    expect(await tile.locator('[data-field="company-detail"]').textContent()).toBe(
+      "2 gateways · this one 46/min · 32/min kept free for gateways not heard from (1) · the gateways' fallback shares add up to 140/min, above the company's 115/min: lower their prodsmart.requestsPerMinute",
+    );
+    provider.update((s) => {
+      Object.assign(s.budget.shared!, { fallbackSharesPerMinute: 100 });
+    });
+    await page.waitForSelector('[data-field="company"][data-state="ok"]');
     provider.update((s) => {
       Object.assign(s.budget.shared!, { state: 'fallback', reason: 'SFG_BUDGET_TIMEOUT' });
     });

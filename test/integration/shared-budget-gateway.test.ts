@@ -73,6 +73,7 @@ describe('a gateway on the company budget', () => {
       companyLimit: 115,
       fallbackPerMinute: 30,
       gateways: 1,
+      fallbackSharesPerMinute: 30,
     });
     const metrics = parseExposition(await (await fetch(new URL('/metrics', gateway.url))).text());
     expect(metrics.value('shopfloor_shared_budget_fallback')).toBe(0);
@@ -80,6 +81,7 @@ describe('a gateway on the company budget', () => {
     expect(metrics.value('shopfloor_shared_budget_company_limit')).toBe(115);
     // Nothing kept free: no other gateway was ever heard of.
     expect(metrics.value('shopfloor_shared_budget_reserved')).toBe(0);
+    expect(metrics.value('shopfloor_shared_budget_fallback_shares')).toBe(30);
     expect(await health()).toEqual({ status: 200, body: 'ok\n' });
 
     await redis.kill();

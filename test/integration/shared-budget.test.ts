@@ -315,6 +315,26 @@ describe('the company window in Redis', () => {
     expect(alive.budget.status()).toMatchObject({ gateways: 2, companyLimit: 40, reservedPerMinute: 0, gatewaysAway: 0 });
   });
 
+  it("says when the gateways' fallback shares add up to more than the company figure (with Redis gone for all they would exceed it), once, and when that ended", async () => {
+    const { server } = await startRedis();
+    const a = gateway(server, { id: 'a', company: 40, fallback: 25 });
+    await send(a);
+    expect(a.budget.status().fallbackSharesPerMinute).toBe(25);
+    const b = gateway(server, { id: 'b', company: 40, fallback: 20 });
+    await send(b);
+    await send(a);
+    await send(a);
+    expect(a.budget.status().fallbackSharesPerMinute).toBe(45);
+    expect(b.budget.status().fallbackSharesPerMinute).toBe(45);
+    // Logged once by each gateway, not at every answer.
+    expect(a.log.lines('budget.fallback_shares_over')).toEqual([expect.objectContaining({ fallbackSharesPerMinute: 45, companyPerMinute: 40 })]);
+    expect(b.log.lines('budget.fallback_shares_over')).toHaveLength(1);
+    // A gateway that stops cleanly takes its share out of the sum.
+    await b.budget.stop();
+    await send(a);
+    expect(a.budget.status().fallbackSharesPerMinute).toBe(25);
+  });
+
   it('a 429 seen by one gateway pauses every gateway until its Retry-After', async () => {
     const { server } = await startRedis();
     const a = gateway(server, { id: 'a', company: 60 });

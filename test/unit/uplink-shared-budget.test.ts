@@ -31,6 +31,7 @@ function fakeRedis(clock: Clock, answer: (op: BudgetOp) => Answer, ops: BudgetOp
     pauseMs: 0,
     reserved: 0,
     away: 0,
+    fallbacks: 30,
   });
   return {
     run: (op) => {

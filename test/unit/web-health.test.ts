@@ -116,6 +116,18 @@ describe('the shared budget in /healthz', () => {
     expect(healthDegraded(joined)).toEqual([]);
   });
 
+  it("says degraded when the gateways' fallback shares add up to more than the company figure: Redis gone for all would exceed it", () => {
+    const s = fixtureStatus(now);
+    onFallback(0)(s);
+    s.budget.shared = { ...s.budget.shared!, state: 'shared', reason: undefined, fallbackSharesPerMinute: 115 };
+    expect(healthDegraded(s)).toEqual([]);
+    s.budget.shared.fallbackSharesPerMinute = 130;
+    expect(healthProblems(s)).toEqual([]);
+    expect(healthDegraded(s)).toEqual([
+      "the fallback shares (prodsmart.requestsPerMinute) of the gateways on acme add up to 130/min, more than the company's 115/min: with Redis down for all they would exceed it; lower them",
+    ]);
+  });
+
   it('stays healthy on its fallback share however long, as long as the others keep it free (the step, not the time, decides)', () => {
     const s = fixtureStatus(now);
     onFallback(16 * MIN)(s);

@@ -93,9 +93,15 @@ function renderCompany(shared, now) {
     shared.state === 'shared' && (shared.reservedPerMinute ?? 0) > 0
       ? ` · ${t('status.company.reserved', { share: number(shared.reservedPerMinute), count: shared.gatewaysAway ?? 1 })}`
       : '';
-  setText(field(tile, 'company-detail'), detail + reserved);
+  // With Redis gone for all, every gateway sends on its fallback share: their sum must fit the company's figure.
+  const over = (shared.fallbackSharesPerMinute ?? 0) > shared.companyPerMinute;
+  if (over) setAttr(tile, 'data-state', 'attention');
+  const fallbacks = over
+    ? ` · ${t('status.company.fallbacksOver', { sum: number(shared.fallbackSharesPerMinute), limit: number(shared.companyPerMinute) })}`
+    : '';
+  setText(field(tile, 'company-detail'), detail + reserved + fallbacks);
   // The tile cuts a long text: the tooltip has all of it.
-  setAttr(field(tile, 'company-detail'), 'title', `${detail}${reserved} — ${shared.key} @ ${shared.redis}`);
+  setAttr(field(tile, 'company-detail'), 'title', `${detail}${reserved}${fallbacks} — ${shared.key} @ ${shared.redis}`);
 }
 
 /** On the fallback share, by its step (docs/rate-budget.md#one-gateway-cut-off): its share, 1/min, or nothing. */
