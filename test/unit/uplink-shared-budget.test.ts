@@ -33,12 +33,14 @@ function fakeRedis(clock: Clock, answer: (op: BudgetOp) => Answer, ops: BudgetOp
     away: 0,
     fallbacks: 30,
   });
+  const bare: BudgetReply = { status: 'ok', waitMs: 0, member: '', used: 0, limit: 0, gateways: 0, share: 0, pauseMs: 0, reserved: 0, away: 0, fallbacks: 0 };
   return {
     run: (op) => {
       ops.push(op);
       const a = answer(op);
       if (a === 'down') return Promise.reject(new GatewayError('SFG_BUDGET_UNREACHABLE', 'Redis is not reachable'));
-      if (a === 'ok') return Promise.resolve(reply(op));
+      // As the script: answered, pause and leave answer a bare 'ok', without the company's figures.
+      if (a === 'ok') return Promise.resolve(['answered', 'pause', 'leave'].includes(op) ? bare : reply(op));
       if (typeof a === 'object') return a.held.then(() => ({ ...reply(op), status: 'join' as const }));
       return new Promise((_, reject) =>
         clock.setTimeout(() => reject(new GatewayError('SFG_BUDGET_TIMEOUT', 'Redis did not answer in time')), COMMAND_TIMEOUT_MS),
@@ -96,6 +98,20 @@ async function timeTo(clock: ManualClock, p: Promise<unknown>, limitMs = 120_000
   expect(done).toBe(true);
   return clock.now() - start;
 }
+
+describe('SharedBudget: what it shows', () => {
+  it("keeps the company's figures shown through a 429 pause, whose answer from Redis carries none", async () => {
+    const clock = new ManualClock();
+    const { b, ops } = await budget(clock, () => 'ok');
+    await timeTo(clock, b.acquire());
+    expect(b.status()).toMatchObject({ companyLimit: 115, gateways: 2, fallbackSharesPerMinute: 30 });
+    b.pauseUntil(clock.now() + 60_000);
+    await settle(clock, 0);
+    expect(ops.at(-1)).toBe('pause');
+    expect(b.status()).toMatchObject({ companyLimit: 115, gateways: 2, fallbackSharesPerMinute: 30 });
+    expect(b.status().pausedUntil).toBe(clock.now() + 60_000);
+  });
+});
 
 describe('SharedBudget: when to fall back', () => {
   it('stays on the company budget when one answer comes after the command timeout (a loaded machine), and sends as soon as Redis answers', async () => {
