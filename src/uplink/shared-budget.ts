@@ -108,9 +108,10 @@ export class SharedBudget implements SendBudget {
   private readonly stopAfterMs: number;
   /**
    * The start of the last call Redis answered that refreshes `seen` (Redis ran it at or
-   * after that start); undefined when Redis never answered this gateway.
+   * after that start). Before Redis ever answered this gateway: its first start with the
+   * shared budget (see the constructor).
    */
-  private answeredAt: number | undefined;
+  private answeredAt: number;
   /** The value last written to `o.answeredStore`. */
   private storedAt: number | undefined;
   /** The clock's last reading, to see it step back. */
@@ -149,7 +150,11 @@ export class SharedBudget implements SendBudget {
     this.storedAt = stored;
     // A stored time ahead of now: the wall clock went back across the restart, by an unknown
     // amount; counted as past the full share, so that it cannot lengthen it.
-    this.answeredAt = stored === undefined ? undefined : stored > now ? now - this.trickleAfterMs : stored;
+    // Never answered (Redis unreachable since its first start): Redis may keep nothing for it
+    // while the others use the whole figure, or be down for all; held to the same steps from
+    // that first start, stored, so that a restart does not begin them again.
+    this.answeredAt = stored === undefined ? now : stored > now ? now - this.trickleAfterMs : stored;
+    if (stored === undefined) this.store(0);
     this.ready = o.connect().then(
       async (redis) => {
         this.redis = redis;
@@ -363,7 +368,7 @@ export class SharedBudget implements SendBudget {
     const now = this.o.clock.now();
     this.away();
     this.checkFallbacks(reply.fallbacks);
-    if (start > (this.answeredAt ?? -Infinity)) {
+    if (start > this.answeredAt) {
       this.answeredAt = start;
       if (this.mode === 'shared') this.store(STORE_SHARED_MS);
     }
@@ -440,22 +445,17 @@ export class SharedBudget implements SendBudget {
     return budget;
   }
 
-  /**
-   * The step on the fallback share `away` ms after `answeredAt`. A gateway Redis never
-   * answered stays on its share: it cannot know whether Redis keeps anything for it
-   * (docs/rate-budget.md#one-gateway-cut-off).
-   */
-  private stepAt(away: number | undefined): Step {
-    if (away === undefined) return 'share';
+  /** The step on the fallback share `away` ms after `answeredAt` (docs/rate-budget.md#one-gateway-cut-off). */
+  private stepAt(away: number): Step {
     return away >= this.stopAfterMs ? 'stopped' : away >= this.trickleAfterMs ? 'trickle' : 'share';
   }
 
   /** Time since `answeredAt`; a clock stepped back moves `answeredAt` back with it, so that it never shrinks. */
-  private away(): number | undefined {
+  private away(): number {
     const now = this.o.clock.now();
-    if (now < this.clockAt && this.answeredAt !== undefined) this.answeredAt -= this.clockAt - now;
+    if (now < this.clockAt) this.answeredAt -= this.clockAt - now;
     this.clockAt = now;
-    return this.answeredAt === undefined ? undefined : now - this.answeredAt;
+    return now - this.answeredAt;
   }
 
   /** On the fallback share: moves on to the step its time away calls for (never back: only a join resets it). */
@@ -463,7 +463,7 @@ export class SharedBudget implements SendBudget {
     const step = this.stepAt(this.away());
     if (step === this.step || (this.step === 'stopped' && step !== 'stopped')) return;
     const { o } = this;
-    const awayMin = Math.round(this.away()! / 60_000);
+    const awayMin = Math.round(this.away() / 60_000);
     if (step === 'trickle' && this.step === 'share') {
       this.fallback = this.localBudget(1);
       o.logger.warn(
@@ -484,7 +484,7 @@ export class SharedBudget implements SendBudget {
   /** Writes `answeredAt` to `o.answeredStore` unless the value written is less than `everyMs` older. */
   private store(everyMs: number): void {
     const at = this.answeredAt;
-    if (at === undefined || !this.o.answeredStore) return;
+    if (!this.o.answeredStore) return;
     const since = at - (this.storedAt ?? -Infinity);
     if (since === 0 || (since > 0 && since < everyMs)) return;
     this.o.answeredStore.put(at);
