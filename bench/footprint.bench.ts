@@ -9,9 +9,13 @@
  * its inspector (enabled only here), so the gateway loads nothing for the measurement (no
  * /metrics scrape, which would load prom-client). Baseline, same run: an idle node process
  * with the same environment and flags; the gateway's RSS is shown as a ratio of it.
+ * FOOTPRINT_BASELINE=<another checkout, built> runs that checkout's plants (its simulators, its
+ * gateway with its own `npm start` flags) beside this one's, for a before/after in one run.
  * Run: npm run bench -- footprint
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/sim/free-port.js';
 import { cpuMs, rssMb, rssParts, spread, startCommand, startPlant } from './plant.js';
 
@@ -65,8 +69,8 @@ async function afterGc(url: string): Promise<{ heapUsed: number; heapTotal: numb
   }
 }
 
-async function baselineRss(): Promise<number> {
-  const { env, flags } = startCommand();
+async function baselineRss(root: string): Promise<number> {
+  const { env, flags } = startCommand(root);
   const idle = spawn(process.execPath, [...flags, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: { ...process.env, ...env } });
   await new Promise((r) => setTimeout(r, 3000));
   const rss = rssMb(idle.pid!);
@@ -74,8 +78,8 @@ async function baselineRss(): Promise<number> {
   return rss;
 }
 
-async function watch(devices: number): Promise<{ samples: Sample[]; checkpoints: Checkpoint[] }> {
-  const plant = await startPlant(devices, { inspectorPort: await freePort() });
+async function watch(root: string, devices: number): Promise<{ samples: Sample[]; checkpoints: Checkpoint[] }> {
+  const plant = await startPlant(devices, { root, inspectorPort: await freePort() });
   const samples: Sample[] = [];
   const checkpoints: Checkpoint[] = [];
   try {
@@ -95,7 +99,9 @@ async function watch(devices: number): Promise<{ samples: Sample[]; checkpoints:
         const gc = await afterGc(plant.inspectorUrl!);
         checkpoints.push({ atMin: s.atMin, rss: s.rss, anon, file, heapUsed: gc.heapUsed, heapTotal: gc.heapTotal, rssAfterGc: gc.rss });
         // As it comes, so a long run that is cut short still tells what it saw.
-        console.log(`${devices * 20} signals at ${s.atMin.toFixed(1)} min: RSS ${s.rss.toFixed(1)} MB, after GC heapUsed ${gc.heapUsed.toFixed(1)} MB`);
+        console.log(
+          `${root}: ${devices * 20} signals at ${s.atMin.toFixed(1)} min: RSS ${s.rss.toFixed(1)} MB, after GC heapUsed ${gc.heapUsed.toFixed(1)} MB`,
+        );
       }
       lastCpu = cpuMs(plant.pid);
       lastAt = Date.now();
@@ -106,24 +112,42 @@ async function watch(devices: number): Promise<{ samples: Sample[]; checkpoints:
   return { samples, checkpoints };
 }
 
-const base = await baselineRss();
-const runs = await Promise.all([5, 50].map(async (devices) => ({ devices, ...(await watch(devices)) })));
-const start = startCommand();
-const command = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.flags].join(' ');
-console.log(`baseline: idle ${command}, RSS ${base.toFixed(1)} MB; gateway: compiled dist/ as npm start runs it (${command} bin/shopfloor-gateway.js run)`);
-console.log('signals | at min | RSS MB | × baseline | anon MB | file MB | after GC: heapUsed MB | heapTotal MB | RSS MB | CPU % (last 10 s)');
-for (const { devices, samples, checkpoints } of runs) {
-  for (const c of checkpoints) {
-    const cpu = samples.find((s) => s.atMin === c.atMin)?.cpuPct ?? NaN;
+const root = fileURLToPath(new URL('../', import.meta.url));
+// What production runs is dist/: build it from the sources of this checkout first.
+if (spawnSync(process.execPath, [join(root, 'scripts/build.js')], { stdio: 'inherit' }).status !== 0) process.exit(1);
+const checkouts = [root, ...(process.env.FOOTPRINT_BASELINE ? [process.env.FOOTPRINT_BASELINE] : [])];
+// All plants at once, so a busy moment on the shared machine falls on each alike.
+const measured = await Promise.all(
+  checkouts.map(async (checkout) => {
+    const base = await baselineRss(checkout);
+    const runs = await Promise.all([5, 50].map(async (devices) => ({ devices, ...(await watch(checkout, devices)) })));
+    return { checkout, base, runs };
+  }),
+);
+for (const { checkout, base, runs } of measured) {
+  const start = startCommand(checkout);
+  const command = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.flags].join(' ');
+  console.log(
+    `\n${checkout}\nbaseline: idle ${command}, RSS ${base.toFixed(1)} MB; gateway: compiled dist/ as npm start runs it (${command} bin/shopfloor-gateway.js run)`,
+  );
+  report(base, runs);
+}
+
+function report(base: number, runs: { devices: number; samples: Sample[]; checkpoints: Checkpoint[] }[]): void {
+  console.log('signals | at min | RSS MB | × baseline | anon MB | file MB | after GC: heapUsed MB | heapTotal MB | RSS MB | CPU % (last 10 s)');
+  for (const { devices, samples, checkpoints } of runs) {
+    for (const c of checkpoints) {
+      const cpu = samples.find((s) => s.atMin === c.atMin)?.cpuPct ?? NaN;
+      console.log(
+        `${String(devices * 20).padStart(7)} | ${c.atMin.toFixed(1).padStart(6)} | ${c.rss.toFixed(1).padStart(6)} | ${(c.rss / base).toFixed(2).padStart(10)} | ` +
+          `${c.anon.toFixed(1).padStart(7)} | ${c.file.toFixed(1).padStart(7)} | ` +
+          `${c.heapUsed.toFixed(1).padStart(21)} | ${c.heapTotal.toFixed(1).padStart(12)} | ${c.rssAfterGc.toFixed(1).padStart(6)} | ${Number.isNaN(cpu) ? '-' : cpu.toFixed(1)}`,
+      );
+    }
+    const cpu = samples.map((s) => s.cpuPct).filter((c) => !Number.isNaN(c));
     console.log(
-      `${String(devices * 20).padStart(7)} | ${c.atMin.toFixed(1).padStart(6)} | ${c.rss.toFixed(1).padStart(6)} | ${(c.rss / base).toFixed(2).padStart(10)} | ` +
-        `${c.anon.toFixed(1).padStart(7)} | ${c.file.toFixed(1).padStart(7)} | ` +
-        `${c.heapUsed.toFixed(1).padStart(21)} | ${c.heapTotal.toFixed(1).padStart(12)} | ${c.rssAfterGc.toFixed(1).padStart(6)} | ${Number.isNaN(cpu) ? '-' : cpu.toFixed(1)}`,
+      `${String(devices * 20).padStart(7)} | min / median / max over the run (10 s samples): RSS ${spread(samples.map((s) => s.rss))} MB, ` +
+        `RSS after 1 min ${spread(samples.filter((s) => s.atMin >= 1).map((s) => s.rss))} MB, CPU ${spread(cpu)} %`,
     );
   }
-  const cpu = samples.map((s) => s.cpuPct).filter((c) => !Number.isNaN(c));
-  console.log(
-    `${String(devices * 20).padStart(7)} | min / median / max over the run (10 s samples): RSS ${spread(samples.map((s) => s.rss))} MB, ` +
-      `RSS after 1 min ${spread(samples.filter((s) => s.atMin >= 1).map((s) => s.rss))} MB, CPU ${spread(cpu)} %`,
-  );
 }
