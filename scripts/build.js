@@ -29,6 +29,21 @@ const { dependencies } = JSON.parse(await readFile(new URL('package.json', root)
 // dependency stays in node_modules: native addons (better-sqlite3, serialport) must; the
 // protocol stacks and pino-pretty load lazily and only when used.
 const bundled = new Set(['zod', 'yaml', 'undici', 'pino']);
+// undici's HTTP/2 client loads node:http2 (+1.4 MB of heap: node's own modules) with
+// every Agent; the MES client's Agent offers only HTTP/1.1 (allowH2: false, uplink/mes-client.ts),
+// so the HTTP/2 client is never called and is left out.
+const withoutHttp2 = {
+  name: 'undici-without-http2',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) =>
+      args.importer.includes('/undici/lib/dispatcher/') ? { path: args.importer, namespace: 'undici-without-http2' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'undici-without-http2' }, () => ({
+      contents: "module.exports = () => { throw new Error('undici HTTP/2 is not bundled (scripts/build.js): use allowH2: false'); };",
+      loader: 'js',
+    }));
+  },
+};
 rmSync(new URL('dist/', root), { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: fileURLToPath(root),
@@ -41,6 +56,7 @@ await esbuild.build({
   platform: 'node',
   target: 'node22',
   external: Object.keys(dependencies).filter((name) => !bundled.has(name)),
+  plugins: [withoutHttp2],
   // yaml, undici and pino are CommonJS: in an ES module their require() of node: modules needs one.
   banner: { js: "import { createRequire as __sfgCreateRequire } from 'node:module'; const require = __sfgCreateRequire(import.meta.url);" },
   // Stack traces name the src/ files (the bin turns source maps on).
