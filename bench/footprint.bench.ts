@@ -17,7 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/sim/free-port.js';
-import { cpuMs, rssMb, rssParts, spread, startCommand, startPlant } from './plant.js';
+import { cpuMs, type Plant, rssMb, rssParts, spread, startCommand, startPlant } from './plant.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const CHECKPOINTS_MIN = quick ? [0, 1, 3] : [0, 1, 10, 30];
@@ -78,8 +78,7 @@ async function baselineRss(root: string): Promise<number> {
   return rss;
 }
 
-async function watch(root: string, devices: number): Promise<{ samples: Sample[]; checkpoints: Checkpoint[] }> {
-  const plant = await startPlant(devices, { root, inspectorPort: await freePort() });
+async function watch(root: string, devices: number, plant: Plant): Promise<{ samples: Sample[]; checkpoints: Checkpoint[] }> {
   const samples: Sample[] = [];
   const checkpoints: Checkpoint[] = [];
   try {
@@ -116,14 +115,17 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 // What production runs is dist/: build it from the sources of this checkout first.
 if (spawnSync(process.execPath, [join(root, 'scripts/build.js')], { stdio: 'inherit' }).status !== 0) process.exit(1);
 const checkouts = [root, ...(process.env.FOOTPRINT_BASELINE ? [process.env.FOOTPRINT_BASELINE] : [])];
-// All plants at once, so a busy moment on the shared machine falls on each alike.
-const measured = await Promise.all(
-  checkouts.map(async (checkout) => {
-    const base = await baselineRss(checkout);
-    const runs = await Promise.all([5, 50].map(async (devices) => ({ devices, ...(await watch(checkout, devices)) })));
-    return { checkout, base, runs };
-  }),
-);
+const bases = new Map<string, number>();
+for (const checkout of checkouts) bases.set(checkout, await baselineRss(checkout));
+// Started one after the other (each picks its free ports, which another starting at the same
+// time could take), then all watched at once, so a busy moment on the shared machine falls on
+// each alike.
+const plants: { checkout: string; devices: number; plant: Plant }[] = [];
+for (const checkout of checkouts) {
+  for (const devices of [5, 50]) plants.push({ checkout, devices, plant: await startPlant(devices, { root: checkout, inspectorPort: await freePort() }) });
+}
+const watched = await Promise.all(plants.map(async ({ checkout, devices, plant }) => ({ checkout, devices, ...(await watch(checkout, devices, plant)) })));
+const measured = checkouts.map((checkout) => ({ checkout, base: bases.get(checkout)!, runs: watched.filter((w) => w.checkout === checkout) }));
 for (const { checkout, base, runs } of measured) {
   const start = startCommand(checkout);
   const command = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.flags].join(' ');
