@@ -9,8 +9,9 @@
  * its inspector (enabled only here), so the gateway loads nothing for the measurement (no
  * /metrics scrape, which would load prom-client). Baseline, same run: an idle node process
  * with the same environment and flags; the gateway's RSS is shown as a ratio of it.
- * FOOTPRINT_BASELINE=<another checkout, built> runs that checkout's plants (its simulators, its
- * gateway with its own `npm start` flags) beside this one's, for a before/after in one run.
+ * FOOTPRINT_BASELINE=<another checkout, built>[,<another>...] runs those checkouts' plants (each
+ * its own simulators and its gateway with its own `npm start` flags) beside this one's, for a
+ * before/after in one run.
  * Run: npm run bench -- footprint
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -114,7 +115,7 @@ async function watch(root: string, devices: number, plant: Plant): Promise<{ sam
 const root = fileURLToPath(new URL('../', import.meta.url));
 // What production runs is dist/: build it from the sources of this checkout first.
 if (spawnSync(process.execPath, [join(root, 'scripts/build.js')], { stdio: 'inherit' }).status !== 0) process.exit(1);
-const checkouts = [root, ...(process.env.FOOTPRINT_BASELINE ? [process.env.FOOTPRINT_BASELINE] : [])];
+const checkouts = [root, ...(process.env.FOOTPRINT_BASELINE?.split(',').filter(Boolean) ?? [])];
 const bases = new Map<string, number>();
 for (const checkout of checkouts) bases.set(checkout, await baselineRss(checkout));
 // Started one after the other (each picks its free ports, which another starting at the same
