@@ -39,11 +39,13 @@ interface Checkpoint {
   /** After the forced GC: what is alive, and what V8 keeps for the heap. */
   heapUsed: number;
   heapTotal: number;
+  /** Of heapUsed: V8's code and trusted spaces (machine code, bytecode and their metadata). */
+  compiled: number;
   rssAfterGc: number;
 }
 
 /** Forces a full GC in the gateway through its inspector, then reads its memory. */
-async function afterGc(url: string): Promise<{ heapUsed: number; heapTotal: number; rss: number }> {
+async function afterGc(url: string): Promise<{ heapUsed: number; heapTotal: number; compiled: number; rss: number }> {
   const ws = new WebSocket(url);
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
@@ -62,9 +64,12 @@ async function afterGc(url: string): Promise<{ heapUsed: number; heapTotal: numb
     });
   try {
     await call('HeapProfiler.collectGarbage');
-    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
-    const m = JSON.parse(r.result.value) as { heapUsed: number; heapTotal: number; rss: number };
-    return { heapUsed: m.heapUsed / MB, heapTotal: m.heapTotal / MB, rss: m.rss / MB };
+    // The console's require (includeCommandLineAPI): node:v8 is loaded for the measurement only.
+    const expression =
+      "JSON.stringify({ ...process.memoryUsage(), compiled: require('node:v8').getHeapSpaceStatistics().filter((s) => /^(code|trusted)/.test(s.space_name)).reduce((n, s) => n + s.space_used_size, 0) })";
+    const r = (await call('Runtime.evaluate', { expression, returnByValue: true, includeCommandLineAPI: true })) as { result: { value: string } };
+    const m = JSON.parse(r.result.value) as { heapUsed: number; heapTotal: number; rss: number; compiled: number };
+    return { heapUsed: m.heapUsed / MB, heapTotal: m.heapTotal / MB, compiled: m.compiled / MB, rss: m.rss / MB };
   } finally {
     ws.close();
   }
@@ -97,10 +102,10 @@ async function watch(root: string, devices: number, plant: Plant): Promise<{ sam
       if (CHECKPOINTS_MIN.some((min) => Math.abs(min * 60_000 - i * SAMPLE_MS) < SAMPLE_MS / 2)) {
         const { anon, file } = rssParts(plant.pid);
         const gc = await afterGc(plant.inspectorUrl!);
-        checkpoints.push({ atMin: s.atMin, rss: s.rss, anon, file, heapUsed: gc.heapUsed, heapTotal: gc.heapTotal, rssAfterGc: gc.rss });
+        checkpoints.push({ atMin: s.atMin, rss: s.rss, anon, file, heapUsed: gc.heapUsed, heapTotal: gc.heapTotal, compiled: gc.compiled, rssAfterGc: gc.rss });
         // As it comes, so a long run that is cut short still tells what it saw.
         console.log(
-          `${root}: ${devices * 20} signals at ${s.atMin.toFixed(1)} min: RSS ${s.rss.toFixed(1)} MB, after GC heapUsed ${gc.heapUsed.toFixed(1)} MB`,
+          `${root}: ${devices * 20} signals at ${s.atMin.toFixed(1)} min: RSS ${s.rss.toFixed(1)} MB, after GC heapUsed ${gc.heapUsed.toFixed(1)} MB (code and trusted spaces ${gc.compiled.toFixed(1)})`,
         );
       }
       lastCpu = cpuMs(plant.pid);
@@ -137,14 +142,14 @@ for (const { checkout, base, runs } of measured) {
 }
 
 function report(base: number, runs: { devices: number; samples: Sample[]; checkpoints: Checkpoint[] }[]): void {
-  console.log('signals | at min | RSS MB | × baseline | anon MB | file MB | after GC: heapUsed MB | heapTotal MB | RSS MB | CPU % (last 10 s)');
+  console.log('signals | at min | RSS MB | × baseline | anon MB | file MB | after GC: heapUsed MB | of it code MB | heapTotal MB | RSS MB | CPU % (last 10 s)');
   for (const { devices, samples, checkpoints } of runs) {
     for (const c of checkpoints) {
       const cpu = samples.find((s) => s.atMin === c.atMin)?.cpuPct ?? NaN;
       console.log(
         `${String(devices * 20).padStart(7)} | ${c.atMin.toFixed(1).padStart(6)} | ${c.rss.toFixed(1).padStart(6)} | ${(c.rss / base).toFixed(2).padStart(10)} | ` +
           `${c.anon.toFixed(1).padStart(7)} | ${c.file.toFixed(1).padStart(7)} | ` +
-          `${c.heapUsed.toFixed(1).padStart(21)} | ${c.heapTotal.toFixed(1).padStart(12)} | ${c.rssAfterGc.toFixed(1).padStart(6)} | ${Number.isNaN(cpu) ? '-' : cpu.toFixed(1)}`,
+          `${c.heapUsed.toFixed(1).padStart(21)} | ${c.compiled.toFixed(1).padStart(13)} | ${c.heapTotal.toFixed(1).padStart(12)} | ${c.rssAfterGc.toFixed(1).padStart(6)} | ${Number.isNaN(cpu) ? '-' : cpu.toFixed(1)}`,
       );
     }
     const cpu = samples.map((s) => s.cpuPct).filter((c) => !Number.isNaN(c));
