@@ -7,7 +7,7 @@
 // which reads ../../package.json, and the web server serves the page from ./page/ beside it.
 // Run by `npm install` / `npm ci` (prepare) and before the tests; types are checked by
 // `npm run typecheck`, not here.
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -64,4 +64,71 @@ await esbuild.build({
   sourcesContent: false,
   logLevel: 'warning',
 });
+// Source maps for src/ only. Node parses a chunk's map into the heap, and keeps it, the first
+// time a stack trace passes through that chunk: the chunk with zod, yaml and pino took 12.9 MB
+// (bench/footprint), and a stack through the library code is read in dist/'s terms anyway.
+for (const file of readdirSync(out).filter((f) => f.endsWith('.js.map'))) {
+  const map = JSON.parse(readFileSync(new URL(file, out), 'utf8'));
+  const library = map.sources.map((source) => source.includes('node_modules/'));
+  writeFileSync(new URL(file, out), JSON.stringify({ ...map, mappings: withoutSources(map.mappings, library) }));
+}
 cpSync(new URL('src/web/page/', root), new URL('page/', out), { recursive: true });
+
+/** A source map's `mappings` without the segments that point into a source marked in `drop`. */
+function withoutSources(mappings, drop) {
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const decode = (segment) => {
+    const values = [];
+    let value = 0;
+    let shift = 0;
+    for (const ch of segment) {
+      const digit = B64.indexOf(ch);
+      value += (digit & 31) << shift;
+      if (digit & 32) shift += 5;
+      else {
+        values.push(value & 1 ? -(value >>> 1) : value >>> 1);
+        value = 0;
+        shift = 0;
+      }
+    }
+    return values;
+  };
+  const encode = (values) =>
+    values
+      .map((v) => {
+        let rest = v < 0 ? (-v << 1) | 1 : v << 1;
+        let text = '';
+        do {
+          const digit = rest & 31;
+          rest >>>= 5;
+          text += B64[rest > 0 ? digit | 32 : digit];
+        } while (rest > 0);
+        return text;
+      })
+      .join('');
+  // Fields 2–5 are relative to the previous segment of the whole map, field 1 to the line's.
+  const read = [0, 0, 0, 0];
+  const written = [0, 0, 0, 0];
+  return mappings
+    .split(';')
+    .map((line) => {
+      let column = 0;
+      let writtenColumn = 0;
+      const kept = [];
+      for (const segment of line.split(',').filter(Boolean)) {
+        const [dc, ...rest] = decode(segment);
+        column += dc;
+        for (let i = 0; i < rest.length; i++) read[i] += rest[i];
+        if (rest.length > 0 && drop[read[0]]) continue;
+        const relative = [column - writtenColumn];
+        for (let i = 0; i < rest.length; i++) {
+          relative.push(read[i] - written[i]);
+          written[i] = read[i];
+        }
+        kept.push(encode(relative));
+        writtenColumn = column;
+      }
+      return kept.join(',');
+    })
+    .join(';');
+}
