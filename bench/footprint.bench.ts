@@ -9,11 +9,16 @@
  * its inspector (enabled only here), so the gateway loads nothing for the measurement (no
  * /metrics scrape, which would load prom-client). Baseline, same run: an idle node process
  * with the same environment and flags; the gateway's RSS is shown as a ratio of it.
+ * FOOTPRINT_BASELINE=<another checkout, built>[,<another>...] runs those checkouts' plants (each
+ * its own simulators and its gateway with its own `npm start` flags) beside this one's, for a
+ * before/after in one run.
  * Run: npm run bench -- footprint
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/sim/free-port.js';
-import { cpuMs, rssMb, rssParts, spread, startCommand, startPlant } from './plant.js';
+import { cpuMs, type Plant, rssMb, rssParts, spread, startCommand, startPlant } from './plant.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const CHECKPOINTS_MIN = quick ? [0, 1, 3] : [0, 1, 10, 30];
@@ -34,11 +39,13 @@ interface Checkpoint {
   /** After the forced GC: what is alive, and what V8 keeps for the heap. */
   heapUsed: number;
   heapTotal: number;
+  /** Of heapUsed: V8's code and trusted spaces (machine code, bytecode and their metadata). */
+  compiled: number;
   rssAfterGc: number;
 }
 
 /** Forces a full GC in the gateway through its inspector, then reads its memory. */
-async function afterGc(url: string): Promise<{ heapUsed: number; heapTotal: number; rss: number }> {
+async function afterGc(url: string): Promise<{ heapUsed: number; heapTotal: number; compiled: number; rss: number }> {
   const ws = new WebSocket(url);
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
@@ -57,16 +64,19 @@ async function afterGc(url: string): Promise<{ heapUsed: number; heapTotal: numb
     });
   try {
     await call('HeapProfiler.collectGarbage');
-    const r = (await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
-    const m = JSON.parse(r.result.value) as { heapUsed: number; heapTotal: number; rss: number };
-    return { heapUsed: m.heapUsed / MB, heapTotal: m.heapTotal / MB, rss: m.rss / MB };
+    // The console's require (includeCommandLineAPI): node:v8 is loaded for the measurement only.
+    const expression =
+      "JSON.stringify({ ...process.memoryUsage(), compiled: require('node:v8').getHeapSpaceStatistics().filter((s) => /^(code|trusted)/.test(s.space_name)).reduce((n, s) => n + s.space_used_size, 0) })";
+    const r = (await call('Runtime.evaluate', { expression, returnByValue: true, includeCommandLineAPI: true })) as { result: { value: string } };
+    const m = JSON.parse(r.result.value) as { heapUsed: number; heapTotal: number; rss: number; compiled: number };
+    return { heapUsed: m.heapUsed / MB, heapTotal: m.heapTotal / MB, compiled: m.compiled / MB, rss: m.rss / MB };
   } finally {
     ws.close();
   }
 }
 
-async function baselineRss(): Promise<number> {
-  const { env, flags } = startCommand();
+async function baselineRss(root: string): Promise<number> {
+  const { env, flags } = startCommand(root);
   const idle = spawn(process.execPath, [...flags, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: { ...process.env, ...env } });
   await new Promise((r) => setTimeout(r, 3000));
   const rss = rssMb(idle.pid!);
@@ -74,8 +84,7 @@ async function baselineRss(): Promise<number> {
   return rss;
 }
 
-async function watch(devices: number): Promise<{ samples: Sample[]; checkpoints: Checkpoint[] }> {
-  const plant = await startPlant(devices, { inspectorPort: await freePort() });
+async function watch(root: string, devices: number, plant: Plant): Promise<{ samples: Sample[]; checkpoints: Checkpoint[] }> {
   const samples: Sample[] = [];
   const checkpoints: Checkpoint[] = [];
   try {
@@ -93,9 +102,11 @@ async function watch(devices: number): Promise<{ samples: Sample[]; checkpoints:
       if (CHECKPOINTS_MIN.some((min) => Math.abs(min * 60_000 - i * SAMPLE_MS) < SAMPLE_MS / 2)) {
         const { anon, file } = rssParts(plant.pid);
         const gc = await afterGc(plant.inspectorUrl!);
-        checkpoints.push({ atMin: s.atMin, rss: s.rss, anon, file, heapUsed: gc.heapUsed, heapTotal: gc.heapTotal, rssAfterGc: gc.rss });
+        checkpoints.push({ atMin: s.atMin, rss: s.rss, anon, file, heapUsed: gc.heapUsed, heapTotal: gc.heapTotal, compiled: gc.compiled, rssAfterGc: gc.rss });
         // As it comes, so a long run that is cut short still tells what it saw.
-        console.log(`${devices * 20} signals at ${s.atMin.toFixed(1)} min: RSS ${s.rss.toFixed(1)} MB, after GC heapUsed ${gc.heapUsed.toFixed(1)} MB`);
+        console.log(
+          `${root}: ${devices * 20} signals at ${s.atMin.toFixed(1)} min: RSS ${s.rss.toFixed(1)} MB, after GC heapUsed ${gc.heapUsed.toFixed(1)} MB (code and trusted spaces ${gc.compiled.toFixed(1)})`,
+        );
       }
       lastCpu = cpuMs(plant.pid);
       lastAt = Date.now();
@@ -106,24 +117,45 @@ async function watch(devices: number): Promise<{ samples: Sample[]; checkpoints:
   return { samples, checkpoints };
 }
 
-const base = await baselineRss();
-const runs = await Promise.all([5, 50].map(async (devices) => ({ devices, ...(await watch(devices)) })));
-const start = startCommand();
-const command = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.flags].join(' ');
-console.log(`baseline: idle ${command}, RSS ${base.toFixed(1)} MB; gateway: compiled dist/ as npm start runs it (${command} bin/shopfloor-gateway.js run)`);
-console.log('signals | at min | RSS MB | × baseline | anon MB | file MB | after GC: heapUsed MB | heapTotal MB | RSS MB | CPU % (last 10 s)');
-for (const { devices, samples, checkpoints } of runs) {
-  for (const c of checkpoints) {
-    const cpu = samples.find((s) => s.atMin === c.atMin)?.cpuPct ?? NaN;
+const root = fileURLToPath(new URL('../', import.meta.url));
+// What production runs is dist/: build it from the sources of this checkout first.
+if (spawnSync(process.execPath, [join(root, 'scripts/build.js')], { stdio: 'inherit' }).status !== 0) process.exit(1);
+const checkouts = [root, ...(process.env.FOOTPRINT_BASELINE?.split(',').filter(Boolean) ?? [])];
+const bases = new Map<string, number>();
+for (const checkout of checkouts) bases.set(checkout, await baselineRss(checkout));
+// Started one after the other (each picks its free ports, which another starting at the same
+// time could take), then all watched at once, so a busy moment on the shared machine falls on
+// each alike.
+const plants: { checkout: string; devices: number; plant: Plant }[] = [];
+for (const checkout of checkouts) {
+  for (const devices of [5, 50]) plants.push({ checkout, devices, plant: await startPlant(devices, { root: checkout, inspectorPort: await freePort() }) });
+}
+const watched = await Promise.all(plants.map(async ({ checkout, devices, plant }) => ({ checkout, devices, ...(await watch(checkout, devices, plant)) })));
+const measured = checkouts.map((checkout) => ({ checkout, base: bases.get(checkout)!, runs: watched.filter((w) => w.checkout === checkout) }));
+for (const { checkout, base, runs } of measured) {
+  const start = startCommand(checkout);
+  const command = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.flags].join(' ');
+  console.log(
+    `\n${checkout}\nbaseline: idle ${command}, RSS ${base.toFixed(1)} MB; gateway: compiled dist/ as npm start runs it (${command} bin/shopfloor-gateway.js run)`,
+  );
+  report(base, runs);
+}
+
+function report(base: number, runs: { devices: number; samples: Sample[]; checkpoints: Checkpoint[] }[]): void {
+  console.log('signals | at min | RSS MB | × baseline | anon MB | file MB | after GC: heapUsed MB | of it code MB | heapTotal MB | RSS MB | CPU % (last 10 s)');
+  for (const { devices, samples, checkpoints } of runs) {
+    for (const c of checkpoints) {
+      const cpu = samples.find((s) => s.atMin === c.atMin)?.cpuPct ?? NaN;
+      console.log(
+        `${String(devices * 20).padStart(7)} | ${c.atMin.toFixed(1).padStart(6)} | ${c.rss.toFixed(1).padStart(6)} | ${(c.rss / base).toFixed(2).padStart(10)} | ` +
+          `${c.anon.toFixed(1).padStart(7)} | ${c.file.toFixed(1).padStart(7)} | ` +
+          `${c.heapUsed.toFixed(1).padStart(21)} | ${c.compiled.toFixed(1).padStart(13)} | ${c.heapTotal.toFixed(1).padStart(12)} | ${c.rssAfterGc.toFixed(1).padStart(6)} | ${Number.isNaN(cpu) ? '-' : cpu.toFixed(1)}`,
+      );
+    }
+    const cpu = samples.map((s) => s.cpuPct).filter((c) => !Number.isNaN(c));
     console.log(
-      `${String(devices * 20).padStart(7)} | ${c.atMin.toFixed(1).padStart(6)} | ${c.rss.toFixed(1).padStart(6)} | ${(c.rss / base).toFixed(2).padStart(10)} | ` +
-        `${c.anon.toFixed(1).padStart(7)} | ${c.file.toFixed(1).padStart(7)} | ` +
-        `${c.heapUsed.toFixed(1).padStart(21)} | ${c.heapTotal.toFixed(1).padStart(12)} | ${c.rssAfterGc.toFixed(1).padStart(6)} | ${Number.isNaN(cpu) ? '-' : cpu.toFixed(1)}`,
+      `${String(devices * 20).padStart(7)} | min / median / max over the run (10 s samples): RSS ${spread(samples.map((s) => s.rss))} MB, ` +
+        `RSS after 1 min ${spread(samples.filter((s) => s.atMin >= 1).map((s) => s.rss))} MB, CPU ${spread(cpu)} %`,
     );
   }
-  const cpu = samples.map((s) => s.cpuPct).filter((c) => !Number.isNaN(c));
-  console.log(
-    `${String(devices * 20).padStart(7)} | min / median / max over the run (10 s samples): RSS ${spread(samples.map((s) => s.rss))} MB, ` +
-      `RSS after 1 min ${spread(samples.filter((s) => s.atMin >= 1).map((s) => s.rss))} MB, CPU ${spread(cpu)} %`,
-  );
 }

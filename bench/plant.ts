@@ -57,15 +57,14 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, ms = 60
   });
 }
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'bin', 'shopfloor-gateway.js');
+const here = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * How `npm start` runs the gateway (`[VAR=value ...] node <flags> bin/shopfloor-gateway.js run`;
  * the systemd unit has the same environment and flags, test/integration/web-systemd.test.ts),
  * so the bench measures what production runs.
  */
-export function startCommand(): { env: Record<string, string>; flags: string[] } {
+export function startCommand(root = here): { env: Record<string, string>; flags: string[] } {
   const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
   const m = /^((?:\w+=\S+ )*)node((?: --\S+)*) bin\/shopfloor-gateway\.js run$/.exec(start);
   if (!m) throw new Error(`package.json start script not understood: ${start}`);
@@ -78,11 +77,19 @@ export function startCommand(): { env: Record<string, string>; flags: string[] }
   return { env, flags: m[2].split(' ').filter(Boolean) };
 }
 
-const cli = (args: string[], stdout: 'pipe' | 'ignore', command = { env: {}, flags: [] as string[] }) =>
-  spawn(process.execPath, [...command.flags, bin, ...args], { stdio: ['ignore', stdout, 'inherit'], env: { ...process.env, ...command.env } });
+const cli = (root: string, args: string[], stdout: 'pipe' | 'ignore', command = { env: {}, flags: [] as string[] }) =>
+  spawn(process.execPath, [...command.flags, join(root, 'bin', 'shopfloor-gateway.js'), ...args], {
+    stdio: ['ignore', stdout, 'inherit'],
+    env: { ...process.env, ...command.env },
+  });
 
-/** `inspectorPort`: the gateway also listens for the inspector there (idle until a session attaches). */
-export async function startPlant(devices: number, options: { inspectorPort?: number } = {}): Promise<Plant> {
+/**
+ * `inspectorPort`: the gateway also listens for the inspector there (idle until a session
+ * attaches). `root`: the checkout (built) whose simulators and gateway run, with its own
+ * `npm start` flags; this one by default.
+ */
+export async function startPlant(devices: number, options: { inspectorPort?: number; root?: string } = {}): Promise<Plant> {
+  const root = options.root ?? here;
   const dir = mkdtempSync(join(tmpdir(), 'sfg-plant-'));
   const [mesPort, webPort, ...plcPorts] = await freePorts(devices + 2);
   const inspect = options.inspectorPort === undefined ? [] : [`--inspect=127.0.0.1:${options.inspectorPort}`];
@@ -95,7 +102,7 @@ export async function startPlant(devices: number, options: { inspectorPort?: num
     `prodsmart:\n  baseUrl: http://127.0.0.1:${mesPort}\n  auth: { apiKey: demo, apiSecret: demo-secret }\n  requestsPerMinute: 100\n` +
       `storage:\n  path: ${dbPath}\nweb:\n  listen: 127.0.0.1:${webPort}\ndevices: ${join(dir, 'devices')}\nlog:\n  level: info\n`,
   );
-  const sims = cli(['simulate', '--config', config, '--mes-listen', `127.0.0.1:${mesPort}`], 'pipe');
+  const sims = cli(root, ['simulate', '--config', config, '--mes-listen', `127.0.0.1:${mesPort}`], 'pipe');
   // A benchmark that dies leaves no simulator or gateway behind.
   const children: ChildProcess[] = [sims];
   const killAll = () => {
@@ -105,12 +112,12 @@ export async function startPlant(devices: number, options: { inspectorPort?: num
   const webUrl = `http://127.0.0.1:${webPort}`;
   try {
     await waitForLine(sims, /simulators running/, 'simulate');
-    const start = startCommand();
+    const start = startCommand(root);
     // Its own compile cache, as the unit's CacheDirectory= gives it: in the shared default
     // folder the simulators' process, which runs the same bundle and exits last, can leave the
     // code the gateway then loads at start (some runs: heap after GC 20.6 instead of 15.6 MB).
     const env = { CACHE_DIRECTORY: join(dir, 'compile-cache'), ...start.env };
-    const gateway = cli(['run', '--config', config], 'ignore', { env, flags: [...start.flags, ...inspect] });
+    const gateway = cli(root, ['run', '--config', config], 'ignore', { env, flags: [...start.flags, ...inspect] });
     children.push(gateway);
     for (
       let i = 0;

@@ -7,19 +7,21 @@
 // which reads ../../package.json, and the web server serves the page from ./page/ beside it.
 // Run by `npm install` / `npm ci` (prepare) and before the tests; types are checked by
 // `npm run typecheck`, not here.
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = new URL('../', import.meta.url);
 const out = new URL('dist/cli/', root);
 let esbuild;
+let sourcemapCodec;
 try {
   esbuild = await import('esbuild');
+  sourcemapCodec = await import('@jridgewell/sourcemap-codec');
 } catch (err) {
   if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
   process.stderr.write(
-    'Cannot build dist/: esbuild (a dev dependency) is not installed. Install with the dev dependencies (`npm ci`), then `npm prune --omit=dev` if they must go, as systemd/install.sh does.\n',
+    'Cannot build dist/: the dev dependencies it needs (esbuild, @jridgewell/sourcemap-codec) are not installed. Install with the dev dependencies (`npm ci`), then `npm prune --omit=dev` if they must go, as systemd/install.sh does.\n',
   );
   process.exit(1);
 }
@@ -58,6 +60,22 @@ const lazyBuiltins = {
     });
   },
 };
+
+// undici's HTTP/2 client loads node:http2 (+1.4 MB of heap: node's own modules) with
+// every Agent; the MES client's Agent offers only HTTP/1.1 (allowH2: false, uplink/mes-client.ts),
+// so the HTTP/2 client is never called and is left out.
+const withoutHttp2 = {
+  name: 'undici-without-http2',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) =>
+      args.importer.includes('/undici/lib/dispatcher/') ? { path: args.importer, namespace: 'undici-without-http2' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'undici-without-http2' }, () => ({
+      contents: "module.exports = () => { throw new Error('undici HTTP/2 is not bundled (scripts/build.js): use allowH2: false'); };",
+      loader: 'js',
+    }));
+  },
+};
 rmSync(new URL('dist/', root), { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: fileURLToPath(root),
@@ -76,6 +94,16 @@ await esbuild.build({
   sourcemap: 'linked',
   sourcesContent: false,
   logLevel: 'warning',
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, withoutHttp2],
 });
+// Source maps for src/ only. Node parses a chunk's map into the heap, and keeps it, the first
+// time a stack trace passes through that chunk: the chunk with zod, yaml and pino took 12.9 MB
+// (bench/footprint), and a stack through the library code is read in dist/'s terms anyway.
+for (const file of readdirSync(out).filter((f) => f.endsWith('.js.map'))) {
+  const map = JSON.parse(readFileSync(new URL(file, out), 'utf8'));
+  const library = map.sources.map((source) => source.includes('node_modules/'));
+  // A segment is [column] or [column, source, line, column, name?]: keep those not in a library.
+  const kept = sourcemapCodec.decode(map.mappings).map((line) => line.filter((segment) => segment.length === 1 || !library[segment[1]]));
+  writeFileSync(new URL(file, out), JSON.stringify({ ...map, mappings: sourcemapCodec.encode(kept) }));
+}
 cpSync(new URL('src/web/page/', root), new URL('page/', out), { recursive: true });

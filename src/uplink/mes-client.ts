@@ -120,7 +120,8 @@ export class MesClient {
   private dispatcher(): Promise<Dispatcher> {
     this.dispatcherReady ??= this.opts.dispatcher
       ? Promise.resolve(this.opts.dispatcher)
-      : loadUndici().then(({ Agent }) => (this.ownDispatcher = new Agent({ connect: { timeout: this.opts.timeoutMs } })));
+      : // HTTP/1.1 only: dist/ leaves undici's HTTP/2 client out (scripts/build.js); the MES API needs no more.
+        loadUndici().then(({ Agent }) => (this.ownDispatcher = new Agent({ allowH2: false, connect: { timeout: this.opts.timeoutMs } })));
     return this.dispatcherReady;
   }
 

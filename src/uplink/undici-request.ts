@@ -2,7 +2,8 @@
  * undici's keep-alive Agent and its `request`, loaded without undici's index: the index also
  * loads fetch, WebSocket, EventSource, the caches, the mock agents and the proxy agents (110
  * modules; these two pull in 45), which the gateway never uses and which stay in its memory
- * (bench/footprint: ~2 MB of heap, 2–4 MB of RSS).
+ * (bench/footprint: ~2 MB of heap, 2–4 MB of RSS). dist/ also leaves out the Agent's HTTP/2
+ * client and node:http2 with it (scripts/build.js): an Agent made here must say `allowH2: false`.
  */
 import type { Agent, Dispatcher } from 'undici';
 
