@@ -45,6 +45,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   const opts = {
     level,
     formatters: { log: (object: Record<string, unknown>) => censored(object, 0) as Record<string, unknown> },
+    // A child logger's bindings skip formatters.log (and pino resets formatters.bindings for
+    // children); its serializers still apply to their top-level keys.
+    serializers: Object.fromEntries([...secretKeys].map((key) => [key, () => CENSOR])),
     base: { service: 'shopfloor-gateway' },
   };
   if (destination) return pino(opts, destination);

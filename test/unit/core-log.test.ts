@@ -43,6 +43,12 @@ describe('logger', () => {
     expect(line).toMatchObject({ event: 'x.failed', err: { message: 'login refused', code: 'E_AUTH', options: { token: '[redacted]' } } });
   });
 
+  it("censors a secret key among a child logger's bindings", () => {
+    const { text, line } = logged((log) => log.child({ device: 'broker1', token: 'tok-bound' }).info('connected'));
+    expect(text).not.toContain('tok-bound');
+    expect(line).toMatchObject({ device: 'broker1', token: '[redacted]' });
+  });
+
   it('writes a line without secrets as given', () => {
     const { line } = logged((log) => log.info({ event: 'poll.done', device: 'plc1', values: [1, 2], nested: { a: { b: { c: 'd' } } } }, 'ok'));
     expect(line).toMatchObject({ event: 'poll.done', device: 'plc1', values: [1, 2], nested: { a: { b: { c: 'd' } } }, service: 'shopfloor-gateway' });
