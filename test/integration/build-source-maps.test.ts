@@ -41,3 +41,16 @@ describe('dist/ source maps', () => {
     expect(src['originalLine' in entry ? entry.originalLine : -1]).toContain('gateway.start_failed');
   });
 });
+
+describe('dist/ chunks', () => {
+  // One character beyond ASCII (a comment's "—", a licence's "ä") and V8 holds the chunk's
+  // whole source, which it keeps for the process's life, as two bytes a character, and node
+  // decodes it on the slower path at every start (bench/startup, bench/footprint).
+  it('are ASCII, without comments, so V8 keeps their source one byte a character', () => {
+    const files = readdirSync(dist).filter((f) => f.endsWith('.js'));
+    const wide = files.filter((f) => /[^\x00-\x7f]/.test(readFileSync(new URL(f, dist), 'latin1')));
+    expect(wide).toEqual([]);
+    const run = files.map((f) => readFileSync(new URL(f, dist), 'utf8')).find((text) => text.includes('gateway.start_failed'));
+    expect(run).not.toMatch(/\/\*\*\s/);
+  });
+});
